@@ -1,0 +1,53 @@
+# hedgegrid: two commands on a fresh machine
+#   make run   - set up .venv and run the demo (the main job on an embedded default)
+#   make test  - set up .venv and run ruff + mypy + pytest (the whole suite)
+# Other targets: make test-fast (skip slow e2e), make bench, make lock, make package.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run test test-fast lint typecheck bench lock package clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock scripts/find-python.sh
+	@set -e; PYBIN=$$(scripts/find-python.sh); echo "using $$PYBIN"; \
+	if [ ! -x $(PY) ]; then "$$PYBIN" -m venv $(VENV); fi; \
+	$(PY) -m pip install --quiet --disable-pip-version-check "uv>=0.4,<1"; \
+	$(VENV)/bin/uv pip sync --quiet --python $(PY) requirements.lock; \
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .; \
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/hedgegrid demo $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check hedgegridd tests bench
+	$(VENV)/bin/ruff format --check hedgegridd tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+test: lint typecheck
+	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest -n 2 -m "not slow" $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# Regenerate the lock file from pyproject.toml (needs network to PyPI).
+lock:
+	@set -e; PYBIN=$$(scripts/find-python.sh); \
+	if [ ! -x $(PY) ]; then "$$PYBIN" -m venv $(VENV); fi; \
+	$(PY) -m pip install --quiet "uv>=0.4,<1"; \
+	$(VENV)/bin/uv pip compile --quiet --python-version 3.12 --extra dev --generate-hashes pyproject.toml -o requirements.lock
+
+package: $(STAMP)
+	bash packaging/build-deb.sh
+
+clean:
+	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache
