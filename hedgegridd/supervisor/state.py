@@ -1,0 +1,378 @@
+"""Durable daemon state in one SQLite file (WAL): ``StateStore`` and ``AsyncStateStore``.
+
+What lives here survives restarts: peak equity, realized PnL, throttle and other
+decimals, flags (pause), the kill-switch latch and a journal of operator commands
+and safety actions. The schema is versioned; a database that is corrupt, not a
+SQLite file, or of an unknown schema version raises ``StateStoreError`` and is
+never silently reset.
+
+``StateStore`` is synchronous. ``AsyncStateStore`` runs every call on one
+dedicated worker thread (SQLite connections are thread-bound) so that async tasks
+never block the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from hedgegridd.errors import StateStoreError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE kv_decimal (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE kv_flag (key TEXT PRIMARY KEY, value INTEGER NOT NULL CHECK (value IN (0, 1)))",
+    "CREATE TABLE killswitch_latch (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " reason TEXT NOT NULL, details TEXT NOT NULL, fired_at_ns INTEGER NOT NULL)",
+    "CREATE TABLE journal (id INTEGER PRIMARY KEY AUTOINCREMENT, at_ns INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, actor TEXT NOT NULL, details TEXT NOT NULL)",
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Latch:
+    """The kill-switch latch as persisted when it fired."""
+
+    reason: str
+    details: Mapping[str, Any]
+    fired_at_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One operator command or safety action."""
+
+    id: int
+    at_ns: int
+    kind: str
+    actor: str
+    details: Mapping[str, Any]
+
+
+def _dumps(details: Mapping[str, Any]) -> str:
+    return json.dumps(dict(details), sort_keys=True, default=str)
+
+
+def _loads(text: str) -> Mapping[str, Any]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise StateStoreError(f"state database holds a non-object details value: {text[:40]!r}")
+    return MappingProxyType(value)
+
+
+class StateStore:
+    """Synchronous, schema-versioned key/value + journal store on SQLite (WAL)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    # -- lifecycle -------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: Path | str) -> StateStore:
+        """Open (creating if absent) the store at ``path``; raise StateStoreError if unusable."""
+        db_path = Path(path)
+        try:
+            db_path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=True)
+        except (OSError, sqlite3.Error) as exc:
+            raise StateStoreError(f"cannot open state database {db_path}: {exc}") from exc
+        try:
+            conn.execute("PRAGMA busy_timeout = 5000")
+            check = conn.execute("PRAGMA quick_check").fetchone()
+            if check is None or check[0] != "ok":
+                raise StateStoreError(f"state database {db_path} failed its integrity check")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            cls._migrate(conn, db_path)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StateStoreError(
+                f"state database {db_path} is unreadable or corrupt ({exc}); "
+                "move it aside to start fresh"
+            ) from exc
+        except StateStoreError:
+            conn.close()
+            raise
+        return cls(conn, db_path)
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection, db_path: Path) -> None:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables:
+            conn.execute("BEGIN IMMEDIATE")
+            for stmt in _SCHEMA:
+                conn.execute(stmt)
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+            conn.execute("COMMIT")
+            return
+        if "meta" not in tables:
+            raise StateStoreError(f"state database {db_path} has no schema version (not ours?)")
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None or row[0] != str(SCHEMA_VERSION):
+            found = None if row is None else row[0]
+            raise StateStoreError(
+                f"state database {db_path} has schema version {found}, expected {SCHEMA_VERSION}"
+            )
+
+    def close(self) -> None:
+        """Checkpoint and close the connection (idempotent)."""
+        try:
+            self._conn.close()
+        except sqlite3.Error as exc:
+            raise StateStoreError(f"closing state database failed: {exc}") from exc
+
+    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise StateStoreError(f"state database error: {exc}") from exc
+
+    # -- decimals and flags ----------------------------------------------------------
+    def get_decimal(self, key: str) -> Decimal | None:
+        """The stored decimal under ``key`` or None."""
+        row = self._exec("SELECT value FROM kv_decimal WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return Decimal(row[0])
+        except InvalidOperation as exc:
+            raise StateStoreError(f"state key {key!r} holds a non-decimal value") from exc
+
+    def set_decimal(self, key: str, value: Decimal) -> None:
+        """Store ``value`` (finite Decimal) under ``key``."""
+        if not isinstance(value, Decimal) or not value.is_finite():
+            raise StateStoreError(f"state key {key!r} needs a finite Decimal, got {value!r}")
+        self._exec(
+            "INSERT INTO kv_decimal (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, str(value)),
+        )
+
+    def get_flag(self, key: str) -> bool | None:
+        """The stored boolean under ``key`` or None."""
+        row = self._exec("SELECT value FROM kv_flag WHERE key = ?", (key,)).fetchone()
+        return None if row is None else bool(row[0])
+
+    def set_flag(self, key: str, value: bool) -> None:
+        """Store boolean ``value`` under ``key``."""
+        self._exec(
+            "INSERT INTO kv_flag (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, 1 if value else 0),
+        )
+
+    # -- kill-switch latch -----------------------------------------------------------
+    def killswitch_latch(self) -> Latch | None:
+        """The persisted latch, or None when the kill switch is not latched."""
+        row = self._exec(
+            "SELECT reason, details, fired_at_ns FROM killswitch_latch WHERE id = 1"
+        ).fetchone()
+        if row is None:
+            return None
+        return Latch(reason=row[0], details=_loads(row[1]), fired_at_ns=int(row[2]))
+
+    def set_killswitch_latch(self, reason: str, details: Mapping[str, Any], at_ns: int) -> None:
+        """Latch the kill switch (first reason wins) and journal it, atomically."""
+        try:
+            with self._transaction():
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO killswitch_latch (id, reason, details, fired_at_ns) "
+                    "VALUES (1, ?, ?, ?)",
+                    (reason, _dumps(details), at_ns),
+                )
+                self._conn.execute(
+                    "INSERT INTO journal (at_ns, kind, actor, details) VALUES (?, ?, ?, ?)",
+                    (
+                        at_ns,
+                        "killswitch.fired",
+                        "killswitch",
+                        _dumps({"reason": reason, **details}),
+                    ),
+                )
+        except sqlite3.Error as exc:
+            raise StateStoreError(f"state database error: {exc}") from exc
+
+    def clear_killswitch_latch(self, by: str, at_ns: int) -> None:
+        """Clear the latch (operator reset) and journal who did it, atomically."""
+        try:
+            with self._transaction():
+                self._conn.execute("DELETE FROM killswitch_latch WHERE id = 1")
+                self._conn.execute(
+                    "INSERT INTO journal (at_ns, kind, actor, details) VALUES (?, ?, ?, ?)",
+                    (at_ns, "killswitch.reset", by, "{}"),
+                )
+        except sqlite3.Error as exc:
+            raise StateStoreError(f"state database error: {exc}") from exc
+
+    # -- journal ---------------------------------------------------------------------
+    def journal(self, kind: str, *, actor: str, details: Mapping[str, Any], at_ns: int) -> None:
+        """Append one entry to the event journal."""
+        self._exec(
+            "INSERT INTO journal (at_ns, kind, actor, details) VALUES (?, ?, ?, ?)",
+            (at_ns, kind, actor, _dumps(details)),
+        )
+
+    def recent_journal(self, limit: int = 50) -> list[JournalEntry]:
+        """The newest ``limit`` journal entries, newest first."""
+        rows = self._exec(
+            "SELECT id, at_ns, kind, actor, details FROM journal ORDER BY id DESC LIMIT ?",
+            (max(0, int(limit)),),
+        ).fetchall()
+        return [
+            JournalEntry(id=r[0], at_ns=r[1], kind=r[2], actor=r[3], details=_loads(r[4]))
+            for r in rows
+        ]
+
+    def _transaction(self) -> _Tx:
+        return _Tx(self._conn)
+
+
+class _Tx:
+    """BEGIN IMMEDIATE ... COMMIT/ROLLBACK on an autocommit connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+class AsyncStateStore:
+    """Awaitable facade over ``StateStore``: every call runs on one dedicated worker thread."""
+
+    def __init__(self, store: StateStore, worker: _Worker) -> None:
+        self._store = store
+        self._worker = worker
+
+    @classmethod
+    async def open(cls, path: Path | str) -> AsyncStateStore:
+        """Open the store on a fresh worker thread; raises StateStoreError on failure."""
+        worker = _Worker()
+        try:
+            store = await worker.call(StateStore.open, path)
+        except BaseException:
+            worker.shutdown()
+            raise
+        return cls(store, worker)
+
+    @property
+    def sync(self) -> StateStore:
+        """The wrapped synchronous store (use only from the worker thread or at shutdown)."""
+        return self._store
+
+    async def aclose(self) -> None:
+        """Close the store and stop the worker thread."""
+        try:
+            await self._worker.call(self._store.close)
+        finally:
+            self._worker.shutdown()
+
+    async def get_decimal(self, key: str) -> Decimal | None:
+        return await self._worker.call(self._store.get_decimal, key)
+
+    async def set_decimal(self, key: str, value: Decimal) -> None:
+        await self._worker.call(self._store.set_decimal, key, value)
+
+    async def get_flag(self, key: str) -> bool | None:
+        return await self._worker.call(self._store.get_flag, key)
+
+    async def set_flag(self, key: str, value: bool) -> None:
+        await self._worker.call(self._store.set_flag, key, value)
+
+    async def killswitch_latch(self) -> Latch | None:
+        return await self._worker.call(self._store.killswitch_latch)
+
+    async def set_killswitch_latch(
+        self, reason: str, details: Mapping[str, Any], at_ns: int
+    ) -> None:
+        await self._worker.call(self._store.set_killswitch_latch, reason, details, at_ns)
+
+    async def clear_killswitch_latch(self, by: str, at_ns: int) -> None:
+        await self._worker.call(self._store.clear_killswitch_latch, by, at_ns)
+
+    async def journal(
+        self, kind: str, *, actor: str, details: Mapping[str, Any], at_ns: int
+    ) -> None:
+        def _do() -> None:
+            self._store.journal(kind, actor=actor, details=details, at_ns=at_ns)
+
+        await self._worker.call(_do)
+
+    async def recent_journal(self, limit: int = 50) -> list[JournalEntry]:
+        return await self._worker.call(self._store.recent_journal, limit)
+
+
+class _Worker:
+    """One long-lived thread that runs submitted callables in order.
+
+    Results come back to the awaiting task through an asyncio future resolved with
+    ``call_soon_threadsafe`` (the daemon runs anyio on the asyncio backend).
+    """
+
+    def __init__(self) -> None:
+        self._jobs: deque[Callable[[], None]] = deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name="hedgegridd-state", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._jobs and not self._closed:
+                    self._cond.wait()
+                if not self._jobs:
+                    return
+                job = self._jobs.popleft()
+            job()
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+
+        def _resolve(ok: bool, value: Any) -> None:
+            if future.done():
+                return
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+        def _job() -> None:
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the awaiting task
+                loop.call_soon_threadsafe(_resolve, False, exc)
+            else:
+                loop.call_soon_threadsafe(_resolve, True, result)
+
+        with self._cond:
+            if self._closed:
+                raise StateStoreError("state store is closed")
+            self._jobs.append(_job)
+            self._cond.notify()
+        return await future
+
+    def shutdown(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
