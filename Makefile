@@ -45,6 +45,7 @@ lock:
 	if [ ! -x $(PY) ]; then "$$PYBIN" -m venv $(VENV); fi; \
 	$(PY) -m pip install --quiet "uv>=0.4,<1"; \
 	$(VENV)/bin/uv pip compile --quiet --python-version 3.12 --extra dev --generate-hashes pyproject.toml -o requirements.lock
+	$(VENV)/bin/uv pip compile --quiet --python-version 3.12 --generate-hashes pyproject.toml -o packaging/requirements-runtime.lock
 
 package: $(STAMP)
 	bash packaging/build-deb.sh
