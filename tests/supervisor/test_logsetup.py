@@ -1,0 +1,70 @@
+"""Tests of log formats and secret redaction."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import structlog
+
+from hedgegridd.supervisor.logsetup import configure_logging, resolve_format
+
+
+def _emit(fmt: str, secrets: tuple[str, ...] = (), **fields: object) -> str:
+    out = io.StringIO()
+    configure_logging(fmt=fmt, level="INFO", secrets=secrets, stream=out, environ={})
+    try:
+        structlog.get_logger("t").warning("alert.sent", **fields)
+        structlog.get_logger("t").debug("bar.seen")
+    finally:
+        structlog.reset_defaults()
+    return out.getvalue()
+
+
+def test_journald_lines_carry_priority_prefix() -> None:
+    """journald format prefixes each line with the sd-daemon priority (<4> for warning)."""
+    text = _emit("journald", n=1)
+    assert text.startswith("<4>event='alert.sent'")
+    assert "bar.seen" not in text
+
+
+def test_json_format_is_one_object_per_line() -> None:
+    """json format renders parseable objects with level and fields."""
+    line = _emit("json", level_n=3).strip()
+    doc = json.loads(line)
+    assert doc["event"] == "alert.sent"
+    assert doc["level"] == "warning"
+    assert doc["level_n"] == 3
+
+
+def test_configured_secret_values_redacted_anywhere() -> None:
+    """A configured secret value never appears, even inside other text or nested fields."""
+    text = _emit(
+        "json",
+        secrets=("SuPeRsEcReTkEy",),
+        note="key is SuPeRsEcReTkEy here",
+        nested={"inner": ["x", "SuPeRsEcReTkEy"]},
+    )
+    assert "SuPeRsEcReTkEy" not in text
+    assert "***" in text
+
+
+def test_url_tokens_and_secret_named_fields_redacted() -> None:
+    """Telegram bot tokens, Slack webhook paths, signatures and secret-named keys are redacted."""
+    text = _emit(
+        "json",
+        url="https://api.telegram.org/bot123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage",
+        hook="https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX",
+        query="/fapi/v1/order?symbol=BTCUSDT&signature=deadbeefcafe",
+        api_secret="plain",
+    )
+    for leaked in ("AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "XXXXXXXXXXXXXXXX", "deadbeefcafe"):
+        assert leaked not in text
+    assert json.loads(text)["api_secret"] == "***"
+
+
+def test_auto_format_prefers_journald_under_systemd() -> None:
+    """auto picks journald when JOURNAL_STREAM is set and json when not on a TTY."""
+    assert resolve_format("auto", {"JOURNAL_STREAM": "8:1234"}, io.StringIO()) == "journald"
+    assert resolve_format("auto", {}, io.StringIO()) == "json"
+    assert resolve_format("console", {"JOURNAL_STREAM": "8:1"}, io.StringIO()) == "console"
