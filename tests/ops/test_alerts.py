@@ -1,0 +1,285 @@
+"""AlertManager against local Slack/Telegram stand-ins: shape, retries, secrets, limits."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Awaitable, Callable
+
+import anyio
+import pytest
+import structlog
+from pydantic import SecretStr
+
+from hedgegridd.ops.alert_channels import AlertSecrets, DeliveryError
+from hedgegridd.ops.alert_model import AlertKey
+from hedgegridd.ops.alerts import AlertManager
+from hedgegridd.ops.config import AlertsConfig, Severity, SlackRoute, TelegramRoute
+from tests.ops.fake_services import FakeSlack, FakeTelegram, Scripted, telegram_429
+from tests.ops.helpers import SleepRecorder, until
+
+pytestmark = pytest.mark.asyncio
+
+
+def slack_config(**kw: object) -> AlertsConfig:
+    return AlertsConfig.model_validate(
+        {"slack": {"min_severity": "info"}, "instance": "hg-test", **kw}
+    )
+
+
+async def running(manager: AlertManager, body: Callable[[], Awaitable[None]]) -> None:
+    async with anyio.create_task_group() as tg:
+        await tg.start(manager.run)
+        await body()
+        tg.cancel_scope.cancel()
+
+
+async def test_slack_gets_the_webhook_json_shape() -> None:
+    """A Slack alert is a JSON POST to the webhook with text (and section blocks)."""
+    async with FakeSlack() as slack:
+        mgr = AlertManager(
+            slack_config(), AlertSecrets(slack_webhook_url=SecretStr(slack.webhook_url))
+        )
+
+        async def body() -> None:
+            mgr.notify(AlertKey.STARTUP, Severity.INFO, "daemon started", fields={"mode": "paper"})
+            await until(lambda: mgr.sent["slack"] == 1)
+
+        await running(mgr, body)
+    assert slack.problems == []
+    assert len(slack.requests) == 1
+    text = slack.requests[0]["text"]
+    assert "daemon started" in text
+    assert "hg-test" in text
+    assert "mode: paper" in text
+    assert slack.requests[0]["blocks"][0]["text"]["text"] == text
+
+
+async def test_telegram_gets_send_message_with_escaped_html() -> None:
+    """Telegram receives chat_id, HTML-escaped text and parse_mode at /bot<token>/sendMessage."""
+    async with FakeTelegram() as tg_api:
+        cfg = AlertsConfig(
+            telegram=TelegramRoute(
+                chat_id="-1001", api_base_url=tg_api.base_url, min_severity=Severity.INFO
+            )
+        )
+        mgr = AlertManager(cfg, AlertSecrets(telegram_bot_token=SecretStr(tg_api.token)))
+
+        async def body() -> None:
+            mgr.notify(AlertKey.LARGE_LOSS, Severity.CRITICAL, "loss <5%> & rising")
+            await until(lambda: mgr.sent["telegram"] == 1)
+
+        await running(mgr, body)
+    assert tg_api.problems == []
+    (req,) = tg_api.requests
+    assert req["chat_id"] == "-1001"
+    assert req["parse_mode"] == "HTML"
+    assert "loss &lt;5%&gt; &amp; rising" in req["text"]
+    assert "CRITICAL" in req["text"]
+
+
+async def test_5xx_is_retried_with_backoff_then_delivered() -> None:
+    """A 503 is retried after an exponential backoff wait and the alert still arrives."""
+    sleeps = SleepRecorder()
+    async with FakeSlack() as slack:
+        slack.script.extend([Scripted(503, "unavailable"), Scripted(500, "oops")])
+        mgr = AlertManager(
+            slack_config(backoff_initial_s=1.0),
+            AlertSecrets(slack_webhook_url=SecretStr(slack.webhook_url)),
+            sleep=sleeps,
+        )
+
+        async def body() -> None:
+            mgr.notify("k", Severity.WARNING, "retry me")
+            await until(lambda: mgr.sent["slack"] == 1)
+
+        await running(mgr, body)
+    assert len(slack.requests) == 3
+    assert len(sleeps.waits) == 2
+    assert sleeps.waits[1] > sleeps.waits[0] > 0
+
+
+async def test_slack_429_honours_retry_after_header() -> None:
+    """A Slack 429 waits exactly the Retry-After seconds before the next attempt."""
+    sleeps = SleepRecorder()
+    async with FakeSlack() as slack:
+        slack.script.append(Scripted(429, "rate_limited", {"Retry-After": "7"}))
+        mgr = AlertManager(
+            slack_config(),
+            AlertSecrets(slack_webhook_url=SecretStr(slack.webhook_url)),
+            sleep=sleeps,
+        )
+
+        async def body() -> None:
+            mgr.notify("k", Severity.WARNING, "throttled")
+            await until(lambda: mgr.sent["slack"] == 1)
+
+        await running(mgr, body)
+    assert sleeps.waits == [7.0]
+
+
+async def test_telegram_429_honours_parameters_retry_after() -> None:
+    """Telegram's flood control (parameters.retry_after) sets the wait."""
+    sleeps = SleepRecorder()
+    async with FakeTelegram() as tg_api:
+        tg_api.script.append(telegram_429(3))
+        cfg = AlertsConfig(
+            telegram=TelegramRoute(
+                chat_id="42", api_base_url=tg_api.base_url, min_severity=Severity.INFO
+            )
+        )
+        mgr = AlertManager(
+            cfg, AlertSecrets(telegram_bot_token=SecretStr(tg_api.token)), sleep=sleeps
+        )
+
+        async def body() -> None:
+            mgr.notify("k", Severity.WARNING, "flood")
+            await until(lambda: mgr.sent["telegram"] == 1)
+
+        await running(mgr, body)
+    assert sleeps.waits == [3.0]
+
+
+async def test_retry_after_beyond_budget_gives_up() -> None:
+    """A Retry-After longer than the retry budget ends delivery instead of waiting."""
+    sleeps = SleepRecorder()
+    async with FakeSlack() as slack:
+        slack.script.append(Scripted(429, "rate_limited", {"Retry-After": "3600"}))
+        mgr = AlertManager(
+            slack_config(retry_budget_s=30.0),
+            AlertSecrets(slack_webhook_url=SecretStr(slack.webhook_url)),
+            sleep=sleeps,
+        )
+
+        async def body() -> None:
+            mgr.notify("k", Severity.WARNING, "give up")
+            await until(lambda: mgr.failed["slack"] == 1)
+
+        await running(mgr, body)
+    assert sleeps.waits == []
+    assert len(slack.requests) == 1
+
+
+async def test_attempts_are_bounded_and_4xx_not_retried() -> None:
+    """Permanent 5xx stops after max_attempts; a 400 is not retried at all."""
+    sleeps = SleepRecorder()
+    async with FakeSlack() as slack:
+        slack.script.extend([Scripted(500, "x")] * 3 + [Scripted(400, "invalid_payload")])
+        mgr = AlertManager(
+            slack_config(max_attempts=3),
+            AlertSecrets(slack_webhook_url=SecretStr(slack.webhook_url)),
+            sleep=sleeps,
+        )
+
+        async def body() -> None:
+            mgr.notify("a", Severity.WARNING, "first")
+            await until(lambda: mgr.failed["slack"] == 1)
+            mgr.notify("b", Severity.WARNING, "second")
+            await until(lambda: mgr.failed["slack"] == 2)
+
+        await running(mgr, body)
+    assert len(slack.requests) == 4
+    assert len(sleeps.waits) == 2
+
+
+async def test_secrets_never_reach_logs_or_errors(log_events: structlog.testing.LogCapture) -> None:
+    """Webhook URL and bot token appear in no log event, even on failures and retries."""
+    sleeps = SleepRecorder()
+    with socket.socket() as s:  # a port with nothing listening: connection refused
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    async with FakeSlack() as slack, FakeTelegram() as tg_api:
+        slack.script.extend([Scripted(503, "x"), Scripted(404, "no_service")])
+        dead_token = "999:dead-token-SECRET"
+        cfg = AlertsConfig(
+            slack=SlackRoute(min_severity=Severity.INFO),
+            telegram=TelegramRoute(
+                chat_id="1",
+                api_base_url=f"http://127.0.0.1:{dead_port}",
+                min_severity=Severity.INFO,
+            ),
+            max_attempts=2,
+        )
+        secrets = AlertSecrets(
+            slack_webhook_url=SecretStr(slack.webhook_url),
+            telegram_bot_token=SecretStr(dead_token),
+        )
+        mgr = AlertManager(cfg, secrets, sleep=sleeps)
+
+        async def body() -> None:
+            mgr.notify("k", Severity.CRITICAL, "boom")
+            await until(lambda: mgr.failed["slack"] == 1 and mgr.failed["telegram"] == 1)
+
+        await running(mgr, body)
+        del tg_api
+    captured = repr(log_events.entries) + repr(secrets) + repr(cfg)
+    assert any(e["event"] == "alert.failed" for e in log_events.entries)
+    assert any(e["event"] == "alert.retry" for e in log_events.entries)
+    for secret in (slack.webhook_url, slack.path, dead_token, "XXXXsecretXXXX", "SECRET"):
+        assert secret not in captured
+    err = DeliveryError("telegram", "ClientConnectorError")
+    assert dead_token not in str(err)
+
+
+async def test_duplicates_are_dropped_within_the_window() -> None:
+    """The same alert twice within the dedup window is delivered once."""
+    now = [1000.0]
+    mgr = AlertManager(
+        slack_config(dedup_window_s=60),
+        AlertSecrets(slack_webhook_url=SecretStr("http://127.0.0.1:9/x")),
+        monotonic=lambda: now[0],
+    )
+    mgr.notify("k", Severity.WARNING, "same")
+    mgr.notify("k", Severity.WARNING, "same")
+    assert mgr.queued == 1
+    assert mgr.suppressed["dedup"] == 1
+    now[0] += 61
+    mgr.notify("k", Severity.WARNING, "same")
+    assert mgr.queued == 2
+
+
+async def test_rate_limit_per_key() -> None:
+    """More than rate_limit_count alerts of one key per window are suppressed; other keys pass."""
+    now = [0.0]
+    mgr = AlertManager(
+        slack_config(rate_limit_count=2, rate_limit_window_s=60),
+        AlertSecrets(slack_webhook_url=SecretStr("http://127.0.0.1:9/x")),
+        monotonic=lambda: now[0],
+    )
+    for i in range(4):
+        mgr.notify("loss", Severity.WARNING, f"loss {i}")
+    mgr.notify("other", Severity.WARNING, "other key")
+    assert mgr.queued == 3
+    assert mgr.suppressed["rate_limit"] == 2
+    now[0] = 61.0
+    mgr.notify("loss", Severity.WARNING, "loss later")
+    assert mgr.queued == 4
+
+
+async def test_queue_is_bounded_and_drops_oldest() -> None:
+    """A full queue drops its oldest alert, counts it, and notify never blocks."""
+    mgr = AlertManager(
+        slack_config(queue_size=2, dedup_window_s=0),
+        AlertSecrets(slack_webhook_url=SecretStr("http://127.0.0.1:9/x")),
+    )
+    for i in range(5):
+        mgr.notify(f"k{i}", Severity.WARNING, f"alert {i}")
+    assert mgr.queued == 2
+    assert mgr.dropped_overflow == 3
+
+
+async def test_severity_floors_global_and_per_route() -> None:
+    """Alerts below the global minimum are suppressed; a route skips alerts below its own."""
+    async with FakeSlack() as slack:
+        cfg = AlertsConfig(slack=SlackRoute(min_severity=Severity.CRITICAL), min_severity="warning")
+        mgr = AlertManager(cfg, AlertSecrets(slack_webhook_url=SecretStr(slack.webhook_url)))
+
+        async def body() -> None:
+            mgr.notify("a", Severity.INFO, "info")
+            mgr.notify("b", Severity.WARNING, "warning")
+            mgr.notify("c", Severity.CRITICAL, "critical")
+            await until(lambda: mgr.sent["slack"] == 1 and mgr.queued == 0)
+            assert await mgr.drain(10)
+
+        await running(mgr, body)
+    assert mgr.suppressed["severity"] == 1
+    assert [("critical" in r["text"]) for r in slack.requests] == [True]
