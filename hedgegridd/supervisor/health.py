@@ -1,0 +1,78 @@
+"""Health registry: what must hold for the watchdog to keep pinging systemd.
+
+- every registered task heartbeats within ``max_heartbeat_age_s``;
+- event-loop lag (measured by the watchdog's probe) stays under ``max_loop_lag_s``;
+- the node's data and exec engines report connected (a probe callable);
+- market data is fresh: the last data seen is newer than ``max_data_age_s``.
+Probes are plain callables so the registry knows nothing of Nautilus.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hedgegridd.supervisor.settings import WatchdogSettings
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    """Result of one evaluation: ``ok`` and the reasons it is not."""
+
+    ok: bool
+    reasons: tuple[str, ...]
+
+
+class Health:
+    """Collects heartbeats and probes; ``evaluate()`` says whether the daemon is healthy."""
+
+    def __init__(self, bounds: WatchdogSettings, clock: Clock = time.monotonic) -> None:
+        self._bounds = bounds
+        self._clock = clock
+        self._beats: dict[str, float] = {}
+        self.loop_lag_s = 0.0
+        self._engines: Callable[[], bool] | None = None
+        self._data_age: Callable[[], float | None] | None = None
+
+    def heartbeat_for(self, name: str) -> Callable[[], None]:
+        """Register task ``name`` and return the heartbeat function it must call."""
+        self._beats[name] = self._clock()
+
+        def beat() -> None:
+            self._beats[name] = self._clock()
+
+        return beat
+
+    def retire(self, name: str) -> None:
+        """Stop expecting heartbeats from ``name`` (task finished on purpose)."""
+        self._beats.pop(name, None)
+
+    def set_engines_probe(self, probe: Callable[[], bool] | None) -> None:
+        """``probe()`` is True while the node's data and exec engines are connected."""
+        self._engines = probe
+
+    def set_data_age_probe(self, probe: Callable[[], float | None] | None) -> None:
+        """``probe()`` returns seconds since the last market data (None = none yet)."""
+        self._data_age = probe
+
+    def evaluate(self) -> HealthReport:
+        """Check every bound now."""
+        reasons: list[str] = []
+        now = self._clock()
+        if self.loop_lag_s > self._bounds.max_loop_lag_s:
+            reasons.append(f"loop_lag={self.loop_lag_s:.3f}s")
+        for name, last in self._beats.items():
+            age = now - last
+            if age > self._bounds.max_heartbeat_age_s:
+                reasons.append(f"heartbeat:{name}={age:.1f}s")
+        if self._engines is not None and not self._engines():
+            reasons.append("engines_disconnected")
+        if self._data_age is not None:
+            age_s = self._data_age()
+            if age_s is None or age_s > self._bounds.max_data_age_s:
+                shown = "none" if age_s is None else f"{age_s:.1f}s"
+                reasons.append(f"market_data_stale={shown}")
+        return HealthReport(ok=not reasons, reasons=tuple(reasons))
