@@ -1,0 +1,457 @@
+"""``KillSwitch``: the supervised task that checks limits and, on a held breach, flattens.
+
+Everything runs on the one event loop: the check reads ``StrategyHandle.snapshot()``
+directly (no threads), persistence goes through the awaitable state store (its
+own worker thread), waits are ``anyio.sleep``. On firing:
+
+1. the strategy is halted (no new entries from this instant),
+2. the HALTED latch is persisted (survives restarts; only ``reset`` clears it),
+3. entries are cancelled and both sides are closed with closing orders,
+4. flatness is polled without blocking until a deadline; closing is retried
+   if the book is not flat; an alert goes out at each step.
+
+A manual ``flatten`` (control socket) goes through the same path and pauses the
+strategy. ``run`` restores a persisted latch (strategy halted) before it reports
+started. Errors reading the latch propagate (``StateStoreError``): the supervisor
+decides that a kill switch failing to start is fatal in live mode.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+import anyio
+import structlog
+from anyio.abc import TaskStatus
+
+from hedgegridd.errors import HedgegridError
+from hedgegridd.ops.alert_model import AlertKey, AlertSink, NullAlertSink
+from hedgegridd.ops.config import KillSwitchConfig, Severity
+from hedgegridd.ops.killswitch_rules import (
+    BreachTracker,
+    CheckResult,
+    describe,
+    readings_from_snapshot,
+    total_pnl,
+)
+from hedgegridd.strategy.handle import FlattenSide, StrategyHandle, StrategySnapshot
+
+log = structlog.get_logger(__name__)
+
+# State-store keys owned by the kill switch.
+KEY_PEAK = "killswitch.peak_equity"
+KEY_DAILY_BASIS = "killswitch.daily_basis_pnl"
+KEY_DAILY_DAY = "killswitch.daily_basis_day"  # yyyymmdd (UTC) as a Decimal
+PAUSE_REASON_FLATTEN = "operator_flatten"
+
+
+class LatchRecord(Protocol):
+    """A persisted latch (``hedgegridd.supervisor.state.Latch``)."""
+
+    @property
+    def reason(self) -> str: ...
+    @property
+    def details(self) -> Mapping[str, Any]: ...
+    @property
+    def fired_at_ns(self) -> int: ...
+
+
+class KillSwitchStore(Protocol):
+    """The part of ``AsyncStateStore`` the kill switch uses."""
+
+    async def get_decimal(self, key: str) -> Decimal | None: ...
+    async def set_decimal(self, key: str, value: Decimal) -> None: ...
+    async def killswitch_latch(self) -> LatchRecord | None: ...
+    async def set_killswitch_latch(
+        self, reason: str, details: Mapping[str, Any], at_ns: int
+    ) -> None: ...
+    async def clear_killswitch_latch(self, by: str, at_ns: int) -> None: ...
+    async def journal(
+        self, kind: str, *, actor: str, details: Mapping[str, Any], at_ns: int
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenOutcome:
+    """What one flatten path did; durations are from the start of the path."""
+
+    side: FlattenSide
+    actor: str
+    verified: bool
+    attempts: int
+    orders_sent_after_s: float | None  # first closing orders handed to the strategy
+    verified_after_s: float | None  # book seen flat
+
+
+@dataclass(frozen=True, slots=True)
+class KillSwitchStatus:
+    """Read-only view for status, metrics and the control socket."""
+
+    enabled: bool
+    latched: bool
+    reason: str | None
+    details: Mapping[str, Any]
+    fired_at_ns: int | None
+    flattening: bool
+    fired_total: int
+    checks_total: int
+    last_check: CheckResult | None
+    last_flatten: FlattenOutcome | None
+
+
+class KillSwitch:
+    """Checks limits on a cadence; on a held breach latches HALTED and flattens."""
+
+    def __init__(
+        self,
+        config: KillSwitchConfig,
+        *,
+        strategy: StrategyHandle,
+        store: KillSwitchStore,
+        alerts: AlertSink | None = None,
+        clock_ns: Callable[[], int] = time.time_ns,
+        heartbeat: Callable[[], None] | None = None,
+    ) -> None:
+        self._config = config
+        self._strategy = strategy
+        self._store = store
+        self._alerts: AlertSink = alerts or NullAlertSink()
+        self._clock_ns = clock_ns
+        self._heartbeat = heartbeat or (lambda: None)
+        self._tracker = BreachTracker(config)
+        self._flatten_lock: anyio.Lock | None = None
+        self._flattening = False
+        self._latch: LatchRecord | None = None
+        self._restored = False
+        self._peak: Decimal | None = None
+        self._session_basis: Decimal | None = None
+        self._daily_basis: Decimal | None = None
+        self._daily_day: int | None = None
+        self._stale_reported = False
+        self._missing_reported: frozenset[str] = frozenset()
+        self.fired_total = 0
+        self.checks_total = 0
+        self.last_check: CheckResult | None = None
+        self.last_flatten: FlattenOutcome | None = None
+
+    # ----------------------------------------------------------------- status
+    @property
+    def latched(self) -> bool:
+        """True while the HALTED latch is set."""
+        return self._latch is not None
+
+    def status(self) -> KillSwitchStatus:
+        """Current state (cheap; safe to call on every scrape)."""
+        latch = self._latch
+        return KillSwitchStatus(
+            enabled=self._config.enabled,
+            latched=latch is not None,
+            reason=None if latch is None else latch.reason,
+            details={} if latch is None else dict(latch.details),
+            fired_at_ns=None if latch is None else latch.fired_at_ns,
+            flattening=self._flattening,
+            fired_total=self.fired_total,
+            checks_total=self.checks_total,
+            last_check=self.last_check,
+            last_flatten=self.last_flatten,
+        )
+
+    # ----------------------------------------------------------------- lifecycle
+    async def restore(self) -> LatchRecord | None:
+        """Load the persisted latch and baselines; halt the strategy if latched.
+
+        Call it before the strategy trades (``run`` calls it too). Raises
+        ``StateStoreError`` if the store cannot be read.
+        """
+        latch = await self._store.killswitch_latch()
+        self._peak = await self._store.get_decimal(KEY_PEAK)
+        self._daily_basis = await self._store.get_decimal(KEY_DAILY_BASIS)
+        day = await self._store.get_decimal(KEY_DAILY_DAY)
+        self._daily_day = None if day is None else int(day)
+        self._latch = latch
+        if latch is not None:
+            self._strategy.halt(latch.reason)
+            log.warning("killswitch.latch_restored", reason=latch.reason, at_ns=latch.fired_at_ns)
+        self._restored = True
+        return latch
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Check on a fixed cadence until cancelled; fire on a held breach."""
+        self._flatten_lock = anyio.Lock()
+        if not self._restored:
+            await self.restore()
+        log.info(
+            "killswitch.started",
+            interval_s=self._config.check_interval_s,
+            rule=f"{self._config.breaches_required}/{self._config.breach_window}",
+            limits={k.value: str(v) for k, v in self._tracker.limits.items()},
+            latched=self.latched,
+        )
+        task_status.started()
+        next_at = anyio.current_time()
+        while True:
+            self._heartbeat()
+            if not self.latched and not self._flattening:
+                result = await self.check_once()
+                if result is not None and result.fire:
+                    await self._fire(result)
+            next_at += self._config.check_interval_s
+            now = anyio.current_time()
+            if next_at < now:  # fell behind (a long flatten): do not burst
+                next_at = now
+            await anyio.sleep_until(next_at)
+
+    # ----------------------------------------------------------------- checking
+    async def check_once(self) -> CheckResult | None:
+        """One check: read the snapshot, update baselines and the breach window."""
+        try:
+            snapshot = self._strategy.snapshot()
+        except Exception as exc:  # a failing read is reported, the switch lives on
+            log.error("killswitch.snapshot_failed", error=type(exc).__name__, exc_info=True)
+            self._alerts.notify(
+                AlertKey.READINGS_MISSING,
+                Severity.WARNING,
+                "kill switch cannot read the strategy",
+                fields={"error": type(exc).__name__},
+            )
+            return None
+        now_ns = self._clock_ns()
+        await self._update_baselines(snapshot, now_ns)
+        readings = readings_from_snapshot(
+            snapshot,
+            now_ns=now_ns,
+            equity_basis=self._equity_basis(),
+            session_basis_pnl=self._session_basis,
+            daily_basis_pnl=self._daily_basis,
+        )
+        result = self._tracker.update(readings)
+        self.checks_total += 1
+        self.last_check = result
+        self._report_unknown(result, readings.data_age_s)
+        return result
+
+    def _equity_basis(self) -> Decimal | None:
+        if self._config.drawdown_basis == "starting_balance":
+            return self._config.starting_balance
+        return self._peak
+
+    async def _update_baselines(self, snap: StrategySnapshot, now_ns: int) -> None:
+        if snap.equity is not None and (self._peak is None or snap.equity > self._peak):
+            self._peak = snap.equity
+            await self._store.set_decimal(KEY_PEAK, snap.equity)
+        pnl = total_pnl(snap)
+        if self._session_basis is None:
+            self._session_basis = pnl
+        day = int(datetime.fromtimestamp(now_ns / 1e9, tz=UTC).strftime("%Y%m%d"))
+        if self._daily_day != day or self._daily_basis is None:
+            self._daily_day = day
+            self._daily_basis = pnl
+            await self._store.set_decimal(KEY_DAILY_BASIS, pnl)
+            await self._store.set_decimal(KEY_DAILY_DAY, Decimal(day))
+
+    def _report_unknown(self, result: CheckResult, data_age_s: float | None) -> None:
+        unknown = frozenset(f"{v.limit.value}:{v.status.value}" for v in result.unknown)
+        if unknown and unknown != self._missing_reported:
+            log.warning("killswitch.readings_unknown", readings=sorted(unknown))
+        elif not unknown and self._missing_reported:
+            log.info("killswitch.readings_restored")
+        self._missing_reported = unknown
+        stale = any(v.status.value == "stale" for v in result.unknown)
+        if stale and not self._stale_reported:
+            self._alerts.notify(
+                AlertKey.DATA_STALE,
+                Severity.WARNING,
+                "market data stale: kill switch cannot evaluate price-based limits",
+                fields={"last_bar_age_s": "none" if data_age_s is None else f"{data_age_s:.0f}"},
+            )
+        self._stale_reported = stale
+
+    # ----------------------------------------------------------------- firing
+    async def _fire(self, result: CheckResult) -> None:
+        reason = "limit:" + ",".join(limit.value for limit in result.firing)
+        await self.fire(reason, details=describe(result.verdicts))
+
+    async def fire(
+        self, reason: str, *, details: Mapping[str, Any] | None = None, actor: str = "killswitch"
+    ) -> FlattenOutcome:
+        """Latch HALTED, halt the strategy, cancel entries, flatten both sides and verify."""
+        at_ns = self._clock_ns()
+        details = dict(details or {})
+        self._strategy.halt(reason)
+        self.fired_total += 1
+        self._latch = _Latch(reason, details, at_ns)
+        log.critical("killswitch.fired", reason=reason, actor=actor, **details)
+        self._alerts.notify(
+            AlertKey.KILLSWITCH_FIRED,
+            Severity.CRITICAL,
+            "KILL SWITCH FIRED: halting and flattening",
+            text=reason,
+            fields={str(k): str(v) for k, v in details.items()},
+        )
+        try:
+            await self._store.set_killswitch_latch(reason, details, at_ns)
+            await self._store.journal(
+                "killswitch.fired", actor=actor, details={"reason": reason, **details}, at_ns=at_ns
+            )
+        except HedgegridError as exc:
+            # Flattening must not wait on a broken disk; the failure is loud instead.
+            log.error("killswitch.latch_persist_failed", error=type(exc).__name__, exc_info=True)
+            self._alerts.notify(
+                AlertKey.KILLSWITCH_LATCH_FAILED,
+                Severity.CRITICAL,
+                "kill switch latch could NOT be persisted: a restart would not stay halted",
+            )
+        return await self._flatten_path(FlattenSide.BOTH, actor=actor)
+
+    async def flatten(self, side: FlattenSide, *, actor: str) -> FlattenOutcome:
+        """Manual flatten (control socket): pause, then the same close-and-verify path."""
+        self._strategy.pause(PAUSE_REASON_FLATTEN)
+        await self._journal("flatten.requested", actor, {"side": side.value})
+        return await self._flatten_path(side, actor=actor)
+
+    async def _flatten_path(self, side: FlattenSide, *, actor: str) -> FlattenOutcome:
+        if self._flatten_lock is None:
+            self._flatten_lock = anyio.Lock()
+        async with self._flatten_lock:
+            self._flattening = True
+            try:
+                outcome = await self._close_and_verify(side, actor=actor)
+            finally:
+                self._flattening = False
+        self.last_flatten = outcome
+        await self._journal(
+            "flatten.verified" if outcome.verified else "flatten.unverified",
+            actor,
+            {"side": side.value, "attempts": outcome.attempts},
+        )
+        return outcome
+
+    async def _close_and_verify(self, side: FlattenSide, *, actor: str) -> FlattenOutcome:
+        cfg = self._config
+        started = anyio.current_time()
+        sent_after: float | None = None
+        for attempt in range(1, cfg.flatten_attempts + 1):
+            try:
+                cancelled = self._strategy.cancel_entries()
+                ticket = self._strategy.flatten(side)
+            except Exception as exc:  # retried below, then reported unverified
+                log.error(
+                    "killswitch.flatten_call_failed",
+                    attempt=attempt,
+                    error=type(exc).__name__,
+                    exc_info=True,
+                )
+            else:
+                if sent_after is None:
+                    sent_after = anyio.current_time() - started
+                orders = {k: str(v) for k, v in ticket.closing_orders.items()}
+                log.warning(
+                    "killswitch.closing_sent",
+                    side=side.value,
+                    attempt=attempt,
+                    entries_cancelled=cancelled + ticket.entries_cancelled,
+                    closing_orders=orders,
+                )
+                self._alerts.notify(
+                    AlertKey.FLATTEN_SENT,
+                    Severity.WARNING,
+                    f"closing orders sent ({side.value}), attempt {attempt}",
+                    fields={"actor": actor, **orders},
+                )
+            if await self._wait_flat(side, cfg.flatten_verify_timeout_s):
+                elapsed = anyio.current_time() - started
+                log.warning(
+                    "killswitch.flat_verified", side=side.value, attempts=attempt, after_s=elapsed
+                )
+                self._alerts.notify(
+                    AlertKey.FLATTEN_VERIFIED,
+                    Severity.WARNING,
+                    f"flat verified ({side.value})",
+                    fields={"actor": actor, "attempts": str(attempt), "after_s": f"{elapsed:.2f}"},
+                )
+                return FlattenOutcome(side, actor, True, attempt, sent_after, elapsed)
+            log.error("killswitch.not_flat", side=side.value, attempt=attempt)
+        log.critical("killswitch.flat_unverified", side=side.value, attempts=cfg.flatten_attempts)
+        self._alerts.notify(
+            AlertKey.FLATTEN_UNVERIFIED,
+            Severity.CRITICAL,
+            f"FLATTEN UNVERIFIED ({side.value}): positions may remain open, act manually",
+            fields={"actor": actor, "attempts": str(cfg.flatten_attempts)},
+        )
+        return FlattenOutcome(side, actor, False, cfg.flatten_attempts, sent_after, None)
+
+    async def _wait_flat(self, side: FlattenSide, timeout_s: float) -> bool:
+        with anyio.move_on_after(timeout_s):
+            while True:
+                self._heartbeat()
+                if self._is_flat(side):
+                    return True
+                await anyio.sleep(self._config.flatten_poll_interval_s)
+        return self._is_flat(side)
+
+    def _is_flat(self, side: FlattenSide) -> bool:
+        try:
+            return bool(self._strategy.is_flat(side))
+        except Exception as exc:  # unknown counts as not flat, and is logged
+            log.error("killswitch.is_flat_failed", error=type(exc).__name__, exc_info=True)
+            return False
+
+    # ----------------------------------------------------------------- reset
+    async def reset(self, *, by: str) -> bool:
+        """Operator reset: clear the latch, unhalt, re-base peak/session/daily baselines.
+
+        Returns False when nothing was latched. Waits for an in-flight flatten to end.
+        """
+        if self._flatten_lock is None:
+            self._flatten_lock = anyio.Lock()
+        async with self._flatten_lock:
+            if self._latch is None:
+                return False
+            at_ns = self._clock_ns()
+            previous = self._latch.reason
+            await self._store.clear_killswitch_latch(by, at_ns)
+            self._latch = None
+            self._tracker.reset()
+            await self._rebase()
+            self._strategy.unhalt()
+        log.warning("killswitch.reset", by=by, previous_reason=previous)
+        self._alerts.notify(
+            AlertKey.KILLSWITCH_RESET,
+            Severity.WARNING,
+            "kill switch reset by operator: trading may resume",
+            fields={"by": by, "previous_reason": previous},
+        )
+        return True
+
+    async def _rebase(self) -> None:
+        try:
+            snap = self._strategy.snapshot()
+        except Exception as exc:  # baselines re-seed on the next check instead
+            log.error("killswitch.rebase_failed", error=type(exc).__name__, exc_info=True)
+            self._peak = self._session_basis = self._daily_basis = None
+            return
+        self._peak = snap.equity
+        if snap.equity is not None:
+            await self._store.set_decimal(KEY_PEAK, snap.equity)
+        pnl = total_pnl(snap)
+        self._session_basis = pnl
+        self._daily_basis = pnl
+        await self._store.set_decimal(KEY_DAILY_BASIS, pnl)
+
+    async def _journal(self, kind: str, actor: str, details: Mapping[str, Any]) -> None:
+        try:
+            await self._store.journal(kind, actor=actor, details=details, at_ns=self._clock_ns())
+        except HedgegridError as exc:
+            log.error("killswitch.journal_failed", kind=kind, error=type(exc).__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Latch:
+    reason: str
+    details: Mapping[str, Any]
+    fired_at_ns: int
