@@ -1,1 +1,63 @@
-"""control package."""
+"""Control socket: the shared protocol, the daemon's ``ControlServer`` and ``hedgegridctl``.
+
+Supervisor wiring::
+
+    backend = HandleBackend(handle=..., killswitch_status=..., killswitch_reset=...,
+                            reload=..., mode="paper", daemon_version=__version__)
+    server = ControlServer(settings.control, backend, store.journal, heartbeat=beat)
+    await tg.start(server.run)
+
+Server-side names (which load ``hedgegridd.strategy.handle``) are imported lazily so
+that ``hedgegridctl`` starts without the strategy package.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from hedgegridd.control.client import ControlClient
+from hedgegridd.control.config import ControlConfig
+from hedgegridd.control.protocol import (
+    COMMANDS,
+    PROTOCOL_VERSION,
+    Access,
+    CommandSpec,
+    ErrorCode,
+    ExitCode,
+    exit_code_for,
+)
+
+if TYPE_CHECKING:
+    from hedgegridd.control.backend import ControlBackend, HandleBackend
+    from hedgegridd.control.server import ControlServer, JournalWriter
+
+_LAZY = {
+    "ControlBackend": "hedgegridd.control.backend",
+    "HandleBackend": "hedgegridd.control.backend",
+    "ControlServer": "hedgegridd.control.server",
+    "JournalWriter": "hedgegridd.control.server",
+}
+
+__all__ = [
+    "COMMANDS",
+    "PROTOCOL_VERSION",
+    "Access",
+    "CommandSpec",
+    "ControlBackend",
+    "ControlClient",
+    "ControlConfig",
+    "ControlServer",
+    "ErrorCode",
+    "ExitCode",
+    "HandleBackend",
+    "JournalWriter",
+    "exit_code_for",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hedgegridd.control' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,146 @@
+"""``hedgegridctl``: steer a running ``hedgegridd`` over its control socket."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import anyio
+
+from hedgegridd import __version__
+from hedgegridd.control.client import ControlClient
+from hedgegridd.control.completion import completion_script
+from hedgegridd.control.config import DEFAULT_RUNTIME_DIRECTORY, SOCKET_NAME
+from hedgegridd.control.protocol import (
+    COMMANDS,
+    PROTOCOL_VERSION,
+    ErrorCode,
+    ExitCode,
+    exit_code_for,
+)
+from hedgegridd.control.render import render
+from hedgegridd.errors import ControlError
+
+EXIT_CODES_HELP = """exit codes (stable):
+  0  ok
+  1  internal error in the daemon or the ctl (see the daemon's log)
+  2  usage error, or a request the daemon rejected as malformed
+  3  daemon not running (no socket / connection refused) or too busy
+  4  permission denied (socket file or peer-credential check)
+  5  refused by the daemon's state (e.g. resume while the kill switch is latched)
+  6  version mismatch between hedgegridctl and hedgegridd
+  7  timed out waiting for the daemon (--timeout)
+
+environment: HEDGEGRID_SOCKET overrides the default socket path."""
+
+ArgsBuilder = Callable[[argparse.Namespace], dict[str, Any]]
+
+
+def default_socket_path() -> str:
+    """``$HEDGEGRID_SOCKET``, else ``$RUNTIME_DIRECTORY/control.sock``, else /run/hedgegrid."""
+    if env := os.environ.get("HEDGEGRID_SOCKET"):
+        return env
+    runtime = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
+    return os.path.join(runtime or str(DEFAULT_RUNTIME_DIRECTORY), SOCKET_NAME)
+
+
+def _no_args(_: argparse.Namespace) -> dict[str, Any]:
+    return {}
+
+
+def _add(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    wire: str,
+    build: ArgsBuilder = _no_args,
+) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=COMMANDS[wire].summary, description=COMMANDS[wire].summary)
+    parser.set_defaults(wire=wire, build=build)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``hedgegridctl`` argument parser (its commands mirror ``protocol.COMMANDS``)."""
+    parser = argparse.ArgumentParser(
+        prog="hedgegridctl",
+        description="Steer a running hedgegridd over its control socket.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"hedgegridctl {__version__} (control protocol {PROTOCOL_VERSION})",
+    )
+    parser.add_argument("--socket", default=default_socket_path(), help="control socket path")
+    parser.add_argument("--json", action="store_true", help="machine-readable JSON output")
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds to wait for the daemon (default 10)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in ("status", "positions", "orders", "ladders", "reload", "version"):
+        _add(sub, name, name)
+    pause = _add(sub, "pause", "pause", lambda a: {"reason": a.reason})
+    pause.add_argument("--reason", default="operator", help="pause reason (default operator)")
+    resume = _add(sub, "resume", "resume", lambda a: {"reason": "*" if a.all else a.reason})
+    resume.add_argument("--reason", default="operator", help="pause reason to clear")
+    resume.add_argument("--all", action="store_true", help="clear every operator/degraded pause")
+    throttle = _add(sub, "throttle", "throttle", lambda a: {"value": a.value})
+    throttle.add_argument("value", help="entry size factor between 0 and 1, e.g. 0.5")
+    flatten = _add(sub, "flatten", "flatten", lambda a: {"side": a.side})
+    flatten.add_argument("side", nargs="?", default="both", choices=("long", "short", "both"))
+    killswitch = sub.add_parser("killswitch", help="kill switch status / reset")
+    ks_sub = killswitch.add_subparsers(dest="ks_command", metavar="ACTION", required=True)
+    _add(ks_sub, "status", "killswitch.status")
+    _add(ks_sub, "reset", "killswitch.reset")
+    completion = sub.add_parser("completion", help="print a shell completion script")
+    completion.add_argument("shell", choices=("bash", "zsh"))
+    completion.set_defaults(wire=None)
+    return parser
+
+
+async def _call(args: argparse.Namespace) -> Any:
+    with anyio.fail_after(args.timeout):
+        async with await ControlClient.connect(args.socket) as client:
+            return await client.call(args.wire, args.build(args))
+
+
+def _report_error(exc: ControlError, *, as_json: bool) -> int:
+    code = str(exc.code)
+    if as_json:
+        print(json.dumps({"error": {"code": code, "message": exc.message}}))
+    else:
+        print(f"hedgegridctl: {exc.message} [{code}]", file=sys.stderr)
+    return int(exit_code_for(code))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``hedgegridctl``; returns the documented exit code."""
+    args = build_parser().parse_args(argv)
+    if args.wire is None:
+        print(completion_script(args.shell))
+        return int(ExitCode.OK)
+    try:
+        result = anyio.run(_call, args)
+    except ControlError as exc:
+        return _report_error(exc, as_json=args.json)
+    except TimeoutError:
+        err = ControlError(
+            ErrorCode.TIMEOUT, f"no answer from the daemon within {args.timeout:g} s"
+        )
+        return _report_error(err, as_json=args.json)
+    if args.json:
+        print(json.dumps(result.model_dump(mode="json"), indent=2, sort_keys=True))
+    else:
+        if args.wire == "version":
+            print(f"hedgegridctl     {__version__}")
+        print(render(result))
+    return int(ExitCode.OK)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""``ControlClient``: the ctl side of the control socket (async, anyio)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import anyio
+from anyio.abc import SocketStream
+from anyio.streams.buffered import BufferedByteReceiveStream
+from pydantic import BaseModel, ValidationError
+
+from hedgegridd import __version__
+from hedgegridd.control.listener import connect
+from hedgegridd.control.protocol import (
+    COMMANDS,
+    MAX_FRAME_BYTES,
+    PROTOCOL_VERSION,
+    ErrorCode,
+    ErrorReply,
+    Hello,
+    Request,
+    Result,
+    Welcome,
+    describe_validation_error,
+    encode_frame,
+    parse_server_message,
+)
+from hedgegridd.errors import ControlError
+
+CLIENT_NAME = f"hedgegridctl/{__version__}"
+
+
+class ControlClient:
+    """One connection to the daemon: handshake on connect, then request/reply."""
+
+    def __init__(self, stream: SocketStream, welcome: Welcome, reader: BufferedByteReceiveStream):
+        self._stream = stream
+        self._reader = reader
+        self.welcome = welcome
+        self._next_id = 1
+
+    @classmethod
+    async def connect(
+        cls,
+        path: str | Path,
+        *,
+        protocol: int = PROTOCOL_VERSION,
+        client_name: str = CLIENT_NAME,
+    ) -> Self:
+        """Connect and handshake; ``ControlError`` with a client-side code on failure."""
+        try:
+            stream = await connect(path)
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            raise ControlError(
+                ErrorCode.NOT_RUNNING,
+                f"no daemon is listening on {path} (is hedgegridd running?)",
+            ) from exc
+        except PermissionError as exc:
+            raise ControlError(
+                ErrorCode.PERMISSION_DENIED,
+                f"permission denied opening {path}; ask to be added to the control group",
+            ) from exc
+        except OSError as exc:
+            raise ControlError(
+                ErrorCode.NOT_RUNNING, f"cannot connect to {path}: {exc.strerror or 'error'}"
+            ) from exc
+        reader = BufferedByteReceiveStream(stream)
+        try:
+            await _send_quietly(stream, Hello(protocol=protocol, client=client_name))
+            reply = await _receive(reader)
+            if isinstance(reply, ErrorReply):
+                raise ControlError(reply.code, reply.message)
+            if not isinstance(reply, Welcome):
+                raise ControlError(ErrorCode.PROTOCOL_VIOLATION, "the daemon skipped the welcome")
+        except BaseException:
+            await stream.aclose()
+            raise
+        return cls(stream, reply, reader)
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def call_raw(self, command: str, args: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Send one request and return the result object, or raise the error reply."""
+        request_id = self._next_id
+        self._next_id += 1
+        request = Request(id=request_id, command=command, args=dict(args or {}))
+        try:
+            await self._stream.send(encode_frame(request))
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
+            raise ControlError(ErrorCode.NOT_RUNNING, "the daemon closed the connection") from exc
+        reply = await _receive(self._reader)
+        if isinstance(reply, ErrorReply):
+            raise ControlError(reply.code, reply.message)
+        if not isinstance(reply, Result) or reply.id != request_id:
+            raise ControlError(ErrorCode.PROTOCOL_VIOLATION, "the daemon answered out of order")
+        return reply.result
+
+    async def call(self, command: str, args: Mapping[str, Any] | None = None) -> BaseModel:
+        """Like ``call_raw`` but validated into the command's result model."""
+        spec = COMMANDS.get(command)
+        if spec is None:
+            raise ControlError(ErrorCode.UNKNOWN_COMMAND, f"unknown command {command!r}")
+        raw = await self.call_raw(command, args)
+        try:
+            return spec.result_model.model_validate(raw)
+        except ValidationError as exc:
+            raise ControlError(
+                ErrorCode.PROTOCOL_VIOLATION,
+                "the daemon sent an invalid result: " + describe_validation_error(exc),
+            ) from exc
+
+
+async def _send_quietly(stream: SocketStream, message: BaseModel) -> None:
+    """Send; a refused peer may already have closed, so its error reply is read next."""
+    try:
+        await stream.send(encode_frame(message))
+    except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
+        _ = exc  # the reply (or EOF) that follows tells the caller what happened
+
+
+async def _receive(reader: BufferedByteReceiveStream) -> Welcome | Result | ErrorReply:
+    try:
+        line = await reader.receive_until(b"\n", 16 * MAX_FRAME_BYTES)
+    except (anyio.IncompleteRead, anyio.EndOfStream, anyio.BrokenResourceError) as exc:
+        raise ControlError(
+            ErrorCode.NOT_RUNNING, "the daemon closed the connection without a reply"
+        ) from exc
+    except anyio.DelimiterNotFound as exc:
+        raise ControlError(
+            ErrorCode.PROTOCOL_VIOLATION, "the daemon sent an oversized reply"
+        ) from exc
+    return parse_server_message(line, max_bytes=16 * MAX_FRAME_BYTES)
