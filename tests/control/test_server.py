@@ -139,7 +139,8 @@ async def test_resume_refused_while_killswitch_latched(sock_dir, daemon: FakeDae
         assert "killswitch reset" in refused.value.message
         ks = await client.call("killswitch.status")
         assert isinstance(ks, KillSwitchResult)
-        assert ks.latched and ks.reason == "drawdown"
+        assert ks.latched
+        assert ks.reason == "drawdown"
         assert ks.details == {"drawdown_pct": "12.5"}
         reset = await client.call("killswitch.reset")
         assert isinstance(reset, KillSwitchResult)
