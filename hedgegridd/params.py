@@ -78,7 +78,6 @@ class ExitsSection(_Frozen):
 
     tp_bps: Decimal = Field(gt=0, le=5000)
     sl_bps: Decimal = Field(gt=0, le=5000)
-    price_tolerance_bps: Decimal = Field(default=Decimal(0), ge=0, le=100)
 
 
 class RegimeSection(_Frozen):
@@ -194,9 +193,7 @@ class StrategyParams(_Frozen):
                 max_inventory_qty=g.max_inventory_qty,
                 recenter_bps=g.recenter_bps,
             ),
-            exits=ExitSpec(
-                tp_bps=x.tp_bps, sl_bps=x.sl_bps, price_tolerance_bps=x.price_tolerance_bps
-            ),
+            exits=ExitSpec(tp_bps=x.tp_bps, sl_bps=x.sl_bps),
             regime=RegimeSpec(
                 ema_fast=r.ema_fast,
                 ema_slow=r.ema_slow,
@@ -311,13 +308,13 @@ def default_strategy_params() -> StrategyParams:
             "grid": {
                 "step_bps": "25",
                 "levels_per_side": 10,
-                "base_qty": "0.002",
+                "base_qty": "0.003",
                 "qty_scale": "1",
-                "max_inventory_qty": "0.05",
+                "max_inventory_qty": "0.06",
                 "recenter_bps": "150",
             },
             "exits": {"tp_bps": "40", "sl_bps": "400"},
-            "risk": {"max_position_qty": "0.05"},
+            "risk": {"max_position_qty": "0.06"},
         }
     )
 

@@ -1,5 +1,6 @@
 """Decimal rounding to the instrument's tick and step, in a direction that never crosses.
 
+Results carry the tick's/step's exponent (``str()`` gives "50000.0" for tick 0.1).
 Buys round their price down, sells round up (a rounded order is never more aggressive
 than intended); quantities floor to the step and cap at ``max_qty``; rungs under
 ``min_qty`` or ``min_notional`` are dropped. All functions are idempotent.
@@ -14,12 +15,12 @@ from hedgegridd.core.types import ZERO, InstrumentRules, Rung, Side
 
 def round_price_down(price: Decimal, tick: Decimal) -> Decimal:
     """Largest multiple of ``tick`` that is <= ``price``."""
-    return (price / tick).to_integral_value(rounding=ROUND_FLOOR) * tick
+    return ((price / tick).to_integral_value(rounding=ROUND_FLOOR) * tick).quantize(tick)
 
 
 def round_price_up(price: Decimal, tick: Decimal) -> Decimal:
     """Smallest multiple of ``tick`` that is >= ``price``."""
-    return (price / tick).to_integral_value(rounding=ROUND_CEILING) * tick
+    return ((price / tick).to_integral_value(rounding=ROUND_CEILING) * tick).quantize(tick)
 
 
 def round_entry_price(price: Decimal, side: Side, tick: Decimal) -> Decimal:
@@ -33,7 +34,7 @@ def floor_qty(qty: Decimal, step: Decimal) -> Decimal:
     """Largest multiple of ``step`` that is <= ``qty`` (never negative)."""
     if qty <= 0:
         return ZERO
-    return (qty / step).to_integral_value(rounding=ROUND_FLOOR) * step
+    return ((qty / step).to_integral_value(rounding=ROUND_FLOOR) * step).quantize(step)
 
 
 def clamp_qty(qty: Decimal, rules: InstrumentRules) -> Decimal:

@@ -61,12 +61,10 @@ class ExitSpec:
 
     tp_bps: Decimal
     sl_bps: Decimal
-    price_tolerance_bps: Decimal = ZERO  # resting exits this close to the target are kept
 
     def __post_init__(self) -> None:
         _require(ZERO < self.tp_bps < BPS, "ExitSpec.tp_bps must be in (0, 10000)")
         _require(ZERO < self.sl_bps < BPS, "ExitSpec.sl_bps must be in (0, 10000)")
-        _require(self.price_tolerance_bps >= 0, "ExitSpec.price_tolerance_bps must be >= 0")
 
 
 @dataclass(frozen=True, slots=True)

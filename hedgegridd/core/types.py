@@ -130,11 +130,13 @@ class Position:
 
 @dataclass(frozen=True, slots=True)
 class LiveEntry:
-    """A resting entry order as the adapter sees it.
+    """An entry order the adapter owns that is not closed: submitted (even if not yet
+    acknowledged), accepted or partially filled. Leaving out in-flight submissions
+    would make the diff place them again.
 
     ``qty`` is the order's original quantity (a partially filled entry keeps its level);
-    ``pending_cancel`` marks a cancel already in flight (the order is neither matched
-    nor cancelled again, and its key gets no new order until the cancel resolves).
+    ``pending_cancel`` marks a cancel already in flight: the diff ignores such orders
+    (it neither matches nor cancels them again).
     """
 
     order_id: str
