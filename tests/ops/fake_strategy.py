@@ -62,6 +62,7 @@ class FakeBook:
         self.auto_fill = False  # closing orders fill as soon as they are sent
         self.snapshot_error: Exception | None = None
         self.cancel_calls = 0
+        self.orders: list[OrderView] = []
 
     # -- market / venue side used by tests
     def unrealized(self, side: str) -> Decimal:
@@ -126,7 +127,7 @@ class FakeBook:
         )
 
     def open_orders(self) -> Sequence[OrderView]:
-        return []
+        return list(self.orders)
 
     def ladders(self) -> Sequence[RungView]:
         return []
