@@ -88,6 +88,15 @@ def wait_for(predicate: Any, timeout: float = 30.0) -> None:
         time.sleep(0.01)
 
 
+async def eventually(predicate: Any, deadline_s: float = 30.0) -> None:
+    """Async: poll ``predicate`` until true or fail after a generous deadline."""
+    with anyio.fail_after(deadline_s):
+        for _ in iter(int, 1):
+            if predicate():
+                return
+            await anyio.sleep(0.01)
+
+
 class RawClient:
     """A blocking socket speaking raw bytes, to send what no well-behaved ctl would."""
 
