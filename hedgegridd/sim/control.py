@@ -1,0 +1,140 @@
+"""HTTP fault-injection and inspection API under ``/_sim`` (loopback, unsigned).
+
+- ``POST /_sim/faults/drop_streams``      ``{"kind": "market"|"user"|"all"}``
+- ``POST /_sim/faults/stall_streams``     ``{"seconds": 5, "kind": "market"}``
+- ``POST /_sim/faults/expire_listen_key`` ``{}``
+- ``POST /_sim/faults/reject_orders``     ``{"count": 2, "code": -2019, "msg": "..."}``
+- ``POST /_sim/faults/server_errors``     ``{"count": 3, "status": 503, "path_prefix": "/fapi/"}``
+- ``POST /_sim/faults/latency``           ``{"seconds": 0.5, "path_prefix": "/fapi/"}``
+- ``POST /_sim/faults/price_jump``        ``{"to": "65000"}`` or ``{"pct": "-5"}``
+- ``POST /_sim/faults/hedge_mode``        ``{"enabled": false}``
+- ``POST /_sim/faults/weight_limit``      ``{"limit": 20}``
+- ``POST /_sim/faults/clear``             ``{}``
+- ``GET  /_sim/requests?prefix=/fapi/v1/order`` what was requested (method, path)
+- ``GET  /_sim/state``                    price, wallet, positions, open orders
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from hedgegridd.sim.exchange import SimExchange
+
+
+class _BadRequest(Exception):
+    pass
+
+
+def _field(body: dict[str, Any], name: str, kind: type, default: Any = None) -> Any:
+    value = body.get(name, default)
+    if value is None:
+        raise _BadRequest(f"field '{name}' is required")
+    try:
+        if kind is Decimal:
+            return Decimal(str(value))
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise _BadRequest(f"field '{name}' must be true or false")
+            return value
+        return kind(value)
+    except (ValueError, TypeError, InvalidOperation) as exc:
+        raise _BadRequest(f"field '{name}' must be a {kind.__name__}") from exc
+
+
+def install_control_routes(app: web.Application, sim: SimExchange) -> None:
+    """Add the ``/_sim`` routes for ``sim`` to ``app``."""
+
+    async def fault(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        try:
+            body = await request.json() if request.can_read_body else {}
+        except ValueError:
+            return web.json_response({"error": "body must be JSON"}, status=400)
+        if not isinstance(body, dict):
+            return web.json_response({"error": "body must be a JSON object"}, status=400)
+        try:
+            result = await _apply(sim, name, body)
+        except _BadRequest as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        if result is None:
+            return web.json_response({"error": f"unknown fault {name!r}"}, status=404)
+        return web.json_response({"ok": True, **result})
+
+    async def requests(request: web.Request) -> web.Response:
+        prefix = request.query.get("prefix", "")
+        rows = [{"method": r.method, "path": r.path, "at": r.at} for r in sim.seen(prefix)]
+        return web.json_response({"requests": rows})
+
+    async def state(_request: web.Request) -> web.Response:
+        eng = sim.engine
+        return web.json_response(
+            {
+                "price": sim.fmt.px(eng.price),
+                "wallet": f"{eng.wallet:.8f}",
+                "dual_side_position": eng.dual_side,
+                "positions": {
+                    side: {"amt": sim.fmt.qt(p.amt), "entry": sim.fmt.px(p.entry)}
+                    for side, p in eng.positions.items()
+                },
+                "open_orders": len(eng.open_orders()),
+                "open_algo_orders": len(eng.open_algos()),
+                "trades": len(eng.trades),
+                "bar_index": sim.ticker.bar_index,
+                "sim_time_ms": sim.ticker.sim_ms,
+            }
+        )
+
+    app.router.add_post("/_sim/faults/{name}", fault)
+    app.router.add_get("/_sim/requests", requests)
+    app.router.add_get("/_sim/state", state)
+
+
+async def _apply(sim: SimExchange, name: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    if name == "drop_streams":
+        kind = str(body.get("kind", "all"))
+        if kind not in ("market", "user", "all"):
+            raise _BadRequest("field 'kind' must be market, user or all")
+        return {"closed": await sim.drop_streams(kind)}
+    if name == "stall_streams":
+        kind = str(body.get("kind", "market"))
+        if kind not in ("market", "user"):
+            raise _BadRequest("field 'kind' must be market or user")
+        sim.stall_streams(_field(body, "seconds", float), kind)
+        return {}
+    if name == "expire_listen_key":
+        return {"expired": await sim.expire_listen_key()}
+    if name == "reject_orders":
+        sim.reject_next_orders(
+            _field(body, "count", int), _field(body, "code", int, -2019), str(body.get("msg", ""))
+        )
+        return {}
+    if name == "server_errors":
+        sim.fail_next_requests(
+            _field(body, "count", int),
+            _field(body, "status", int, 503),
+            str(body.get("path_prefix", "/fapi/")),
+        )
+        return {}
+    if name == "latency":
+        sim.set_latency(_field(body, "seconds", float), str(body.get("path_prefix", "/fapi/")))
+        return {}
+    if name == "price_jump":
+        if "to" in body:
+            price = await sim.jump_price(to=_field(body, "to", Decimal))
+        else:
+            price = await sim.jump_price(pct=_field(body, "pct", Decimal))
+        return {"price": sim.fmt.px(price)}
+    if name == "hedge_mode":
+        sim.set_hedge_mode(_field(body, "enabled", bool))
+        return {}
+    if name == "weight_limit":
+        sim.set_weight_limit(_field(body, "limit", int))
+        return {}
+    if name == "clear":
+        sim.clear_faults()
+        return {}
+    return None

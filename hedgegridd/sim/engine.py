@@ -1,0 +1,565 @@
+"""The simulated account and matching engine (hedge mode, Decimal throughout).
+
+``MatchingEngine`` holds one symbol's book of resting orders, the conditional
+(algo) orders, the position legs and the USDT wallet. Every mutating call returns
+the user-stream events Binance would push (ORDER_TRADE_UPDATE, TRADE_LITE,
+ACCOUNT_UPDATE, ALGO_UPDATE) as JSON-ready dicts; the REST and stream layers only
+route them. Venue rules raise ``VenueError`` carrying Binance's error code.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from hedgegridd.sim.orders import (
+    AlgoOrder,
+    Formats,
+    SimOrder,
+    SimPosition,
+    SimTrade,
+    VenueError,
+    money,
+)
+
+Event = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolRules:
+    """The filters and fees the engine enforces (from the served exchangeInfo)."""
+
+    symbol: str
+    tick: Decimal
+    step: Decimal
+    min_qty: Decimal
+    max_qty: Decimal
+    market_max_qty: Decimal
+    min_notional: Decimal
+    maker_fee: Decimal
+    taker_fee: Decimal
+
+
+def _dec(params: dict[str, str], key: str, *, required: bool = True) -> Decimal | None:
+    raw = params.get(key)
+    if raw is None or raw == "":
+        if required:
+            raise VenueError(-1102, f"Mandatory parameter '{key}' was not sent, was empty/null.")
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation as exc:
+        raise VenueError(-1100, f"Illegal characters found in parameter '{key}'.") from exc
+    if not value.is_finite():
+        raise VenueError(-1100, f"Illegal characters found in parameter '{key}'.")
+    return value
+
+
+def _decimals(value: Decimal) -> int:
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -int(exponent))
+
+
+class MatchingEngine:
+    """One symbol's venue state: wallet, hedge-mode positions, orders, algo orders, trades."""
+
+    def __init__(
+        self,
+        rules: SymbolRules,
+        fmt: Formats,
+        *,
+        balance: Decimal,
+        leverage: int,
+        dual_side: bool,
+        price: Decimal,
+    ) -> None:
+        self.rules = rules
+        self.fmt = fmt
+        self.wallet = balance
+        self.leverage = leverage
+        self.dual_side = dual_side
+        self.price = price
+        self.orders: dict[int, SimOrder] = {}
+        self.algos: dict[int, AlgoOrder] = {}
+        self.trades: list[SimTrade] = []
+        self.positions: dict[str, SimPosition] = {
+            side: SimPosition(side) for side in ("LONG", "SHORT", "BOTH")
+        }
+        self._ids = itertools.count(8_389_765_000_000_001)
+        self._trade_ids = itertools.count(5_000_000_001)
+        self._algo_ids = itertools.count(3_000_000_001)
+
+    # ------------------------------------------------------------------ book
+    @property
+    def bid(self) -> Decimal:
+        """Best bid: the last price."""
+        return self.price
+
+    @property
+    def ask(self) -> Decimal:
+        """Best ask: one tick above the last price."""
+        return self.price + self.rules.tick
+
+    def open_orders(self) -> list[SimOrder]:
+        """Resting regular orders, oldest first."""
+        return [o for o in self.orders.values() if o.is_open]
+
+    def open_algos(self) -> list[AlgoOrder]:
+        """Untriggered algo orders, oldest first."""
+        return [a for a in self.algos.values() if a.is_open]
+
+    def find_order(self, order_id: str | None, client_id: str | None) -> SimOrder:
+        """The order with this id or client id (-2013 when unknown)."""
+        if order_id:
+            found = self.orders.get(int(order_id))
+            if found is not None:
+                return found
+        if client_id:
+            for order in self.orders.values():
+                if order.client_id == client_id:
+                    return order
+        raise VenueError(-2013, "Order does not exist.")
+
+    def find_algo(self, algo_id: str | None, client_id: str | None) -> AlgoOrder:
+        """The algo order with this id or client id (-2013 when unknown)."""
+        if algo_id:
+            found = self.algos.get(int(algo_id))
+            if found is not None:
+                return found
+        if client_id:
+            for algo in self.algos.values():
+                if algo.client_algo_id == client_id:
+                    return algo
+        raise VenueError(-2013, "Order does not exist.")
+
+    # ------------------------------------------------------------ validation
+    def _check_symbol(self, params: dict[str, str]) -> None:
+        if params.get("symbol") != self.rules.symbol:
+            raise VenueError(-1121, "Invalid symbol.")
+
+    def _position_side(self, params: dict[str, str]) -> str:
+        ps = params.get("positionSide", "BOTH")
+        if ps not in ("BOTH", "LONG", "SHORT"):
+            raise VenueError(-4006, "Invalid position side.")
+        if (self.dual_side and ps == "BOTH") or (not self.dual_side and ps != "BOTH"):
+            raise VenueError(-4061, "Order's position side does not match user's setting.")
+        return ps
+
+    def _check_price(self, price: Decimal) -> None:
+        if price <= 0:
+            raise VenueError(-4001, "Price less than 0.")
+        if _decimals(price) > _decimals(self.rules.tick):
+            raise VenueError(-1111, "Precision is over the maximum defined for this asset.")
+        if price % self.rules.tick != 0:
+            raise VenueError(-4014, "Price not increased by tick size.")
+
+    def _check_qty(self, qty: Decimal, *, market: bool) -> None:
+        if qty <= 0:
+            raise VenueError(-4003, "Quantity less than or equal to zero.")
+        if _decimals(qty) > _decimals(self.rules.step) or qty % self.rules.step != 0:
+            raise VenueError(-1111, "Precision is over the maximum defined for this asset.")
+        if qty < self.rules.min_qty:
+            raise VenueError(-4003, "Quantity less than or equal to zero.")
+        if qty > (self.rules.market_max_qty if market else self.rules.max_qty):
+            raise VenueError(-4005, "Quantity greater than max quantity.")
+
+    def _is_closing(self, side: str, ps: str) -> bool:
+        return (ps == "LONG" and side == "SELL") or (ps == "SHORT" and side == "BUY")
+
+    def _check_close(self, side: str, ps: str, qty: Decimal) -> None:
+        pending = sum(
+            (o.remaining for o in self.open_orders() if o.position_side == ps and o.side == side),
+            Decimal(0),
+        )
+        if qty + pending > abs(self.positions[ps].amt):
+            raise VenueError(-2022, "ReduceOnly Order is rejected.")
+
+    def available_balance(self) -> Decimal:
+        """Wallet + unrealized - position initial margin - open-order initial margin."""
+        lev = Decimal(self.leverage)
+        upnl = sum((p.unrealized(self.price) for p in self.positions.values()), Decimal(0))
+        pos_im = sum((abs(p.amt) * self.price / lev for p in self.positions.values()), Decimal(0))
+        return self.wallet + upnl - pos_im - self.open_order_margin()
+
+    def open_order_margin(self) -> Decimal:
+        """Initial margin held by resting orders that open exposure."""
+        lev = Decimal(self.leverage)
+        return sum(
+            (
+                o.remaining * o.price / lev
+                for o in self.open_orders()
+                if not self._is_closing(o.side, o.position_side)
+            ),
+            Decimal(0),
+        )
+
+    def _check_margin(self, side: str, ps: str, qty: Decimal, price: Decimal) -> None:
+        if self.dual_side and self._is_closing(side, ps):
+            return
+        if qty * price / Decimal(self.leverage) > self.available_balance():
+            raise VenueError(-2019, "Margin is insufficient.")
+
+    # ---------------------------------------------------------------- orders
+    def new_order(self, params: dict[str, str], now_ms: int) -> tuple[dict[str, Any], list[Event]]:
+        """POST /fapi/v1/order: validate, accept, and match at once if it takes."""
+        self._check_symbol(params)
+        side = params.get("side", "")
+        if side not in ("BUY", "SELL"):
+            raise VenueError(-1117, "Invalid side.")
+        otype = params.get("type", "")
+        if otype not in ("LIMIT", "MARKET"):
+            if otype in ("STOP_MARKET", "TAKE_PROFIT_MARKET", "STOP", "TAKE_PROFIT"):
+                raise VenueError(-4120, "Order type not supported for this endpoint.")
+            raise VenueError(-1116, "Invalid orderType.")
+        ps = self._position_side(params)
+        qty = _dec(params, "quantity")
+        assert qty is not None
+        market = otype == "MARKET"
+        self._check_qty(qty, market=market)
+        tif = params.get("timeInForce", "GTC") if not market else "GTC"
+        if tif not in ("GTC", "GTX", "IOC", "FOK"):
+            raise VenueError(-1115, "Invalid timeInForce.")
+        price = Decimal(0)
+        if not market:
+            p = _dec(params, "price")
+            assert p is not None
+            self._check_price(p)
+            price = p
+        ref_price = price if not market else (self.ask if side == "BUY" else self.bid)
+        closing = self.dual_side and self._is_closing(side, ps)
+        reduce_only = params.get("reduceOnly", "false").lower() == "true"
+        if not closing and not reduce_only and qty * ref_price < self.rules.min_notional:
+            raise VenueError(
+                -4164,
+                f"Order's notional must be no smaller than {self.rules.min_notional:f} "
+                "(unless you choose reduce only).",
+            )
+        if closing:
+            self._check_close(side, ps, qty)
+        self._check_margin(side, ps, qty, ref_price)
+        takes = (
+            market
+            or (side == "BUY" and price >= self.ask)
+            or (side == "SELL" and price <= self.bid)
+        )
+        if tif == "GTX" and takes:
+            raise VenueError(
+                -5022,
+                "Due to the order could not be executed as maker, the Post Only order will be "
+                "rejected. The order will not be recorded in the order history",
+            )
+        client_id = params.get("newClientOrderId") or f"sim-{next(self._ids)}"
+        if any(o.client_id == client_id and o.is_open for o in self.orders.values()):
+            raise VenueError(-4015, "Client order id is not valid.")
+        order = SimOrder(
+            order_id=next(self._ids),
+            client_id=client_id,
+            symbol=self.rules.symbol,
+            side=side,
+            position_side=ps,
+            type=otype,
+            tif=tif,
+            price=price,
+            qty=qty,
+            reduce_only=reduce_only,
+            time_ms=now_ms,
+            update_ms=now_ms,
+        )
+        self.orders[order.order_id] = order
+        events = [self._order_event(order, "NEW", now_ms)]
+        rest = order.to_rest(self.fmt)
+        if takes:
+            fill_px = self.ask if side == "BUY" else self.bid
+            events += self._fill(order, order.remaining, fill_px, maker=False, now_ms=now_ms)
+        return rest, events
+
+    def cancel_order(self, order: SimOrder, now_ms: int) -> tuple[dict[str, Any], list[Event]]:
+        """DELETE /fapi/v1/order on a known order (-2011 when it is no longer open)."""
+        if not order.is_open:
+            raise VenueError(-2011, "Unknown order sent.")
+        order.status = "CANCELED"
+        order.update_ms = now_ms
+        return order.to_rest(self.fmt), [self._order_event(order, "CANCELED", now_ms)]
+
+    def modify_order(
+        self, order: SimOrder, params: dict[str, str], now_ms: int
+    ) -> tuple[dict[str, Any], list[Event]]:
+        """PUT /fapi/v1/order: new price/quantity for a resting LIMIT order."""
+        if not order.is_open or order.type != "LIMIT":
+            raise VenueError(-2011, "Unknown order sent.")
+        qty = _dec(params, "quantity")
+        price = _dec(params, "price")
+        assert qty is not None
+        assert price is not None
+        self._check_qty(qty, market=False)
+        self._check_price(price)
+        if qty <= order.executed:
+            raise VenueError(-4003, "Quantity less than or equal to zero.")
+        order.qty, order.price, order.update_ms = qty, price, now_ms
+        return order.to_rest(self.fmt), [self._order_event(order, "AMENDMENT", now_ms)]
+
+    def new_algo_order(
+        self, params: dict[str, str], now_ms: int
+    ) -> tuple[dict[str, Any], list[Event]]:
+        """POST /fapi/v1/algoOrder: a STOP_MARKET held until the path crosses its trigger."""
+        self._check_symbol(params)
+        if params.get("algoType", "CONDITIONAL") != "CONDITIONAL":
+            raise VenueError(-1116, "Invalid algoType.")
+        side = params.get("side", "")
+        if side not in ("BUY", "SELL"):
+            raise VenueError(-1117, "Invalid side.")
+        otype = params.get("type", "")
+        if otype != "STOP_MARKET":
+            raise VenueError(-1116, "Invalid orderType.")
+        ps = self._position_side(params)
+        qty = _dec(params, "quantity")
+        trigger = _dec(params, "triggerPrice")
+        assert qty is not None
+        assert trigger is not None
+        self._check_qty(qty, market=True)
+        self._check_price(trigger)
+        if (side == "BUY" and trigger <= self.price) or (side == "SELL" and trigger >= self.price):
+            raise VenueError(-2021, "Order would immediately trigger.")
+        client_id = params.get("clientAlgoId") or f"sim-algo-{next(self._algo_ids)}"
+        algo = AlgoOrder(
+            algo_id=next(self._algo_ids),
+            client_algo_id=client_id,
+            symbol=self.rules.symbol,
+            side=side,
+            position_side=ps,
+            order_type=otype,
+            qty=qty,
+            trigger_price=trigger,
+            working_type=params.get("workingType", "CONTRACT_PRICE"),
+            tif=params.get("timeInForce", "GTC"),
+            reduce_only=params.get("reduceOnly", "false").lower() == "true",
+            create_ms=now_ms,
+            update_ms=now_ms,
+        )
+        self.algos[algo.algo_id] = algo
+        return algo.to_rest(self.fmt), [self._algo_event(algo, now_ms)]
+
+    def cancel_algo(self, algo: AlgoOrder, now_ms: int) -> tuple[dict[str, Any], list[Event]]:
+        """DELETE /fapi/v1/algoOrder on a known algo order."""
+        if not algo.is_open:
+            raise VenueError(-2011, "Unknown order sent.")
+        algo.status = "CANCELED"
+        algo.update_ms = now_ms
+        body = {
+            "algoId": algo.algo_id,
+            "clientAlgoId": algo.client_algo_id,
+            "code": "200",
+            "msg": "success",
+        }
+        return body, [self._algo_event(algo, now_ms)]
+
+    # -------------------------------------------------------------- matching
+    def move_to(self, price: Decimal, now_ms: int) -> list[Event]:
+        """Walk the last price to ``price``, filling what the segment crosses."""
+        start = self.price
+        lo, hi = min(start, price), max(start, price)
+        events: list[Event] = []
+        for order in sorted(self.open_orders(), key=lambda o: o.price, reverse=price < start):
+            if order.type != "LIMIT":
+                continue
+            if (order.side == "BUY" and order.price >= lo) or (
+                order.side == "SELL" and order.price <= hi
+            ):
+                self.price = order.price
+                events += self._fill(order, order.remaining, order.price, maker=True, now_ms=now_ms)
+        for algo in self.open_algos():
+            hit = (algo.side == "BUY" and hi >= algo.trigger_price) or (
+                algo.side == "SELL" and lo <= algo.trigger_price
+            )
+            if hit:
+                self.price = algo.trigger_price
+                events += self._trigger(algo, now_ms)
+        self.price = price
+        return events
+
+    def _trigger(self, algo: AlgoOrder, now_ms: int) -> list[Event]:
+        """Trigger an algo order into a MARKET order filled at its trigger price."""
+        algo.trigger_ms = algo.update_ms = now_ms
+        ps = algo.position_side
+        if (
+            self.dual_side
+            and self._is_closing(algo.side, ps)
+            and algo.qty > abs(self.positions[ps].amt)
+        ):
+            algo.status = "EXPIRED"
+            return [self._algo_event(algo, now_ms)]
+        order = SimOrder(
+            order_id=next(self._ids),
+            client_id=algo.client_algo_id,
+            symbol=algo.symbol,
+            side=algo.side,
+            position_side=ps,
+            type="MARKET",
+            tif=algo.tif,
+            price=Decimal(0),
+            qty=algo.qty,
+            reduce_only=algo.reduce_only,
+            time_ms=now_ms,
+            orig_type=algo.order_type,
+            stop_price=algo.trigger_price,
+            update_ms=now_ms,
+        )
+        self.orders[order.order_id] = order
+        algo.status = "TRIGGERED"
+        algo.actual_order_id = order.order_id
+        events = [self._algo_event(algo, now_ms)]
+        events += self._fill(order, order.qty, algo.trigger_price, maker=False, now_ms=now_ms)
+        algo.status = "FINISHED"
+        algo.executed = order.executed
+        algo.avg_price = order.avg_price
+        events.append(self._algo_event(algo, now_ms))
+        return events
+
+    def _fill(
+        self, order: SimOrder, qty: Decimal, px: Decimal, *, maker: bool, now_ms: int
+    ) -> list[Event]:
+        pos = self.positions[order.position_side]
+        delta = qty if order.side == "BUY" else -qty
+        realized = Decimal(0)
+        if pos.amt == 0 or (pos.amt > 0) == (delta > 0):
+            new_amt = pos.amt + delta
+            pos.entry = (abs(pos.amt) * pos.entry + qty * px) / abs(new_amt)
+            pos.amt = new_amt
+        else:
+            closed = min(qty, abs(pos.amt))
+            realized = closed * (px - pos.entry) * (1 if pos.amt > 0 else -1)
+            pos.amt += delta
+            if pos.amt == 0:
+                pos.entry = Decimal(0)
+            elif (pos.amt > 0) == (delta > 0):  # flipped (one-way mode only)
+                pos.entry = px
+        fee_rate = self.rules.maker_fee if maker else self.rules.taker_fee
+        commission = (qty * px * fee_rate).quantize(Decimal("0.00000001"))
+        pos.realized += realized
+        pos.update_ms = now_ms
+        self.wallet += realized - commission
+        order.executed += qty
+        order.cum_quote += qty * px
+        order.status = "FILLED" if order.remaining == 0 else "PARTIALLY_FILLED"
+        order.update_ms = now_ms
+        trade = SimTrade(
+            trade_id=next(self._trade_ids),
+            order_id=order.order_id,
+            symbol=order.symbol,
+            side=order.side,
+            position_side=order.position_side,
+            price=px,
+            qty=qty,
+            realized_pnl=realized,
+            commission=commission,
+            maker=maker,
+            time_ms=now_ms,
+        )
+        self.trades.append(trade)
+        return [
+            self._trade_lite(order, trade),
+            self._order_event(order, "TRADE", now_ms, trade),
+            self._account_event("ORDER", now_ms, [order.position_side]),
+        ]
+
+    def settle_funding(self, rate: Decimal, mark: Decimal, now_ms: int) -> list[Event]:
+        """Funding: each leg pays ``amt * mark * rate`` (longs pay a positive rate)."""
+        legs = [p for p in self.positions.values() if p.amt != 0]
+        if not legs:
+            return []
+        for pos in legs:
+            fee = -(pos.amt * mark * rate).quantize(Decimal("0.00000001"))
+            self.wallet += fee
+            pos.extra["funding"] = pos.extra.get("funding", Decimal(0)) + fee
+        return [self._account_event("FUNDING_FEE", now_ms, [p.side for p in legs])]
+
+    # ---------------------------------------------------------------- events
+    def _order_event(
+        self, order: SimOrder, exec_type: str, now_ms: int, trade: SimTrade | None = None
+    ) -> Event:
+        fmt = self.fmt
+        data: dict[str, Any] = {
+            "s": order.symbol,
+            "c": order.client_id,
+            "S": order.side,
+            "o": order.type,
+            "f": order.tif,
+            "q": fmt.qt(order.qty),
+            "p": fmt.px(order.price),
+            "ap": fmt.px(order.avg_price),
+            "sp": fmt.px(order.stop_price),
+            "x": exec_type,
+            "X": order.status,
+            "i": order.order_id,
+            "l": fmt.qt(trade.qty if trade else Decimal(0)),
+            "z": fmt.qt(order.executed),
+            "L": fmt.px(trade.price if trade else Decimal(0)),
+            "T": now_ms,
+            "t": trade.trade_id if trade else 0,
+            "b": money(Decimal(0)),
+            "a": money(Decimal(0)),
+            "m": trade.maker if trade else False,
+            "R": order.reduce_only,
+            "wt": "CONTRACT_PRICE",
+            "ot": order.orig_type or order.type,
+            "ps": order.position_side,
+            "cp": False,
+            "rp": money(trade.realized_pnl if trade else Decimal(0)),
+            "pP": False,
+            "si": 0,
+            "ss": 0,
+            "V": "EXPIRE_MAKER",
+            "pm": "NONE",
+            "gtd": 0,
+        }
+        if trade is not None:
+            data["N"] = "USDT"
+            data["n"] = money(trade.commission)
+        return {"e": "ORDER_TRADE_UPDATE", "E": now_ms, "T": now_ms, "o": data}
+
+    def _trade_lite(self, order: SimOrder, trade: SimTrade) -> Event:
+        return {
+            "e": "TRADE_LITE",
+            "E": trade.time_ms,
+            "T": trade.time_ms,
+            "s": order.symbol,
+            "q": self.fmt.qt(order.qty),
+            "p": self.fmt.px(order.price),
+            "m": trade.maker,
+            "c": order.client_id,
+            "S": order.side,
+            "L": self.fmt.px(trade.price),
+            "l": self.fmt.qt(trade.qty),
+            "t": trade.trade_id,
+            "i": order.order_id,
+        }
+
+    def _algo_event(self, algo: AlgoOrder, now_ms: int) -> Event:
+        return {"e": "ALGO_UPDATE", "E": now_ms, "T": now_ms, "o": algo.to_event(self.fmt)}
+
+    def _account_event(self, reason: str, now_ms: int, sides: list[str]) -> Event:
+        positions = []
+        for side in sides:
+            pos = self.positions[side]
+            positions.append(
+                {
+                    "s": self.rules.symbol,
+                    "pa": self.fmt.qt(pos.amt),
+                    "ep": self.fmt.px(pos.entry),
+                    "bep": self.fmt.px(pos.entry),
+                    "cr": money(pos.realized),
+                    "up": money(pos.unrealized(self.price)),
+                    "mt": "cross",
+                    "iw": money(Decimal(0)),
+                    "ps": side,
+                }
+            )
+        balance = {"a": "USDT", "wb": money(self.wallet), "cw": money(self.wallet), "bc": "0"}
+        return {
+            "e": "ACCOUNT_UPDATE",
+            "E": now_ms,
+            "T": now_ms,
+            "a": {"m": reason, "B": [balance], "P": positions},
+        }

@@ -1,0 +1,495 @@
+"""``SimExchange``: the in-process Binance USD-M look-alike (aiohttp, loopback only).
+
+Use it as an async context manager (tests, demo) or run it as a component::
+
+    async with SimExchange(SimConfig(speed=600), bars=my_bars) as sim:
+        BinanceExecClientConfig(base_url_http=sim.base_url_http, base_url_ws=sim.base_url_ws, ...)
+
+The clock walks the price path: bar ``i`` opens at ``t0 + i`` sim-minutes and each
+sim-minute lasts ``60 / speed`` real seconds. Market data carries sim time; the
+account (orders, trades, user events) is stamped with the wall clock, like a venue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+import anyio
+import structlog
+from aiohttp import web
+
+from hedgegridd.data.instruments import BTCUSDT_PERP, InstrumentSpec, exchange_info_symbol
+from hedgegridd.errors import ConfigError
+from hedgegridd.sim.config import SimConfig
+from hedgegridd.sim.control import install_control_routes
+from hedgegridd.sim.engine import Event, MatchingEngine, SymbolRules
+from hedgegridd.sim.faults import Faults, OrderRejection, ServerFailure
+from hedgegridd.sim.limits import WeightLimiter
+from hedgegridd.sim.market import PricePath, SimBar, bars_from_catalog, bars_from_synthetic
+from hedgegridd.sim.orders import Formats, VenueError, money
+from hedgegridd.sim.rest import RestApi, SeenRequest, balance_row
+from hedgegridd.sim.streams import StreamHub
+from hedgegridd.sim.ticker import MarketTicker
+
+log = structlog.get_logger(__name__)
+
+
+def _str_decimals(text: str) -> int:
+    return len(text.split(".", 1)[1]) if "." in text else 0
+
+
+FINISHED_DELAY_S = 0.2
+
+
+def _is_algo_finished(event: Event) -> bool:
+    return event.get("e") == "ALGO_UPDATE" and event["o"].get("X") == "FINISHED"
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class SimExchange:
+    """The simulator: REST + streams + matching + faults on one aiohttp server."""
+
+    def __init__(
+        self,
+        config: SimConfig | None = None,
+        *,
+        bars: Sequence[SimBar] | None = None,
+        spec: InstrumentSpec = BTCUSDT_PERP,
+    ) -> None:
+        self.config = config or SimConfig()
+        self.spec = spec
+        self._symbol_info = exchange_info_symbol(spec)
+        filters = {f["filterType"]: f for f in self._symbol_info["filters"]}
+        self.fmt = Formats(
+            price=_str_decimals(filters["PRICE_FILTER"]["tickSize"]),
+            qty=_str_decimals(filters["LOT_SIZE"]["stepSize"]),
+        )
+        self.path = PricePath(list(bars) if bars is not None else self._load_bars(), spec.tick_size)
+        self.rules = SymbolRules(
+            symbol=spec.symbol,
+            tick=spec.tick_size,
+            step=spec.step_size,
+            min_qty=spec.min_qty,
+            max_qty=spec.max_qty,
+            market_max_qty=spec.market_max_qty,
+            min_notional=spec.min_notional,
+            maker_fee=spec.maker_fee,
+            taker_fee=spec.taker_fee,
+        )
+        self.engine = MatchingEngine(
+            self.rules,
+            self.fmt,
+            balance=self.config.starting_balance,
+            leverage=self.config.leverage,
+            dual_side=self.config.dual_side_position,
+            price=self.path.points(self.path.bar(0), self.config.steps_per_bar)[0],
+        )
+        self.faults = Faults()
+        self.limiter = WeightLimiter(
+            self.config.weight_limit_per_minute,
+            self.config.ban_after_429s,
+            self.config.ban_seconds,
+        )
+        self.hub = StreamHub(self.faults)
+        self.requests: list[SeenRequest] = []
+        self.ticker = MarketTicker(self)
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+        self._clock_task: asyncio.Task[None] | None = None
+        self._countdown: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self._deferred: set[asyncio.Task[None]] = set()
+
+    def _load_bars(self) -> list[SimBar]:
+        cfg = self.config
+        if cfg.catalog is not None:
+            return bars_from_catalog(cfg.catalog, self.spec.instrument_id, cfg.minutes)
+        return bars_from_synthetic(cfg.seed, cfg.minutes, cfg.start_price)
+
+    # ------------------------------------------------------------ lifecycle
+    @property
+    def port(self) -> int:
+        """The bound TCP port (after start)."""
+        return self._port
+
+    @property
+    def base_url_http(self) -> str:
+        """REST base URL for ``BinanceExecClientConfig.base_url_http``."""
+        return f"http://{self.config.host}:{self._port}"
+
+    @property
+    def base_url_ws(self) -> str:
+        """WebSocket base URL for ``base_url_ws``."""
+        return f"ws://{self.config.host}:{self._port}"
+
+    @property
+    def base_url_ws_stream(self) -> str:
+        """User-data-stream base URL for ``BinanceExecClientConfig.base_url_ws_stream``.
+
+        The adapter does NOT derive the user stream from ``base_url_ws``: without
+        this setting it connects to Binance's real ``/private`` route.
+        """
+        return self.base_url_ws
+
+    async def start(self) -> None:
+        """Bind the server and start the clock."""
+        app = web.Application()
+        RestApi(self).install(app)
+        app.router.add_get("/ws", self.hub.handle_ws)
+        app.router.add_get("/ws/{tail:.*}", self.hub.handle_ws)
+        app.router.add_get("/stream", self.hub.handle_ws)
+        install_control_routes(app, self)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.host, self.config.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ConfigError(f"sim: cannot bind {self.config.host}:{self.config.port}") from exc
+        server = site._server
+        assert server is not None
+        sockets = getattr(server, "sockets", None) or []
+        self._port = sockets[0].getsockname()[1]
+        self._clock_task = asyncio.create_task(self.ticker.run(), name="sim-clock")
+        log.info("sim.started", http=self.base_url_http, ws=self.base_url_ws)
+
+    async def stop(self) -> None:
+        """Stop the clock, close every stream and the server."""
+        for task in (self._clock_task, self._countdown, *self._deferred):
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        self._clock_task = self._countdown = None
+        await self.hub.close_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        log.info("sim.stopped")
+
+    async def __aenter__(self) -> SimExchange:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def run(
+        self,
+        *,
+        task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+        heartbeat: Callable[[], None] | None = None,
+    ) -> None:
+        """Serve until cancelled (component contract: ``await tg.start(sim.run)``)."""
+        async with self:
+            task_status.started()
+            while True:
+                if heartbeat is not None:
+                    heartbeat()
+                await anyio.sleep(1.0)
+
+    # --------------------------------------------------------------- orders
+    async def _publish(self, events: list[Event]) -> None:
+        # ALGO_UPDATE FINISHED trails the triggered order's fill by a moment on Binance; the
+        # adapter emits a synthetic fill if FINISHED is processed before that fill.
+        now_events = [e for e in events if not _is_algo_finished(e)]
+        later = [e for e in events if _is_algo_finished(e)]
+        await self.hub.publish_user(now_events)
+        if later:
+            task = asyncio.create_task(self._publish_later(later, FINISHED_DELAY_S))
+            self._deferred.add(task)
+            task.add_done_callback(self._deferred.discard)
+
+    async def _publish_later(self, events: list[Event], delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        await self.hub.publish_user(events)
+
+    def check_symbol(self, params: dict[str, str]) -> None:
+        """-1121 unless the request names the simulated symbol."""
+        if params.get("symbol") != self.spec.symbol:
+            raise VenueError(-1121, "Invalid symbol.")
+
+    def _maybe_reject(self) -> None:
+        rejection = self.faults.take_rejection()
+        if rejection is not None:
+            raise VenueError(rejection.code, rejection.msg)
+
+    async def place_order(self, params: dict[str, str]) -> dict[str, Any]:
+        """Place a regular order; returns the REST body, pushes its events."""
+        async with self._lock:
+            self._maybe_reject()
+            rest, events = self.engine.new_order(params, _wall_ms())
+            await self._publish(events)
+            return rest
+
+    async def place_algo_order(self, params: dict[str, str]) -> dict[str, Any]:
+        """Place a conditional (STOP_MARKET) order."""
+        async with self._lock:
+            self._maybe_reject()
+            rest, events = self.engine.new_algo_order(params, _wall_ms())
+            await self._publish(events)
+            return rest
+
+    async def cancel_order(self, order_id: str | None, client_id: str | None) -> dict[str, Any]:
+        """Cancel one regular order (-2011 if unknown or no longer open)."""
+        async with self._lock:
+            try:
+                order = self.engine.find_order(order_id, client_id)
+            except VenueError as exc:
+                raise VenueError(-2011, "Unknown order sent.") from exc
+            rest, events = self.engine.cancel_order(order, _wall_ms())
+            await self._publish(events)
+            return rest
+
+    async def modify_order(self, params: dict[str, str]) -> dict[str, Any]:
+        """Amend a resting LIMIT order's price and quantity."""
+        async with self._lock:
+            order = self.engine.find_order(params.get("orderId"), params.get("origClientOrderId"))
+            rest, events = self.engine.modify_order(order, params, _wall_ms())
+            await self._publish(events)
+            return rest
+
+    async def cancel_algo_order(self, algo_id: str | None, client_id: str | None) -> dict[str, Any]:
+        """Cancel one algo order (-2011 if unknown or no longer open)."""
+        async with self._lock:
+            try:
+                algo = self.engine.find_algo(algo_id, client_id)
+            except VenueError as exc:
+                raise VenueError(-2011, "Unknown order sent.") from exc
+            body, events = self.engine.cancel_algo(algo, _wall_ms())
+            await self._publish(events)
+            return body
+
+    async def cancel_all(self) -> int:
+        """Cancel every open regular order; returns how many."""
+        async with self._lock:
+            events: list[Event] = []
+            orders = self.engine.open_orders()
+            for order in orders:
+                events += self.engine.cancel_order(order, _wall_ms())[1]
+            await self._publish(events)
+            return len(orders)
+
+    def set_countdown(self, countdown_ms: int) -> None:
+        """Arm (or with 0 disarm) the dead-man switch that cancels all orders."""
+        if self._countdown is not None:
+            self._countdown.cancel()
+            self._countdown = None
+        if countdown_ms > 0:
+            self._countdown = asyncio.create_task(self._countdown_fire(countdown_ms / 1000))
+
+    async def _countdown_fire(self, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        cancelled = await self.cancel_all()
+        log.info("sim.countdown_cancel_all", cancelled=cancelled)
+
+    async def step_price(self, price: Decimal) -> None:
+        """Move the last price (clock tick or jump), matching what the move crosses."""
+        async with self._lock:
+            await self._publish(self.engine.move_to(price, _wall_ms()))
+
+    async def settle_funding(self, rate: Decimal) -> None:
+        """Settle funding at the current mark for every open leg."""
+        async with self._lock:
+            await self._publish(self.engine.settle_funding(rate, self.engine.price, _wall_ms()))
+
+    # -------------------------------------------------------------- views
+    def exchange_info(self) -> dict[str, Any]:
+        """``GET /fapi/v1/exchangeInfo`` with the spec's real-looking filters."""
+        return {
+            "timezone": "UTC",
+            "serverTime": _wall_ms(),
+            "futuresType": "U_MARGINED",
+            "rateLimits": [
+                {
+                    "rateLimitType": "REQUEST_WEIGHT",
+                    "interval": "MINUTE",
+                    "intervalNum": 1,
+                    "limit": self.limiter.limit,
+                },
+                {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
+                {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
+            ],
+            "exchangeFilters": [],
+            "assets": [
+                {"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "-10000"},
+            ],
+            "symbols": [self._symbol_info],
+        }
+
+    def account_info(self) -> dict[str, Any]:
+        """``GET /fapi/v2/account``: USDT wallet and the position legs."""
+        eng = self.engine
+        upnl = sum((p.unrealized(eng.price) for p in eng.positions.values()), Decimal(0))
+        available = eng.available_balance()
+        now = _wall_ms()
+        lev = Decimal(eng.leverage)
+        pos_im = sum((abs(p.amt) * eng.price / lev for p in eng.positions.values()), Decimal(0))
+        return {
+            "feeTier": 0,
+            "canTrade": True,
+            "canDeposit": True,
+            "canWithdraw": True,
+            "updateTime": now,
+            "multiAssetsMargin": False,
+            "totalInitialMargin": money(pos_im + eng.open_order_margin()),
+            "totalMaintMargin": money(pos_im * self.spec.margin_maint / self.spec.margin_init),
+            "totalWalletBalance": money(eng.wallet),
+            "totalUnrealizedProfit": money(upnl),
+            "totalMarginBalance": money(eng.wallet + upnl),
+            "totalPositionInitialMargin": money(pos_im),
+            "totalOpenOrderInitialMargin": money(eng.open_order_margin()),
+            "totalCrossWalletBalance": money(eng.wallet),
+            "totalCrossUnPnl": money(upnl),
+            "availableBalance": money(available),
+            "maxWithdrawAmount": money(available),
+            "assets": [balance_row(eng.wallet, upnl, available, now)],
+            "positions": [],
+        }
+
+    def position_risk(self) -> list[dict[str, Any]]:
+        """``GET /fapi/v3/positionRisk``: LONG and SHORT legs (BOTH in one-way mode)."""
+        eng = self.engine
+        sides = ("LONG", "SHORT") if eng.dual_side else ("BOTH",)
+        now = _wall_ms()
+        out = []
+        for side in sides:
+            pos = eng.positions[side]
+            notional = pos.amt * eng.price
+            out.append(
+                {
+                    "symbol": self.spec.symbol,
+                    "positionSide": side,
+                    "positionAmt": self.fmt.qt(pos.amt),
+                    "entryPrice": self.fmt.px(pos.entry),
+                    "breakEvenPrice": self.fmt.px(pos.entry),
+                    "markPrice": self.fmt.px(eng.price),
+                    "unRealizedProfit": money(pos.unrealized(eng.price)),
+                    "liquidationPrice": "0",
+                    "isolatedMargin": "0",
+                    "notional": money(notional),
+                    "marginAsset": "USDT",
+                    "isolatedWallet": "0",
+                    "initialMargin": money(abs(notional) / Decimal(eng.leverage)),
+                    "maintMargin": money(abs(notional) * self.spec.margin_maint),
+                    "positionInitialMargin": money(abs(notional) / Decimal(eng.leverage)),
+                    "openOrderInitialMargin": "0",
+                    "adl": 0,
+                    "bidNotional": "0",
+                    "askNotional": "0",
+                    "updateTime": pos.update_ms or now,
+                }
+            )
+        return out
+
+    def symbol_config(self) -> list[dict[str, Any]]:
+        """``GET /fapi/v1/symbolConfig``."""
+        return [
+            {
+                "symbol": self.spec.symbol,
+                "marginType": "CROSSED",
+                "isAutoAddMargin": False,
+                "leverage": self.engine.leverage,
+                "maxNotionalValue": "1000000",
+            }
+        ]
+
+    def commission_rate(self) -> dict[str, Any]:
+        """``GET /fapi/v1/commissionRate``."""
+        return {
+            "symbol": self.spec.symbol,
+            "makerCommissionRate": f"{self.spec.maker_fee:f}",
+            "takerCommissionRate": f"{self.spec.taker_fee:f}",
+        }
+
+    def premium_index(self) -> dict[str, Any]:
+        """``GET /fapi/v1/premiumIndex``: mark price and funding."""
+        return self.ticker.premium_index()
+
+    def book_ticker(self) -> dict[str, Any]:
+        """``GET /fapi/v1/ticker/bookTicker``."""
+        return self.ticker.book_ticker_rest()
+
+    def klines(self, params: dict[str, str]) -> list[list[Any]]:
+        """``GET /fapi/v1/klines``: closed bars emitted so far."""
+        return self.ticker.klines_rest(params)
+
+    # --------------------------------------------------------------- faults
+    async def drop_streams(self, kind: str = "all") -> int:
+        """Fault: close WebSocket connections ("market", "user" or "all") server-side."""
+        return await self.hub.drop(kind)
+
+    def stall_streams(self, seconds: float, kind: str = "market") -> None:
+        """Fault: withhold messages on streams of ``kind`` for ``seconds`` (not buffered)."""
+        self.faults.stall_until[kind] = time.monotonic() + seconds
+        log.info("sim.fault_stall", kind=kind, seconds=seconds)
+
+    async def expire_listen_key(self) -> int:
+        """Fault: push ``listenKeyExpired`` and invalidate every listen key."""
+        return await self.hub.expire_listen_keys(_wall_ms())
+
+    def reject_next_orders(self, count: int, code: int = -2019, msg: str = "") -> None:
+        """Fault: the next ``count`` order placements fail with Binance error ``code``."""
+        text = msg or {-2019: "Margin is insufficient."}.get(code, "Order rejected by sim fault.")
+        self.faults.rejections.append(OrderRejection(count, code, text))
+        log.info("sim.fault_reject_orders", count=count, code=code)
+
+    def fail_next_requests(
+        self, count: int, status: int = 503, path_prefix: str = "/fapi/"
+    ) -> None:
+        """Fault: answer the next ``count`` REST requests under ``path_prefix`` with ``status``."""
+        self.faults.failures.append(ServerFailure(count, status, path_prefix))
+        log.info("sim.fault_5xx", count=count, status=status, path_prefix=path_prefix)
+
+    def set_latency(self, seconds: float, path_prefix: str = "/fapi/") -> None:
+        """Fault: delay every REST answer under ``path_prefix`` by ``seconds``."""
+        self.faults.latency_s = seconds
+        self.faults.latency_prefix = path_prefix
+        log.info("sim.fault_latency", seconds=seconds, path_prefix=path_prefix)
+
+    async def jump_price(self, *, to: Decimal | None = None, pct: Decimal | None = None) -> Decimal:
+        """Fault: jump the price now (to a price or by a percentage); the path follows."""
+        current = self.engine.price
+        if to is None:
+            if pct is None:
+                raise ConfigError("jump_price: give 'to' or 'pct'")
+            to = current * (1 + pct / 100)
+        target = max(self.rules.tick, (to / self.rules.tick).to_integral_value() * self.rules.tick)
+        self.path.jump(target - current)
+        await self.step_price(target)
+        await self.ticker.publish_quote()
+        log.info("sim.fault_price_jump", before=str(current), after=str(target))
+        return target
+
+    def set_hedge_mode(self, enabled: bool) -> None:
+        """Fault/config: what ``/fapi/v1/positionSide/dual`` reports (hedge mode on/off)."""
+        self.engine.dual_side = enabled
+        log.info("sim.hedge_mode", enabled=enabled)
+
+    def set_weight_limit(self, limit: int) -> None:
+        """Fault: lower the per-minute request weight so 429/418 are reached quickly."""
+        self.limiter.set_limit(limit)
+        self.limiter.reset()
+
+    def clear_faults(self) -> None:
+        """Remove every active fault and reset the rate limiter."""
+        self.faults.clear()
+        self.limiter.set_limit(self.config.weight_limit_per_minute)
+        self.limiter.reset()
+
+    def seen(self, path_prefix: str = "", method: str | None = None) -> list[SeenRequest]:
+        """Requests received under ``path_prefix`` (optionally of one HTTP method)."""
+        return [
+            r
+            for r in self.requests
+            if r.path.startswith(path_prefix) and (method is None or r.method == method)
+        ]

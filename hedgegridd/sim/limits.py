@@ -1,0 +1,86 @@
+"""Request weights per minute, 429 + Retry-After, then 418 bans (Binance's IP limits).
+
+Binance counts request weight per fixed wall-clock minute. A request that would go
+over the limit gets HTTP 429 (code -1003) and a ``Retry-After`` header; a client
+that keeps sending while limited is banned with HTTP 418 for ``ban_seconds``.
+Every response carries ``X-MBX-USED-WEIGHT-1M``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+# Weights of the endpoints the adapter calls (Binance's documented values; 1 otherwise).
+ENDPOINT_WEIGHTS: dict[tuple[str, str], int] = {
+    ("GET", "/fapi/v1/exchangeInfo"): 1,
+    ("GET", "/fapi/v2/account"): 5,
+    ("GET", "/fapi/v3/account"): 5,
+    ("GET", "/fapi/v2/positionRisk"): 5,
+    ("GET", "/fapi/v3/positionRisk"): 5,
+    ("GET", "/fapi/v1/allOrders"): 5,
+    ("GET", "/fapi/v1/userTrades"): 5,
+    ("GET", "/fapi/v1/openOrders"): 1,
+    ("GET", "/fapi/v1/openAlgoOrders"): 1,
+    ("GET", "/fapi/v1/allAlgoOrders"): 5,
+    ("GET", "/fapi/v1/positionSide/dual"): 30,
+    ("POST", "/fapi/v1/batchOrders"): 5,
+    ("DELETE", "/fapi/v1/batchOrders"): 1,
+    ("GET", "/fapi/v1/klines"): 5,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LimitDecision:
+    """The verdict on one request: allowed, or the status and Retry-After to answer."""
+
+    allowed: bool
+    status: int = 200
+    retry_after_s: int = 0
+    used_weight: int = 0
+
+
+class WeightLimiter:
+    """Fixed-window weight counter with 429 then 418 escalation."""
+
+    def __init__(self, limit: int, ban_after_429s: int, ban_seconds: int) -> None:
+        self.limit = limit
+        self.ban_after_429s = ban_after_429s
+        self.ban_seconds = ban_seconds
+        self._window = -1
+        self._used = 0
+        self._violations = 0
+        self._banned_until = 0.0
+        self.count_429 = 0
+        self.count_418 = 0
+
+    def check(self, method: str, path: str) -> LimitDecision:
+        """Count the request's weight and decide whether it may proceed."""
+        now = time.time()
+        if now < self._banned_until:
+            self.count_418 += 1
+            return LimitDecision(False, 418, math.ceil(self._banned_until - now), self._used)
+        window = int(now // 60)
+        if window != self._window:
+            self._window, self._used, self._violations = window, 0, 0
+        weight = ENDPOINT_WEIGHTS.get((method, path), 1)
+        retry_after = max(1, math.ceil((window + 1) * 60 - now))
+        if self._used + weight > self.limit:
+            self._violations += 1
+            if self._violations > self.ban_after_429s:
+                self._banned_until = now + self.ban_seconds
+                self.count_418 += 1
+                return LimitDecision(False, 418, self.ban_seconds, self._used)
+            self.count_429 += 1
+            return LimitDecision(False, 429, retry_after, self._used)
+        self._used += weight
+        return LimitDecision(True, 200, 0, self._used)
+
+    def set_limit(self, limit: int) -> None:
+        """Change the per-minute weight limit (a fault: make 429s easy to reach)."""
+        self.limit = limit
+
+    def reset(self) -> None:
+        """Forget the current window and any ban."""
+        self._window, self._used, self._violations, self._banned_until = -1, 0, 0, 0.0

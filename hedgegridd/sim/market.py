@@ -1,0 +1,155 @@
+"""The replayed price path: 1-minute bars and the intra-bar points the matcher walks.
+
+Bars come from ``hedgegridd.data.synthetic`` (deterministic per seed), from a Nautilus
+catalog (``hedgegridd.data.catalog``), or are given explicitly (tests design paths
+that cross their orders). Each bar is walked open -> low -> high -> close when it
+closes up and open -> high -> low -> close otherwise, with extra points
+interpolated when ``steps_per_bar`` > 4. A price jump (fault) shifts every later
+point by a fixed offset. All prices are Decimal on the tick grid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from hedgegridd.errors import ConfigError, DataError
+
+
+@dataclass(frozen=True, slots=True)
+class SimBar:
+    """One 1-minute OHLCV bar of the replayed path (Decimal prices)."""
+
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal = Decimal("10")
+
+    def __post_init__(self) -> None:
+        if not (self.low <= min(self.open, self.close) <= max(self.open, self.close) <= self.high):
+            raise DataError(f"bar is not consistent: {self}")
+        if self.low <= 0:
+            raise DataError(f"bar has a non-positive price: {self}")
+
+
+def round_to_tick(value: Decimal, tick: Decimal) -> Decimal:
+    """Nearest multiple of ``tick`` (half up), never below one tick."""
+    steps = (value / tick).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return max(steps, Decimal(1)) * tick
+
+
+def intra_bar_points(bar: SimBar, steps: int, tick: Decimal) -> list[Decimal]:
+    """The ``steps`` prices a bar is walked through, ending at its close."""
+    if bar.close >= bar.open:
+        corners = [bar.open, bar.low, bar.high, bar.close]
+    else:
+        corners = [bar.open, bar.high, bar.low, bar.close]
+    if steps <= 4:
+        return corners
+    # Spread the extra points over the three legs, interpolating linearly.
+    points: list[Decimal] = [corners[0]]
+    legs = 3
+    extra = steps - 4
+    for leg in range(legs):
+        start, end = corners[leg], corners[leg + 1]
+        n_inner = extra // legs + (1 if leg < extra % legs else 0)
+        for j in range(1, n_inner + 1):
+            frac = Decimal(j) / Decimal(n_inner + 1)
+            points.append(round_to_tick(start + (end - start) * frac, tick))
+        points.append(end)
+    return points
+
+
+class PricePath:
+    """A replayable sequence of bars with a jump offset (fault) applied to every point."""
+
+    def __init__(self, bars: Sequence[SimBar], tick: Decimal) -> None:
+        if not bars:
+            raise DataError("the price path has no bars")
+        self._bars = list(bars)
+        self._tick = tick
+        self._offset = Decimal(0)
+        self._wrap_offset = Decimal(0)
+
+    def __len__(self) -> int:
+        return len(self._bars)
+
+    @property
+    def offset(self) -> Decimal:
+        """Total shift applied to the recorded prices (jumps and wrap-arounds)."""
+        return self._offset + self._wrap_offset
+
+    def jump(self, delta: Decimal) -> None:
+        """Shift every later point by ``delta`` (a price-jump fault)."""
+        self._offset += delta
+
+    def bar(self, index: int) -> SimBar:
+        """Bar ``index`` (wrapping around the recorded data), shifted by the offset."""
+        n = len(self._bars)
+        if index > 0 and index % n == 0:
+            # Keep the path continuous when it wraps: next open continues the last close.
+            self._wrap_offset += self._bars[-1].close - self._bars[0].open
+        raw = self._bars[index % n]
+        shift = self.offset
+        low = max(raw.low + shift, self._tick)
+        return SimBar(
+            open=max(raw.open + shift, low),
+            high=max(raw.high + shift, low),
+            low=low,
+            close=max(raw.close + shift, low),
+            volume=raw.volume,
+        )
+
+    def points(self, bar: SimBar, steps: int) -> list[Decimal]:
+        """Intra-bar points of ``bar`` on the tick grid."""
+        return [round_to_tick(p, self._tick) for p in intra_bar_points(bar, steps, self._tick)]
+
+
+def _bars_from_columns(opens: Any, highs: Any, lows: Any, closes: Any, vols: Any) -> list[SimBar]:
+    return [
+        SimBar(Decimal(str(o)), Decimal(str(h)), Decimal(str(lo)), Decimal(str(c)), Decimal(str(v)))
+        for o, h, lo, c, v in zip(opens, highs, lows, closes, vols, strict=True)
+    ]
+
+
+def bars_from_synthetic(seed: int, minutes: int, start_price: Decimal) -> list[SimBar]:
+    """Bars from ``hedgegridd.data.synthetic`` (deterministic per seed)."""
+    from hedgegridd.data import synthetic
+
+    spec = synthetic.SyntheticSpec(seed=seed, minutes=minutes, start_price=start_price)
+    data = synthetic.generate(spec)
+    bars = data.bars
+    return _bars_from_columns(
+        bars["open"], bars["high"], bars["low"], bars["close"], bars["volume"]
+    )
+
+
+def bars_from_catalog(path: Path, instrument_id: str, limit: int) -> list[SimBar]:
+    """Up to ``limit`` 1-minute bars of ``instrument_id`` from a Nautilus ParquetDataCatalog."""
+    if not path.exists():
+        raise ConfigError(f"catalog: path {path} does not exist")
+    from nautilus_trader.persistence.catalog import ParquetDataCatalog
+
+    catalog = ParquetDataCatalog(str(path))
+    bar_type = f"{instrument_id}-1-MINUTE-LAST-EXTERNAL"
+    try:
+        rows = catalog.bars(bar_types=[bar_type])
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise DataError(f"catalog {path}: cannot read bars {bar_type}: {exc}") from exc
+    if not rows:
+        raise DataError(f"catalog {path}: no bars of {bar_type}")
+    rows = rows[:limit]
+    return [
+        SimBar(
+            Decimal(str(b.open)),
+            Decimal(str(b.high)),
+            Decimal(str(b.low)),
+            Decimal(str(b.close)),
+            Decimal(str(b.volume)),
+        )
+        for b in rows
+    ]

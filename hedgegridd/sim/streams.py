@@ -1,0 +1,235 @@
+"""WebSocket side of the simulator: market streams and the user data stream.
+
+- ``/stream?streams=a/b`` (combined: each message is ``{"stream": ..., "data": ...}``),
+  ``/ws`` and ``/ws/<a>/<b>`` (raw payloads); all accept ``SUBSCRIBE``,
+  ``UNSUBSCRIBE`` and ``LIST_SUBSCRIPTIONS`` JSON requests and answer
+  ``{"result": ..., "id": ...}``.
+- ``/ws?listenKey=K`` and ``/ws/K``: the user data stream of listen key ``K``
+  (raw events, as Binance sends them).
+
+Faults: ``drop`` closes connections server-side, ``stall`` withholds messages
+(not buffered) for a while, ``expire_listen_keys`` pushes ``listenKeyExpired`` and
+invalidates the keys.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from aiohttp import WSMsgType, web
+
+from hedgegridd.sim.faults import Faults
+
+log = structlog.get_logger(__name__)
+
+LISTEN_KEY_TTL_S = 60 * 60
+
+
+@dataclass(eq=False, slots=True)
+class MarketConn:
+    """One market-data connection and the streams it is subscribed to."""
+
+    ws: web.WebSocketResponse
+    combined: bool
+    streams: set[str] = field(default_factory=set)
+
+
+class StreamHub:
+    """Owns every WebSocket connection and the listen keys."""
+
+    def __init__(self, faults: Faults) -> None:
+        self._faults = faults
+        self._market: set[MarketConn] = set()
+        self._user: dict[str, set[web.WebSocketResponse]] = {}
+        self.listen_keys: dict[str, float] = {}
+        self.connects: dict[str, int] = {"market": 0, "user": 0}
+        self.subscribe_requests = 0
+
+    # ------------------------------------------------------------ listen keys
+    def create_listen_key(self) -> str:
+        """A new listen key valid for 60 minutes (keepalive extends it)."""
+        key = secrets.token_hex(32)
+        self.listen_keys[key] = time.monotonic() + LISTEN_KEY_TTL_S
+        return key
+
+    def keepalive_listen_key(self, key: str | None) -> bool:
+        """Extend a key's validity; False when the key is unknown or expired."""
+        if key is None:
+            # Binance keeps alive the account's only key when none is given.
+            if not self.listen_keys:
+                return False
+            key = next(iter(self.listen_keys))
+        if key not in self.listen_keys:
+            return False
+        self.listen_keys[key] = time.monotonic() + LISTEN_KEY_TTL_S
+        return True
+
+    async def close_listen_key(self, key: str | None) -> None:
+        """Delete a key (or all keys when none is given) and close its streams."""
+        keys = [key] if key else list(self.listen_keys)
+        for k in keys:
+            self.listen_keys.pop(k, None)
+            for ws in list(self._user.pop(k, set())):
+                await ws.close()
+
+    async def expire_listen_keys(self, now_ms: int) -> int:
+        """Push ``listenKeyExpired`` on every user stream and invalidate the keys."""
+        expired = 0
+        for key in list(self.listen_keys):
+            event = {"e": "listenKeyExpired", "E": now_ms, "listenKey": key}
+            for ws in list(self._user.get(key, set())):
+                await self._send(ws, json.dumps(event))
+            self.listen_keys.pop(key, None)
+            expired += 1
+        log.info("sim.listen_keys_expired", count=expired)
+        return expired
+
+    # ------------------------------------------------------------- handlers
+    async def handle_ws(self, request: web.Request) -> web.StreamResponse:
+        """Dispatch ``/ws``, ``/ws/<...>`` and ``/stream`` to the right kind of stream."""
+        tail = request.match_info.get("tail", "")
+        key = request.query.get("listenKey") or (tail if tail in self.listen_keys else None)
+        if key is not None or "listenKey" in request.query:
+            return await self._user_stream(request, key or "")
+        combined = request.path.startswith("/stream")
+        names = request.query.get("streams", "") if combined else tail
+        streams = {s for s in names.split("/") if s}
+        return await self._market_stream(request, combined, streams)
+
+    async def _market_stream(
+        self, request: web.Request, combined: bool, streams: set[str]
+    ) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=None, autoping=True)
+        await ws.prepare(request)
+        conn = MarketConn(ws, combined, streams)
+        self._market.add(conn)
+        self.connects["market"] += 1
+        log.info("sim.market_stream_open", streams=sorted(streams), combined=combined)
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.TEXT:
+                    await self._control_message(conn, msg.data)
+        finally:
+            self._market.discard(conn)
+        return ws
+
+    async def _control_message(self, conn: MarketConn, text: str) -> None:
+        try:
+            req = json.loads(text)
+            method, params, req_id = req.get("method"), req.get("params") or [], req.get("id")
+        except (ValueError, AttributeError):
+            await self._send(conn.ws, json.dumps({"code": 3, "msg": "Invalid JSON"}))
+            return
+        if method == "SUBSCRIBE":
+            self.subscribe_requests += 1
+            conn.streams.update(str(p) for p in params)
+            reply: dict[str, Any] = {"result": None, "id": req_id}
+        elif method == "UNSUBSCRIBE":
+            conn.streams.difference_update(str(p) for p in params)
+            reply = {"result": None, "id": req_id}
+        elif method == "LIST_SUBSCRIPTIONS":
+            reply = {"result": sorted(conn.streams), "id": req_id}
+        else:
+            reply = {"error": {"code": 2, "msg": f"Invalid request: unknown method {method}"}}
+            reply["id"] = req_id
+        await self._send(conn.ws, json.dumps(reply))
+
+    async def _user_stream(self, request: web.Request, key: str) -> web.StreamResponse:
+        if key not in self.listen_keys:
+            return web.json_response(
+                {"code": -1125, "msg": "This listenKey does not exist."}, status=400
+            )
+        ws = web.WebSocketResponse(heartbeat=None, autoping=True)
+        await ws.prepare(request)
+        self._user.setdefault(key, set()).add(ws)
+        self.connects["user"] += 1
+        log.info("sim.user_stream_open")
+        try:
+            async for _msg in ws:
+                pass  # the user stream is push-only
+        finally:
+            conns = self._user.get(key)
+            if conns is not None:
+                conns.discard(ws)
+        return ws
+
+    # ------------------------------------------------------------ publishing
+    def has_subscribers(self, stream: str) -> bool:
+        """Whether any market connection listens to ``stream``."""
+        return any(stream in c.streams for c in self._market)
+
+    def subscriptions(self) -> set[str]:
+        """Union of every market connection's streams."""
+        out: set[str] = set()
+        for conn in self._market:
+            out |= conn.streams
+        return out
+
+    @property
+    def user_connections(self) -> int:
+        """Open user-data-stream connections with a valid key."""
+        return sum(len(v) for k, v in self._user.items() if k in self.listen_keys)
+
+    @property
+    def market_connections(self) -> int:
+        """Open market-data connections."""
+        return len(self._market)
+
+    async def publish(self, stream: str, data: dict[str, Any]) -> None:
+        """Send ``data`` on ``stream`` to every subscriber (unless market streams stall)."""
+        if self._faults.is_stalled("market"):
+            return
+        raw: str | None = None
+        wrapped: str | None = None
+        for conn in list(self._market):
+            if stream not in conn.streams:
+                continue
+            if conn.combined:
+                wrapped = wrapped or json.dumps({"stream": stream, "data": data})
+                await self._send(conn.ws, wrapped)
+            else:
+                raw = raw or json.dumps(data)
+                await self._send(conn.ws, raw)
+
+    async def publish_user(self, events: list[dict[str, Any]]) -> None:
+        """Push user-data events to every valid user stream (unless user streams stall)."""
+        if not events or self._faults.is_stalled("user"):
+            return
+        for key, conns in list(self._user.items()):
+            if key not in self.listen_keys:
+                continue
+            for ws in list(conns):
+                for event in events:
+                    await self._send(ws, json.dumps(event))
+
+    async def _send(self, ws: web.WebSocketResponse, text: str) -> None:
+        if ws.closed:
+            return
+        try:
+            await ws.send_str(text)
+        except (ConnectionResetError, RuntimeError) as exc:
+            log.info("sim.ws_send_failed", error=str(exc))
+
+    async def drop(self, kind: str = "all") -> int:
+        """Close connections of ``kind`` ("market", "user" or "all") server-side."""
+        closed = 0
+        if kind in ("market", "all"):
+            for conn in list(self._market):
+                await conn.ws.close(code=1001, message=b"sim drop")
+                closed += 1
+        if kind in ("user", "all"):
+            for conns in self._user.values():
+                for ws in list(conns):
+                    await ws.close(code=1001, message=b"sim drop")
+                    closed += 1
+        log.info("sim.streams_dropped", kind=kind, count=closed)
+        return closed
+
+    async def close_all(self) -> None:
+        """Close every connection (shutdown)."""
+        await self.drop("all")

@@ -1,0 +1,204 @@
+"""GridEngine.decide: the whole per-bar decision, caching and entry modes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hedgegridd.core import (
+    DecisionInputs,
+    EntryMode,
+    ExitKind,
+    FundingState,
+    GridEngine,
+    LiveEntry,
+    Position,
+    Regime,
+    RestingExit,
+    Side,
+)
+from hedgegridd.core.engine import Decision
+
+from .conftest import BTC_RULES, grid_params
+
+D = Decimal
+MIN = 60_000_000_000
+
+
+def _inputs(**kw: object) -> DecisionInputs:
+    base: dict[str, object] = {
+        "mid": D("50000"),
+        "center": D("50000"),
+        "regime": Regime.SIDEWAYS,
+        "now_ns": 0,
+        "long": Position(Side.LONG),
+        "short": Position(Side.SHORT),
+    }
+    base.update(kw)
+    return DecisionInputs(**base)  # type: ignore[arg-type]
+
+
+def _apply(live: tuple[LiveEntry, ...], d: Decision) -> tuple[LiveEntry, ...]:
+    gone = {c.order_id for c in d.entries.cancels}
+    kept = [o for o in live if o.order_id not in gone]
+    kept += [
+        LiveEntry(
+            f"n{p.rung.side}{p.rung.level}{p.rung.price}",
+            p.rung.side,
+            p.rung.level,
+            p.rung.price,
+            p.rung.qty,
+        )
+        for p in d.entries.places
+    ]
+    return tuple(kept)
+
+
+def test_first_decision_places_both_ladders() -> None:
+    """From nothing, the engine places every rung of both ladders (non-zero orders)."""
+    engine = GridEngine(grid_params(), BTC_RULES)
+    d = engine.decide(_inputs(center=None))
+    assert d.recentered
+    assert d.center == D("50000")
+    assert len(d.entries.places) == 20
+    assert all(p.rung.price < d.center for p in d.entries.places if p.rung.side is Side.LONG)
+    assert all(p.rung.price > d.center for p in d.entries.places if p.rung.side is Side.SHORT)
+    assert d.intents == d.entries.places
+
+
+def test_nothing_changed_is_cached_and_empty() -> None:
+    """Deciding again on unchanged inputs returns the same ladders and no intents."""
+    engine = GridEngine(grid_params(), BTC_RULES)
+    first = engine.decide(_inputs())
+    live = _apply((), first)
+    second = engine.decide(_inputs(live_entries=live, now_ns=MIN))
+    third = engine.decide(_inputs(live_entries=live, now_ns=2 * MIN, mid=D("50010")))
+    assert second.intents == ()
+    assert third.intents == ()
+    assert third.long is second.long
+
+
+def test_recenter_requotes_and_keeps_passive_side() -> None:
+    """A drift beyond recenter_bps moves the center and requotes; no rung crosses mid."""
+    engine = GridEngine(grid_params(recenter_bps=D(100)), BTC_RULES)
+    live = _apply((), engine.decide(_inputs()))
+    d = engine.decide(_inputs(mid=D("51000"), live_entries=live))
+    assert d.recentered
+    assert d.center == D("51000")
+    assert d.entries.cancels
+    assert d.entries.places
+    assert all(r.price < D("51000") for r in d.long.rungs)
+    no_recenter = engine.decide(_inputs(mid=D("49740"), live_entries=live))
+    assert not no_recenter.recentered
+    assert all(r.price < D("49740") for r in no_recenter.long.rungs)
+    assert len(no_recenter.long) == 8  # levels 1 and 2 would cross mid
+
+
+def test_entry_modes_freeze_and_withdraw() -> None:
+    """FREEZE sends no entry operations; WITHDRAW cancels every live entry."""
+    engine = GridEngine(grid_params(), BTC_RULES)
+    live = _apply((), engine.decide(_inputs()))
+    frozen = engine.decide(_inputs(mid=D("52000"), entry_mode=EntryMode.FREEZE, live_entries=live))
+    assert frozen.entries.is_empty
+    withdrawn = engine.decide(_inputs(entry_mode=EntryMode.WITHDRAW, live_entries=live))
+    assert len(withdrawn.entries.cancels) == 20
+    assert withdrawn.entries.places == ()
+
+
+def test_exits_planned_even_when_frozen() -> None:
+    """Positions get TP and SL for their full size regardless of the entry mode."""
+    engine = GridEngine(grid_params(), BTC_RULES)
+    d = engine.decide(
+        _inputs(long=Position(Side.LONG, D("0.006"), D("49900")), entry_mode=EntryMode.FREEZE)
+    )
+    assert {(p.side, p.kind, p.qty) for p in d.exits.places} == {
+        (Side.LONG, ExitKind.TP, D("0.006")),
+        (Side.LONG, ExitKind.SL, D("0.006")),
+    }
+    resting = tuple(
+        RestingExit(f"x{i}", p.side, p.kind, p.price, p.qty) for i, p in enumerate(d.exits.places)
+    )
+    again = engine.decide(
+        _inputs(long=Position(Side.LONG, D("0.006"), D("49900")), resting_exits=resting)
+    )
+    assert again.exits.is_empty
+
+
+def test_throttle_funding_and_policy_compose() -> None:
+    """Throttle scales all, funding scales the payer, the policy thins the counter side."""
+    engine = GridEngine(grid_params(base_qty=D("0.01")), BTC_RULES)
+    half = engine.decide(_inputs(throttle=D("0.5")))
+    assert {r.qty for r in half.desired_rungs} == {D("0.005")}
+    zero = engine.decide(_inputs(throttle=D(0)))
+    assert zero.desired_rungs == ()
+    funding = FundingState(rate=D("0.001"), next_funding_ns=30 * MIN)
+    d = engine.decide(_inputs(funding=funding, now_ns=10 * MIN))
+    assert d.funding.paying_side is Side.LONG
+    assert {r.qty for r in d.long.rungs} == {D("0.005")}
+    assert {r.qty for r in d.short.rungs} == {D("0.01")}
+    up = engine.decide(_inputs(regime=Regime.UP))
+    assert {r.qty for r in up.short.rungs} == {D("0.005")}
+
+
+def test_inventory_cap_is_a_notice_not_an_exception() -> None:
+    """Hitting the inventory cap in the bar path yields a notice and a shorter ladder."""
+    engine = GridEngine(grid_params(max_inventory_qty=D("0.02")), BTC_RULES)
+    d = engine.decide(_inputs(short=Position(Side.SHORT, D("0.012"), D("50100"))))
+    short_notice = [n for n in d.notices if n.side is Side.SHORT]
+    assert len(short_notice) == 1
+    assert short_notice[0].position_qty == D("0.012")
+    assert D("0.012") + d.short.total_qty <= D("0.02")
+    assert d.long.total_qty <= D("0.02")
+
+
+def test_uncached_engine_agrees_with_cached() -> None:
+    """The cache never changes results: cached and uncached engines decide the same."""
+    cached = GridEngine(grid_params(), BTC_RULES)
+    plain = GridEngine(grid_params(), BTC_RULES, cache=False)
+    live: tuple[LiveEntry, ...] = ()
+    for i, mid in enumerate(["50000", "50020", "50400", "50400", "49000", "49010"]):
+        inp = _inputs(
+            mid=D(mid), center=None if i == 0 else D("50000"), live_entries=live, now_ns=i * MIN
+        )
+        a, b = cached.decide(inp), plain.decide(inp)
+        assert a == b
+        live = _apply(live, a)
+
+
+mids = st.integers(min_value=40_000, max_value=60_000).map(D)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(mids, st.sampled_from(list(Regime)), st.sampled_from([D(0), D("0.5"), D(1)])),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_decide_apply_decide_converges(steps: list[tuple[Decimal, Regime, Decimal]]) -> None:
+    """After applying a decision, deciding again on the same inputs sends nothing;
+    no entry is on the wrong side of mid; every price is on tick and qty on step."""
+    engine = GridEngine(grid_params(), BTC_RULES)
+    live: tuple[LiveEntry, ...] = ()
+    center: Decimal | None = None
+    for n, (mid, regime, throttle) in enumerate(steps):
+        inp = _inputs(
+            mid=mid,
+            center=center,
+            regime=regime,
+            throttle=throttle,
+            live_entries=live,
+            now_ns=n * MIN,
+        )
+        d = engine.decide(inp)
+        center = d.center
+        live = _apply(live, d)
+        assert engine.decide(replace(inp, center=center, live_entries=live)).entries.is_empty
+        for r in d.desired_rungs:
+            assert (r.price < mid) if r.side is Side.LONG else (r.price > mid)
+            assert r.price % BTC_RULES.tick == 0
+            assert r.qty % BTC_RULES.step == 0

@@ -1,0 +1,69 @@
+"""End-to-end: the real Nautilus Binance adapter trading against the simulator."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from nautilus_trader.model.enums import OrderSide
+
+from hedgegridd.sim import SimBar, SimConfig, SimExchange
+from tests.sim.probe import decimal, running_node, wait_for
+
+
+def swing_bars(n: int = 2000) -> list[SimBar]:
+    """Bars that each dip to 59950 and rise to 60050 around 60000."""
+    o = Decimal("60000")
+    return [SimBar(o, Decimal("60050"), Decimal("59950"), o) for _ in range(n)]
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+async def test_grid_round_trip_with_real_adapter() -> None:
+    """Connect, reconcile, fill hedge-mode LIMITs, exit, stop out, cancel, stop."""
+    async with SimExchange(SimConfig(speed=600), bars=swing_bars()) as sim:
+        async with running_node(sim) as (node, strat):
+            await wait_for(lambda: len(strat.bars) >= 2 and strat.quotes, what="bars and quotes")
+            buy = strat.limit(OrderSide.BUY, "59960.00", "0.002", "LONG")
+            sell = strat.limit(OrderSide.SELL, "60040.00", "0.002", "SHORT")
+            await wait_for(lambda: len(strat.fills()) >= 2, what="two entry fills")
+            assert len(strat.accepted()) >= 2
+            assert {f.client_order_id for f in strat.fills()} == {
+                buy.client_order_id,
+                sell.client_order_id,
+            }
+            assert sim.engine.positions["LONG"].amt == Decimal("0.002")
+            assert sim.engine.positions["SHORT"].amt == Decimal("-0.002")
+            # Take-profit on the long leg; a stop-market above the swing on the short leg.
+            tp = strat.limit(OrderSide.SELL, "60040.00", "0.002", "LONG")
+            stop = strat.stop_market(OrderSide.BUY, "60100.00", "0.002", "SHORT")
+            await wait_for(lambda: len(strat.fills()) >= 3, what="take-profit fill")
+            await wait_for(lambda: sim.engine.open_algos(), what="stop accepted")
+            assert len(strat.fills()) == 3
+            # Price-jump fault: the stop triggers and fills at its trigger price.
+            await sim.jump_price(to=Decimal("60150"))
+            await wait_for(lambda: len(strat.fills()) >= 4, what="stop fill")
+            filled_ids = {f.client_order_id for f in strat.fills()}
+            assert tp.client_order_id in filled_ids
+            assert stop.client_order_id in filled_ids
+            assert sim.engine.positions["LONG"].amt == 0
+            assert sim.engine.positions["SHORT"].amt == 0
+            px = {f.client_order_id: decimal(f.last_px) for f in strat.fills()}
+            long_pnl = (px[tp.client_order_id] - px[buy.client_order_id]) * Decimal("0.002")
+            short_pnl = (px[sell.client_order_id] - px[stop.client_order_id]) * Decimal("0.002")
+            assert px[stop.client_order_id] == Decimal("60100")
+            assert sim.engine.positions["LONG"].realized == long_pnl > 0
+            assert sim.engine.positions["SHORT"].realized == short_pnl < 0
+            # A far order rests, then is cancelled.
+            far = strat.limit(OrderSide.BUY, "50000.00", "0.002", "LONG")
+            await wait_for(lambda: strat.cache.order(far.client_order_id).is_open, what="accept")
+            strat.cancel_order(far)
+            await wait_for(lambda: strat.canceled(), what="cancel")
+            assert not sim.engine.open_orders()
+            cache_positions = strat.cache.positions_closed()
+            assert len(cache_positions) == 2
+            assert len(sim.engine.trades) == len(strat.fills()) == 4
+            seen = {(r.method, r.path) for r in sim.requests}
+            assert ("POST", "/fapi/v1/algoOrder") in seen
+            assert ("GET", "/fapi/v3/positionRisk") in seen
+        assert ("DELETE", "/fapi/v1/listenKey") in {(r.method, r.path) for r in sim.requests}
