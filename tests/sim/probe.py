@@ -134,10 +134,10 @@ class ProbeStrategy(Strategy):
 
 
 async def wait_for(
-    condition: Callable[[], bool], *, timeout: float = 30.0, what: str = "condition"
+    condition: Callable[[], bool], *, limit_s: float = 30.0, what: str = "condition"
 ) -> None:
-    """Poll ``condition`` until true; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
+    """Poll ``condition`` until true; fail the test after ``limit_s`` seconds."""
+    deadline = time.monotonic() + limit_s
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
@@ -198,10 +198,7 @@ async def running_node(sim: SimExchange) -> AsyncIterator[tuple[TradingNode, Pro
         await node.stop_async()
         node.kernel.dispose()
         task.cancel()
-        try:
-            await task
-        except (asyncio.CancelledError, Exception):  # noqa: BLE001 - node task ends with the test
-            pass
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def decimal(value: object) -> Decimal:

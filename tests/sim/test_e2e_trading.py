@@ -22,7 +22,7 @@ def swing_bars(n: int = 2000) -> list[SimBar]:
 async def test_grid_round_trip_with_real_adapter() -> None:
     """Connect, reconcile, fill hedge-mode LIMITs, exit, stop out, cancel, stop."""
     async with SimExchange(SimConfig(speed=600), bars=swing_bars()) as sim:
-        async with running_node(sim) as (node, strat):
+        async with running_node(sim) as (_node, strat):
             await wait_for(lambda: len(strat.bars) >= 2 and strat.quotes, what="bars and quotes")
             buy = strat.limit(OrderSide.BUY, "59960.00", "0.002", "LONG")
             sell = strat.limit(OrderSide.SELL, "60040.00", "0.002", "SHORT")
