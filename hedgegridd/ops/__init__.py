@@ -1,9 +1,21 @@
 """ops: the daemon's safety net and eyes (kill switch, alerts, Prometheus metrics).
 
-Configs live in ``hedgegridd.ops.config``; components are imported from their
-modules (``hedgegridd.ops.killswitch``, ``.alerts``, ``.metrics``). This package
-imports no Nautilus.
+Public API (components are loaded lazily so that importing the configs stays cheap;
+no Nautilus import anywhere in this package):
+
+- configs: ``KillSwitchConfig``, ``AlertsConfig``, ``MetricsConfig``, ``Severity``
+- ``KillSwitch`` (``run``, ``restore``, ``fire``, ``flatten``, ``reset``, ``status``),
+  ``KillSwitchStatus``, ``FlattenOutcome``
+- ``AlertManager`` (``run``, ``notify``, ``drain``), ``AlertSecrets``, ``AlertKey``,
+  ``AlertSink``, ``NullAlertSink``
+- ``MetricsServer`` (``run``, ``record_watchdog_ping``, ``render``, ``url``)
+- ``SnapshotAlerts`` (degraded / circuit breaker / large loss, fed by the kill switch)
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from hedgegridd.ops.config import (
     AlertsConfig,
@@ -14,11 +26,41 @@ from hedgegridd.ops.config import (
     TelegramRoute,
 )
 
+_LAZY = {
+    "KillSwitch": "hedgegridd.ops.killswitch",
+    "KillSwitchStatus": "hedgegridd.ops.killswitch",
+    "FlattenOutcome": "hedgegridd.ops.killswitch",
+    "AlertManager": "hedgegridd.ops.alerts",
+    "AlertSecrets": "hedgegridd.ops.alert_channels",
+    "AlertKey": "hedgegridd.ops.alert_model",
+    "AlertSink": "hedgegridd.ops.alert_model",
+    "NullAlertSink": "hedgegridd.ops.alert_model",
+    "MetricsServer": "hedgegridd.ops.metrics",
+    "SnapshotAlerts": "hedgegridd.ops.watch",
+}
+
 __all__ = [
+    "AlertKey",
+    "AlertManager",
+    "AlertSecrets",
+    "AlertSink",
     "AlertsConfig",
+    "FlattenOutcome",
+    "KillSwitch",
     "KillSwitchConfig",
+    "KillSwitchStatus",
     "MetricsConfig",
+    "MetricsServer",
+    "NullAlertSink",
     "Severity",
     "SlackRoute",
+    "SnapshotAlerts",
     "TelegramRoute",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hedgegridd.ops' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -193,6 +193,11 @@ class AlertsConfig(_Frozen):
     )
     backoff_initial_s: float = Field(default=1.0, gt=0.0, le=60.0)
     backoff_max_s: float = Field(default=30.0, gt=0.0, le=600.0)
+    large_loss: Decimal | None = Field(
+        default=None,
+        gt=0,
+        description="alert (warning) when PnL since the daemon started falls this much (quote)",
+    )
 
     @model_validator(mode="before")
     @classmethod

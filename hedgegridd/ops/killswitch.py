@@ -35,11 +35,17 @@ from hedgegridd.ops.config import KillSwitchConfig, Severity
 from hedgegridd.ops.killswitch_rules import (
     BreachTracker,
     CheckResult,
+    Readings,
     describe,
     readings_from_snapshot,
     total_pnl,
 )
-from hedgegridd.strategy.handle import FlattenSide, StrategyHandle, StrategySnapshot
+from hedgegridd.strategy.handle import (
+    FlattenSide,
+    FlattenTicket,
+    StrategyHandle,
+    StrategySnapshot,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -86,6 +92,7 @@ class FlattenOutcome:
     attempts: int
     orders_sent_after_s: float | None  # first closing orders handed to the strategy
     verified_after_s: float | None  # book seen flat
+    ticket: FlattenTicket | None = None  # what the first successful flatten call did
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +123,10 @@ class KillSwitch:
         alerts: AlertSink | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
         heartbeat: Callable[[], None] | None = None,
+        on_check: Callable[[StrategySnapshot, Readings], None] | None = None,
     ) -> None:
         self._config = config
+        self._on_check = on_check
         self._strategy = strategy
         self._store = store
         self._alerts: AlertSink = alerts or NullAlertSink()
@@ -230,6 +239,11 @@ class KillSwitch:
             daily_basis_pnl=self._daily_basis,
         )
         result = self._tracker.update(readings)
+        if self._on_check is not None:
+            try:
+                self._on_check(snapshot, readings)
+            except Exception as exc:  # an observer bug must not stop the kill switch
+                log.error("killswitch.on_check_failed", error=type(exc).__name__, exc_info=True)
         self.checks_total += 1
         self.last_check = result
         self._report_unknown(result, readings.data_age_s)
@@ -335,6 +349,7 @@ class KillSwitch:
         cfg = self._config
         started = anyio.current_time()
         sent_after: float | None = None
+        first_ticket: FlattenTicket | None = None
         for attempt in range(1, cfg.flatten_attempts + 1):
             try:
                 cancelled = self._strategy.cancel_entries()
@@ -349,6 +364,7 @@ class KillSwitch:
             else:
                 if sent_after is None:
                     sent_after = anyio.current_time() - started
+                    first_ticket = ticket
                 orders = {k: str(v) for k, v in ticket.closing_orders.items()}
                 log.warning(
                     "killswitch.closing_sent",
@@ -374,7 +390,7 @@ class KillSwitch:
                     f"flat verified ({side.value})",
                     fields={"actor": actor, "attempts": str(attempt), "after_s": f"{elapsed:.2f}"},
                 )
-                return FlattenOutcome(side, actor, True, attempt, sent_after, elapsed)
+                return FlattenOutcome(side, actor, True, attempt, sent_after, elapsed, first_ticket)
             log.error("killswitch.not_flat", side=side.value, attempt=attempt)
         log.critical("killswitch.flat_unverified", side=side.value, attempts=cfg.flatten_attempts)
         self._alerts.notify(
@@ -383,7 +399,9 @@ class KillSwitch:
             f"FLATTEN UNVERIFIED ({side.value}): positions may remain open, act manually",
             fields={"actor": actor, "attempts": str(cfg.flatten_attempts)},
         )
-        return FlattenOutcome(side, actor, False, cfg.flatten_attempts, sent_after, None)
+        return FlattenOutcome(
+            side, actor, False, cfg.flatten_attempts, sent_after, None, first_ticket
+        )
 
     async def _wait_flat(self, side: FlattenSide, timeout_s: float) -> bool:
         with anyio.move_on_after(timeout_s):
