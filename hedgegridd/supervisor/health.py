@@ -38,8 +38,11 @@ class Health:
         self._data_age: Callable[[], float | None] | None = None
 
     def heartbeat_for(self, name: str) -> Callable[[], None]:
-        """Register task ``name`` and return the heartbeat function it must call."""
-        self._beats[name] = self._clock()
+        """Return the heartbeat function of task ``name``.
+
+        The task is expected to keep beating from its first beat on (so a component
+        built early but started late is not reported dead before it runs).
+        """
 
         def beat() -> None:
             self._beats[name] = self._clock()

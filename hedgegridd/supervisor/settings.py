@@ -13,6 +13,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +25,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from hedgegridd.control.config import ControlConfig
 from hedgegridd.errors import ConfigError
 from hedgegridd.ops.config import AlertsConfig, KillSwitchConfig, MetricsConfig
 from hedgegridd.venues.config import Mode, VenueSettings
@@ -44,7 +46,7 @@ class _Frozen(BaseModel):
 
 LogFormat = Literal["auto", "console", "json", "journald"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
-StopPolicy = Literal["cancel_entries", "cancel_all", "leave_orders"]
+StopPolicy = Literal["cancel_entries", "cancel_all", "keep_all"]
 
 
 class LoggingSettings(_Frozen):
@@ -70,6 +72,12 @@ class StrategySettings(_Frozen):
 
     params_file: Path | None = Field(
         default=None, description="TOML of StrategyParams; built-in defaults when unset"
+    )
+    throttle: Decimal = Field(
+        default=Decimal("1"),
+        ge=0,
+        le=1,
+        description="entry size scale in [0, 1]; reloadable; an operator's ctl throttle wins",
     )
 
 
@@ -144,6 +152,7 @@ class Settings(BaseSettings):
     killswitch: KillSwitchConfig = KillSwitchConfig()
     alerts: AlertsConfig = AlertsConfig()
     metrics: MetricsConfig = MetricsConfig()
+    control: ControlConfig = ControlConfig()
 
     @classmethod
     def settings_customise_sources(

@@ -1,9 +1,9 @@
 """The ONLY module of hedgegridd that handles process signals.
 
 SIGTERM/SIGINT ask for a graceful stop; a second one escalates (forced stop);
-SIGHUP asks for a reload. The Nautilus kernel installs its own loop handlers for
-SIGTERM/SIGINT when the node is built: this task is started AFTER the node is built,
-and ``anyio.open_signal_receiver`` replaces those handlers, on purpose, so that one
+SIGHUP asks for a reload. The router is installed at startup, and the Nautilus
+kernel installs its own loop handlers for SIGTERM/SIGINT when the node is built:
+``take_over()`` re-installs ours right after the build, on purpose, so that one
 place decides what a signal means.
 """
 
@@ -18,6 +18,8 @@ from anyio.abc import TaskStatus
 
 log = structlog.get_logger(__name__)
 
+HANDLED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
 
 class SignalRouter:
     """Turns signals into stop / escalate / reload callbacks."""
@@ -28,29 +30,57 @@ class SignalRouter:
         on_stop: Callable[[str], None],
         on_escalate: Callable[[str], None],
         on_reload: Callable[[], None],
-        heartbeat: Callable[[], None] | None = None,
     ) -> None:
         self._on_stop = on_stop
         self._on_escalate = on_escalate
         self._on_reload = on_reload
-        self._heartbeat = heartbeat
         self.stop_requested = False
+        self.installs = 0
+        self._reinstall: anyio.Event | None = None
+        self._installed: anyio.Event | None = None
+
+    def _dispatch(self, signum: int) -> None:
+        name = signal.Signals(signum).name
+        if signum == signal.SIGHUP:
+            log.info("signal.reload_requested", signal=name)
+            self._on_reload()
+        elif not self.stop_requested:
+            self.stop_requested = True
+            log.info("signal.stop_requested", signal=name)
+            self._on_stop(name)
+        else:
+            log.warning("signal.stop_escalated", signal=name)
+            self._on_escalate(name)
+
+    async def take_over(self) -> None:
+        """Re-install our handlers (call after the Nautilus node is built)."""
+        if self._reinstall is None:
+            return
+        installed = anyio.Event()
+        self._installed = installed
+        self._reinstall.set()
+        await installed.wait()
+        log.info("signal.handlers_taken_over", installs=self.installs)
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Receive signals until cancelled."""
-        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
-            task_status.started()
-            async for signum in signals:
-                name = signal.Signals(signum).name
-                if signum == signal.SIGHUP:
-                    log.info("signal.reload_requested", signal=name)
-                    self._on_reload()
-                elif not self.stop_requested:
-                    self.stop_requested = True
-                    log.info("signal.stop_requested", signal=name)
-                    self._on_stop(name)
-                else:
-                    log.warning("signal.stop_escalated", signal=name)
-                    self._on_escalate(name)
-                if self._heartbeat is not None:
-                    self._heartbeat()
+        """Receive signals until cancelled; re-install on ``take_over()``."""
+        while True:
+            reinstall = anyio.Event()
+            self._reinstall = reinstall
+            with anyio.open_signal_receiver(*HANDLED) as signals:
+                self.installs += 1
+                if self.installs == 1:
+                    task_status.started()
+                if self._installed is not None:
+                    self._installed.set()
+                async with anyio.create_task_group() as tg:
+
+                    async def _watch(
+                        scope: anyio.CancelScope = tg.cancel_scope, event: anyio.Event = reinstall
+                    ) -> None:
+                        await event.wait()
+                        scope.cancel()
+
+                    tg.start_soon(_watch)
+                    async for signum in signals:
+                        self._dispatch(signum)

@@ -75,12 +75,15 @@ def test_health_reports_each_failed_bound() -> None:
         WatchdogSettings(max_heartbeat_age_s=5, max_loop_lag_s=1, max_data_age_s=10), lambda: now[0]
     )
     beat = health.heartbeat_for("killswitch")
+    now[0] = 500.0
+    assert health.evaluate().ok  # not expected before its first beat
+    beat()
     connected = [True]
     data_age: list[float | None] = [1.0]
     health.set_engines_probe(lambda: connected[0])
     health.set_data_age_probe(lambda: data_age[0])
     assert health.evaluate().ok
-    now[0] = 106.0
+    now[0] = 506.0
     assert health.evaluate().reasons == ("heartbeat:killswitch=6.0s",)
     beat()
     health.loop_lag_s = 1.5
@@ -188,5 +191,10 @@ async def test_signal_router_stop_escalate_reload() -> None:
             count = len(calls)
             os.kill(os.getpid(), sig)
             await _wait(lambda c=count: len(calls) > c)  # type: ignore[misc]
+        await router.take_over()
+        count = len(calls)
+        os.kill(os.getpid(), signal.SIGHUP)
+        await _wait(lambda: len(calls) > count)
         tg.cancel_scope.cancel()
-    assert calls == ["reload", "stop:SIGTERM", "escalate:SIGINT"]
+    assert calls == ["reload", "stop:SIGTERM", "escalate:SIGINT", "reload"]
+    assert router.installs == 2

@@ -1,0 +1,110 @@
+"""``hedgegridd``: the daemon's entry point (systemd ExecStart)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import anyio
+import structlog
+
+from hedgegridd import __version__
+from hedgegridd.errors import ConfigError
+from hedgegridd.supervisor.exit_codes import EXIT_CODES_HELP, ExitCode
+from hedgegridd.supervisor.inputs import StrategyFactory
+from hedgegridd.supervisor.logsetup import configure_logging
+from hedgegridd.supervisor.secrets import load_secrets
+from hedgegridd.supervisor.settings import DEFAULT_CONFIG_PATH, load_settings
+from hedgegridd.venues.guards import check_venue
+
+log = structlog.get_logger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The daemon's argument parser (exit codes documented in --help)."""
+    parser = argparse.ArgumentParser(
+        prog="hedgegridd",
+        description="hedge-mode grid trading daemon for Binance USD-M perpetuals (NautilusTrader)",
+        epilog=EXIT_CODES_HELP
+        + "\n\nsecrets: $CREDENTIALS_DIRECTORY/<name> or env <NAME> (binance_api_key, "
+        "binance_api_secret, binance_testnet_api_key, binance_testnet_api_secret, "
+        "slack_webhook_url, telegram_bot_token); never in the config file.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_CONFIG_PATH,
+        help=f"daemon TOML config (default {DEFAULT_CONFIG_PATH})",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("auto", "console", "json", "journald"),
+        default=None,
+        help="log output format (default: [logging] format, auto)",
+    )
+    parser.add_argument("--log-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), default=None)
+    parser.add_argument(
+        "--check-config",
+        action="store_true",
+        help="validate settings, credentials and venue guards, then exit (0 or 78)",
+    )
+    parser.add_argument("--version", action="version", version=f"hedgegridd {__version__}")
+    return parser
+
+
+def _config_failure(message: str) -> int:
+    print(f"hedgegridd: configuration error: {message}", file=sys.stderr)
+    return int(ExitCode.CONFIG)
+
+
+def main(
+    argv: Sequence[str] | None = None, *, strategy_factory: StrategyFactory | None = None
+) -> int:
+    """Run the daemon; returns the process exit code (see --help)."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        secrets = load_secrets(settings.mode)
+        check_venue(
+            settings.mode,
+            settings.venue,
+            keys=secrets.binance,
+            other_env_keys=secrets.binance_other_env,
+            killswitch_enabled=settings.killswitch.enabled,
+        )
+    except ConfigError as exc:
+        return _config_failure(str(exc))
+    configure_logging(
+        fmt=args.log_format or settings.logging.format,
+        level=args.log_level or settings.logging.level,
+        secrets=tuple(secrets.values()),
+    )
+    if secrets.ignored_binance_keys:
+        log.warning("paper.binance_keys_ignored", reason="paper mode holds no trading keys")
+    if args.check_config:
+        log.info("config.ok", mode=settings.mode.value, config=str(args.config))
+        return int(ExitCode.OK)
+    if strategy_factory is None:
+        from hedgegridd.supervisor.strategy_factory import build_hedgegrid_strategy
+
+        strategy_factory = build_hedgegrid_strategy
+    from hedgegridd.supervisor.app import Daemon
+
+    daemon = Daemon(
+        settings,
+        secrets,
+        config_path=args.config,
+        strategy_factory=strategy_factory,
+        environ=os.environ,
+    )
+    log.info("daemon.starting", mode=settings.mode.value, version=__version__, pid=os.getpid())
+    code: ExitCode = anyio.run(daemon.run, backend="asyncio")
+    return int(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

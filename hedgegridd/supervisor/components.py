@@ -1,0 +1,163 @@
+"""The ops and control components of the root task group, built from settings.
+
+Slots: alerts (started before the node, so startup failures can be alerted), then,
+once the node is ready, the kill switch, metrics and the control server. A component
+that fails to start fails the daemon (a live daemon never runs unprotected).
+``SupervisorBackend`` is the ``ControlBackend`` the control server calls: the
+strategy handle, the kill switch, reload and the state journal, with operator
+pause/throttle persisted so a restart resumes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import structlog
+
+from hedgegridd import __version__
+from hedgegridd.control.backend import HandleBackend
+from hedgegridd.control.results import (
+    KillSwitchResult,
+    ReloadResult,
+    StateResult,
+    ThrottleResult,
+    killswitch_result,
+)
+from hedgegridd.control.server import ControlServer
+from hedgegridd.ops.alert_channels import AlertSecrets
+from hedgegridd.ops.alerts import AlertManager
+from hedgegridd.ops.killswitch import KillSwitch
+from hedgegridd.ops.metrics import MetricsServer
+from hedgegridd.strategy.handle import StrategyHandle
+from hedgegridd.supervisor.health import Health
+from hedgegridd.supervisor.secrets import Secrets
+from hedgegridd.supervisor.settings import Settings
+from hedgegridd.supervisor.state import AsyncStateStore
+
+log = structlog.get_logger(__name__)
+
+ReloadFn = Callable[[str], Awaitable[tuple[tuple[str, ...], tuple[str, ...]]]]
+
+
+class SupervisorBackend(HandleBackend):
+    """HandleBackend that also persists operator pause and throttle in the state store."""
+
+    def __init__(self, *, store: AsyncStateStore, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._store = store
+
+    async def pause(self, reason: str, *, actor: str) -> StateResult:
+        result = await super().pause(reason, actor=actor)
+        await self._store.set_flag("paused", True)
+        return result
+
+    async def resume(self, reason: str, *, actor: str) -> StateResult:
+        result = await super().resume(reason, actor=actor)
+        await self._store.set_flag("paused", False)
+        return result
+
+    async def throttle(self, value: Decimal, *, actor: str) -> ThrottleResult:
+        result = await super().throttle(value, actor=actor)
+        await self._store.set_decimal("throttle", result.throttle)
+        return result
+
+
+@dataclass
+class OpsComponents:
+    """The optional tasks of the root task group (None = disabled in settings)."""
+
+    alerts: AlertManager | None
+    killswitch: KillSwitch | None
+    metrics: MetricsServer | None
+    control: ControlServer | None
+
+    def post_node(self) -> Iterator[tuple[str, Any]]:
+        """Components started once the node is ready, in order."""
+        for name in ("killswitch", "metrics", "control"):
+            component = getattr(self, name)
+            if component is not None:
+                yield name, component
+
+    def reconfigurable(self) -> Mapping[str, object]:
+        """Components SIGHUP may reconfigure, by settings section."""
+        return {"alerts": self.alerts, "killswitch": self.killswitch}
+
+
+def build_ops(
+    settings: Settings,
+    secrets: Secrets,
+    *,
+    handle: StrategyHandle,
+    store: AsyncStateStore,
+    health: Health,
+    reload: ReloadFn,
+    environ: Mapping[str, str],
+) -> OpsComponents:
+    """Build every enabled component with its heartbeat registered in ``health``."""
+    alerts = None
+    if settings.alerts.enabled:
+        alerts = AlertManager(
+            settings.alerts,
+            AlertSecrets(
+                slack_webhook_url=secrets.slack_webhook_url,
+                telegram_bot_token=secrets.telegram_bot_token,
+            ),
+            heartbeat=health.heartbeat_for("alerts"),
+        )
+    killswitch = None
+    if settings.killswitch.enabled:
+        killswitch = KillSwitch(
+            settings.killswitch,
+            strategy=handle,
+            store=store,
+            alerts=alerts,
+            heartbeat=health.heartbeat_for("killswitch"),
+        )
+    metrics = None
+    if settings.metrics.enabled:
+        metrics = MetricsServer(
+            settings.metrics,
+            strategy=lambda: handle,
+            killswitch=killswitch,
+            alerts=alerts,
+            mode=settings.mode.value,
+            heartbeat=health.heartbeat_for("metrics"),
+        )
+
+    async def ks_status() -> KillSwitchResult:
+        if killswitch is None:
+            return killswitch_result(latched=False)
+        st = killswitch.status()
+        return killswitch_result(
+            latched=st.latched, reason=st.reason, fired_at_ns=st.fired_at_ns, details=st.details
+        )
+
+    async def ks_reset(actor: str) -> KillSwitchResult:
+        if killswitch is not None:
+            await killswitch.reset(by=actor)
+        return await ks_status()
+
+    async def do_reload(actor: str) -> ReloadResult:
+        applied, restart = await reload(actor)
+        return ReloadResult(applied=applied, restart_required=restart)
+
+    backend = SupervisorBackend(
+        store=store,
+        handle=lambda: handle,
+        killswitch_status=ks_status,
+        killswitch_reset=ks_reset,
+        reload=do_reload,
+        mode=settings.mode.value,
+        daemon_version=__version__,
+    )
+    control = ControlServer(
+        settings.control,
+        backend,
+        store.journal,
+        heartbeat=health.heartbeat_for("control"),
+        environ=dict(environ),
+    )
+    return OpsComponents(alerts=alerts, killswitch=killswitch, metrics=metrics, control=control)

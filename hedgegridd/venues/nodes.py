@@ -1,0 +1,134 @@
+"""Nautilus TradingNode configuration per mode (paper / testnet / live / sim).
+
+- paper: Binance public market data + the Sandbox execution client (HEDGING, MARGIN,
+  ``use_reduce_only=False``). No Binance exec client and no keys exist in the node,
+  so no order can reach Binance whatever the config says.
+- testnet / live / sim: Binance data + exec clients with ``use_reduce_only=False``
+  (hedge mode forbids reduce-only) and position ids (hedge sides from -LONG/-SHORT).
+Guards (``hedgegridd.venues.guards.check_venue``) run before any of this is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from nautilus_trader.adapters.binance.common.enums import BinanceAccountType, BinanceEnvironment
+from nautilus_trader.adapters.binance.config import (
+    BinanceDataClientConfig,
+    BinanceExecClientConfig,
+)
+from nautilus_trader.adapters.binance.factories import (
+    BinanceLiveDataClientFactory,
+    BinanceLiveExecClientFactory,
+)
+from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
+from nautilus_trader.adapters.sandbox.factory import SandboxLiveExecClientFactory
+from nautilus_trader.common.config import InstrumentProviderConfig
+from nautilus_trader.config import LiveExecEngineConfig, LoggingConfig, TradingNodeConfig
+from nautilus_trader.live.factories import LiveDataClientFactory, LiveExecClientFactory
+from nautilus_trader.model.identifiers import InstrumentId, TraderId
+
+from hedgegridd.errors import ConfigError
+from hedgegridd.venues.config import Mode, VenueSettings
+from hedgegridd.venues.guards import BinanceKeys
+
+VENUE_NAME = "BINANCE"
+
+
+@dataclass(frozen=True)
+class NodePlan:
+    """A node config plus the client factories it needs."""
+
+    config: TradingNodeConfig
+    data_factory: type[LiveDataClientFactory]
+    exec_factory: type[LiveExecClientFactory]
+    has_binance_exec_client: bool
+
+
+def _environment(mode: Mode) -> BinanceEnvironment:
+    return BinanceEnvironment.TESTNET if mode is Mode.TESTNET else BinanceEnvironment.LIVE
+
+
+def build_node_plan(
+    mode: Mode,
+    venue: VenueSettings,
+    *,
+    keys: BinanceKeys | None,
+    nautilus_log_level: str = "WARNING",
+    trader_id: str = "HEDGEGRID-001",
+    timeout_connection_s: float = 30.0,
+    timeout_reconciliation_s: float = 30.0,
+) -> NodePlan:
+    """Build the node config for ``mode``. Paper never gets keys or a Binance exec client."""
+    instrument_id = InstrumentId.from_str(venue.instrument_id)
+    provider = InstrumentProviderConfig(load_ids=frozenset({instrument_id}))
+    environment = _environment(mode)
+    data = BinanceDataClientConfig(
+        account_type=BinanceAccountType.USDT_FUTURES,
+        environment=environment,
+        base_url_http=venue.base_url_http,
+        base_url_ws=venue.base_url_ws,
+        instrument_provider=provider,
+        api_key=None,
+        api_secret=None,
+    )
+    exec_client: SandboxExecutionClientConfig | BinanceExecClientConfig
+    exec_factory: type[LiveExecClientFactory]
+    if mode is Mode.PAPER:
+        exec_client = SandboxExecutionClientConfig(
+            venue=VENUE_NAME,
+            oms_type="HEDGING",
+            account_type="MARGIN",
+            starting_balances=[f"{venue.paper_starting_balance} USDT"],
+            base_currency="USDT",
+            default_leverage=Decimal(venue.leverage or 1),
+            use_reduce_only=False,
+            use_position_ids=True,
+            reject_stop_orders=False,
+            instrument_provider=provider,
+        )
+        exec_factory = SandboxLiveExecClientFactory
+        reconciliation = False  # the sandbox has nothing to reconcile
+    else:
+        if keys is None:
+            raise ConfigError(f"mode={mode.value} needs Binance API credentials")
+        leverages = {venue.symbol: venue.leverage} if venue.leverage else None
+        exec_client = BinanceExecClientConfig(
+            account_type=BinanceAccountType.USDT_FUTURES,
+            environment=environment,
+            api_key=keys.api_key.get_secret_value(),
+            api_secret=keys.api_secret.get_secret_value(),
+            base_url_http=venue.base_url_http,
+            base_url_ws=venue.base_url_ws,
+            use_reduce_only=False,
+            use_position_ids=True,
+            recv_window_ms=venue.recv_window_ms,
+            futures_leverages=leverages,  # type: ignore[arg-type]
+            instrument_provider=provider,
+            max_retries=3,
+        )
+        exec_factory = BinanceLiveExecClientFactory
+        reconciliation = True
+    config = TradingNodeConfig(
+        trader_id=TraderId(trader_id),
+        logging=LoggingConfig(log_level=nautilus_log_level, log_colors=False),
+        exec_engine=LiveExecEngineConfig(
+            reconciliation=reconciliation,
+            reconciliation_instrument_ids=[instrument_id] if reconciliation else None,
+            graceful_shutdown_on_exception=True,
+        ),
+        data_clients={VENUE_NAME: data},
+        exec_clients={VENUE_NAME: exec_client},
+        timeout_connection=timeout_connection_s,
+        timeout_reconciliation=timeout_reconciliation_s,
+        timeout_portfolio=10.0,
+        timeout_disconnection=5.0,
+        timeout_post_stop=2.0,
+    )
+    return NodePlan(
+        config=config,
+        data_factory=BinanceLiveDataClientFactory,
+        exec_factory=exec_factory,
+        has_binance_exec_client=mode is not Mode.PAPER,
+    )
