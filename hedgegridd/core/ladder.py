@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from hedgegridd.core.precision import (
+    clamp_qty,
     clamp_rung,
     round_entry_price,
     round_price_down,
@@ -86,12 +87,29 @@ def scale_ladder(ladder: Ladder, factor: Decimal) -> Ladder:
 
 
 def finalize_ladder(ladder: Ladder, rules: InstrumentRules) -> Ladder:
-    """Rungs clamped to the instrument (qty to step, max qty); untradable rungs dropped."""
-    out = []
+    """Rungs clamped to the instrument (price to tick, qty to step and max qty); untradable
+    rungs (under min qty or min notional) dropped. Returns ``ladder`` itself if unchanged."""
+    out: list[Rung] = []
+    qty_memo: dict[Decimal, Decimal] = {}
+    changed = False
+    tick = rules.tick
     for r in ladder.rungs:
-        c = clamp_rung(r, rules)
-        if c is not None:
-            out.append(c)
+        price = r.price
+        if price % tick:
+            price = round_entry_price(price, r.side, tick)
+        qty = qty_memo.get(r.qty)
+        if qty is None:
+            qty = qty_memo[r.qty] = clamp_qty(r.qty, rules)
+        if price <= 0 or qty <= 0 or price * qty < rules.min_notional:
+            changed = True
+            continue
+        if price is r.price and qty == r.qty:
+            out.append(r)
+        else:
+            changed = True
+            out.append(Rung(r.side, r.level, price, qty))
+    if not changed:
+        return ladder
     return Ladder(ladder.side, tuple(out))
 
 
