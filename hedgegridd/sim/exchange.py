@@ -29,7 +29,13 @@ from hedgegridd.sim.control import install_control_routes
 from hedgegridd.sim.engine import Event, MatchingEngine, SymbolRules
 from hedgegridd.sim.faults import Faults, OrderRejection, ServerFailure
 from hedgegridd.sim.limits import WeightLimiter
-from hedgegridd.sim.market import PricePath, SimBar, bars_from_catalog, bars_from_synthetic
+from hedgegridd.sim.market import (
+    MarketData,
+    PricePath,
+    SimBar,
+    data_from_catalog,
+    data_from_synthetic,
+)
 from hedgegridd.sim.orders import Formats, VenueError, money
 from hedgegridd.sim.rest import RestApi, SeenRequest, balance_row
 from hedgegridd.sim.streams import StreamHub
@@ -71,7 +77,9 @@ class SimExchange:
             price=_str_decimals(filters["PRICE_FILTER"]["tickSize"]),
             qty=_str_decimals(filters["LOT_SIZE"]["stepSize"]),
         )
-        self.path = PricePath(list(bars) if bars is not None else self._load_bars(), spec.tick_size)
+        data = MarketData(list(bars), []) if bars is not None else self._load_data()
+        self.path = PricePath(data.bars, spec.tick_size)
+        self.funding_rates = data.funding_rates
         self.rules = SymbolRules(
             symbol=spec.symbol,
             tick=spec.tick_size,
@@ -107,11 +115,11 @@ class SimExchange:
         self._lock = asyncio.Lock()
         self._deferred: set[asyncio.Task[None]] = set()
 
-    def _load_bars(self) -> list[SimBar]:
+    def _load_data(self) -> MarketData:
         cfg = self.config
         if cfg.catalog is not None:
-            return bars_from_catalog(cfg.catalog, self.spec.instrument_id, cfg.minutes)
-        return bars_from_synthetic(cfg.seed, cfg.minutes, cfg.start_price)
+            return data_from_catalog(cfg.catalog, self.spec, cfg.minutes)
+        return data_from_synthetic(cfg.seed, cfg.minutes, cfg.start_price, self.spec)
 
     # ------------------------------------------------------------ lifecycle
     @property

@@ -16,7 +16,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+import structlog
+
+from hedgegridd.data.instruments import InstrumentSpec
 from hedgegridd.errors import ConfigError, DataError
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +114,14 @@ class PricePath:
         return [round_to_tick(p, self._tick) for p in intra_bar_points(bar, steps, self._tick)]
 
 
+@dataclass(frozen=True, slots=True)
+class MarketData:
+    """What the simulator replays: bars and, when the source has them, funding rates."""
+
+    bars: list[SimBar]
+    funding_rates: list[Decimal]
+
+
 def _bars_from_columns(opens: Any, highs: Any, lows: Any, closes: Any, vols: Any) -> list[SimBar]:
     return [
         SimBar(Decimal(str(o)), Decimal(str(h)), Decimal(str(lo)), Decimal(str(c)), Decimal(str(v)))
@@ -116,40 +129,43 @@ def _bars_from_columns(opens: Any, highs: Any, lows: Any, closes: Any, vols: Any
     ]
 
 
-def bars_from_synthetic(seed: int, minutes: int, start_price: Decimal) -> list[SimBar]:
-    """Bars from ``hedgegridd.data.synthetic`` (deterministic per seed)."""
+def data_from_synthetic(
+    seed: int, minutes: int, start_price: Decimal, instrument: InstrumentSpec
+) -> MarketData:
+    """Bars and funding rates from ``hedgegridd.data.synthetic`` (deterministic per seed)."""
     from hedgegridd.data import synthetic
 
     spec = synthetic.SyntheticSpec(seed=seed, minutes=minutes, start_price=start_price)
-    data = synthetic.generate(spec)
+    data = synthetic.generate(spec, instrument)
     bars = data.bars
-    return _bars_from_columns(
-        bars["open"], bars["high"], bars["low"], bars["close"], bars["volume"]
+    rates = [Decimal(str(r)) for r in data.funding["funding_rate"]]
+    return MarketData(
+        _bars_from_columns(bars["open"], bars["high"], bars["low"], bars["close"], bars["volume"]),
+        rates,
     )
 
 
-def bars_from_catalog(path: Path, instrument_id: str, limit: int) -> list[SimBar]:
-    """Up to ``limit`` 1-minute bars of ``instrument_id`` from a Nautilus ParquetDataCatalog."""
-    if not path.exists():
-        raise ConfigError(f"catalog: path {path} does not exist")
-    from nautilus_trader.persistence.catalog import ParquetDataCatalog
+def data_from_catalog(path: Path, instrument: InstrumentSpec, limit: int) -> MarketData:
+    """Up to ``limit`` 1-minute bars (and the funding rates) from a Nautilus catalog."""
+    if not path.is_dir():
+        raise ConfigError(f"catalog: path {path} is not a directory")
+    from hedgegridd.data import catalog
 
-    catalog = ParquetDataCatalog(str(path))
-    bar_type = f"{instrument_id}-1-MINUTE-LAST-EXTERNAL"
+    bars = catalog.load_bars(path, instrument)[:limit]
+    if not bars:
+        raise DataError(f"catalog {path}: no bars of {instrument.bar_type()}")
     try:
-        rows = catalog.bars(bar_types=[bar_type])
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise DataError(f"catalog {path}: cannot read bars {bar_type}: {exc}") from exc
-    if not rows:
-        raise DataError(f"catalog {path}: no bars of {bar_type}")
-    rows = rows[:limit]
-    return [
-        SimBar(
-            Decimal(str(b.open)),
-            Decimal(str(b.high)),
-            Decimal(str(b.low)),
-            Decimal(str(b.close)),
-            Decimal(str(b.volume)),
-        )
-        for b in rows
-    ]
+        rates = [Decimal(str(u.rate)) for u in catalog.load_funding(path, instrument)]
+    except (DataError, OSError, ValueError, RuntimeError) as exc:
+        log.info("sim.catalog_without_funding", path=str(path), error=str(exc))
+        rates = []
+    return MarketData(
+        _bars_from_columns(
+            [b.open for b in bars],
+            [b.high for b in bars],
+            [b.low for b in bars],
+            [b.close for b in bars],
+            [b.volume for b in bars],
+        ),
+        rates,
+    )

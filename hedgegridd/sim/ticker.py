@@ -102,10 +102,19 @@ class MarketTicker:
     async def _maybe_fund(self) -> None:
         if self.sim_ms < self.next_funding_ms:
             return
-        await self.sim.settle_funding(self.sim.config.funding_rate)
+        rate = self.funding_rate
+        await self.sim.settle_funding(rate)
         self.funding_settlements += 1
         self.next_funding_ms += self._funding_interval
-        log.info("sim.funding_settled", rate=str(self.sim.config.funding_rate))
+        log.info("sim.funding_settled", rate=str(rate), settlement=self.funding_settlements)
+
+    @property
+    def funding_rate(self) -> Decimal:
+        """Rate of the next settlement: the replayed data's, else the configured one."""
+        rates = self.sim.funding_rates
+        if rates:
+            return rates[self.funding_settlements % len(rates)]
+        return self.sim.config.funding_rate
 
     # ------------------------------------------------------------ payloads
     async def _publish_point(self, px: Decimal, qty: Decimal) -> None:
@@ -208,7 +217,7 @@ class MarketTicker:
             "ap": px,
             "P": px,
             "i": px,
-            "r": f"{self.sim.config.funding_rate:.8f}",
+            "r": f"{self.funding_rate:.8f}",
             "T": self.next_funding_ms,
         }
 
@@ -220,7 +229,7 @@ class MarketTicker:
             "markPrice": px,
             "indexPrice": px,
             "estimatedSettlePrice": px,
-            "lastFundingRate": f"{self.sim.config.funding_rate:.8f}",
+            "lastFundingRate": f"{self.funding_rate:.8f}",
             "interestRate": "0.00010000",
             "nextFundingTime": self.next_funding_ms,
             "time": self.sim_ms,

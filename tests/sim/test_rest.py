@@ -1,0 +1,167 @@
+"""The simulator's REST API over real HTTP: venue rules and Binance error codes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from hedgegridd.sim import SimBar, SimConfig, SimExchange
+from tests.sim.client import SignedClient
+
+FLAT = [SimBar(Decimal("60000"), Decimal("60000"), Decimal("60000"), Decimal("60000"))] * 50
+
+
+@pytest_asyncio.fixture
+async def api() -> AsyncIterator[SignedClient]:
+    """A running simulator on a flat 60000 path (slow clock) and a signed client."""
+    async with (
+        SimExchange(SimConfig(speed=1), bars=FLAT) as sim,
+        aiohttp.ClientSession() as session,
+    ):
+        yield SignedClient(sim, session)
+
+
+@pytest.mark.asyncio
+async def test_exchange_info_serves_instrument_filters(api: SignedClient) -> None:
+    """exchangeInfo carries Binance's BTCUSDT filters as strings."""
+    status, body, _ = await api.call("GET", "/fapi/v1/exchangeInfo", signed=False)
+    assert status == 200
+    (sym,) = body["symbols"]
+    filters = {f["filterType"]: f for f in sym["filters"]}
+    assert filters["PRICE_FILTER"]["tickSize"] == "0.10"
+    assert filters["LOT_SIZE"]["stepSize"] == "0.001"
+    assert filters["MIN_NOTIONAL"]["notional"] == "100"
+    assert {"MARKET_LOT_SIZE", "PERCENT_PRICE"} <= set(filters)
+
+
+@pytest.mark.asyncio
+async def test_bad_signature_and_bad_key_are_refused(api: SignedClient) -> None:
+    """A wrong HMAC gives -1022; a wrong API key gives 401 -2015."""
+    status, body, _ = await api.call("GET", "/fapi/v2/account", secret="not-the-secret")
+    assert (status, body["code"]) == (400, -1022)
+    status, body, _ = await api.call("GET", "/fapi/v2/account", api_key="wrong")
+    assert (status, body["code"]) == (401, -2015)
+    status, body, _ = await api.call("GET", "/fapi/v2/account")
+    assert status == 200
+    assert body["assets"][0]["walletBalance"] == "10000.00000000"
+
+
+@pytest.mark.asyncio
+async def test_timestamp_outside_recv_window_is_refused(api: SignedClient) -> None:
+    """A request signed 10 s ago with a 5 s recvWindow gives -1021."""
+    import time
+
+    old = time.time_ns() // 10**6 - 10_000
+    status, body, _ = await api.call("GET", "/fapi/v2/account", timestamp=old)
+    assert (status, body["code"]) == (400, -1021)
+
+
+@pytest.mark.asyncio
+async def test_precision_min_notional_and_side_rules(api: SignedClient) -> None:
+    """Off-tick price/qty -1111, small notional -4164, missing hedge side -4061."""
+    status, body = await api.order(
+        side="BUY", positionSide="LONG", price="59000.05", quantity="0.01"
+    )
+    assert (status, body["code"]) == (400, -1111)
+    status, body = await api.order(
+        side="BUY", positionSide="LONG", price="59000", quantity="0.0015"
+    )
+    assert body["code"] == -1111
+    status, body = await api.order(side="BUY", positionSide="LONG", price="59000", quantity="0.001")
+    assert body["code"] == -4164
+    status, body = await api.order(side="BUY", price="59000", quantity="0.01")
+    assert body["code"] == -4061
+    api.sim.set_hedge_mode(False)
+    status, body = await api.order(side="BUY", positionSide="LONG", price="59000", quantity="0.01")
+    assert body["code"] == -4061
+    status, body, _ = await api.call("GET", "/fapi/v1/positionSide/dual")
+    assert body == {"dualSidePosition": False}
+    assert not api.sim.engine.orders
+
+
+@pytest.mark.asyncio
+async def test_margin_post_only_and_unknown_order(api: SignedClient) -> None:
+    """Too large -2019, post-only that would take -5022, cancel of unknown -2011."""
+    status, body = await api.order(side="BUY", positionSide="LONG", price="59000", quantity="5")
+    assert (status, body["code"]) == (400, -2019)
+    status, body = await api.order(
+        side="BUY", positionSide="LONG", price="60100", quantity="0.01", timeInForce="GTX"
+    )
+    assert body["code"] == -5022
+    status, body, _ = await api.call(
+        "DELETE", "/fapi/v1/order", {"symbol": "BTCUSDT", "origClientOrderId": "nope"}
+    )
+    assert (status, body["code"]) == (400, -2011)
+    status, body, _ = await api.call(
+        "GET", "/fapi/v1/order", {"symbol": "BTCUSDT", "origClientOrderId": "nope"}
+    )
+    assert body["code"] == -2013
+
+
+@pytest.mark.asyncio
+async def test_orders_rest_fill_and_report(api: SignedClient) -> None:
+    """A resting order is listed; a crossing one fills as taker and shows in userTrades."""
+    status, body = await api.order(
+        side="BUY", positionSide="LONG", price="59000.00", quantity="0.010", newClientOrderId="a1"
+    )
+    assert status == 200
+    assert body["status"] == "NEW"
+    assert body["price"] == "59000.00"
+    status, body = await api.order(
+        side="BUY", positionSide="LONG", price="60500.00", quantity="0.010", newClientOrderId="a2"
+    )
+    assert status == 200
+    _, trades, _ = await api.call("GET", "/fapi/v1/userTrades", {"symbol": "BTCUSDT"})
+    assert len(trades) == 1
+    assert trades[0]["price"] == "60000.10"  # the ask, one tick above the last price
+    assert trades[0]["maker"] is False
+    _, opened, _ = await api.call("GET", "/fapi/v1/openOrders", {"symbol": "BTCUSDT"})
+    assert [o["clientOrderId"] for o in opened] == ["a1"]
+    _, risk, _ = await api.call("GET", "/fapi/v3/positionRisk", {"symbol": "BTCUSDT"})
+    legs = {r["positionSide"]: r["positionAmt"] for r in risk}
+    assert legs == {"LONG": "0.010", "SHORT": "0.000"}
+    # Closing more than the position in hedge mode is refused.
+    status, body = await api.order(side="SELL", positionSide="LONG", price="61000", quantity="0.02")
+    assert body["code"] == -2022
+    status, body, _ = await api.call(
+        "PUT",
+        "/fapi/v1/order",
+        {
+            "symbol": "BTCUSDT",
+            "origClientOrderId": "a1",
+            "side": "BUY",
+            "quantity": "0.020",
+            "price": "58000.00",
+        },
+    )
+    assert status == 200
+    assert (body["price"], body["origQty"]) == ("58000.00", "0.020")
+    status, body, _ = await api.call("DELETE", "/fapi/v1/allOpenOrders", {"symbol": "BTCUSDT"})
+    assert status == 200
+    assert not api.sim.engine.open_orders()
+
+
+@pytest.mark.asyncio
+async def test_weight_limit_gives_429_then_418(api: SignedClient) -> None:
+    """Over the weight limit: 429 with Retry-After; keeping on gets a 418 ban."""
+    api.sim.set_weight_limit(3)
+    statuses = []
+    retry_after = []
+    for _ in range(3 + 5 + 2):
+        status, body, headers = await api.call("GET", "/fapi/v1/time", signed=False)
+        statuses.append(status)
+        if status != 200:
+            assert body["code"] == -1003
+            retry_after.append(int(headers["Retry-After"]))
+    assert statuses[:3] == [200, 200, 200]
+    assert statuses[3:8] == [429] * 5
+    assert statuses[8:] == [418, 418]
+    assert all(r >= 1 for r in retry_after)
+    api.sim.clear_faults()
+    status, _, headers = await api.call("GET", "/fapi/v1/time", signed=False)
+    assert status == 200
+    assert headers["X-MBX-USED-WEIGHT-1M"] == "1"
