@@ -33,6 +33,7 @@ from hedgegridd.core.policy import apply_policy, counter_side
 from hedgegridd.core.specs import GridParams
 from hedgegridd.core.types import (
     ONE,
+    ZERO,
     InstrumentRules,
     Intent,
     Ladder,
@@ -43,6 +44,7 @@ from hedgegridd.core.types import (
     Rung,
     Side,
 )
+from hedgegridd.errors import DomainError
 
 
 class EntryMode(enum.StrEnum):
@@ -68,6 +70,10 @@ class DecisionInputs:
     funding: FundingState | None = None
     throttle: Decimal = ONE
     entry_mode: EntryMode = EntryMode.ACTIVE
+
+    def __post_init__(self) -> None:
+        if not ZERO <= self.throttle <= ONE:
+            raise DomainError(f"throttle must be within [0, 1], got {self.throttle}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +115,9 @@ class GridEngine:
         self.params = params
         self.rules = rules
         self._cache = cache
+        # Per side, position + every desired entry stays within both the inventory cap and
+        # the risk gate's position limit (existing + pending + new).
+        self.side_cap = min(params.ladder.max_inventory_qty, params.risk.max_position_qty)
         self._differ = EntryDiffer(params.diff)
         self.reset()
 
@@ -155,7 +164,7 @@ class GridEngine:
             ladder = apply_policy(ladder, regime, p.policy)
             ladder = scale_ladder(ladder, verdict.factor_for(side) * throttle)
             ladder = finalize_ladder(ladder, rules)
-            ladder, notice = cap_inventory(ladder, pos.qty, p.ladder.max_inventory_qty, rules)
+            ladder, notice = cap_inventory(ladder, pos.qty, self.side_cap, rules)
             if notice is not None:
                 notices.append(notice)
             built.append(ladder)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,9 +19,11 @@ from hedgegridd.core import (
     Position,
     Regime,
     RestingExit,
+    RiskSpec,
     Side,
 )
 from hedgegridd.core.engine import Decision
+from hedgegridd.errors import DomainError
 
 from .conftest import BTC_RULES, grid_params
 
@@ -202,3 +205,69 @@ def test_decide_apply_decide_converges(steps: list[tuple[Decimal, Regime, Decima
             assert (r.price < mid) if r.side is Side.LONG else (r.price > mid)
             assert r.price % BTC_RULES.tick == 0
             assert r.qty % BTC_RULES.step == 0
+
+
+def test_invalid_throttle_rejected_at_the_edge() -> None:
+    """A throttle outside [0, 1] cannot even be put into DecisionInputs."""
+    with pytest.raises(DomainError, match=r"within \[0, 1\]"):
+        _inputs(throttle=D("1.5"))
+
+
+def test_desired_ladders_respect_risk_position_limit() -> None:
+    """Position + desired entries never exceed the risk gate's max_position_qty."""
+    params = grid_params()
+    params = replace(params, risk=RiskSpec(max_position_qty=D("0.01")))
+    engine = GridEngine(params, BTC_RULES)
+    d = engine.decide(_inputs(long=Position(Side.LONG, D("0.004"), D("49000"))))
+    assert d.desired_rungs
+    assert D("0.004") + d.long.total_qty <= D("0.01")
+    assert d.short.total_qty <= D("0.01")
+
+
+edge_decimals = st.sampled_from(
+    [D(0), D("0.0001"), D("0.1"), D(1), D(50000), D("1e9"), D("-1"), D("1e-12")]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    mid=edge_decimals,
+    center=st.one_of(st.none(), edge_decimals),
+    levels=st.sampled_from([0, 1, 5]),
+    throttle=st.sampled_from([D(0), D("0.001"), D(1)]),
+    qty=st.sampled_from([D(0), D("0.001"), D(5)]),
+    avg=st.sampled_from([D("0.0001"), D("0.1"), D(50000)]),
+    rate=st.sampled_from([D(0), D("-0.01"), D("0.01")]),
+    mode=st.sampled_from(list(EntryMode)),
+)
+def test_no_division_by_zero_on_edge_inputs(
+    mid: Decimal,
+    center: Decimal | None,
+    levels: int,
+    throttle: Decimal,
+    qty: Decimal,
+    avg: Decimal,
+    rate: Decimal,
+    mode: EntryMode,
+) -> None:
+    """Zero levels, zero/negative/tiny prices, zero throttle or rate never raise."""
+    engine = GridEngine(grid_params(levels_per_side=levels), BTC_RULES)
+    pos = Position(Side.LONG, qty, avg if qty > 0 else None)
+    d = engine.decide(
+        _inputs(
+            mid=mid,
+            center=center,
+            throttle=throttle,
+            long=pos,
+            short=Position(Side.SHORT, qty, avg if qty > 0 else None),
+            funding=FundingState(rate, 5 * MIN),
+            now_ns=4 * MIN,
+            entry_mode=mode,
+        )
+    )
+    for r in d.desired_rungs:
+        assert r.price > 0
+        assert r.qty > 0
+    for p in d.exits.places:
+        assert p.price > 0
+        assert 0 < p.qty <= qty

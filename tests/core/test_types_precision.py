@@ -40,11 +40,13 @@ def test_side_order_sides_and_keys() -> None:
 
 
 def test_instrument_rules_reject_non_positive_tick() -> None:
-    """A zero tick would divide by zero: InstrumentRules refuses it with a DomainError."""
+    """A zero tick (division by zero) or a float tick (binary rounding) is refused."""
     with pytest.raises(DomainError, match="tick"):
         InstrumentRules(D("0"), D("0.001"), D("0.001"), D("1"), D("5"))
     with pytest.raises(DomainError, match="step"):
         InstrumentRules(D("0.1"), D("-1"), D("0.001"), D("1"), D("5"))
+    with pytest.raises(DomainError, match="tick"):
+        InstrumentRules(0.1, D("0.001"), D("0.001"), D("1"), D("5"))  # type: ignore[arg-type]
 
 
 def test_position_requires_avg_price_when_open() -> None:
