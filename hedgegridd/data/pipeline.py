@@ -84,7 +84,7 @@ def import_chunks(
     validator: Validator,
     chunks: Iterable[tuple[pd.DataFrame, int]],
     *,
-    on_rows: Callable[[int], None] | None = None,
+    on_rows: Callable[[int], object] | None = None,
 ) -> None:
     """Validate and stage every chunk (``(frame, file row of its first line)``)."""
     for frame, first_row in chunks:
