@@ -149,7 +149,20 @@ class ControlServer:
             log.warning("control.busy", max_clients=self._config.max_clients)
             err = ControlError(ErrorCode.BUSY, "too many control clients connected; retry later")
             with anyio.move_on_after(1.0):
-                await self._send(stream, error_reply(err))
+                await self._refuse(stream, BufferedByteReceiveStream(stream), err)
+
+    async def _refuse(
+        self, stream: SocketStream, reader: BufferedByteReceiveStream, err: ControlError
+    ) -> None:
+        """Consume the client's hello first, then answer ``err``: a peer that is still
+        writing its hello when we close would otherwise lose the reply (EPIPE)."""
+        try:
+            await reader.receive_until(b"\n", self._config.max_frame_bytes + 1)
+        except (anyio.IncompleteRead, anyio.EndOfStream, anyio.DelimiterNotFound):
+            pass  # nothing (valid) to consume: answer anyway
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError) as exc:
+            raise _ClientGone from exc
+        await self._send(stream, error_reply(err))
 
     async def _serve(self, stream: SocketStream) -> None:
         try:
@@ -166,15 +179,16 @@ class ControlServer:
         raw = stream.extra(anyio.abc.SocketAttribute.raw_socket)
         peer = read_peer_credentials(raw)
         access = self._policy.access_for(peer)
+        reader = BufferedByteReceiveStream(stream)
         if access is Access.NONE:
             log.warning("control.refused", uid=peer.uid, gid=peer.gid, pid=peer.pid)
             err = ControlError(
                 ErrorCode.PERMISSION_DENIED,
                 f"uid {peer.uid} may not use the control socket; ask to join the control group",
             )
-            await self._send(stream, error_reply(err))
+            with anyio.move_on_after(self._config.handshake_timeout_s):
+                await self._refuse(stream, reader, err)
             return
-        reader = BufferedByteReceiveStream(stream)
         line = await self._read_line(stream, reader, self._config.handshake_timeout_s)
         if line is None:
             return
