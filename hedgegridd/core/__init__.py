@@ -15,13 +15,21 @@ Time is always an argument (int nanoseconds). mypy --strict. Public API:
 * Building blocks: precision (``clamp_rung`` ...), ladders (``build_raw_ladder``,
   ``exit_prices``, ``recenter_needed``), ``apply_policy``, ``validate_throttle``,
   ``funding_verdict``/``FundingState``, ``diff_entries``/``EntryDiffer``,
-  ``plan_exits`` (exit quantity == position per side and kind), ``RegimeDetector``,
+  ``plan_exits`` (exit quantity == position per side and kind; ``stop_breached`` flags SL
+  placements already through the market: close those at market), ``RegimeDetector``,
   ``RiskGate`` (verdicts, breaker events, drawdown status), ``check_bar_sequence``.
 """
 
 from hedgegridd.core.diff import EntryDiff, EntryDiffer, diff_entries
 from hedgegridd.core.engine import Decision, DecisionInputs, EntryMode, GridEngine
-from hedgegridd.core.exits import ExitPlan, Uncovered, plan_exits, protected_qty
+from hedgegridd.core.exits import (
+    ExitPlan,
+    StopBreached,
+    Uncovered,
+    find_breached_stops,
+    plan_exits,
+    protected_qty,
+)
 from hedgegridd.core.funding import FundingState, FundingVerdict, funding_verdict, paying_side
 from hedgegridd.core.gaps import BarCheck, BarSequence, check_bar_sequence
 from hedgegridd.core.ladder import (
@@ -117,6 +125,7 @@ __all__ = [
     "RungKey",
     "Side",
     "Spacing",
+    "StopBreached",
     "Uncovered",
     "apply_policy",
     "build_raw_ladder",
@@ -126,6 +135,7 @@ __all__ = [
     "counter_side",
     "diff_entries",
     "exit_prices",
+    "find_breached_stops",
     "floor_qty",
     "funding_verdict",
     "paying_side",

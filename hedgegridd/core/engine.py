@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from hedgegridd.core.diff import EMPTY_DIFF, EntryDiff, EntryDiffer, diff_entries
-from hedgegridd.core.exits import ExitPlan, plan_exits
+from hedgegridd.core.exits import ExitPlan, find_breached_stops, plan_exits
 from hedgegridd.core.funding import FundingState, FundingVerdict, funding_verdict
 from hedgegridd.core.ladder import (
     InventoryCapReached,
@@ -226,7 +226,7 @@ class GridEngine:
             long=long,
             short=short,
             entries=entries,
-            exits=self._exits(inp),
+            exits=find_breached_stops(self._exits(inp), inp.mid),
             funding=verdict,
             notices=notices,
         )

@@ -49,12 +49,26 @@ class Uncovered:
 
 
 @dataclass(frozen=True, slots=True)
+class StopBreached:
+    """A stop-loss to be placed is already through the market (LONG: stop >= mid; SHORT:
+    stop <= mid): the venue would trigger or reject it at once (Binance -2021). The caller
+    should close ``qty`` of ``side`` at market instead of relying on the stop."""
+
+    side: Side
+    stop_price: Decimal
+    mid: Decimal
+    qty: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class ExitPlan:
-    """Exit operations for the sides planned; ``uncovered`` lists what cannot be protected."""
+    """Exit operations for the sides planned; ``uncovered`` lists what cannot be protected;
+    ``stop_breached`` lists SL placements already through the market (see StopBreached)."""
 
     cancels: tuple[CancelExit, ...] = ()
     places: tuple[PlaceExit, ...] = ()
     uncovered: tuple[Uncovered, ...] = ()
+    stop_breached: tuple[StopBreached, ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -160,3 +174,15 @@ def protected_qty(resting: Iterable[RestingExit], side: Side, kind: ExitKind) ->
         (e.qty for e in resting if e.side is side and e.kind is kind and not e.pending_cancel),
         ZERO,
     )
+
+
+def find_breached_stops(plan: ExitPlan, mid: Decimal) -> ExitPlan:
+    """``plan`` with ``stop_breached`` filled for SL placements already through ``mid``."""
+    breached = tuple(
+        StopBreached(p.side, p.price, mid, p.qty)
+        for p in plan.places
+        if p.kind is ExitKind.SL and ((p.price >= mid) if p.side is Side.LONG else (p.price <= mid))
+    )
+    if breached == plan.stop_breached:
+        return plan
+    return ExitPlan(plan.cancels, plan.places, plan.uncovered, breached)

@@ -271,3 +271,18 @@ def test_no_division_by_zero_on_edge_inputs(
     for p in d.exits.places:
         assert p.price > 0
         assert 0 < p.qty <= qty
+
+
+def test_stop_already_through_market_is_flagged() -> None:
+    """An SL to place that the market already crossed is reported in exits.stop_breached."""
+    engine = GridEngine(grid_params(), BTC_RULES)
+    long = Position(Side.LONG, D("0.006"), D("50000"))  # SL at 48000.0
+    d = engine.decide(_inputs(mid=D("47000"), center=D("47000"), long=long))
+    assert [(b.side, b.stop_price, b.qty) for b in d.exits.stop_breached] == [
+        (Side.LONG, D("48000.0"), D("0.006"))
+    ]
+    fine = engine.decide(_inputs(mid=D("49000"), center=D("49000"), long=long))
+    assert fine.exits.stop_breached == ()
+    short = Position(Side.SHORT, D("0.006"), D("50000"))  # SL at 52000.0
+    d2 = engine.decide(_inputs(mid=D("52000"), center=D("52000"), short=short))
+    assert [b.side for b in d2.exits.stop_breached] == [Side.SHORT]
