@@ -1,0 +1,183 @@
+"""The strategy's bookkeeping: its own orders, fills seen, realized PnL, counters.
+
+Everything here is idempotent by construction: a fill is applied once per
+(client order id, trade id), a rejection once per client order id, so an event
+delivered twice changes nothing. Realized PnL uses an average-cost book per
+hedge side (Decimal) minus every commission, the same convention as the
+engine's positions, so the two agree (a test checks it).
+
+The views the core needs (``LiveEntry``/``RestingExit`` tuples) are rebuilt only
+when an order event changed something (``version``), so on quiet bars the core's
+identity fast path applies.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass
+from decimal import Decimal
+
+from nautilus_trader.cache.cache import Cache
+from nautilus_trader.model.enums import OrderStatus
+from nautilus_trader.model.identifiers import ClientOrderId
+
+from hedgegridd.core.types import ZERO, ExitKind, LiveEntry, RestingExit, Side
+from hedgegridd.strategy.orders import ENTRY, SL, TP, OrderMeta
+
+_SEEN_LIMIT = 50_000
+
+
+@dataclass(slots=True)
+class SideBook:
+    """Average-cost inventory of one hedge side as the strategy booked it."""
+
+    qty: Decimal = ZERO
+    avg: Decimal = ZERO
+
+
+class BoundedSeen:
+    """A set remembering the last ``limit`` keys (bounded memory for long runs)."""
+
+    def __init__(self, limit: int = _SEEN_LIMIT) -> None:
+        self._order: deque[object] = deque()
+        self._keys: set[object] = set()
+        self._limit = limit
+
+    def add(self, key: object) -> bool:
+        """Remember ``key``; False when it was already seen."""
+        if key in self._keys:
+            return False
+        self._keys.add(key)
+        self._order.append(key)
+        if len(self._order) > self._limit:
+            self._keys.discard(self._order.popleft())
+        return True
+
+
+class Book:
+    """Orders the strategy owns (by client order id) and the PnL of its fills."""
+
+    def __init__(self, realized_pnl: Decimal = ZERO) -> None:
+        self.meta: dict[str, OrderMeta] = {}
+        self.open_ids: dict[str, OrderMeta] = {}  # insertion order = placement order
+        self.sides = {Side.LONG: SideBook(), Side.SHORT: SideBook()}
+        self.realized_pnl = realized_pnl
+        self.fees = ZERO
+        self.fills = 0
+        self.rejects_by_reason: Counter[str] = Counter()
+        self.denied = 0
+        self.version = 0
+        self._seen_fills = BoundedSeen()
+        self._seen_rejects = BoundedSeen()
+        self._views_version = -1
+        self._entries: tuple[LiveEntry, ...] = ()
+        self._exits: tuple[RestingExit, ...] = ()
+
+    # -- orders ---------------------------------------------------------------
+    def track(self, client_order_id: ClientOrderId, meta: OrderMeta) -> None:
+        """Remember a just-submitted order as ours and open."""
+        key = client_order_id.value
+        self.meta[key] = meta
+        self.open_ids[key] = meta
+        self.version += 1
+
+    def forget_if_closed(self, client_order_id: ClientOrderId, cache: Cache) -> None:
+        """Drop a closed order from the open set (and its meta, bounded memory)."""
+        key = client_order_id.value
+        order = cache.order(client_order_id)
+        if (order is None or order.is_closed) and self.open_ids.pop(key, None) is not None:
+            self.meta.pop(key, None)
+        self.version += 1
+
+    def touch(self) -> None:
+        """An order changed state (accepted, pending cancel, updated): rebuild views."""
+        self.version += 1
+
+    def views(self, cache: Cache) -> tuple[tuple[LiveEntry, ...], tuple[RestingExit, ...]]:
+        """Live entries and resting exits (oldest first), cached until the next event."""
+        if self._views_version == self.version:
+            return self._entries, self._exits
+        entries: list[LiveEntry] = []
+        exits: list[RestingExit] = []
+        closed: list[str] = []
+        for key, meta in self.open_ids.items():
+            order = cache.order(ClientOrderId(key))
+            if order is None or order.is_closed:
+                closed.append(key)
+                continue
+            pending = order.status == OrderStatus.PENDING_CANCEL
+            if meta.kind == ENTRY:
+                entries.append(
+                    LiveEntry(
+                        order_id=key,
+                        side=meta.side,
+                        level=meta.level or 0,
+                        price=order.price.as_decimal(),
+                        qty=order.quantity.as_decimal(),
+                        pending_cancel=pending,
+                    )
+                )
+            elif meta.kind in (TP, SL):
+                price = order.price if meta.kind == TP else order.trigger_price
+                exits.append(
+                    RestingExit(
+                        order_id=key,
+                        side=meta.side,
+                        kind=ExitKind.TP if meta.kind == TP else ExitKind.SL,
+                        price=price.as_decimal(),
+                        qty=order.leaves_qty.as_decimal(),
+                        pending_cancel=pending,
+                    )
+                )
+        for key in closed:
+            self.open_ids.pop(key, None)
+            self.meta.pop(key, None)
+        self._entries, self._exits = tuple(entries), tuple(exits)
+        self._views_version = self.version
+        return self._entries, self._exits
+
+    # -- fills ----------------------------------------------------------------
+    def apply_fill(
+        self,
+        client_order_id: str,
+        trade_id: str,
+        side: Side,
+        opening: bool,
+        price: Decimal,
+        qty: Decimal,
+        commission: Decimal,
+    ) -> Decimal | None:
+        """Book a fill once; returns the realized PnL delta (None for a replayed fill)."""
+        if not self._seen_fills.add((client_order_id, trade_id)):
+            return None
+        self.fills += 1
+        self.fees += commission
+        book = self.sides[side]
+        delta = -commission
+        if opening:
+            total = book.qty + qty
+            book.avg = (book.avg * book.qty + price * qty) / total
+            book.qty = total
+        else:
+            closed = min(qty, book.qty)
+            sign = 1 if side is Side.LONG else -1
+            delta += (price - book.avg) * closed * sign
+            book.qty -= closed
+            if book.qty == 0:
+                book.avg = ZERO
+        self.realized_pnl += delta
+        self.version += 1
+        return delta
+
+    def seed_side(self, side: Side, qty: Decimal, avg: Decimal) -> None:
+        """Adopt a position found at start (restart): its cost basis becomes the book's."""
+        self.sides[side] = SideBook(qty=qty, avg=avg if qty > 0 else ZERO)
+
+    # -- rejections -----------------------------------------------------------
+    def record_reject(self, client_order_id: str, reason: str) -> bool:
+        """Count a rejection/denial once per order; False when already counted."""
+        if not self._seen_rejects.add(client_order_id):
+            return False
+        self.rejects_by_reason[reason] += 1
+        self.version += 1
+        return True

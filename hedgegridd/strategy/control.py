@@ -1,0 +1,263 @@
+"""The ``StrategyHandle`` operations (snapshot, orders, pause, throttle, flatten, halt).
+
+Called by the daemon on the node's event loop. Commands that can place entries
+(resume, throttle, unhalt) go through the same ``_sync`` as bars, so the risk
+gate applies to them too; pause/halt/flatten only ever reduce activity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+import structlog
+from nautilus_trader.model.identifiers import ClientOrderId
+
+from hedgegridd.core.policy import validate_throttle
+from hedgegridd.core.types import ZERO, ExitKind, Side
+from hedgegridd.errors import ConfigError, DomainError
+from hedgegridd.strategy.handle import (
+    FlattenSide,
+    FlattenTicket,
+    OrderView,
+    RungView,
+    SideSnapshot,
+    StrategySnapshot,
+    TradingState,
+)
+from hedgegridd.strategy.orders import ENTRY
+from hedgegridd.strategy.state import StrategyAttrs
+
+log = structlog.get_logger(__name__)
+_ORDER_TYPES = {"LIMIT": "LIMIT", "STOP_MARKET": "STOP_MARKET", "MARKET": "MARKET"}
+
+
+def _sides(side: FlattenSide) -> tuple[Side, ...]:
+    if side is FlattenSide.BOTH:
+        return (Side.LONG, Side.SHORT)
+    return (Side(side.value),)
+
+
+class ControlMixin(StrategyAttrs):
+    """``StrategyHandle`` for ``HedgeGridStrategy`` (mixed in; uses its state)."""
+
+    def state_now(self) -> TradingState:
+        """Coarse trading state derived from the lifecycle and the risk gate."""
+        if self.start_failure is not None or self.trading_state is TradingState.STOPPED:
+            return TradingState.STOPPED
+        if self.trading_state is TradingState.STARTING or self.risk is None:
+            return TradingState.STARTING
+        if self.halted_reason is not None:
+            return TradingState.HALTED
+        if "degraded" in self.risk.pause_reasons:
+            return TradingState.DEGRADED
+        if self.pause_reasons_now():
+            return TradingState.PAUSED
+        return TradingState.RUNNING
+
+    def pause_reasons_now(self) -> tuple[str, ...]:
+        """Every reason entries are not placed right now (pauses, drawdown, breaker)."""
+        if self.risk is None:
+            return ()
+        reasons = list(self.risk.pause_reasons)
+        if self.risk.drawdown_latched:
+            reasons.append("drawdown")
+        if self.risk.breaker_tripped:
+            reasons.append("circuit_breaker")
+        return tuple(sorted(set(reasons)))
+
+    def snapshot(self) -> StrategySnapshot:
+        """Current state in plain values (cheap: no order history is scanned)."""
+        long, short = self.confirmed_positions()
+        live, resting = self.book.views(self.cache)
+        price = self.last_price
+
+        def side_snap(pos_side: Side) -> SideSnapshot:
+            pos = long if pos_side is Side.LONG else short
+            sign = 1 if pos_side is Side.LONG else -1
+            upnl = ZERO
+            if price is not None and pos.avg_price is not None:
+                upnl = (price - pos.avg_price) * pos.qty * sign
+            return SideSnapshot(
+                side=pos_side.value,
+                quantity=pos.qty,
+                avg_price=pos.avg_price,
+                unrealized_pnl=upnl,
+                notional=pos.qty * price if price is not None else ZERO,
+                entry_orders=sum(1 for e in live if e.side is pos_side and not e.pending_cancel),
+                tp_quantity=sum(
+                    (
+                        e.qty
+                        for e in resting
+                        if e.side is pos_side and e.kind is ExitKind.TP and not e.pending_cancel
+                    ),
+                    ZERO,
+                ),
+                sl_quantity=sum(
+                    (
+                        e.qty
+                        for e in resting
+                        if e.side is pos_side and e.kind is ExitKind.SL and not e.pending_cancel
+                    ),
+                    ZERO,
+                ),
+            )
+
+        ls, ss = side_snap(Side.LONG), side_snap(Side.SHORT)
+        risk = self.risk
+        return StrategySnapshot(
+            instrument_id=str(self.instrument_id),
+            state=self.state_now(),
+            pause_reasons=self.pause_reasons_now(),
+            regime=self.regime.regime.value if self.regime is not None else "WARMUP",
+            center_price=self.center,
+            last_price=price,
+            throttle=self.throttle,
+            long=ls,
+            short=ss,
+            realized_pnl=self.book.realized_pnl,
+            unrealized_pnl=ls.unrealized_pnl + ss.unrealized_pnl,
+            equity=self.equity,
+            peak_equity=risk.peak_equity if risk is not None else None,
+            margin_ratio=self._margin_ratio(),
+            funding_rate=self.funding.rate if self.funding is not None else None,
+            next_funding_ns=self.funding.next_funding_ns if self.funding is not None else None,
+            last_bar_ns=self.last_bar_ns,
+            fills=self.book.fills,
+            circuit_breaker_trips=risk.trips if risk is not None else 0,
+            rejects_by_reason=dict(self.book.rejects_by_reason),
+            bar_gaps=self.bar_gaps,
+        )
+
+    def _margin_ratio(self) -> Decimal | None:
+        account = self.cache.account_for_venue(self.instrument_id.venue)
+        if account is None or self.equity is None or self.equity <= 0:
+            return None
+        margins = getattr(account, "margins_maint", None)
+        if margins is None:
+            return None
+        maint = sum((m.as_decimal() for m in margins().values()), ZERO)
+        return maint / self.equity
+
+    def open_orders(self) -> Sequence[OrderView]:
+        """Our open orders (entries, exits, flatten) as plain views."""
+        views: list[OrderView] = []
+        for key, meta in self.book.open_ids.items():
+            order = self.cache.order(ClientOrderId(key))
+            if order is None or order.is_closed:
+                continue
+            price = order.price if meta.kind != "sl" and order.has_price else None
+            if meta.kind == "sl":
+                price = order.trigger_price
+            views.append(
+                OrderView(
+                    client_order_id=key,
+                    position_side=meta.side.value,
+                    kind=meta.kind,
+                    order_side=order.side_string(),
+                    order_type=_ORDER_TYPES.get(order.type_string(), order.type_string()),
+                    price=price.as_decimal() if price is not None else None,
+                    quantity=order.quantity.as_decimal(),
+                    filled=order.filled_qty.as_decimal(),
+                    status=order.status_string(),
+                    level=meta.level if meta.kind == ENTRY else None,
+                )
+            )
+        return views
+
+    def ladders(self) -> Sequence[RungView]:
+        """Desired rungs of the last grid decision."""
+        d = self.last_decision
+        if d is None:
+            return ()
+        return tuple(
+            RungView(side=r.side.value, level=r.level, price=r.price, quantity=r.qty)
+            for r in d.desired_rungs
+        )
+
+    def pause(self, reason: str) -> None:
+        """Stop placing entries (exits stay managed); reasons accumulate."""
+        if self.risk is None:
+            return
+        self.risk.pause(reason)
+        log.info("strategy.paused", reason=reason, reasons=list(self.pause_reasons_now()))
+
+    def resume(self, reason: str) -> None:
+        """Clear ``reason`` ("*": every operator/degraded reason; "drawdown" re-bases the peak)."""
+        if self.risk is None:
+            return
+        if reason == "*":
+            for r in self.risk.pause_reasons:
+                if r != "halted":
+                    self.risk.resume(r)
+            self.degraded_reason = None
+        elif reason == "drawdown":
+            equity = self.current_equity()
+            if equity is not None:
+                self.risk.clear_drawdown(equity)
+        else:
+            self.risk.resume(reason)
+            if reason == "degraded":
+                self.degraded_reason = None
+        log.info("strategy.resumed", reason=reason, reasons=list(self.pause_reasons_now()))
+        self._sync("resume")
+
+    def set_throttle(self, value: Decimal) -> None:
+        """Scale entry quantities by ``value`` in [0, 1]; ConfigError otherwise."""
+        try:
+            throttle = validate_throttle(Decimal(value))
+        except (DomainError, ArithmeticError, TypeError, ValueError) as exc:
+            raise ConfigError(f"throttle must be a number within [0, 1], got {value!r}") from exc
+        if throttle != self.throttle:
+            self.throttle = throttle
+            log.info("strategy.throttle", throttle=str(throttle))
+            self._sync("throttle")
+
+    def cancel_entries(self) -> int:
+        """Cancel every resting entry; returns how many cancels were sent."""
+        count = self._cancel_kind(entries=True, exits=False)
+        log.info("strategy.entries_cancelled", count=count)
+        return count
+
+    def flatten(self, side: FlattenSide) -> FlattenTicket:
+        """Pause, cancel entries and exits of ``side`` and send reduce-only market closes."""
+        self.pause("flatten")
+        sides = _sides(side)
+        cancelled = 0
+        closing: dict[str, Decimal] = {}
+        long, short = self.confirmed_positions()
+        for s in sides:
+            cancelled += self._cancel_kind(entries=True, exits=False, side=s)
+            self._cancel_kind(entries=False, exits=True, side=s)
+            qty = (long if s is Side.LONG else short).qty
+            if qty > 0:
+                self.flattening.add(s)
+                closing[s.value] = self._send_flatten(s, qty)
+        log.warning("strategy.flatten", sides=[s.value for s in sides], closing=closing)
+        return FlattenTicket(
+            sides=tuple(s.value for s in sides),
+            entries_cancelled=cancelled,
+            closing_orders={k: v for k, v in closing.items()},
+        )
+
+    def is_flat(self, side: FlattenSide) -> bool:
+        """True when the confirmed position of ``side`` (or both) is zero."""
+        long, short = self.confirmed_positions()
+        qty = {Side.LONG: long.qty, Side.SHORT: short.qty}
+        return all(qty[s] == 0 for s in _sides(side))
+
+    def halt(self, reason: str) -> None:
+        """Kill switch latched: withdraw entries until ``unhalt``."""
+        self.halted_reason = reason
+        if self.risk is not None:
+            self.risk.pause("halted")
+        log.warning("strategy.halted", reason=reason)
+        self._sync("halt")
+
+    def unhalt(self) -> None:
+        """Operator reset of the kill switch: trading resumes unless other pauses remain."""
+        self.halted_reason = None
+        if self.risk is not None:
+            self.risk.resume("halted")
+        log.info("strategy.unhalted", reasons=list(self.pause_reasons_now()))
+        self._sync("unhalt")

@@ -1,0 +1,185 @@
+"""Order event handlers: translate, book once, re-plan exits. All idempotent.
+
+- fill: booked once per (client order id, trade id) (a replay changes nothing),
+  then exits are re-planned at once (entries wait for the next bar).
+- rejection/denial: counted once per order; an entry rejection feeds the circuit
+  breaker under its logical key (``LONG:3``), so retries count once per window,
+  and schedules one retry of the sync (through the risk gate) after
+  ``retry_delay``; a stop-loss refused because its trigger is already crossed is
+  replaced by a reduce-only market close of the same quantity (the stop fired).
+- cancel/expire/update/accept: the views are rebuilt; a cancelled exit is re-planned.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import structlog
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.events import (
+    OrderAccepted,
+    OrderCanceled,
+    OrderDenied,
+    OrderExpired,
+    OrderFilled,
+    OrderPendingCancel,
+    OrderRejected,
+    OrderUpdated,
+)
+from nautilus_trader.model.identifiers import ClientOrderId
+
+from hedgegridd.core.risk import BreakerEvent
+from hedgegridd.core.types import Side
+from hedgegridd.strategy.orders import ENTRY, FLATTEN, SL, TP, side_of_position_id
+
+if TYPE_CHECKING:
+    from nautilus_trader.common.events import TimeEvent
+
+from hedgegridd.strategy.state import StrategyAttrs
+
+log = structlog.get_logger(__name__)
+
+RETRY_TIMER = "hedgegrid-retry"
+RETRY_DELAY_NS = 5_000_000_000
+_STOP_CROSSED = ("in the market", "-2021", "immediately trigger")
+
+
+def reason_key(reason: str) -> str:
+    """Stable bucket of a rejection reason: Binance code if any, else its leading words."""
+    code = re.search(r"-\d{4}", reason)
+    if code is not None:
+        return code.group(0)
+    if "POST_ONLY" in reason or "post-only" in reason.lower():
+        return "POST_ONLY"
+    words = re.sub(r"[0-9][0-9.,]*", "N", reason).split()
+    return " ".join(words[:3])[:40] or "unknown"
+
+
+class OrderEventsMixin(StrategyAttrs):
+    """Order event handlers of ``HedgeGridStrategy`` (mixed in; uses its state)."""
+
+    def on_order_filled(self, event: OrderFilled) -> None:
+        try:
+            self._handle_fill(event)
+        except Exception as exc:  # noqa: BLE001 - handler boundary
+            self._degrade("on_order_filled", exc)
+
+    def _handle_fill(self, event: OrderFilled) -> None:
+        side = side_of_position_id(event.position_id)
+        if side is None or event.instrument_id != self.instrument_id:
+            return
+        opening = (side is Side.LONG) == (event.order_side == OrderSide.BUY)
+        delta = self.book.apply_fill(
+            event.client_order_id.value,
+            event.trade_id.value,
+            side,
+            opening,
+            event.last_px.as_decimal(),
+            event.last_qty.as_decimal(),
+            event.commission.as_decimal(),
+        )
+        if delta is None:
+            log.debug("fill.replayed", client_order_id=event.client_order_id.value)
+            return
+        self.book.forget_if_closed(event.client_order_id, self.cache)
+        long, short = self.confirmed_positions()
+        pos = long if side is Side.LONG else short
+        if pos.qty == 0:
+            self.flattening.discard(side)
+        log.debug(
+            "fill",
+            side=side.value,
+            opening=opening,
+            price=str(event.last_px),
+            qty=str(event.last_qty),
+            realized_delta=str(delta),
+        )
+        self._sync("fill", entries=False)
+
+    def on_order_rejected(self, event: OrderRejected) -> None:
+        try:
+            self._handle_refusal(event.client_order_id, str(event.reason), denied=False)
+        except Exception as exc:  # noqa: BLE001 - handler boundary
+            self._degrade("on_order_rejected", exc)
+
+    def on_order_denied(self, event: OrderDenied) -> None:
+        try:
+            self._handle_refusal(event.client_order_id, str(event.reason), denied=True)
+        except Exception as exc:  # noqa: BLE001 - handler boundary
+            self._degrade("on_order_denied", exc)
+
+    def _handle_refusal(self, client_order_id: ClientOrderId, reason: str, *, denied: bool) -> None:
+        key = client_order_id.value
+        meta = self.book.meta.get(key)
+        if not self.book.record_reject(key, reason_key(reason)):
+            return  # replayed
+        if denied:
+            self.book.denied += 1
+        self.book.forget_if_closed(client_order_id, self.cache)
+        if meta is None:
+            return
+        now = self.clock.timestamp_ns()
+        log.info(
+            "order.refused",
+            kind=meta.kind,
+            side=meta.side.value,
+            level=meta.level,
+            reason=reason_key(reason),
+            denied=denied,
+        )
+        if meta.kind == ENTRY and self.risk is not None:
+            event = self.risk.record_rejection(f"{meta.side.value}:{meta.level}", now)
+            if event is BreakerEvent.TRIPPED:
+                log.warning("risk.breaker_tripped", trips=self.risk.trips)
+                self._alert("circuit_breaker", {"trips": str(self.risk.trips)})
+                self._sync("breaker")
+            self._schedule_retry(now)
+        elif meta.kind == SL and any(s in reason for s in _STOP_CROSSED):
+            order = self.cache.order(client_order_id)
+            qty = order.quantity.as_decimal() if order is not None else Decimal(0)
+            long, short = self.confirmed_positions()
+            held = (long if meta.side is Side.LONG else short).qty
+            qty = min(qty, held)
+            if qty > 0:
+                log.warning("exit.stop_crossed", side=meta.side.value, qty=str(qty))
+                self._send_flatten(meta.side, qty)
+        elif meta.kind in (TP, SL, FLATTEN):
+            self._sync("exit_refused", entries=False)
+
+    def _schedule_retry(self, now_ns: int) -> None:
+        if RETRY_TIMER in self.clock.timer_names:
+            return
+        self.clock.set_time_alert_ns(RETRY_TIMER, now_ns + RETRY_DELAY_NS, self._on_retry_timer)
+
+    def _on_retry_timer(self, event: TimeEvent) -> None:
+        try:
+            self._poll_breaker()
+            self._sync("retry")
+        except Exception as exc:  # noqa: BLE001 - handler boundary
+            self._degrade("retry_timer", exc)
+
+    def on_order_canceled(self, event: OrderCanceled) -> None:
+        try:
+            meta = self.book.meta.get(event.client_order_id.value)
+            self.book.forget_if_closed(event.client_order_id, self.cache)
+            if meta is not None and meta.kind in (TP, SL):
+                self._sync("exit_cancelled", entries=False)
+        except Exception as exc:  # noqa: BLE001 - handler boundary
+            self._degrade("on_order_canceled", exc)
+
+    def on_order_expired(self, event: OrderExpired) -> None:
+        try:
+            self.book.forget_if_closed(event.client_order_id, self.cache)
+        except Exception as exc:  # noqa: BLE001 - handler boundary
+            self._degrade("on_order_expired", exc)
+
+    def on_order_accepted(self, event: OrderAccepted) -> None:
+        self.book.touch()
+
+    def on_order_pending_cancel(self, event: OrderPendingCancel) -> None:
+        self.book.touch()
+
+    def on_order_updated(self, event: OrderUpdated) -> None:
+        self.book.touch()

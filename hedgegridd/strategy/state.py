@@ -1,0 +1,79 @@
+"""Typed attributes shared by the ``HedgeGridStrategy`` mixins (for the type checker).
+
+Only annotations and ``TYPE_CHECKING`` stubs: nothing here exists at run time, so
+it cannot shadow a Nautilus ``Strategy`` method in the MRO.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nautilus_trader.model.identifiers import InstrumentId, PositionId
+
+    from hedgegridd.core.engine import Decision, GridEngine
+    from hedgegridd.core.funding import FundingState
+    from hedgegridd.core.regime import RegimeDetector
+    from hedgegridd.core.risk import RiskGate
+    from hedgegridd.core.types import InstrumentRules, Position, Side
+    from hedgegridd.params import StrategyParams
+    from hedgegridd.strategy.book import Book
+    from hedgegridd.strategy.config import HedgeGridConfig
+    from hedgegridd.strategy.handle import TradingState
+    from hedgegridd.strategy.orders import OrderBuilder
+
+
+class StrategyAttrs:
+    """State of ``HedgeGridStrategy`` as seen by its mixins."""
+
+    cfg: HedgeGridConfig
+    instrument_id: InstrumentId
+    long_pid: PositionId
+    short_pid: PositionId
+    trading_state: TradingState
+    start_failure: str | None
+    degraded_reason: str | None
+    halted_reason: str | None
+    params: StrategyParams | None
+    rules: InstrumentRules | None
+    grid: GridEngine | None
+    regime: RegimeDetector | None
+    risk: RiskGate | None
+    builder: OrderBuilder | None
+    book: Book
+    center: Decimal | None
+    last_price: Decimal | None
+    last_bar_ns: int | None
+    funding: FundingState | None
+    throttle: Decimal
+    bar_gaps: int
+    errors: int
+    gate_denials: dict[str, int]
+    flattening: set[Side]
+    last_decision: Decision | None
+    equity: Decimal | None
+
+    if TYPE_CHECKING:
+        cache: Any
+        clock: Any
+
+        def cancel_order(self, order: Any) -> None: ...
+
+        def confirmed_positions(self) -> tuple[Position, Position]: ...
+
+        def current_equity(self) -> Decimal | None: ...
+
+        def _sync(self, source: str, *, entries: bool = True) -> None: ...
+
+        def _degrade(self, where: str, exc: BaseException) -> None: ...
+
+        def _alert(self, kind: str, details: dict[str, str]) -> None: ...
+
+        def _poll_breaker(self) -> None: ...
+
+        def _send_flatten(self, side: Side, qty: Decimal) -> Decimal: ...
+
+        def _cancel_kind(self, *, entries: bool, exits: bool, side: Side | None = None) -> int: ...
+
+        def pause_reasons_now(self) -> tuple[str, ...]: ...

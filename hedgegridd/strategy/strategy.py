@@ -1,0 +1,452 @@
+"""``HedgeGridStrategy``: Nautilus events -> core calls -> core intents -> orders.
+
+Handlers translate and nothing else: the decision is ``GridEngine.decide`` (pure
+core), the gate is ``RiskGate``, the regime is ``RegimeDetector``. Every order
+path (bar, fill, timer retry, operator command) goes through ``_sync`` and so
+through the risk gate. Every handler runs under ``guarded``: an exception is
+logged with its reason and puts the strategy in DEGRADED (entries paused, exits
+still managed, alert sent); it never propagates into the node.
+
+Nautilus' own ``degrade()`` would stop event dispatch (exits unmanaged), so the
+trading state DEGRADED is ours and the component stays RUNNING.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import structlog
+from nautilus_trader.model.data import Bar, BarType, DataType, FundingRateUpdate
+from nautilus_trader.model.enums import OmsType
+from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.trading.strategy import Strategy
+from pydantic import ValidationError
+
+from hedgegridd.core.engine import Decision, DecisionInputs, EntryMode, GridEngine
+from hedgegridd.core.funding import FundingState
+from hedgegridd.core.gaps import BarSequence, check_bar_sequence
+from hedgegridd.core.regime import RegimeDetector
+from hedgegridd.core.risk import DenyReason, RiskGate
+from hedgegridd.core.types import ZERO, InstrumentRules, Position, Side
+from hedgegridd.errors import ConfigError, DomainError, HedgegridError, VenueRefusedError
+from hedgegridd.params import StrategyParams
+from hedgegridd.strategy.book import Book
+from hedgegridd.strategy.config import FUNDING_SOURCES, STOP_POLICIES, HedgeGridConfig
+from hedgegridd.strategy.control import ControlMixin
+from hedgegridd.strategy.events import OrderEventsMixin
+from hedgegridd.strategy.execution import ExecutionMixin
+from hedgegridd.strategy.handle import TradingState
+from hedgegridd.strategy.orders import OrderBuilder, meta_from_tags, position_id_for
+from hedgegridd.strategy.warmup import AlertSink, StateSink, StateUpdate, WarmupData
+
+log = structlog.get_logger(__name__)
+HALTED = "halted"
+DEGRADED = "degraded"
+
+
+def guarded[F: Callable[..., Any]](fn: F) -> F:
+    """Handler boundary: log + degrade on any exception, never re-raise into the node."""
+
+    @functools.wraps(fn)
+    def wrapper(self: HedgeGridStrategy, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(self, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - the handler boundary: logged and degraded
+            self._degrade(fn.__name__, exc)
+            return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class HedgeGridStrategy(OrderEventsMixin, ControlMixin, ExecutionMixin, Strategy):  # type: ignore[misc]
+    """Hedge-mode grid on one instrument; implements ``StrategyHandle``."""
+
+    def __init__(self, config: HedgeGridConfig) -> None:
+        super().__init__(config)
+        self.cfg = config
+        self.instrument_id = InstrumentId.from_str(config.instrument_id)
+        self.bar_type = BarType.from_str(config.bar_type)
+        self.long_pid = position_id_for(self.instrument_id, Side.LONG)
+        self.short_pid = position_id_for(self.instrument_id, Side.SHORT)
+        self.trading_state = TradingState.STARTING
+        self.start_failure: str | None = None
+        self.degraded_reason: str | None = None
+        self.halted_reason: str | None = None
+        self.params: StrategyParams | None = None
+        self.rules: InstrumentRules | None = None
+        self.grid: GridEngine | None = None
+        self.regime: RegimeDetector | None = None
+        self.risk: RiskGate | None = None
+        self.builder: OrderBuilder | None = None
+        self.book = Book()
+        self.center: Decimal | None = None
+        self.last_price: Decimal | None = None
+        self.last_bar_ns: int | None = None
+        self.funding: FundingState | None = None
+        self.throttle = Decimal(1)
+        self.bar_gaps = 0
+        self.errors = 0
+        self.gate_denials: dict[str, int] = {}
+        self.flattening: set[Side] = set()
+        self.last_decision: Decision | None = None
+        self.equity: Decimal | None = None
+        self._warmup: WarmupData | None = None
+        self._state_sink: StateSink | None = None
+        self._alert_sink: AlertSink | None = None
+        self._positions_key: tuple[object, ...] | None = None
+        self._positions: tuple[Position, Position] = (Position(Side.LONG), Position(Side.SHORT))
+        self._interval_ns = int(self.bar_type.spec.timedelta.total_seconds() * 1_000_000_000)
+        self._last_persisted_pnl: Decimal | None = None
+
+    # -- wiring for the daemon -------------------------------------------------
+    def prime(self, warmup: WarmupData) -> None:
+        """Hand in history, funding and restored state before the node starts."""
+        self._warmup = warmup
+
+    def set_sinks(self, *, state: StateSink | None = None, alert: AlertSink | None = None) -> None:
+        """Callbacks for values to persist and incidents to alert on (event loop only)."""
+        self._state_sink = state
+        self._alert_sink = alert
+
+    # -- lifecycle ---------------------------------------------------------------
+    def on_start(self) -> None:
+        try:
+            self._start_checked()
+        except HedgegridError as exc:
+            self._fail_start(str(exc))
+        except Exception as exc:  # noqa: BLE001 - start must fail closed, with the reason
+            self._fail_start(f"unexpected {type(exc).__name__}: {exc}")
+
+    def _start_checked(self) -> None:
+        cfg = self.cfg
+        try:
+            params = StrategyParams.model_validate_json(cfg.params_json)
+        except ValidationError as exc:
+            raise ConfigError(f"strategy params invalid: {exc.errors()[0]['msg']}") from exc
+        if cfg.stop_policy not in STOP_POLICIES:
+            raise ConfigError(f"stop_policy must be one of {STOP_POLICIES}, got {cfg.stop_policy}")
+        if cfg.funding_source not in FUNDING_SOURCES:
+            raise ConfigError(f"funding_source must be one of {FUNDING_SOURCES}")
+        if cfg.venue_oms_type.upper() != "HEDGING" or self.oms_type != OmsType.HEDGING:
+            raise VenueRefusedError(
+                f"venue OMS must be HEDGING (venue {cfg.venue_oms_type}, strategy {self.oms_type})"
+            )
+        instrument = self.cache.instrument(self.instrument_id)
+        if instrument is None:
+            raise VenueRefusedError(f"instrument {self.instrument_id} not found in the cache")
+        step = instrument.size_increment.as_decimal()
+        self.rules = InstrumentRules(
+            tick=instrument.price_increment.as_decimal(),
+            step=step,
+            min_qty=(instrument.min_quantity.as_decimal() if instrument.min_quantity else step),
+            max_qty=(
+                instrument.max_quantity.as_decimal() if instrument.max_quantity else Decimal(10**9)
+            ),
+            min_notional=(
+                instrument.min_notional.as_decimal() if instrument.min_notional else ZERO
+            ),
+        )
+        self.params = params
+        core = params.to_core()
+        self.grid = GridEngine(core, self.rules)
+        self.regime = RegimeDetector(core.regime)
+        warm = self._warmup or WarmupData()
+        self.risk = RiskGate(core.risk, peak_equity=warm.peak_equity)
+        self.builder = OrderBuilder(self.order_factory, self.clock, instrument, pair_exits=True)
+        self._apply_warmup(warm)
+        self._adopt_existing()
+        self.subscribe_bars(self.bar_type)
+        if cfg.funding_source == "funding_rates":
+            self.subscribe_funding_rates(self.instrument_id)
+        elif cfg.funding_source == "binance_mark_price":
+            from nautilus_trader.adapters.binance.futures.types import (
+                BinanceFuturesMarkPriceUpdate,
+            )
+
+            self.subscribe_data(
+                DataType(
+                    BinanceFuturesMarkPriceUpdate, metadata={"instrument_id": self.instrument_id}
+                )
+            )
+        if cfg.subscribe_quotes:
+            self.subscribe_quote_ticks(self.instrument_id)
+        self.trading_state = TradingState.RUNNING
+        log.info(
+            "strategy.started",
+            instrument=str(self.instrument_id),
+            tick=str(self.rules.tick),
+            step=str(self.rules.step),
+            state=self.state_now().value,
+        )
+
+    def _apply_warmup(self, warm: WarmupData) -> None:
+        assert self.regime is not None
+        assert self.risk is not None
+        for bar in warm.bars:
+            self.regime.update(bar.high, bar.low, bar.close)
+            self.last_bar_ns = bar.close_ns
+            self.last_price = bar.close
+        if warm.funding_rate is not None and warm.next_funding_ns is not None:
+            self.funding = FundingState(warm.funding_rate, warm.next_funding_ns)
+        if warm.realized_pnl is not None:
+            self.book.realized_pnl = warm.realized_pnl
+            self._last_persisted_pnl = warm.realized_pnl
+        if warm.throttle is not None:
+            self.set_throttle(warm.throttle)
+        for reason in warm.pause_reasons:
+            self.risk.pause(reason)
+        if warm.halted_reason is not None:
+            self.halted_reason = warm.halted_reason
+            self.risk.pause(HALTED)
+
+    def _adopt_existing(self) -> None:
+        """Restart: adopt open positions (cost basis) and our tagged open orders."""
+        long, short = self.confirmed_positions()
+        for pos in (long, short):
+            if pos.qty > 0 and pos.avg_price is not None:
+                self.book.seed_side(pos.side, pos.qty, pos.avg_price)
+        adopted = 0
+        for order in self.cache.orders_open(instrument_id=self.instrument_id, strategy_id=self.id):
+            meta = meta_from_tags(order.tags)
+            if meta is not None:
+                self.book.track(order.client_order_id, meta)
+                adopted += 1
+        if adopted or long.qty or short.qty:
+            log.info(
+                "strategy.adopted",
+                orders=adopted,
+                long_qty=str(long.qty),
+                short_qty=str(short.qty),
+            )
+
+    def _fail_start(self, reason: str) -> None:
+        self.start_failure = reason
+        self.trading_state = TradingState.STOPPED
+        log.error("strategy.start_failed", reason=reason, instrument=str(self.instrument_id))
+        self._alert("start_failed", {"reason": reason})
+        self.stop()
+
+    def on_stop(self) -> None:
+        if self.start_failure is None and self.builder is not None:
+            policy = self.cfg.stop_policy
+            cancelled = 0
+            if policy in ("cancel_entries", "cancel_all"):
+                cancelled += self._cancel_kind(entries=True, exits=policy == "cancel_all")
+            log.info("strategy.stopped", policy=policy, cancelled=cancelled)
+        self.trading_state = TradingState.STOPPED
+
+    def on_reset(self) -> None:
+        self.book = Book()
+        self.center = self.last_price = self.last_bar_ns = None
+        self.funding = None
+        self.last_decision = None
+        self.flattening.clear()
+        self.bar_gaps = self.errors = 0
+        self.gate_denials = {}
+        self._positions_key = None
+        if self.grid is not None:
+            self.grid.reset()
+        if self.regime is not None:
+            self.regime.reset()
+        self.trading_state = TradingState.STARTING
+        log.info("strategy.reset", instrument=str(self.instrument_id))
+
+    def on_dispose(self) -> None:
+        log.info("strategy.disposed", instrument=str(self.instrument_id))
+
+    def on_degrade(self) -> None:
+        self.degraded_reason = self.degraded_reason or "component degraded by the node"
+        log.warning("strategy.component_degraded", reason=self.degraded_reason)
+
+    # -- data --------------------------------------------------------------------
+    @guarded
+    def on_bar(self, bar: Bar) -> None:
+        if self.start_failure is not None or self.regime is None or self.risk is None:
+            return
+        close_ns = bar.ts_event
+        check = check_bar_sequence(self.last_bar_ns, close_ns, self._interval_ns)
+        if not check.usable:
+            log.debug("bar.skipped", kind=check.kind.value, close_ns=close_ns)
+            return
+        if check.kind is BarSequence.GAP:
+            self.bar_gaps += 1
+            self.regime.reset()
+            log.warning("bar.gap", missed=check.missed, close_ns=close_ns, gaps=self.bar_gaps)
+        self.last_bar_ns = close_ns
+        self.last_price = bar.close.as_decimal()
+        before = self.regime.regime
+        after = self.regime.update(bar.high.as_double(), bar.low.as_double(), bar.close.as_double())
+        if after is not before:
+            log.info("regime.changed", regime=after.value, previous=before.value)
+        self.risk.on_bar(close_ns)
+        self._poll_breaker()
+        self._update_equity()
+        self._sync("bar")
+
+    @guarded
+    def on_funding_rate(self, funding_rate: FundingRateUpdate) -> None:
+        nxt = funding_rate.next_funding_ns
+        if nxt is None:
+            minutes = funding_rate.interval or self.cfg.funding_interval_minutes
+            nxt = funding_rate.ts_event + int(minutes) * 60_000_000_000
+        self._set_funding(Decimal(str(funding_rate.rate)), int(nxt))
+
+    @guarded
+    def on_data(self, data: Any) -> None:
+        rate = getattr(data, "funding_rate", None)
+        nxt = getattr(data, "next_funding_ns", None)
+        if rate is not None and nxt:
+            self._set_funding(Decimal(str(rate)), int(nxt))
+
+    def _set_funding(self, rate: Decimal, next_ns: int) -> None:
+        state = FundingState(rate, next_ns)
+        if state != self.funding:
+            self.funding = state
+            log.debug("funding.updated", rate=str(rate), next_funding_ns=next_ns)
+
+    # -- the one order path ------------------------------------------------------
+    def _entry_mode(self, now_ns: int) -> EntryMode:
+        assert self.risk is not None
+        verdict = self.risk.check_entries(now_ns)
+        if verdict.allowed:
+            return EntryMode.ACTIVE
+        if (
+            self.halted_reason is not None
+            or DenyReason.DRAWDOWN in verdict.reasons
+            or DenyReason.CIRCUIT_BREAKER in verdict.reasons
+        ):
+            return EntryMode.WITHDRAW
+        return EntryMode.FREEZE
+
+    def _sync(self, source: str, *, entries: bool = True) -> None:
+        """Decide and send: bars, fills, timers and commands all come through here."""
+        if self.grid is None or self.regime is None or self.last_price is None:
+            return
+        if self.trading_state is TradingState.STOPPED:
+            return
+        now = self.clock.timestamp_ns()
+        live, resting = self.book.views(self.cache)
+        long, short = self.confirmed_positions()
+        if Side.LONG in self.flattening:
+            long = Position(Side.LONG)
+        if Side.SHORT in self.flattening:
+            short = Position(Side.SHORT)
+        mode = self._entry_mode(now) if entries else EntryMode.FREEZE
+        decision = self.grid.decide(
+            DecisionInputs(
+                mid=self.last_price,
+                center=self.center,
+                regime=self.regime.regime,
+                now_ns=now,
+                long=long,
+                short=short,
+                live_entries=live,
+                resting_exits=resting,
+                funding=self.funding,
+                throttle=self.throttle,
+                entry_mode=mode,
+            )
+        )
+        if entries:
+            self.center = decision.center
+            self.last_decision = decision
+        if decision.entries.is_empty and decision.exits.is_empty:
+            return
+        self._execute(decision, now, source)
+
+    def confirmed_positions(self) -> tuple[Position, Position]:
+        """The engine's confirmed LONG and SHORT positions as core values (cached)."""
+        lp = self.cache.position(self.long_pid)
+        sp = self.cache.position(self.short_pid)
+        key = (
+            None if lp is None or lp.is_closed else (lp.quantity.raw, lp.avg_px_open),
+            None if sp is None or sp.is_closed else (sp.quantity.raw, sp.avg_px_open),
+        )
+        if key != self._positions_key:
+            self._positions_key = key
+            self._positions = (_core_position(Side.LONG, lp), _core_position(Side.SHORT, sp))
+        return self._positions
+
+    # -- risk bookkeeping ----------------------------------------------------------
+    def _poll_breaker(self) -> None:
+        assert self.risk is not None
+        if self.risk.poll(self.clock.timestamp_ns()).value == "reset":
+            log.info("risk.breaker_reset", trips=self.risk.trips)
+            self._alert("circuit_breaker_reset", {})
+
+    def _update_equity(self) -> None:
+        assert self.risk is not None
+        equity = self.current_equity()
+        if equity is None:
+            return
+        self.equity = equity
+        status = self.risk.update_equity(equity)
+        if status.newly_breached:
+            log.warning(
+                "risk.drawdown_breached",
+                equity=str(equity),
+                peak=str(status.peak),
+                drawdown_pct=str(status.drawdown_pct.quantize(Decimal("0.01"))),
+            )
+            self._alert("drawdown", {"equity": str(equity), "peak": str(status.peak)})
+        update_peak = status.peak if status.peak_changed else None
+        pnl = self.book.realized_pnl
+        update_pnl = pnl if pnl != self._last_persisted_pnl else None
+        if self._state_sink is not None and (update_peak is not None or update_pnl is not None):
+            self._last_persisted_pnl = pnl
+            self._state_sink(StateUpdate(peak_equity=update_peak, realized_pnl=update_pnl))
+
+    def current_equity(self) -> Decimal | None:
+        """Account balance plus unrealized PnL of both sides at the last price."""
+        account = self.cache.account_for_venue(self.instrument_id.venue)
+        if account is None:
+            return None
+        balance = sum((m.as_decimal() for m in account.balances_total().values()), ZERO)
+        return balance + self.unrealized_pnl()
+
+    def unrealized_pnl(self) -> Decimal:
+        """Unrealized PnL of both sides at the last price (ZERO before the first bar)."""
+        if self.last_price is None:
+            return ZERO
+        total = ZERO
+        long, short = self.confirmed_positions()
+        for pos, sign in ((long, 1), (short, -1)):
+            if pos.qty > 0 and pos.avg_price is not None:
+                total += (self.last_price - pos.avg_price) * pos.qty * sign
+        return total
+
+    # -- failure handling ----------------------------------------------------------
+    def _degrade(self, where: str, exc: BaseException) -> None:
+        self.errors += 1
+        reason = f"{where}: {type(exc).__name__}: {exc}"
+        repeated = self.degraded_reason == reason
+        self.degraded_reason = reason
+        if self.risk is not None:
+            self.risk.pause(DEGRADED)
+        if repeated:  # the same failure again: counted, not re-logged at ERROR every bar
+            log.debug("strategy.degraded_again", reason=reason, errors=self.errors)
+            return
+        log.error("strategy.degraded", reason=reason, errors=self.errors, exc_info=exc)
+        self._alert("degraded", {"reason": reason})
+
+    def _alert(self, kind: str, details: dict[str, str]) -> None:
+        if self._alert_sink is None:
+            return
+        try:
+            self._alert_sink(kind, details)
+        except Exception as exc:  # noqa: BLE001 - an alert failure must not break trading
+            log.error("strategy.alert_failed", kind=kind, error=f"{type(exc).__name__}: {exc}")
+
+
+def _core_position(side: Side, position: Any) -> Position:
+    if position is None or position.is_closed:
+        return Position(side)
+    qty = position.quantity.as_decimal()
+    if qty == 0:
+        return Position(side)
+    if position.side.name != side.value:
+        raise DomainError(f"{side} hedge position holds a {position.side.name} position")
+    return Position(side, qty, Decimal(str(position.avg_px_open)))
