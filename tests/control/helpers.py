@@ -39,9 +39,17 @@ async def serve(
 class ServerThread:
     """A ControlServer on its own event loop in a thread (for sync clients and the ctl)."""
 
-    def __init__(self, config: ControlConfig, daemon: FakeDaemon, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        config: ControlConfig,
+        daemon: FakeDaemon,
+        *,
+        backend: ControlBackend | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.config = config
         self.daemon = daemon
+        self.backend = backend
         self.kwargs = kwargs
         self.server: ControlServer | None = None
         self._ready = threading.Event()
@@ -58,7 +66,7 @@ class ServerThread:
             self._ready.set()
 
     async def _serve(self) -> None:
-        backend = self.daemon.backend()
+        backend = self.backend or self.daemon.backend()
         async with serve(self.config, backend, self.daemon.journal, **self.kwargs) as srv:
             self.server = srv
             self._stop = anyio.Event()

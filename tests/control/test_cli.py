@@ -1,0 +1,215 @@
+"""hedgegridctl end to end against a live server: output, --json, exit codes, completion."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from decimal import Decimal
+
+import anyio
+import pytest
+
+from hedgegridd.control import cli
+from hedgegridd.control.backend import HandleBackend
+from hedgegridd.control.client import ControlClient
+from hedgegridd.control.results import StatusResult
+from tests.control.helpers import ServerThread, config_for
+
+
+@pytest.fixture(autouse=True)
+def _server_logs_captured(log_events):
+    """Keep the in-process server's log lines out of the ctl's captured stdout."""
+    return log_events
+
+
+@pytest.fixture
+def live(sock_dir, daemon):
+    """A running server; yields the socket path as a string."""
+    with ServerThread(config_for(sock_dir), daemon):
+        yield str(sock_dir / "control.sock")
+
+
+def ctl(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_status_human_table(live, capsys) -> None:
+    """status prints aligned key/value lines and a LONG/SHORT table."""
+    code, out, _ = ctl(capsys, "--socket", live, "status")
+    assert code == 0
+    assert "state           RUNNING" in out
+    assert "kill switch     armed" in out
+    lines = out.splitlines()
+    header = next(line for line in lines if line.startswith("side"))
+    assert "avg_price" in header
+    assert any(line.startswith("LONG   0.003") for line in lines)
+    assert any(line.startswith("SHORT  0.002") for line in lines)
+
+
+def test_json_output_is_the_result_object(live, capsys) -> None:
+    """--json prints the result as JSON with decimals as strings."""
+    code, out, _ = ctl(capsys, "--socket", live, "--json", "status")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["fills"] == 42
+    assert doc["long"]["quantity"] == "0.003"
+    code, out, _ = ctl(capsys, "--socket", live, "--json", "orders")
+    assert code == 0
+    assert len(json.loads(out)["orders"]) == 10
+
+
+def test_every_read_command_renders(live, capsys) -> None:
+    """positions, orders, ladders, killswitch status and version print tables."""
+    code, out, _ = ctl(capsys, "--socket", live, "orders")
+    assert code == 0
+    assert out.splitlines()[0].startswith("client_order_id")
+    assert "O-9" in out
+    code, out, _ = ctl(capsys, "--socket", live, "ladders")
+    assert code == 0
+    assert "59780" in out
+    code, out, _ = ctl(capsys, "--socket", live, "positions")
+    assert code == 0
+    assert "SHORT" in out
+    code, out, _ = ctl(capsys, "--socket", live, "killswitch", "status")
+    assert code == 0
+    assert "armed" in out
+    code, out, _ = ctl(capsys, "--socket", live, "version")
+    assert code == 0
+    assert "hedgegridctl" in out
+    assert "nautilus_trader  1.231" in out
+
+
+def test_mutating_commands_through_the_ctl(live, daemon, capsys) -> None:
+    """pause/resume --all/throttle/flatten short/reload act on the daemon and exit 0."""
+    assert ctl(capsys, "--socket", live, "pause", "--reason", "deploy")[0] == 0
+    assert daemon.strategy.pause_reasons == ["deploy"]
+    assert ctl(capsys, "--socket", live, "resume", "--all")[0] == 0
+    assert daemon.strategy.pause_reasons == []
+    code, out, _ = ctl(capsys, "--socket", live, "throttle", "0.4")
+    assert code == 0
+    assert "0.4" in out
+    assert daemon.strategy.throttle == Decimal("0.4")
+    code, out, _ = ctl(capsys, "--socket", live, "flatten", "short")
+    assert code == 0
+    assert "closing qty" in out
+    assert daemon.strategy.short_qty == "0"
+    assert ctl(capsys, "--socket", live, "reload")[0] == 0
+    actors = {e["actor"] for e in daemon.journal.entries}
+    assert actors == {f"uid={os.getuid()} pid={os.getpid()}"}
+    assert len(daemon.journal.entries) == 5
+
+
+def test_exit_code_bad_request_is_2(live, daemon, capsys) -> None:
+    """An out-of-range throttle exits 2 with the field named on stderr."""
+    code, _, err = ctl(capsys, "--socket", live, "throttle", "2")
+    assert code == 2
+    assert "args.value" in err
+    assert "[bad_argument]" in err
+    assert daemon.strategy.throttle == Decimal(1)
+
+
+def test_exit_code_refused_by_state_is_5(live, daemon, capsys) -> None:
+    """resume while the kill switch is latched exits 5; --json carries the code."""
+    daemon.latch()
+    code, out, _ = ctl(capsys, "--socket", live, "--json", "resume")
+    assert code == 5
+    assert json.loads(out)["error"]["code"] == "refused_by_state"
+
+
+def test_exit_code_not_running_is_3(sock_dir, capsys) -> None:
+    """No daemon on the socket exits 3 and says so in plain words."""
+    code, _, err = ctl(capsys, "--socket", str(sock_dir / "nothing.sock"), "status")
+    assert code == 3
+    assert "is hedgegridd running?" in err
+
+
+def test_exit_code_timeout_is_7(sock_dir, daemon, capsys) -> None:
+    """A daemon that does not answer within --timeout exits 7."""
+
+    class SlowBackend(HandleBackend):
+        async def status(self) -> StatusResult:
+            await anyio.sleep(3600)
+            raise AssertionError("unreachable")
+
+    fast = daemon.backend()
+    slow = SlowBackend(
+        handle=lambda: daemon.strategy,
+        killswitch_status=fast.killswitch_status,
+        killswitch_reset=lambda actor: fast.killswitch_reset(actor=actor),
+        reload=lambda actor: fast.reload(actor=actor),
+        mode="paper",
+        daemon_version="0.1.0",
+    )
+    with ServerThread(config_for(sock_dir), daemon, backend=slow):
+        code, _, err = ctl(
+            capsys, "--socket", str(sock_dir / "control.sock"), "--timeout", "0.5", "status"
+        )
+    assert code == 7
+    assert "within 0.5 s" in err
+
+
+def test_exit_code_version_mismatch_is_6(live, capsys, monkeypatch) -> None:
+    """A ctl speaking another protocol version exits 6 with an explanation."""
+    original = ControlClient.connect.__func__  # type: ignore[attr-defined]
+
+    async def connect_v2(cls, path, **kwargs):
+        return await original(cls, path, protocol=2)
+
+    monkeypatch.setattr(ControlClient, "connect", classmethod(connect_v2))
+    code, _, err = ctl(capsys, "--socket", live, "status")
+    assert code == 6
+    assert "speaks control protocol 1" in err
+    assert "use the hedgegridctl installed with the daemon" in err
+
+
+def test_help_documents_exit_codes(capsys) -> None:
+    """--help lists every stable exit code."""
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    for line in (
+        "0  ok",
+        "3  daemon not running",
+        "4  permission denied",
+        "5  refused by the daemon's state",
+        "6  version mismatch",
+        "7  timed out",
+    ):
+        assert line in out
+
+
+def test_usage_error_exits_2(capsys) -> None:
+    """An unknown subcommand or bad flatten side is a usage error (exit 2)."""
+    with pytest.raises(SystemExit) as done:
+        cli.main(["flatten", "sideways"])
+    assert done.value.code == 2
+    capsys.readouterr()
+
+
+def test_bash_completion_completes_commands_and_words(capsys, tmp_path) -> None:
+    """The generated bash completion is valid and completes commands and sub-words."""
+    code, script, _ = ctl(capsys, "completion", "bash")
+    assert code == 0
+    path = tmp_path / "hedgegridctl.bash"
+    path.write_text(script)
+    assert subprocess.run(["bash", "-n", str(path)], check=False).returncode == 0
+
+    def complete(*words: str) -> list[str]:
+        probe = (
+            f"source {path}; COMP_WORDS=(hedgegridctl {' '.join(words)}); "
+            f'COMP_CWORD={len(words)}; _hedgegridctl; echo "${{COMPREPLY[@]}}"'
+        )
+        res = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
+        return res.stdout.split()
+
+    assert complete("kill") == ["killswitch"]
+    assert sorted(complete("killswitch", "")) == ["reset", "status"]
+    assert sorted(complete("flatten", "")) == ["both", "long", "short"]
+    assert "throttle" in complete("")
+    assert "--json" in complete("--j")
+    zsh = ctl(capsys, "completion", "zsh")[1]
+    assert "bashcompinit" in zsh
