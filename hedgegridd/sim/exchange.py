@@ -484,7 +484,7 @@ class SimExchange:
         log.info("sim.hedge_mode", enabled=enabled)
 
     def set_weight_limit(self, limit: int) -> None:
-        """Fault: lower the per-minute request weight so 429/418 are reached quickly."""
+        """Fault: lower the per-minute request weight (0: every request gets 429, then 418)."""
         self.limiter.set_limit(limit)
         self.limiter.reset()
 

@@ -43,7 +43,7 @@ from nautilus_trader.model.identifiers import InstrumentId, PositionId
 from nautilus_trader.model.objects import Price, Quantity
 from nautilus_trader.trading.strategy import Strategy
 
-from hedgegridd.sim import SimExchange
+from hedgegridd.sim import SimBar, SimConfig, SimExchange
 
 INSTRUMENT_ID = "BTCUSDT-PERP.BINANCE"
 
@@ -204,3 +204,12 @@ async def running_node(sim: SimExchange) -> AsyncIterator[tuple[TradingNode, Pro
 def decimal(value: object) -> Decimal:
     """A Nautilus Price/Quantity/Money as Decimal."""
     return Decimal(str(value).split(" ")[0])
+
+
+@asynccontextmanager
+async def sim_with_node(
+    config: SimConfig, bars: list[SimBar]
+) -> AsyncIterator[tuple[SimExchange, ProbeStrategy]]:
+    """A running simulator and a running node with the probe strategy connected to it."""
+    async with SimExchange(config, bars=bars) as sim, running_node(sim) as (_node, strategy):
+        yield sim, strategy
