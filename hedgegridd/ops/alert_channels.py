@@ -10,6 +10,7 @@ exception *type* is ever reported).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -32,6 +33,14 @@ from hedgegridd.ops.alert_model import Alert, render_html, render_plain
 from hedgegridd.ops.config import AlertsConfig, Severity, SlackRoute, TelegramRoute
 
 log = structlog.get_logger(__name__)
+
+SLACK_TEXT_LIMIT = 3000  # section block text limit
+TELEGRAM_TEXT_LIMIT = 4096  # sendMessage text limit (after entity parsing)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -125,7 +134,7 @@ class SlackChannel:
 
     def payload(self, alert: Alert) -> dict[str, Any]:
         """The JSON body Slack expects."""
-        text = render_plain(alert, self._instance)
+        text = _clip(render_plain(alert, self._instance), SLACK_TEXT_LIMIT)
         return {
             "text": text,
             "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
@@ -157,10 +166,11 @@ class TelegramChannel:
             "disable_web_page_preview": True,
         }
         if self._route.parse_mode == "HTML":
-            body["text"] = render_html(alert, self._instance)
+            clipped = dataclasses.replace(alert, text=_clip(alert.text, TELEGRAM_TEXT_LIMIT // 2))
+            body["text"] = render_html(clipped, self._instance)
             body["parse_mode"] = "HTML"
         else:
-            body["text"] = render_plain(alert, self._instance)
+            body["text"] = _clip(render_plain(alert, self._instance), TELEGRAM_TEXT_LIMIT)
         return body
 
     async def post(self, session: aiohttp.ClientSession, alert: Alert) -> None:

@@ -16,6 +16,8 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hedgegridd.errors import ConfigError
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -114,6 +116,17 @@ class KillSwitchConfig(_Frozen):
         default=3, ge=1, le=10, description="closing attempts before reporting 'unverified'"
     )
 
+    def require_for_mode(self, mode: str) -> None:
+        """Raise ConfigError when ``mode`` trades real money and the kill switch is off.
+
+        The supervisor calls this before starting a ``live`` (or ``testnet``) node;
+        a kill switch that cannot run is fatal there, never a warning.
+        """
+        if mode in ("live", "testnet") and not self.enabled:
+            raise ConfigError(f"killswitch.enabled must be true in {mode} mode")
+        if mode in ("live", "testnet") and not thresholds_configured(self):
+            raise ConfigError(f"killswitch: at least one limit must be set in {mode} mode")
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:
         if self.breaches_required > self.breach_window:
@@ -126,6 +139,21 @@ class KillSwitchConfig(_Frozen):
         if self.flatten_poll_interval_s > self.flatten_verify_timeout_s:
             raise ValueError("flatten_poll_interval_s must be <= flatten_verify_timeout_s")
         return self
+
+
+def thresholds_configured(config: KillSwitchConfig) -> bool:
+    """True when at least one kill-switch limit is enabled."""
+    return any(
+        v is not None
+        for v in (
+            config.max_drawdown_pct,
+            config.max_margin_ratio,
+            config.max_projected_funding_cost,
+            config.max_session_loss,
+            config.max_daily_loss,
+            config.max_position_notional,
+        )
+    )
 
 
 class SlackRoute(_Frozen):

@@ -203,9 +203,11 @@ class KillSwitch:
         )
         task_status.started()
         next_at = anyio.current_time()
+        if not self._config.enabled:
+            log.warning("killswitch.disabled", latched=self.latched)
         while True:
             self._heartbeat()
-            if not self.latched and not self._flattening:
+            if self._config.enabled and not self.latched and not self._flattening:
                 result = await self.check_once()
                 if result is not None and result.fire:
                     await self._fire(result)

@@ -176,13 +176,26 @@ class OpsCollector(Collector):
             "1 when the limit's last reading was missing or stale (not treated as zero).",
             labels=["limit", "status"],
         )
+        reading = GaugeMetricFamily(
+            P + "killswitch_reading",
+            "Last reading of each limit (drawdown in percent, ratios, money in quote currency).",
+            labels=["limit"],
+        )
+        threshold = GaugeMetricFamily(
+            P + "killswitch_threshold", "Configured threshold of each limit.", labels=["limit"]
+        )
         if status.last_check is not None:
             for v in status.last_check.verdicts:
                 breaches.add_metric([v.limit.value], v.breaches_in_window)
+                threshold.add_metric([v.limit.value], float(v.threshold))
+                if v.value is not None:
+                    reading.add_metric([v.limit.value], float(v.value))
             for v in status.last_check.unknown:
                 unknown.add_metric([v.limit.value, v.status.value], 1)
         yield breaches
         yield unknown
+        yield reading
+        yield threshold
 
     def _alert_families(self) -> Iterable[Metric]:
         alerts = self._alerts()

@@ -92,3 +92,16 @@ def test_metrics_host_must_be_an_ip_literal() -> None:
     """A hostname is refused (it could resolve to a public address)."""
     with pytest.raises(ValidationError, match="host"):
         MetricsConfig(host="example.com")
+
+
+def test_live_mode_requires_an_enabled_kill_switch_with_limits() -> None:
+    """A disabled kill switch, or one without any limit, is a ConfigError in live mode."""
+    from hedgegridd.errors import ConfigError
+
+    KillSwitchConfig().require_for_mode("live")
+    KillSwitchConfig(enabled=False).require_for_mode("paper")
+    with pytest.raises(ConfigError, match=r"killswitch\.enabled"):
+        KillSwitchConfig(enabled=False).require_for_mode("live")
+    no_limits = KillSwitchConfig(max_drawdown_pct=None, max_margin_ratio=None)
+    with pytest.raises(ConfigError, match="at least one limit"):
+        no_limits.require_for_mode("testnet")

@@ -299,3 +299,18 @@ async def test_unreachable_alert_channel_never_blocks_the_kill_switch(
     assert outcome.verified
     assert book.is_flat(FlattenSide.BOTH)
     assert manager.sent["slack"] == 0
+
+
+async def test_disabled_switch_still_honours_a_persisted_latch(store: AsyncStateStore) -> None:
+    """With enabled=false nothing is checked, but a latch on disk still halts the strategy."""
+    await store.set_killswitch_latch("limit:drawdown", {}, 1)
+    book = FakeBook()
+    book.mark = D(1)  # a catastrophic loss that an enabled switch would act on
+    ks = KillSwitch(fast_config(enabled=False), strategy=book, store=store)
+    async with anyio.create_task_group() as tg:
+        await tg.start(ks.run)
+        await anyio.sleep(0.2)
+        tg.cancel_scope.cancel()
+    assert book.halted == "limit:drawdown"
+    assert ks.checks_total == 0
+    assert book.flatten_calls == []

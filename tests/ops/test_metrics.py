@@ -185,6 +185,8 @@ async def test_killswitch_watchdog_and_loop_lag_are_exported(tmp_path: Path) -> 
         server = MetricsServer(config(), strategy=lambda: book, killswitch=ks)
         before = samples(server.render().decode())
         assert before[("hedgegridd_killswitch_latched", ())] == 0
+        await ks.restore()
+        await ks.check_once()
         await ks.fire("limit:margin_ratio")
         server.record_watchdog_ping()
         server.record_watchdog_ping()
@@ -201,4 +203,5 @@ async def test_killswitch_watchdog_and_loop_lag_are_exported(tmp_path: Path) -> 
     assert s[("hedgegridd_watchdog_pings_total", ())] == 2
     assert s[("hedgegridd_paused", ())] == 1
     assert s[("hedgegridd_trading_state", (("state", "HALTED"),))] == 1
+    assert s[("hedgegridd_killswitch_threshold", (("limit", "margin_ratio"),))] == 0.8
     assert ("hedgegridd_event_loop_lag_seconds", ()) in s
