@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hedgegridd.core import DiffSpec, LiveEntry, Rung, Side, diff_entries
@@ -94,7 +94,7 @@ px = st.integers(min_value=90, max_value=110).map(D)
 qty = st.sampled_from([D("0.01"), D("0.02"), D("0.03")])
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.tuples(sides, levels, px, qty), max_size=16),
     st.lists(st.tuples(sides, levels, px, qty, st.booleans()), max_size=16),

@@ -6,7 +6,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hedgegridd.core import (
@@ -174,7 +174,7 @@ def test_uncached_engine_agrees_with_cached() -> None:
 mids = st.integers(min_value=40_000, max_value=60_000).map(D)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(
         st.tuples(mids, st.sampled_from(list(Regime)), st.sampled_from([D(0), D("0.5"), D(1)])),
@@ -229,7 +229,7 @@ edge_decimals = st.sampled_from(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     mid=edge_decimals,
     center=st.one_of(st.none(), edge_decimals),

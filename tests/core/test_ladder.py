@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hedgegridd.core import ExitSpec, InstrumentRules, LadderSpec, Side, Spacing
@@ -120,7 +120,7 @@ bps = st.decimals(min_value=D("0.01"), max_value=D("9999.99"), places=2)
 ticks = st.sampled_from([D("0.1"), D("0.01"), D("0.0001"), D("0.5"), D("1")])
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(avgs, bps, bps, ticks, st.sampled_from([Side.LONG, Side.SHORT]))
 def test_exit_prices_property(
     avg: Decimal, tp: Decimal, sl: Decimal, tick: Decimal, side: Side
@@ -138,7 +138,7 @@ def test_exit_prices_property(
 centers = st.decimals(min_value=D("0.5"), max_value=D("200000"), places=3)
 
 
-@settings(max_examples=150)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     centers,
     st.decimals(min_value=D("0.1"), max_value=D("500"), places=1),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hedgegridd.core import BreakerEvent, DenyReason, RiskGate, RiskSpec
@@ -131,7 +131,7 @@ def test_stale_and_missing_data_deny() -> None:
     assert gate.check_entries(131 * S).reasons == (DenyReason.STALE_DATA,)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(
         st.tuples(st.integers(min_value=0, max_value=400), st.sampled_from("abcdef")),

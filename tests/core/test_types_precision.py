@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hedgegridd.core import InstrumentRules, Position, Rung, Side
@@ -74,6 +74,7 @@ def test_clamp_rung_drops_under_min_notional_and_min_qty() -> None:
     assert big.price == D("50000.1")
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(prices, ticks, st.sampled_from([Side.LONG, Side.SHORT]))
 def test_rounded_price_on_tick_directional_idempotent(
     p: Decimal, tick: Decimal, side: Side
@@ -86,6 +87,7 @@ def test_rounded_price_on_tick_directional_idempotent(
     assert round_entry_price(r, side, tick) == r
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(qtys, steps)
 def test_floored_qty_on_step_and_idempotent(q: Decimal, step: Decimal) -> None:
     """Every floored quantity is a step multiple, never above the input, and idempotent."""
@@ -96,6 +98,7 @@ def test_floored_qty_on_step_and_idempotent(q: Decimal, step: Decimal) -> None:
     assert floor_qty(f, step) == f
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(prices, qtys, ticks, steps, st.sampled_from([Side.LONG, Side.SHORT]))
 def test_clamp_rung_idempotent_and_valid(
     p: Decimal, q: Decimal, tick: Decimal, step: Decimal, side: Side
