@@ -1,0 +1,287 @@
+"""The optimizer's TOML config: study, data, split, backtest, base params, space, objective.
+
+Validated once by ``load_optimize_config`` (``ConfigError`` names the field and
+its allowed range). Layout (see ``etc/hedgegrid/optimize-example.toml``)::
+
+    [study]       name, seed, trials, workers, storage, trial_timeout_s, trial_memory_mb, ...
+    [data]        synthetic = { seed, minutes, ... }  (the only source for now)
+    [split]       test_fraction: the last part of the span is held out (out of sample)
+    [backtest]    starting_balance, leverage, latency_ms, evaluator (dotted path)
+    [base]        params_file (a strategy TOML; built-in default when unset), fixed = {...}
+    [space]       "grid.step_bps" = { type = "float", low = 10, high = 80, step = 5 }, ...
+    [objective]   metric
+    [constraints] min_round_trips, max_drawdown_pct, min_profit_factor, min_sharpe
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import annotated_types
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from hedgegridd.data.synthetic import SyntheticSpec
+from hedgegridd.errors import ConfigError
+from hedgegridd.params import StrategyParams
+
+ParamValue = float | int | str | bool
+
+# Objective metric -> optimization direction.
+METRIC_DIRECTIONS: dict[str, Literal["maximize", "minimize"]] = {
+    "sharpe": "maximize",
+    "sortino": "maximize",
+    "calmar": "maximize",
+    "net_pnl": "maximize",
+    "total_return_pct": "maximize",
+    "annualized_return_pct": "maximize",
+    "profit_factor": "maximize",
+    "max_drawdown_pct": "minimize",
+}
+Metric = Literal[
+    "sharpe",
+    "sortino",
+    "calmar",
+    "net_pnl",
+    "total_return_pct",
+    "annualized_return_pct",
+    "profit_factor",
+    "max_drawdown_pct",
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StudySection(_Frozen):
+    """``[study]``: the Optuna study and how it is run."""
+
+    name: str = Field(default="hedgegrid", min_length=1, max_length=100, pattern=r"^[\w.-]+$")
+    seed: int = Field(default=42, ge=0, le=2**31 - 1)
+    trials: int = Field(default=50, ge=1, le=100_000, description="total trials in the study")
+    workers: int = Field(default=1, ge=1, le=256, description="worker processes on this host")
+    storage: str | None = Field(
+        default=None,
+        description="sqlite:///path.db (default: <out>/study.db), postgresql://..., "
+        "mysql://..., or journal:/shared/path.log",
+    )
+    trial_timeout_s: float = Field(default=900.0, gt=0, le=7 * 86_400)
+    trial_memory_mb: int = Field(
+        default=6144,
+        ge=1024,
+        le=1_048_576,
+        description="address-space limit of each trial process (Nautilus maps ~2 GB at import)",
+    )
+    startup_trials: int = Field(default=10, ge=1, le=10_000, description="random trials first")
+    top_k_out_of_sample: int = Field(default=5, ge=1, le=100)
+
+
+class DataSection(_Frozen):
+    """``[data]``: market data the backtests run on."""
+
+    synthetic: SyntheticSpec = Field(description="seeded synthetic data (hedgegridd.data)")
+
+
+class SplitSection(_Frozen):
+    """``[split]``: the last ``test_fraction`` of the span is held out of sample."""
+
+    test_fraction: float = Field(default=0.3, gt=0, lt=1)
+    min_test_minutes: int = Field(default=60, ge=1)
+
+
+class BacktestSection(_Frozen):
+    """``[backtest]``: the simulated venue and which evaluator runs one backtest."""
+
+    starting_balance: Decimal = Field(default=Decimal(10_000), gt=0, le=Decimal(10**12))
+    leverage: Decimal = Field(default=Decimal(5), gt=0, le=125)
+    latency_ms: int = Field(default=50, ge=0, le=60_000)
+    evaluator: str = Field(
+        default="hedgegridd.optimize.evaluate:run_backtest",
+        pattern=r"^[\w.]+:\w+$",
+        description="module:function running one backtest (see hedgegridd.optimize.evaluate)",
+    )
+
+
+class BaseSection(_Frozen):
+    """``[base]``: parameters every trial starts from; the space overrides some of them."""
+
+    params_file: Path | None = None
+    fixed: dict[str, ParamValue] = Field(default_factory=dict)
+
+
+class ParamRange(_Frozen):
+    """One searched parameter: float / int with low, high, optional step or log; categorical."""
+
+    type: Literal["float", "int", "categorical"]
+    low: float | None = None
+    high: float | None = None
+    step: float | None = Field(default=None, gt=0)
+    log: bool = False
+    choices: tuple[ParamValue, ...] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ParamRange:
+        if self.type == "categorical":
+            if not self.choices:
+                raise ValueError("categorical needs a non-empty 'choices' list")
+            if self.low is not None or self.high is not None or self.step is not None or self.log:
+                raise ValueError("categorical takes only 'choices' (no low/high/step/log)")
+            return self
+        if self.choices is not None:
+            raise ValueError(f"{self.type} takes low/high, not 'choices'")
+        if self.low is None or self.high is None:
+            raise ValueError(f"{self.type} needs both 'low' and 'high'")
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            raise ValueError("low and high must be finite numbers")
+        if self.low >= self.high:
+            raise ValueError(f"low ({self.low}) must be < high ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError(f"log scale needs low > 0; got {self.low}")
+        if self.log and self.step is not None:
+            raise ValueError("'step' and 'log' cannot be combined")
+        if self.type == "int":
+            for name, value in (("low", self.low), ("high", self.high), ("step", self.step)):
+                if value is not None and value != int(value):
+                    raise ValueError(f"int parameter needs an integer '{name}'; got {value}")
+        return self
+
+
+class ObjectiveSection(_Frozen):
+    """``[objective]``: the in-sample metric the study optimizes (direction implied)."""
+
+    metric: Metric = "sharpe"
+
+    @property
+    def direction(self) -> Literal["maximize", "minimize"]:
+        """Optuna direction of ``metric``."""
+        return METRIC_DIRECTIONS[self.metric]
+
+
+class ConstraintsSection(_Frozen):
+    """``[constraints]``: a trial must meet all of them (in sample) to be feasible."""
+
+    min_round_trips: int = Field(default=10, ge=1, le=10_000_000)
+    max_drawdown_pct: float = Field(default=30.0, gt=0, le=100)
+    min_profit_factor: float | None = Field(default=None, ge=0, le=100)
+    min_sharpe: float | None = Field(default=None, ge=-5, le=20)
+
+
+class OptimizeConfig(_Frozen):
+    """The whole optimizer config (one TOML file)."""
+
+    study: StudySection = StudySection()
+    data: DataSection
+    split: SplitSection = SplitSection()
+    backtest: BacktestSection = BacktestSection()
+    base: BaseSection = BaseSection()
+    space: dict[str, ParamRange] = Field(min_length=1)
+    objective: ObjectiveSection = ObjectiveSection()
+    constraints: ConstraintsSection = ConstraintsSection()
+
+    @field_validator("space")
+    @classmethod
+    def _space_names(cls, space: dict[str, ParamRange]) -> dict[str, ParamRange]:
+        for name, rng in space.items():
+            check_param_range(name, rng)
+        return space
+
+    @model_validator(mode="after")
+    def _check(self) -> OptimizeConfig:
+        overlap = sorted(set(self.space) & set(self.base.fixed))
+        if overlap:
+            raise ValueError(f"{overlap[0]} is both in [space] and in [base.fixed]")
+        for name in self.base.fixed:
+            field_of(name)
+        test_minutes = int(self.data.synthetic.minutes * self.split.test_fraction)
+        if test_minutes < self.split.min_test_minutes:
+            raise ValueError(
+                f"split.test_fraction * data minutes = {test_minutes} test minutes; "
+                f"need >= split.min_test_minutes ({self.split.min_test_minutes})"
+            )
+        return self
+
+
+def field_of(dotted: str) -> Any:
+    """The pydantic FieldInfo of ``section.field`` in StrategyParams; ValueError if unknown."""
+    parts = dotted.split(".")
+    if len(parts) != 2:
+        raise ValueError(f"parameter name {dotted!r} must be 'section.field' (e.g. grid.step_bps)")
+    section_name, field_name = parts
+    section = StrategyParams.model_fields.get(section_name)
+    ann = section.annotation if section is not None else None
+    if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+        allowed = ", ".join(StrategyParams.model_fields)
+        raise ValueError(f"unknown parameter section in {dotted!r} (allowed: {allowed})")
+    field = ann.model_fields.get(field_name)
+    if field is None:
+        allowed = ", ".join(ann.model_fields)
+        raise ValueError(f"unknown parameter {dotted!r} (fields of {section_name}: {allowed})")
+    return field
+
+
+_BOUNDS = (
+    (annotated_types.Ge, "ge", operator.ge, ">="),
+    (annotated_types.Gt, "gt", operator.gt, ">"),
+    (annotated_types.Le, "le", operator.le, "<="),
+    (annotated_types.Lt, "lt", operator.lt, "<"),
+)
+
+
+def check_param_range(name: str, rng: ParamRange) -> None:
+    """The range's kind fits the field's type and its low/high lie within the field's bounds."""
+    field = field_of(name)
+    ann = field.annotation
+    if rng.type == "int" and ann is not int:
+        raise ValueError(f"{name}: type 'int' but the field is {getattr(ann, '__name__', ann)}")
+    if rng.type == "float" and ann not in (float, Decimal):
+        raise ValueError(f"{name}: type 'float' but the field is {getattr(ann, '__name__', ann)}")
+    if rng.type == "categorical":
+        return
+    for meta in field.metadata:
+        for kind, attr, ok, text in _BOUNDS:
+            if isinstance(meta, kind):
+                bound = float(getattr(meta, attr))
+                for end in ("low", "high"):
+                    value = getattr(rng, end)
+                    if not ok(value, bound):
+                        raise ValueError(f"{name}: {end} = {value} outside allowed {text} {bound}")
+
+
+def _format(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def parse_optimize_config(doc: dict[str, Any], *, base_dir: Path | None = None) -> OptimizeConfig:
+    """Validate a TOML document; relative ``base.params_file`` resolves against ``base_dir``."""
+    try:
+        config = OptimizeConfig.model_validate(doc)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid optimizer config: {_format(exc)}") from exc
+    pf = config.base.params_file
+    if pf is not None and base_dir is not None and not pf.is_absolute():
+        base = config.base.model_copy(update={"params_file": (base_dir / pf).resolve()})
+        config = config.model_copy(update={"base": base})
+    return config
+
+
+def load_optimize_config(path: str | Path) -> OptimizeConfig:
+    """Read and validate an optimizer TOML file."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            doc = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"optimizer config not found: {p}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"optimizer config {p} is not valid TOML: {exc}") from exc
+    return parse_optimize_config(doc, base_dir=p.parent)

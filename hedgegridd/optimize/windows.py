@@ -1,0 +1,40 @@
+"""In-sample / out-of-sample split of the data span by time (no shuffling, no overlap)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hedgegridd.optimize.config import OptimizeConfig
+
+MINUTE_NS = 60_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A half-open time range ``[start_ns, end_ns)`` of the backtest clock."""
+
+    start_ns: int
+    end_ns: int
+
+    @property
+    def minutes(self) -> int:
+        """Length in whole minutes."""
+        return (self.end_ns - self.start_ns) // MINUTE_NS
+
+
+@dataclass(frozen=True, slots=True)
+class Windows:
+    """The train (in-sample) window strictly before the test (out-of-sample) window."""
+
+    train: Window
+    test: Window
+
+
+def split_windows(config: OptimizeConfig) -> Windows:
+    """Hold out the last ``split.test_fraction`` of the data span (on whole minutes)."""
+    data = config.data.synthetic
+    start_ns = data.start_ms * 1_000_000
+    end_ns = data.end_ms * 1_000_000
+    test_minutes = int(data.minutes * config.split.test_fraction)
+    cut = end_ns - test_minutes * MINUTE_NS
+    return Windows(train=Window(start_ns, cut), test=Window(cut, end_ns))

@@ -1,0 +1,199 @@
+"""One worker process: ask the shared study for a trial, backtest it in sample, tell.
+
+Workers share nothing but the study storage, so any number of them on any
+number of hosts can run against one study. Each worker has its own TPE sampler
+seeded with ``study.seed + worker_index`` (one worker with one seed gives the
+same trials every run). A trial is recorded as FAIL with a ``fail_reason``
+user attribute when its parameters are refused, its backtest raises, it runs
+out of memory or overruns ``trial_timeout_s`` (the child process is killed).
+Feasibility (the constraints) is handed to the sampler through Optuna's
+``constraints_func`` so infeasible trials keep their real score but never win.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+import structlog
+from optuna.exceptions import UpdateFinishedTrialError
+from optuna.trial import FrozenTrial, TrialState
+
+from hedgegridd.errors import ConfigError
+from hedgegridd.optimize.config import OptimizeConfig
+from hedgegridd.optimize.metrics import Metrics, constraint_values, violations
+from hedgegridd.optimize.space import build_params, suggest
+from hedgegridd.optimize.storage import open_storage
+from hedgegridd.optimize.trial_process import BacktestTask, TrialFailure, TrialRunner
+from hedgegridd.optimize.windows import Windows
+
+log = structlog.get_logger(__name__)
+
+FAIL_REASON = "fail_reason"
+CONSTRAINTS = "constraints"
+FEASIBLE = "feasible"
+METRICS = "metrics"
+PARAMS = "strategy_params"
+WORKER = "worker"
+# A RUNNING trial older than this many trial timeouts (+ slack) has lost its worker.
+STALE_FACTOR = 2.0
+STALE_SLACK_S = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerJob:
+    """What one worker process needs (picklable: it crosses a spawn boundary)."""
+
+    config: OptimizeConfig
+    storage_url: str
+    n_trials: int
+    worker_index: int
+    windows: Windows
+    base_doc: dict[str, Any]
+
+
+def constraints_of(trial: FrozenTrial) -> Sequence[float]:
+    """Optuna ``constraints_func``: values > 0 are violations (stored before ``tell``)."""
+    values = trial.user_attrs.get(CONSTRAINTS)
+    return list(values) if values else [1.0]
+
+
+def make_sampler(config: OptimizeConfig, worker_index: int) -> optuna.samplers.BaseSampler:
+    """The TPE sampler of one worker (deterministic for a given seed and history)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            seed=config.study.seed + worker_index,
+            n_startup_trials=config.study.startup_trials,
+            constraints_func=constraints_of,
+        )
+
+
+def task_for(job: WorkerJob, params: dict[str, Any], start_ns: int, end_ns: int) -> BacktestTask:
+    """A backtest of ``params`` over ``[start_ns, end_ns)``."""
+    bt = job.config.backtest
+    return BacktestTask(
+        params=params,
+        data=job.config.data.synthetic,
+        start_ns=start_ns,
+        end_ns=end_ns,
+        starting_balance=bt.starting_balance,
+        leverage=bt.leverage,
+        latency_ms=bt.latency_ms,
+        seed=job.config.study.seed,
+    )
+
+
+def fail_stale_trials(study: optuna.Study, timeout_s: float) -> int:
+    """Mark RUNNING trials that outlived any possible run (their worker died) as FAIL."""
+    limit = dt.timedelta(seconds=timeout_s * STALE_FACTOR + STALE_SLACK_S)
+    now = dt.datetime.now()
+    storage = study._storage
+    study_id = storage.get_study_id_from_name(study.study_name)
+    failed = 0
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if trial.datetime_start is None or now - trial.datetime_start < limit:
+            continue
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+        try:
+            storage.set_trial_user_attr(
+                trial_id, FAIL_REASON, "interrupted: its worker stopped before it finished"
+            )
+            storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
+        except UpdateFinishedTrialError:
+            continue  # another worker got there first
+        failed += 1
+        log.warning("optimize.stale_trial_failed", trial=trial.number)
+    return failed
+
+
+def trials_counted(study: optuna.Study) -> int:
+    """Trials that count against the budget: finished or still running."""
+    return len(study.get_trials(deepcopy=False))
+
+
+def run_one_trial(study: optuna.Study, job: WorkerJob, worker_id: str, runner: TrialRunner) -> None:
+    """Ask, evaluate in sample in a child process, tell (FAIL with a reason on any failure)."""
+    config = job.config
+    trial = study.ask()
+    trial.set_user_attr(WORKER, worker_id)
+    try:
+        values = suggest(trial, config.space)
+        try:
+            params = build_params(job.base_doc, values)
+        except ConfigError as exc:
+            _fail(study, trial, f"parameters refused: {exc}")
+            return
+        params_doc = params.model_dump(mode="json")
+        trial.set_user_attr(PARAMS, params_doc)
+        train = job.windows.train
+        result = runner.evaluate(
+            config.backtest.evaluator,
+            task_for(job, params_doc, train.start_ns, train.end_ns),
+            timeout_s=config.study.trial_timeout_s,
+        )
+    except BaseException:
+        _fail(study, trial, "interrupted: the worker was stopped during the trial")
+        raise
+    if isinstance(result, TrialFailure):
+        _fail(study, trial, result.reason)
+        return
+    _complete(study, trial, result, job)
+
+
+def _complete(study: optuna.Study, trial: optuna.Trial, metrics: Metrics, job: WorkerJob) -> None:
+    constraints = job.config.constraints
+    broken = violations(metrics, constraints)
+    trial.set_user_attr(METRICS, metrics.as_dict())
+    trial.set_user_attr(CONSTRAINTS, list(constraint_values(metrics, constraints).values()))
+    trial.set_user_attr(FEASIBLE, not broken)
+    if broken:
+        trial.set_user_attr("infeasible_because", broken)
+    value = float(getattr(metrics, job.config.objective.metric))
+    study.tell(trial, value)
+    log.info(
+        "optimize.trial_finished",
+        trial=trial.number,
+        value=value,
+        feasible=not broken,
+        round_trips=metrics.round_trips,
+    )
+
+
+def _fail(study: optuna.Study, trial: optuna.Trial, reason: str) -> None:
+    trial.set_user_attr(FAIL_REASON, reason)
+    study.tell(trial, state=TrialState.FAIL)
+    log.warning("optimize.trial_failed", trial=trial.number, reason=reason)
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def worker_main(job: WorkerJob) -> int:
+    """Entry point of a worker process: run trials until the study has ``n_trials``."""
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    worker_id = f"{socket.gethostname()}:{os.getpid()}:{job.worker_index}"
+    storage = open_storage(job.storage_url)
+    study = optuna.load_study(
+        study_name=job.config.study.name,
+        storage=storage,
+        sampler=make_sampler(job.config, job.worker_index),
+    )
+    ran = 0
+    with TrialRunner(memory_mb=job.config.study.trial_memory_mb) as runner:
+        while True:
+            fail_stale_trials(study, job.config.study.trial_timeout_s)
+            if trials_counted(study) >= job.n_trials:
+                break
+            run_one_trial(study, job, worker_id, runner)
+            ran += 1
+    log.info("optimize.worker_done", worker=worker_id, trials=ran)
+    return ran

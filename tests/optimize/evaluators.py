@@ -1,0 +1,110 @@
+"""Evaluators for the optimizer tests, importable by the spawned trial processes.
+
+``reference_grid`` runs a small deterministic one-rung-per-side grid over the
+seeded synthetic bars of the task's window (entry at center -/+ step, take
+profit at entry +/- tp, recenter on the close after each take profit) and
+reports its fills and equity exactly like a backtest does. The others misbehave
+on purpose: sleep past the timeout, allocate past the memory cap, raise.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+from hedgegridd.data.synthetic import generate
+from hedgegridd.optimize.metrics import BacktestOutcome, Fill
+from hedgegridd.optimize.trial_process import BacktestTask
+from hedgegridd.params import parse_strategy_params
+
+MAKER_FEE = Decimal("0.0002")
+
+
+def reference_grid(task: BacktestTask) -> BacktestOutcome:
+    """One rung per side, TP exits, recenter after each exit; fills and equity per bar."""
+    params = parse_strategy_params(task.params)
+    data = generate(task.data)
+    bars = data.bars
+    close_ns = bars["close_time"].to_numpy() * 1_000_000 + 1_000_000
+    mask = (close_ns > task.start_ns) & (close_ns <= task.end_ns)
+    lows = bars["low"].to_numpy()[mask]
+    highs = bars["high"].to_numpy()[mask]
+    closes = bars["close"].to_numpy()[mask]
+    times = close_ns[mask]
+    step = float(params.grid.step_bps) / 1e4
+    tp = float(params.exits.tp_bps) / 1e4
+    qty = params.grid.base_qty
+    cash = task.starting_balance
+    fills: list[Fill] = []
+    center = float(closes[0]) if len(closes) else 0.0
+    long_entry: Decimal | None = None
+    short_entry: Decimal | None = None
+    equity_ts: list[int] = []
+    equity: list[float] = []
+    n = 0
+
+    def fill(ts: int, side: str, order_side: str, price: float) -> Decimal:
+        nonlocal cash, n
+        px = Decimal(str(round(price, 1)))
+        fee = (px * qty * MAKER_FEE).quantize(Decimal("0.00000001"))
+        cash -= fee
+        n += 1
+        fills.append(Fill(ts, f"O-{n}", side, order_side, qty, px, fee, True))  # type: ignore[arg-type]
+        return px
+
+    for ts, low, high, close in zip(times, lows, highs, closes, strict=True):
+        ts = int(ts)
+        if long_entry is None and low <= center * (1 - step):
+            long_entry = fill(ts, "LONG", "BUY", center * (1 - step))
+        elif long_entry is not None and high >= float(long_entry) * (1 + tp):
+            exit_px = fill(ts, "LONG", "SELL", float(long_entry) * (1 + tp))
+            cash += (exit_px - long_entry) * qty
+            long_entry = None
+            center = float(close)
+        if short_entry is None and high >= center * (1 + step):
+            short_entry = fill(ts, "SHORT", "SELL", center * (1 + step))
+        elif short_entry is not None and low <= float(short_entry) * (1 - tp):
+            exit_px = fill(ts, "SHORT", "BUY", float(short_entry) * (1 - tp))
+            cash += (short_entry - exit_px) * qty
+            short_entry = None
+            center = float(close)
+        upnl = Decimal(0)
+        px = Decimal(str(close))
+        if long_entry is not None:
+            upnl += (px - long_entry) * qty
+        if short_entry is not None:
+            upnl += (short_entry - px) * qty
+        equity_ts.append(ts)
+        equity.append(float(cash + upnl))
+    return BacktestOutcome(
+        start_ns=task.start_ns,
+        end_ns=task.end_ns,
+        starting_balance=task.starting_balance,
+        fills=tuple(fills),
+        equity_ts_ns=tuple(equity_ts),
+        equity=tuple(equity),
+        orders=n,
+    )
+
+
+def sleeps_forever(task: BacktestTask) -> BacktestOutcome:
+    """Never finishes on its own (the trial timeout must kill it)."""
+    while True:
+        time.sleep(1.0)
+
+
+def eats_memory(task: BacktestTask) -> BacktestOutcome:
+    """Allocates far past any sane per-trial memory cap."""
+    hog = [bytearray(256 * 1024 * 1024) for _ in range(64)]
+    raise AssertionError(f"allocated {len(hog)} blocks without hitting the cap")
+
+
+def raises(task: BacktestTask) -> BacktestOutcome:
+    """Fails like a broken backtest."""
+    raise RuntimeError("engine exploded on bar 17")
+
+
+def slow_reference_grid(task: BacktestTask) -> BacktestOutcome:
+    """``reference_grid`` that takes at least 1.5 s (so concurrent workers overlap)."""
+    time.sleep(1.5)
+    return reference_grid(task)
