@@ -1,0 +1,90 @@
+"""``hedgegrid sim``: run the exchange simulator standalone (the demo uses it).
+
+Prints ``base_url_http=...``, ``base_url_ws=...`` and ``base_url_ws_stream=...``
+lines once it listens, then serves until SIGINT/SIGTERM. The API secret comes from
+``HEDGEGRID_SIM_API_SECRET`` (never from the command line, never printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import anyio
+import structlog
+from pydantic import ValidationError
+
+from hedgegridd.errors import HedgegridError
+
+log = structlog.get_logger(__name__)
+
+SECRET_ENV = "HEDGEGRID_SIM_API_SECRET"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``sim`` subcommand."""
+    p = subparsers.add_parser(
+        "sim",
+        help="run the local Binance USD-M look-alike",
+        description="Local Binance USD-M Futures simulator for the real Nautilus adapter.",
+    )
+    p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = ephemeral)")
+    p.add_argument("--speed", type=float, default=60.0, help="sim minutes per real minute")
+    p.add_argument("--seed", type=int, default=1, help="synthetic data seed")
+    p.add_argument("--minutes", type=int, default=24 * 60, help="bars of data to replay")
+    p.add_argument("--start-price", type=Decimal, default=Decimal("60000"))
+    p.add_argument("--catalog", type=Path, default=None, help="replay a Nautilus catalog instead")
+    p.add_argument("--data", dest="catalog", type=Path, help="alias of --catalog")
+    p.add_argument("--api-key", default="sim-api-key", help="API key clients must send")
+    p.add_argument("--balance", type=Decimal, default=Decimal("10000"), help="USDT to start with")
+    p.add_argument("--no-hedge-mode", action="store_true", help="report dualSidePosition false")
+    p.set_defaults(handler=run_sim)
+
+
+def run_sim(args: argparse.Namespace) -> int:
+    """Validate the arguments into a ``SimConfig`` and serve until a stop signal."""
+    from hedgegridd.sim.config import SimConfig
+
+    try:
+        config = SimConfig(
+            port=args.port,
+            speed=args.speed,
+            seed=args.seed,
+            minutes=args.minutes,
+            start_price=args.start_price,
+            catalog=args.catalog,
+            api_key=args.api_key,
+            api_secret=os.environ.get(SECRET_ENV, "sim-api-secret"),
+            starting_balance=args.balance,
+            dual_side_position=not args.no_hedge_mode,
+        )
+    except ValidationError as exc:
+        for err in exc.errors():
+            field = ".".join(str(x) for x in err["loc"])
+            print(f"hedgegrid sim: invalid {field}: {err['msg']}", file=sys.stderr)
+        return 2
+    try:
+        anyio.run(_serve, config, backend="asyncio")
+    except HedgegridError as exc:
+        print(f"hedgegrid sim: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+async def _serve(config: object) -> None:
+    from hedgegridd.sim.config import SimConfig
+    from hedgegridd.sim.exchange import SimExchange
+
+    assert isinstance(config, SimConfig)
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with SimExchange(config) as sim:
+            print(f"base_url_http={sim.base_url_http}", flush=True)
+            print(f"base_url_ws={sim.base_url_ws}", flush=True)
+            print(f"base_url_ws_stream={sim.base_url_ws_stream}", flush=True)
+            async for signum in signals:
+                log.info("sim.stop_signal", signal=signal.Signals(signum).name)
+                break
