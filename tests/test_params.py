@@ -9,7 +9,17 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from hedgegridd.core import GridParams, PolicyKind, Spacing
+from hedgegridd.core import (
+    DecisionInputs,
+    GridEngine,
+    GridParams,
+    InstrumentRules,
+    PolicyKind,
+    Position,
+    Regime,
+    Side,
+    Spacing,
+)
 from hedgegridd.errors import ConfigError
 from hedgegridd.params import (
     StrategyParams,
@@ -144,3 +154,24 @@ def test_load_errors_are_config_errors(tmp_path: Path) -> None:
     missing.write_text("[grid]\nstep_bps = 10\n")
     with pytest.raises(ConfigError, match=r"strategy\.grid\.levels_per_side: Field required"):
         load_strategy_params(missing)
+
+
+def test_default_params_trade_btc_at_demo_prices() -> None:
+    """The embedded default yields full ladders on BTCUSDT filters (min notional 100)."""
+    rules = InstrumentRules(
+        Decimal("0.1"), Decimal("0.001"), Decimal("0.001"), Decimal("1000"), Decimal("100")
+    )
+    engine = GridEngine(default_strategy_params().to_core(), rules)
+    for mid in (Decimal(50_000), Decimal(100_000)):
+        engine.reset()
+        d = engine.decide(
+            DecisionInputs(
+                mid=mid,
+                center=None,
+                regime=Regime.SIDEWAYS,
+                now_ns=0,
+                long=Position(Side.LONG),
+                short=Position(Side.SHORT),
+            )
+        )
+        assert len(d.entries.places) == 20
