@@ -84,10 +84,7 @@ class OrderEventsMixin(StrategyAttrs):
             log.debug("fill.replayed", client_order_id=event.client_order_id.value)
             return
         self.book.forget_if_closed(event.client_order_id, self.cache)
-        long, short = self.confirmed_positions()
-        pos = long if side is Side.LONG else short
-        if pos.qty == 0:
-            self.flattening.discard(side)
+        self._settle_flattening(side)
         log.debug(
             "fill",
             side=side.value,
@@ -144,9 +141,21 @@ class OrderEventsMixin(StrategyAttrs):
             qty = min(qty, held)
             if qty > 0:
                 log.warning("exit.stop_crossed", side=meta.side.value, qty=str(qty))
+                self.flattening.add(meta.side)
                 self._send_flatten(meta.side, qty)
         elif meta.kind in (TP, SL, FLATTEN):
+            self._settle_flattening(meta.side)
             self._sync("exit_refused", entries=False)
+
+    def _settle_flattening(self, side: Side) -> None:
+        """A side stops flattening once flat or when no closing order is left open."""
+        if side not in self.flattening:
+            return
+        long, short = self.confirmed_positions()
+        flat = (long if side is Side.LONG else short).qty == 0
+        open_closes = any(m.kind == FLATTEN and m.side is side for m in self.book.open_ids.values())
+        if flat or not open_closes:
+            self.flattening.discard(side)
 
     def _schedule_retry(self, now_ns: int) -> None:
         if RETRY_TIMER in self.clock.timer_names:

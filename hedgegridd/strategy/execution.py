@@ -16,6 +16,7 @@ from nautilus_trader.model.identifiers import ClientOrderId, PositionId
 from nautilus_trader.model.orders import Order
 
 from hedgegridd.core.engine import Decision
+from hedgegridd.core.exits import StopBreached
 from hedgegridd.core.types import ZERO, ExitKind, PlaceEntry, PlaceExit, Side
 from hedgegridd.strategy.orders import ENTRY, FLATTEN, SL, TP, OrderMeta, side_of_position_id
 from hedgegridd.strategy.state import StrategyAttrs
@@ -59,7 +60,7 @@ class ExecutionMixin(StrategyAttrs):
     def _execute(self, decision: Decision, now_ns: int, source: str) -> None:
         cancelled = sum(1 for c in decision.entries.cancels if self._cancel_id(c.order_id))
         exit_cancels = sum(1 for c in decision.exits.cancels if self._cancel_id(c.order_id))
-        exits = self._place_exits(decision.exits.places)
+        exits = self._place_exits(decision.exits.places, decision.exits.stop_breached)
         placed = self._place_entries(decision.entries.places, now_ns)
         if cancelled or exit_cancels or exits or placed:
             log.info(
@@ -73,10 +74,24 @@ class ExecutionMixin(StrategyAttrs):
                 recentered=decision.recentered,
             )
 
-    def _place_exits(self, places: Sequence[PlaceExit]) -> int:
+    def _place_exits(
+        self, places: Sequence[PlaceExit], breached: Sequence[StopBreached] = ()
+    ) -> int:
         builder = self.builder
         assert builder is not None
         sent = 0
+        for b in breached:
+            # The stop is already through the market: it has fired; close at market instead.
+            if b.side not in self.flattening:
+                log.warning(
+                    "exit.stop_breached", side=b.side.value, stop=str(b.stop_price), mid=str(b.mid)
+                )
+                self.flattening.add(b.side)
+                self._send_flatten(b.side, b.qty)
+                sent += 1
+        if breached:
+            gone = {b.side for b in breached}
+            places = [p for p in places if p.side not in gone]
         for side in (Side.LONG, Side.SHORT):
             tps = [p for p in places if p.side is side and p.kind is ExitKind.TP]
             sls = [p for p in places if p.side is side and p.kind is ExitKind.SL]
