@@ -57,7 +57,7 @@ class SyntheticSection(_Frozen):
 
     seed: int = Field(default=7, ge=0)
     minutes: int = Field(default=4320, ge=60, le=5_000_000)
-    start_price: float = Field(default=50_000.0, gt=0)
+    start_price: Decimal = Field(default=Decimal(50_000), gt=0)
     volatility: float = Field(default=0.0006, gt=0, le=0.05)
 
 
