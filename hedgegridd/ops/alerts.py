@@ -2,10 +2,11 @@
 
 ``notify`` is synchronous, never blocks and never raises: it applies the minimum
 severity, deduplication and the per-key rate limit, then appends to a bounded
-queue (when full the oldest alert is dropped and counted). ``run`` is the one
-sender task: it delivers each alert to every route concurrently with bounded
-retries, so an unreachable channel delays only other alerts, never trading or
-the kill switch.
+queue (when full, the oldest alert of the lowest severity is dropped and
+counted). ``run`` is the one sender task: it takes the oldest alert of the
+highest severity first (a kill-switch alert never waits behind info chatter),
+and delivers it to every route concurrently with bounded retries, so an
+unreachable channel delays only other alerts, never trading or the kill switch.
 """
 
 from __future__ import annotations
@@ -96,12 +97,21 @@ class AlertManager:
             log.debug("alert.suppressed", key=alert.key, reason=reason)
             return
         if len(self._queue) >= self._config.queue_size:
-            oldest = self._queue.popleft()
+            dropped = self._take(lowest=True)
             self.dropped_overflow += 1
-            log.warning("alert.dropped", key=oldest.key, reason="queue_full")
+            log.warning("alert.dropped", key=dropped.key, reason="queue_full")
         self._queue.append(alert)
         if self._wakeup is not None:
             self._wakeup.set()
+
+    def _take(self, *, lowest: bool) -> Alert:
+        """Remove the oldest alert of the highest (or, to drop, the lowest) severity."""
+        target = (min if lowest else max)(a.severity for a in self._queue)
+        for index, alert in enumerate(self._queue):
+            if alert.severity == target:
+                del self._queue[index]
+                return alert
+        raise AssertionError("unreachable: target severity is in the queue")
 
     def _suppression(self, alert: Alert) -> str | None:
         if not self._config.enabled or not self._channels:
@@ -143,7 +153,7 @@ class AlertManager:
                     with anyio.move_on_after(1.0):
                         await self._wakeup.wait()
                     continue
-                alert = self._queue.popleft()
+                alert = self._take(lowest=False)
                 self._busy = True
                 try:
                     await self._deliver_everywhere(session, alert)

@@ -283,3 +283,23 @@ async def test_severity_floors_global_and_per_route() -> None:
         await running(mgr, body)
     assert mgr.suppressed["severity"] == 1
     assert [("critical" in r["text"]) for r in slack.requests] == [True]
+
+
+async def test_critical_alerts_jump_the_queue_and_survive_overflow() -> None:
+    """A critical alert is sent before older info alerts, and overflow drops info first."""
+    async with FakeSlack() as slack:
+        mgr = AlertManager(
+            slack_config(queue_size=3), AlertSecrets(slack_webhook_url=SecretStr(slack.webhook_url))
+        )
+        mgr.notify("a", Severity.INFO, "info one")
+        mgr.notify(AlertKey.KILLSWITCH_FIRED, Severity.CRITICAL, "fired")
+        mgr.notify("b", Severity.INFO, "info two")
+        mgr.notify("c", Severity.WARNING, "warning")  # full: drops "info one"
+        assert mgr.dropped_overflow == 1
+
+        async def body() -> None:
+            await until(lambda: mgr.sent["slack"] == 3)
+
+        await running(mgr, body)
+    order = [r["text"].split(": ", 1)[1].splitlines()[0] for r in slack.requests]
+    assert order == ["fired", "warning", "info two"]
