@@ -57,6 +57,13 @@ def _dec(params: dict[str, str], key: str, *, required: bool = True) -> Decimal 
     return value
 
 
+def _int_id(raw: str, name: str) -> int:
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise VenueError(-1100, f"Illegal characters found in parameter '{name}'.") from exc
+
+
 def _decimals(value: Decimal) -> int:
     exponent = value.normalize().as_tuple().exponent
     return max(0, -int(exponent))
@@ -74,6 +81,7 @@ class MatchingEngine:
         leverage: int,
         dual_side: bool,
         price: Decimal,
+        max_history: int = 50_000,
     ) -> None:
         self.rules = rules
         self.fmt = fmt
@@ -87,6 +95,7 @@ class MatchingEngine:
         self.positions: dict[str, SimPosition] = {
             side: SimPosition(side) for side in ("LONG", "SHORT", "BOTH")
         }
+        self.max_history = max_history
         self._ids = itertools.count(8_389_765_000_000_001)
         self._trade_ids = itertools.count(5_000_000_001)
         self._algo_ids = itertools.count(3_000_000_001)
@@ -113,7 +122,7 @@ class MatchingEngine:
     def find_order(self, order_id: str | None, client_id: str | None) -> SimOrder:
         """The order with this id or client id (-2013 when unknown)."""
         if order_id:
-            found = self.orders.get(int(order_id))
+            found = self.orders.get(_int_id(order_id, "orderId"))
             if found is not None:
                 return found
         if client_id:
@@ -125,7 +134,7 @@ class MatchingEngine:
     def find_algo(self, algo_id: str | None, client_id: str | None) -> AlgoOrder:
         """The algo order with this id or client id (-2013 when unknown)."""
         if algo_id:
-            found = self.algos.get(int(algo_id))
+            found = self.algos.get(_int_id(algo_id, "algoId"))
             if found is not None:
                 return found
         if client_id:
@@ -458,11 +467,21 @@ class MatchingEngine:
             time_ms=now_ms,
         )
         self.trades.append(trade)
+        self._prune()
         return [
             self._trade_lite(order, trade),
             self._order_event(order, "TRADE", now_ms, trade),
             self._account_event("ORDER", now_ms, [order.position_side]),
         ]
+
+    def _prune(self) -> None:
+        """Keep at most ``max_history`` trades and closed orders (open ones always stay)."""
+        if len(self.trades) > self.max_history:
+            del self.trades[: len(self.trades) - self.max_history]
+        if len(self.orders) > self.max_history:
+            closed = [oid for oid, o in self.orders.items() if not o.is_open]
+            for oid in closed[: len(self.orders) - self.max_history]:
+                del self.orders[oid]
 
     def settle_funding(self, rate: Decimal, mark: Decimal, now_ms: int) -> list[Event]:
         """Funding: each leg pays ``amt * mark * rate`` (longs pay a positive rate)."""

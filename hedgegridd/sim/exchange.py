@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -49,6 +50,7 @@ def _str_decimals(text: str) -> int:
 
 
 FINISHED_DELAY_S = 0.2
+REQUEST_LOG_SIZE = 100_000
 
 
 def _is_algo_finished(event: Event) -> bool:
@@ -106,7 +108,7 @@ class SimExchange:
             self.config.ban_seconds,
         )
         self.hub = StreamHub(self.faults)
-        self.requests: list[SeenRequest] = []
+        self.requests: deque[SeenRequest] = deque(maxlen=REQUEST_LOG_SIZE)
         self.ticker = MarketTicker(self)
         self._runner: web.AppRunner | None = None
         self._port = 0

@@ -1,0 +1,70 @@
+"""The replayed price path: intra-bar walk, jumps, wrap-around, synthetic determinism."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from hedgegridd.errors import DataError
+from hedgegridd.sim import SimConfig
+from hedgegridd.sim.market import PricePath, SimBar, data_from_synthetic, intra_bar_points
+
+D = Decimal
+TICK = D("0.1")
+
+
+def test_up_bar_walks_low_first_and_down_bar_high_first() -> None:
+    """A bar closing up visits its low before its high; a down bar the reverse."""
+    up = SimBar(D("100"), D("110"), D("95"), D("105"))
+    down = SimBar(D("100"), D("110"), D("95"), D("97"))
+    assert intra_bar_points(up, 4, TICK) == [D("100"), D("95"), D("110"), D("105")]
+    assert intra_bar_points(down, 4, TICK) == [D("100"), D("110"), D("95"), D("97")]
+    many = intra_bar_points(up, 10, TICK)
+    assert len(many) == 10
+    assert (many[0], many[-1], min(many), max(many)) == (D("100"), D("105"), D("95"), D("110"))
+
+
+def test_jump_shifts_later_bars_and_wrap_keeps_continuity() -> None:
+    """A jump offsets every later bar; wrapping continues from the last close."""
+    bars = [
+        SimBar(D("100"), D("102"), D("99"), D("101")),
+        SimBar(D("101"), D("103"), D("100"), D("102")),
+    ]
+    path = PricePath(bars, TICK)
+    assert path.bar(0).open == D("100")
+    path.jump(D("10"))
+    assert path.bar(1).open == D("111")
+    wrapped = path.bar(2)
+    assert wrapped.open == D("112")  # bar 0 (100) + jump 10 + wrap (102 - 100)
+
+
+def test_inconsistent_bar_is_refused() -> None:
+    """A bar whose high is below its close is a data error."""
+    with pytest.raises(DataError):
+        SimBar(D("100"), D("99"), D("95"), D("101"))
+
+
+def test_synthetic_replay_is_deterministic_per_seed() -> None:
+    """The same seed gives the same bars; another seed differs."""
+    from hedgegridd.data.instruments import BTCUSDT_PERP
+
+    a = data_from_synthetic(3, 60, D("60000"), BTCUSDT_PERP)
+    b = data_from_synthetic(3, 60, D("60000"), BTCUSDT_PERP)
+    c = data_from_synthetic(4, 60, D("60000"), BTCUSDT_PERP)
+    assert len(a.bars) == 60
+    assert a.bars == b.bars
+    assert a.bars != c.bars
+    assert a.funding_rates
+
+
+def test_config_refuses_non_loopback_host_and_hides_secret() -> None:
+    """Binding 0.0.0.0 is refused naming the field; the secret is not in the repr."""
+    with pytest.raises(ValidationError) as err:
+        SimConfig(host="0.0.0.0")
+    assert "host" in str(err.value)
+    cfg = SimConfig(api_secret="very-secret-value")
+    assert "very-secret-value" not in repr(cfg)
+    with pytest.raises(ValidationError):
+        SimConfig(speed=0)
