@@ -40,6 +40,8 @@ def matches(live: LiveEntry, rung: Rung, spec: DiffSpec) -> bool:
     """True when ``live`` is within the price and quantity tolerance of ``rung``."""
     if live.price == rung.price and live.qty == rung.qty:
         return True
+    if not spec.price_tolerance_bps and not spec.qty_tolerance_pct:
+        return False
     price_ok = abs(live.price - rung.price) * BPS <= spec.price_tolerance_bps * rung.price
     qty_ok = abs(live.qty - rung.qty) * _HUNDRED <= spec.qty_tolerance_pct * rung.qty
     return price_ok and qty_ok

@@ -53,25 +53,36 @@ def build_raw_ladder(side: Side, center: Decimal, spec: LadderSpec, tick: Decima
     """Rungs 1..levels_per_side at tick-rounded prices (buys down, sells up), raw quantities.
 
     LONG rungs sit below ``center``, SHORT rungs above; LONG rungs whose price would be
-    <= 0 are omitted. Returns an empty ladder for a non-positive center.
+    <= 0 are omitted. Returns an empty ladder for a non-positive center. Prices are
+    computed exactly in integer arithmetic (center, step and tick as exact ratios) and
+    then rounded once to the tick, so no intermediate Decimal rounding can move a rung.
     """
     if center <= 0 or spec.levels_per_side <= 0:
         return Ladder(side)
-    step = spec.step_bps / BPS
-    sign = -ONE if side is Side.LONG else ONE
+    c_num, c_den = center.as_integer_ratio()
+    s_num, s_den = spec.step_bps.as_integer_ratio()
+    t_num, t_den = tick.as_integer_ratio()
+    unit = 10_000 * s_den  # step as s_num / unit
+    move = -s_num if side is Side.LONG else s_num
+    geometric = spec.spacing is Spacing.GEOMETRIC
+    # price / tick = (c_num * t_den * f_num) / (c_den * t_num * f_den) with factor f_num / f_den
+    base_num, base_den = c_num * t_den, c_den * t_num
+    f_num, f_den = 1, 1
+    long = side is Side.LONG
     rungs: list[Rung] = []
     qty = spec.base_qty
-    factor = ONE
     for level in range(1, spec.levels_per_side + 1):
-        if spec.spacing is Spacing.GEOMETRIC:
-            factor = factor * (ONE + sign * step)
+        if geometric:
+            f_num, f_den = f_num * (unit + move), f_den * unit
         else:
-            factor = ONE + sign * step * level
-        price = round_entry_price(center * factor, side, tick)
-        if price <= 0:
+            f_num, f_den = unit + move * level, unit
+        num, den = base_num * f_num, base_den * f_den
+        ticks = num // den if long else -(-num // den)
+        if ticks <= 0:
             break
-        rungs.append(Rung(side, level, price, qty))
-        qty = qty * spec.qty_scale
+        rungs.append(Rung(side, level, Decimal(ticks) * tick, qty))
+        if spec.qty_scale != ONE:
+            qty = qty * spec.qty_scale
     return Ladder(side, tuple(rungs))
 
 

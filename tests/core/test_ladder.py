@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
+from fractions import Fraction
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -165,3 +167,31 @@ def test_finalized_ladder_obeys_rules(
         assert r.price * r.qty >= rules.min_notional
         assert (r.price < center) if side is Side.LONG else (r.price > center)
         assert r.price > 0
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    centers,
+    st.decimals(min_value=D("0.1"), max_value=D("300"), places=2),
+    st.integers(min_value=1, max_value=30),
+    st.sampled_from(list(Spacing)),
+    st.sampled_from([Side.LONG, Side.SHORT]),
+    ticks,
+)
+def test_rung_prices_are_exact(
+    center: Decimal, step: Decimal, levels: int, spacing: Spacing, side: Side, tick: Decimal
+) -> None:
+    """Rung prices equal the exact rational price rounded once (buy floor, sell ceiling)."""
+    spec = LadderSpec(step_bps=step, levels_per_side=levels, base_qty=D(1), spacing=spacing)
+    ladder = build_raw_ladder(side, center, spec, tick)
+    s = Fraction(step) / 10_000
+    sign = -1 if side is Side.LONG else 1
+    for r in ladder.rungs:
+        if spacing is Spacing.GEOMETRIC:
+            exact = Fraction(center) * (1 + sign * s) ** r.level
+        else:
+            exact = Fraction(center) * (1 + sign * s * r.level)
+        units = exact / Fraction(tick)
+        n = math.floor(units) if side is Side.LONG else math.ceil(units)
+        assert Fraction(r.price) == n * Fraction(tick)
+        assert r.price.as_tuple().exponent == tick.as_tuple().exponent
