@@ -230,8 +230,13 @@ class ControlServer:
         return None
 
     async def _send(self, stream: SocketStream, message: BaseModel) -> None:
+        """Send one frame; a peer that stops reading is dropped after ``send_timeout_s``."""
         try:
-            await stream.send(encode_frame(message))
+            with anyio.fail_after(self._config.send_timeout_s):
+                await stream.send(encode_frame(message))
+        except TimeoutError as exc:
+            log.warning("control.send_timeout", timeout_s=self._config.send_timeout_s)
+            raise _ClientGone from exc
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
             raise _ClientGone from exc
 

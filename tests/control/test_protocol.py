@@ -220,7 +220,7 @@ def test_fuzz_arbitrary_bytes_only_ever_raise_control_errors(data: bytes) -> Non
         assert outcome.message
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(request_like)
 def test_fuzz_request_shaped_objects_parse_or_fail_with_stable_codes(obj: dict) -> None:
     """Request-shaped JSON either parses to a known command or fails with a stable code."""

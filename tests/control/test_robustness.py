@@ -258,3 +258,50 @@ def test_fuzz_live_server_with_random_lines(fuzz_server, lines: list[bytes]) -> 
     finally:
         client.close()
     assert _status_works(path)
+
+
+@pytest.mark.anyio
+async def test_client_that_never_reads_is_dropped(sock_dir, daemon, log_events) -> None:
+    """A client flooding requests without reading replies is dropped; others carry on."""
+    path = sock_dir / "control.sock"
+    config = config_for(sock_dir, send_timeout_s=0.5)
+    async with serve(config, daemon.backend(), daemon.journal) as server:
+        flood = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        flood.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        flood.connect(str(path))
+        flood.setblocking(False)
+        request = b'{"type":"request","id":1,"command":"orders"}\n'
+        pending = b'{"type":"hello","protocol":1}\n' + request * 20_000
+        with anyio.fail_after(60):
+            while pending:
+                try:
+                    sent = flood.send(pending)
+                except BlockingIOError:
+                    sent = 0
+                except (BrokenPipeError, ConnectionResetError):
+                    break
+                pending = pending[sent:]
+                if any(e["event"] == "control.send_timeout" for e in log_events.entries):
+                    break
+                await anyio.sleep(0.001)
+        await eventually(
+            lambda: any(e["event"] == "control.send_timeout" for e in log_events.entries)
+        )
+        async with await ControlClient.connect(path) as client:
+            assert isinstance(await client.call("status"), StatusResult)
+        flood.close()
+        await eventually(lambda: server.active_connections == 0)
+
+
+@pytest.mark.anyio
+async def test_heartbeat_is_called_while_idle(sock_dir, daemon) -> None:
+    """The server calls its heartbeat repeatedly even with no client connected."""
+    beats: list[float] = []
+    async with serve(
+        config_for(sock_dir),
+        daemon.backend(),
+        daemon.journal,
+        heartbeat=lambda: beats.append(1.0),
+        heartbeat_interval_s=0.01,
+    ):
+        await eventually(lambda: len(beats) >= 5)
