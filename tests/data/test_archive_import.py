@@ -61,11 +61,7 @@ def test_klines_archive_with_and_without_header(tmp_path: Path, data, header: bo
 
 def test_agg_trades_in_microseconds_declared_us(tmp_path: Path, data) -> None:
     """A us-stamped aggTrades file declared us gives the same instants as the ms file."""
-    ms = (
-        write_archive(data.trades, DataKind.AGG_TRADES, tmp_path / "ms" / "t.zip", header=False)
-        if (tmp_path / "ms").mkdir() is None
-        else None
-    )
+    ms = write_archive(data.trades, DataKind.AGG_TRADES, tmp_path / "t.zip", header=False)
     us = write_archive(data.trades, DataKind.AGG_TRADES, tmp_path / "t-us.csv", time_unit="us")
     assert _lines(ms)[0].split(",")[5] + "000" == us.read_text().splitlines()[1].split(",")[5]
     _import([ms], DataKind.AGG_TRADES, tmp_path / "a")
