@@ -1,4 +1,15 @@
-"""Local exchange simulator: a Binance USD-M Futures look-alike (see docs/sim.md)."""
+"""Local exchange simulator: a Binance USD-M Futures look-alike for the real adapter.
+
+Public API: ``SimExchange`` (async context manager / component with ``run``),
+``SimConfig`` (frozen settings), ``SimBar`` (one replayed 1-minute bar).
+``hedgegrid sim`` runs it standalone. The supported subset (REST endpoints,
+streams, order types, venue rules and error codes, faults) and its known
+differences from Binance are documented in ``docs/sim.md``. In short: one
+symbol, hedge-mode (or one-way) cross-margin account, LIMIT/GTX/MARKET orders and
+STOP_MARKET algo orders filled against a replayed price path with a speed factor,
+fees and 8-hourly funding; faults: drop/stall streams, expire the listenKey,
+reject the next N orders, 5xx, latency, price jumps, hedge mode off, 429/418.
+"""
 
 from hedgegridd.sim.config import SimConfig
 from hedgegridd.sim.exchange import SimExchange
