@@ -172,6 +172,12 @@ class StrategyParams(_Frozen):
             )
         return self
 
+    @property
+    def warmup_bars(self) -> int:
+        """Bars of history the regime detector needs before it reports a regime."""
+        r = self.regime
+        return max(r.ema_slow, 2 * r.adx_period, r.atr_period) + 1
+
     def to_core(self) -> GridParams:
         """The pure core's parameter bundle."""
         g, x, r, p, f, o, k = (

@@ -175,3 +175,16 @@ def test_default_params_trade_btc_at_demo_prices() -> None:
             )
         )
         assert len(d.entries.places) == 20
+
+
+def test_warmup_bars_matches_core_detector() -> None:
+    """StrategyParams.warmup_bars is the core detector's warmup length (history to fetch)."""
+    params = parse_strategy_params(_with("regime", ema_slow=30, adx_period=20))
+    assert params.warmup_bars == params.to_core().regime.warmup_bars == 41
+
+
+def test_shipped_example_config_loads() -> None:
+    """etc/hedgegrid/strategy-example.toml is accepted by the loader."""
+    example = Path(__file__).resolve().parents[1] / "etc" / "hedgegrid" / "strategy-example.toml"
+    params = load_strategy_params(example)
+    assert params.grid.levels_per_side >= 1
