@@ -42,6 +42,17 @@ class ControlConfig(BaseModel):
     request_timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0
     send_timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0  # client not reading: drop
 
+    @field_validator("socket_mode", mode="before")
+    @classmethod
+    def _octal_string(cls, value: object) -> object:
+        """Accept "0660"/"0o660" strings as octal (TOML also has 0o660 integers)."""
+        if isinstance(value, str):
+            try:
+                return int(value.removeprefix("0o"), 8)
+            except ValueError as exc:
+                raise ValueError("socket_mode must be an octal mode such as 0o660") from exc
+        return value
+
     @field_validator("socket_mode")
     @classmethod
     def _check_mode(cls, value: int) -> int:

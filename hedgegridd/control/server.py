@@ -121,7 +121,12 @@ class ControlServer:
                     path=str(bound.path) if bound.path else None,
                     systemd=bound.path is None,
                     mode=oct(self._config.socket_mode),
+                    admin_gid=self._policy.groups.admin_gid,
+                    readonly_gid=self._policy.groups.readonly_gid,
+                    daemon_uid=self._policy.daemon_uid,
                 )
+                if self._policy.groups.admin_gid is None:
+                    log.info("control.admin_is_root_and_daemon_user_only")
                 task_status.started()
                 while True:
                     stream = await accept(bound.sock)

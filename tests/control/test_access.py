@@ -168,6 +168,9 @@ def test_config_validation_names_fields_and_ranges(monkeypatch) -> None:
             FakeDaemon().backend(),
             FakeDaemon().journal,
         )
+    assert ControlConfig(socket_mode="0640").socket_mode == 0o640
+    with pytest.raises(ValidationError, match="octal"):
+        ControlConfig(socket_mode="rw-rw----")
     assert ControlConfig().resolved_socket_path({}) == Path("/run/hedgegrid/control.sock")
     env = {"RUNTIME_DIRECTORY": "/run/hg-a:/run/hg-b"}
     assert ControlConfig().resolved_socket_path(env) == Path("/run/hg-a/control.sock")
