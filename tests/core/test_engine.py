@@ -21,6 +21,7 @@ from hedgegridd.core import (
     RestingExit,
     RiskSpec,
     Side,
+    protected_qty,
 )
 from hedgegridd.core.engine import Decision
 from hedgegridd.errors import DomainError
@@ -177,30 +178,50 @@ mids = st.integers(min_value=40_000, max_value=60_000).map(D)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(
-        st.tuples(mids, st.sampled_from(list(Regime)), st.sampled_from([D(0), D("0.5"), D(1)])),
+        st.tuples(
+            mids,
+            st.sampled_from(list(Regime)),
+            st.sampled_from([D(0), D("0.5"), D(1)]),
+            st.integers(min_value=0, max_value=9),
+        ),
         min_size=1,
         max_size=12,
     )
 )
-def test_decide_apply_decide_converges(steps: list[tuple[Decimal, Regime, Decimal]]) -> None:
+def test_decide_apply_decide_converges(steps: list[tuple[Decimal, Regime, Decimal, int]]) -> None:
     """After applying a decision, deciding again on the same inputs sends nothing;
-    no entry is on the wrong side of mid; every price is on tick and qty on step."""
+    no entry is on the wrong side of mid; prices on tick, qty on step; across recenters
+    and position changes the resting TP and SL quantities each equal the position."""
     engine = GridEngine(grid_params(), BTC_RULES)
     live: tuple[LiveEntry, ...] = ()
+    resting: tuple[RestingExit, ...] = ()
     center: Decimal | None = None
-    for n, (mid, regime, throttle) in enumerate(steps):
+    for n, (mid, regime, throttle, lots) in enumerate(steps):
+        long = Position(Side.LONG, D("0.003") * lots, D(49_000) if lots else None)
         inp = _inputs(
             mid=mid,
             center=center,
             regime=regime,
             throttle=throttle,
             live_entries=live,
+            resting_exits=resting,
+            long=long,
             now_ns=n * MIN,
         )
         d = engine.decide(inp)
         center = d.center
         live = _apply(live, d)
-        assert engine.decide(replace(inp, center=center, live_entries=live)).entries.is_empty
+        gone = {c.order_id for c in d.exits.cancels}
+        resting = tuple(e for e in resting if e.order_id not in gone) + tuple(
+            RestingExit(f"x{n}-{i}", p.side, p.kind, p.price, p.qty)
+            for i, p in enumerate(d.exits.places)
+        )
+        again = engine.decide(replace(inp, center=center, live_entries=live, resting_exits=resting))
+        assert again.entries.is_empty
+        assert again.exits.is_empty
+        for kind in ExitKind:
+            assert protected_qty(resting, Side.LONG, kind) == long.qty
+            assert protected_qty(resting, Side.SHORT, kind) == 0
         for r in d.desired_rungs:
             assert (r.price < mid) if r.side is Side.LONG else (r.price > mid)
             assert r.price % BTC_RULES.tick == 0
