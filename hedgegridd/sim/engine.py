@@ -282,6 +282,11 @@ class MatchingEngine:
         if takes:
             fill_px = self.ask if side == "BUY" else self.bid
             events += self._fill(order, order.remaining, fill_px, maker=False, now_ms=now_ms)
+        elif tif in ("IOC", "FOK"):
+            # Nothing to take at once: immediate-or-cancel orders expire instead of resting.
+            order.status = "EXPIRED"
+            events.append(self._order_event(order, "EXPIRED", now_ms))
+            rest = order.to_rest(self.fmt)
         return rest, events
 
     def cancel_order(self, order: SimOrder, now_ms: int) -> tuple[dict[str, Any], list[Event]]:

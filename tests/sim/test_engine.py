@@ -177,3 +177,12 @@ def test_history_is_bounded() -> None:
     assert len(eng.trades) == 10
     assert len(eng.orders) <= 11
     assert eng.find_order(None, "keep").is_open
+
+
+def test_ioc_that_cannot_fill_expires() -> None:
+    """An IOC buy below the ask does not rest: it expires at once."""
+    eng = engine()
+    rest, events = eng.new_order(limit("BUY", "LONG", "59000", "0.010", tif="IOC"), 1)
+    assert rest["status"] == "EXPIRED"
+    assert [(e["o"]["x"], e["o"]["X"]) for e in events] == [("NEW", "NEW"), ("EXPIRED", "EXPIRED")]
+    assert not eng.open_orders()
