@@ -207,7 +207,9 @@ class KillSwitch:
             log.warning("killswitch.disabled", latched=self.latched)
         while True:
             self._heartbeat()
-            if self._config.enabled and not self.latched and not self._flattening:
+            # Checks go on during a manual (one-side) flatten: a breach then latches at
+            # once and flattens both sides as soon as the manual path has finished.
+            if self._config.enabled and not self.latched:
                 result = await self.check_once()
                 if result is not None and result.fire:
                     await self._fire(result)
@@ -298,7 +300,10 @@ class KillSwitch:
         """Latch HALTED, halt the strategy, cancel entries, flatten both sides and verify."""
         at_ns = self._clock_ns()
         details = dict(details or {})
-        self._strategy.halt(reason)
+        try:
+            self._strategy.halt(reason)
+        except Exception as exc:  # keep going: closing the book matters more
+            log.error("killswitch.halt_failed", error=type(exc).__name__, exc_info=True)
         self.fired_total += 1
         self._latch = _Latch(reason, details, at_ns)
         log.critical("killswitch.fired", reason=reason, actor=actor, **details)

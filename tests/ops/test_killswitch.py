@@ -314,3 +314,25 @@ async def test_disabled_switch_still_honours_a_persisted_latch(store: AsyncState
     assert book.halted == "limit:drawdown"
     assert ks.checks_total == 0
     assert book.flatten_calls == []
+
+
+async def test_breach_during_a_manual_flatten_still_fires_for_both_sides(
+    store: AsyncStateStore,
+) -> None:
+    """During a manual LONG flatten checks continue; a breach latches and closes both sides."""
+    book = FakeBook(balance=D(10000), long_qty=D("0.1"), short_qty=D(1))
+    ks = KillSwitch(fast_config(flatten_verify_timeout_s=3.0), strategy=book, store=store)
+    async with anyio.create_task_group() as tg:
+        await tg.start(ks.run)
+        await until(lambda: ks.checks_total >= 1)
+        tg.start_soon(lambda: ks.flatten(FlattenSide.LONG, actor="ctl"))
+        await until(lambda: book.flatten_calls == [FlattenSide.LONG])
+        book.mark = D(60000)  # short 1 BTC from 50000: -10000 (long +1000)
+        await until(lambda: ks.latched)
+        assert ks.last_flatten is None  # latched while the manual path is still waiting
+        book.auto_fill = True
+        book.fill_closing()
+        await until(lambda: FlattenSide.BOTH in book.flatten_calls)
+        await until(lambda: book.is_flat(FlattenSide.BOTH))
+        tg.cancel_scope.cancel()
+    assert book.halted is not None
