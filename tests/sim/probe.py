@@ -177,12 +177,18 @@ def node_config(sim: SimExchange, *, reconciliation: bool = True) -> TradingNode
 
 
 @asynccontextmanager
-async def running_node(sim: SimExchange) -> AsyncIterator[tuple[TradingNode, ProbeStrategy]]:
-    """A built and running TradingNode with the probe strategy; stopped and disposed after."""
+async def running_node(
+    sim: SimExchange, *, claim_external: bool = False
+) -> AsyncIterator[tuple[TradingNode, ProbeStrategy]]:
+    """A built and running TradingNode with the probe strategy; stopped and disposed after.
+
+    ``claim_external``: the probe claims orders reconciled from the venue at start.
+    """
     node = TradingNode(node_config(sim), loop=asyncio.get_running_loop())
     node.add_data_client_factory(BINANCE, BinanceLiveDataClientFactory)
     node.add_exec_client_factory(BINANCE, BinanceLiveExecClientFactory)
-    strategy = ProbeStrategy(ProbeConfig())
+    claims = [INSTRUMENT_ID] if claim_external else None
+    strategy = ProbeStrategy(ProbeConfig(external_order_claims=claims))
     node.trader.add_strategy(strategy)
     node.build()
     task = asyncio.create_task(node.run_async())
