@@ -47,10 +47,10 @@ class AlertManager:
         heartbeat: Callable[[], None] | None = None,
     ) -> None:
         self._config = config
+        self._secrets = secrets or AlertSecrets()
+        self._injected = channels is not None
         self._channels: list[Channel] = (
-            list(channels)
-            if channels is not None
-            else list(build_channels(config, secrets or AlertSecrets()))
+            list(channels) if channels is not None else list(build_channels(config, self._secrets))
         )
         self._monotonic = monotonic
         self._sleep = sleep
@@ -64,6 +64,16 @@ class AlertManager:
         self.failed: Counter[str] = Counter()  # per channel
         self.suppressed: Counter[str] = Counter()  # per reason: dedup, rate_limit, severity
         self.dropped_overflow = 0
+
+    def reconfigure(self, config: AlertsConfig) -> None:
+        """Apply new routes, limits and floors (SIGHUP reload); secrets stay as given.
+
+        ``request_timeout_s`` takes effect at the next start of ``run``.
+        """
+        self._config = config
+        if not self._injected:
+            self._channels = list(build_channels(config, self._secrets))
+        log.info("alerts.reconfigured", channels=list(self.channel_names))
 
     @property
     def channel_names(self) -> tuple[str, ...]:

@@ -170,6 +170,19 @@ class KillSwitch:
             last_flatten=self.last_flatten,
         )
 
+    def reconfigure(self, config: KillSwitchConfig) -> None:
+        """Apply new limits/cadence (SIGHUP reload); the breach window starts afresh."""
+        old = self._config
+        self._config = config
+        self._tracker = BreachTracker(config)
+        log.warning(
+            "killswitch.reconfigured",
+            limits={k.value: str(v) for k, v in self._tracker.limits.items()},
+            interval_s=config.check_interval_s,
+            enabled=config.enabled,
+            was_enabled=old.enabled,
+        )
+
     # ----------------------------------------------------------------- lifecycle
     async def restore(self) -> LatchRecord | None:
         """Load the persisted latch and baselines; halt the strategy if latched.

@@ -303,3 +303,21 @@ async def test_critical_alerts_jump_the_queue_and_survive_overflow() -> None:
         await running(mgr, body)
     order = [r["text"].split(": ", 1)[1].splitlines()[0] for r in slack.requests]
     assert order == ["fired", "warning", "info two"]
+
+
+async def test_reconfigure_applies_new_routes_and_floors() -> None:
+    """A reload can raise the severity floor and add a route without new secrets."""
+    secrets = AlertSecrets(
+        slack_webhook_url=SecretStr("http://127.0.0.1:9/x"),
+        telegram_bot_token=SecretStr("1:tok"),
+    )
+    mgr = AlertManager(slack_config(), secrets)
+    assert mgr.channel_names == ("slack",)
+    mgr.reconfigure(
+        AlertsConfig(
+            slack=SlackRoute(), telegram=TelegramRoute(chat_id="7"), min_severity=Severity.CRITICAL
+        )
+    )
+    assert mgr.channel_names == ("slack", "telegram")
+    mgr.notify("k", Severity.WARNING, "now below the floor")
+    assert mgr.suppressed["severity"] == 1

@@ -336,3 +336,19 @@ async def test_breach_during_a_manual_flatten_still_fires_for_both_sides(
         await until(lambda: book.is_flat(FlattenSide.BOTH))
         tg.cancel_scope.cancel()
     assert book.halted is not None
+
+
+async def test_reconfigure_changes_limits_at_runtime(store: AsyncStateStore) -> None:
+    """A reload that tightens the drawdown limit makes the next checks fire."""
+    book = FakeBook(balance=D(10000), long_qty=D(1), short_qty=D(0))
+    book.auto_fill = True
+    ks = KillSwitch(fast_config(max_drawdown_pct="50"), strategy=book, store=store)
+    await ks.restore()
+    await ks.check_once()
+    book.mark = D(49000)  # 10% down
+    results = [await ks.check_once() for _ in range(2)]
+    assert not any(r is not None and r.fire for r in results)
+    ks.reconfigure(fast_config(max_drawdown_pct="5"))
+    results = [await ks.check_once() for _ in range(2)]
+    assert results[-1] is not None
+    assert results[-1].fire
