@@ -5,8 +5,11 @@ Run: ``.venv/bin/python bench/core.py``. Each bar runs regime update + risk chec
 exits); building the live-order tuples (the adapter's work) is not timed. Paths
 measured in this same run:
 
-* changed: the center moves every bar (forced recenter), positions grow every bar, live
-  orders are the previous decision applied: ladders are rebuilt and diffed in full;
+* requote: the center moves every bar (forced recenter) and the LONG position changes
+  every bar; live orders are the previous decision applied: both ladders are re-priced,
+  every entry is replaced and exits are re-planned (the worst case, rare in practice);
+* fill: the LONG position changes every bar (an entry fill, then a TP fill) without a
+  recenter: inventory cap, diff and exit planning rerun, prices are not rebuilt;
 * unchanged: mid jitters inside the recenter band, nothing else moves (the common case);
 * naive baseline: the unchanged inputs through an engine with its caches off
   (recompute everything every bar). The ratio naive / unchanged is the cache's gain.
@@ -87,7 +90,7 @@ def _exits(d: Decision, resting: tuple[RestingExit, ...], n: int) -> tuple[Resti
 
 
 def run(levels: int, bars: int, mode: str) -> float:
-    """Median-of-3 microseconds per bar for ``mode`` in {changed, unchanged, naive}."""
+    """Median-of-3 microseconds per bar for ``mode`` in {requote, fill, unchanged, naive}."""
     results = []
     for _ in range(3):
         engine = GridEngine(_params(levels), RULES, cache=(mode != "naive"))
@@ -110,11 +113,12 @@ def run(levels: int, bars: int, mode: str) -> float:
         for n in range(1, bars + 1):
             now = n * MIN
             mid = mids[n - 1]
-            if mode == "changed":
-                mid = D(50000) + D(n * 3)
-                center = None  # force a recenter: full rebuild and re-diff
+            if mode in ("requote", "fill"):
                 long_pos = Position(Side.LONG, D("0.006") if n % 2 else D("0.009"), D("49900"))
             start = clock()
+            if mode == "requote":
+                mid = D(50000) + D(n * 3)
+                center = None  # force a recenter: full rebuild and re-diff
             regime = detector.update(mid + 5, mid - 5, mid)
             gate.on_bar(now)
             verdict = gate.check_entries(now)
@@ -134,7 +138,7 @@ def run(levels: int, bars: int, mode: str) -> float:
             )
             elapsed += clock() - start
             center = d.center
-            if mode == "changed":  # the adapter's work, not timed
+            if mode in ("requote", "fill"):  # the adapter's work, not timed
                 live, resting = _apply(live, d, n), _exits(d, resting, n)
         results.append(elapsed / bars / 1000)
     return statistics.median(results)
@@ -143,15 +147,19 @@ def run(levels: int, bars: int, mode: str) -> float:
 def main() -> None:
     """Print the table and ratios."""
     print(
-        f"{'levels/side':>11} {'changed us':>11} {'unchanged us':>13} {'naive us':>9} "
-        f"{'naive/unchanged':>16}"
+        f"{'levels/side':>11} {'requote us':>11} {'fill us':>8} {'unchanged us':>13} "
+        f"{'naive us':>9} {'naive/unchanged':>16}"
     )
     for levels, bars in ((10, 3000), (50, 1000), (100, 600)):
-        changed = run(levels, max(bars // 5, 100), "changed")
+        requote = run(levels, max(bars // 5, 100), "requote")
+        fill = run(levels, max(bars // 2, 100), "fill")
         unchanged = run(levels, bars, "unchanged")
         naive = run(levels, max(bars // 5, 100), "naive")
         ratio = naive / unchanged if unchanged > 0 else float("inf")
-        print(f"{levels:>11} {changed:>11.1f} {unchanged:>13.1f} {naive:>9.1f} {ratio:>15.1f}x")
+        print(
+            f"{levels:>11} {requote:>11.1f} {fill:>8.1f} {unchanged:>13.1f} {naive:>9.1f} "
+            f"{ratio:>15.1f}x"
+        )
     target = run(10, 3000, "unchanged")
     status = "OK" if target < 100 else "ABOVE TARGET"
     print(f"target: unchanged path < 100 us/bar at 10 levels/side: {target:.1f} us ({status})")

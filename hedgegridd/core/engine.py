@@ -105,7 +105,7 @@ class Decision:
         )
 
 
-_LadderKey = tuple[Decimal, Side | None, Side | None, Decimal, Decimal, Decimal, Decimal]
+_BaseKey = tuple[Decimal, Side | None, Side | None, Decimal, Decimal]
 
 
 class GridEngine:
@@ -123,7 +123,9 @@ class GridEngine:
 
     def reset(self) -> None:
         """Drop every cache (after a restart, an instrument change or a reconcile)."""
-        self._ladder_key: _LadderKey | None = None
+        self._base_key: _BaseKey | None = None
+        self._base: tuple[Ladder, Ladder] | None = None
+        self._cap_key: tuple[Decimal, Decimal] | None = None
         self._ladders: tuple[Ladder, Ladder, tuple[InventoryCapReached, ...]] | None = None
         self._passive: tuple[Decimal, Ladder, Ladder, tuple[Rung, ...]] | None = None
         self._exit_key: tuple[Position, Position, Sequence[RestingExit]] | None = None
@@ -144,32 +146,38 @@ class GridEngine:
         long: Position,
         short: Position,
     ) -> tuple[Ladder, Ladder, tuple[InventoryCapReached, ...]]:
-        """Desired ladders before the passive filter (cached on every input they use)."""
-        key: _LadderKey = (
+        """Desired ladders before the passive filter, cached in two levels: the priced and
+        sized ladders on (center, counter side, funding, throttle); the inventory cap on
+        the positions (so a fill does not re-price the grid)."""
+        base_key: _BaseKey = (
             center,
             counter_side(regime),
             verdict.paying_side,
             verdict.factor,
             throttle,
-            long.qty,
-            short.qty,
         )
-        if self._cache and key == self._ladder_key and self._ladders is not None:
+        if not self._cache or base_key != self._base_key or self._base is None:
+            p, rules = self.params, self.rules
+            sized: list[Ladder] = []
+            for side in (Side.LONG, Side.SHORT):
+                ladder = build_raw_ladder(side, center, p.ladder, rules.tick)
+                ladder = apply_policy(ladder, regime, p.policy)
+                ladder = scale_ladder(ladder, verdict.factor_for(side) * throttle)
+                sized.append(finalize_ladder(ladder, rules))
+            self._base_key, self._base = base_key, (sized[0], sized[1])
+            self._ladders = None
+        cap_key = (long.qty, short.qty)
+        if self._cache and self._ladders is not None and cap_key == self._cap_key:
             return self._ladders
-        p, rules = self.params, self.rules
         notices: list[InventoryCapReached] = []
-        built: list[Ladder] = []
-        for side, pos in ((Side.LONG, long), (Side.SHORT, short)):
-            ladder = build_raw_ladder(side, center, p.ladder, rules.tick)
-            ladder = apply_policy(ladder, regime, p.policy)
-            ladder = scale_ladder(ladder, verdict.factor_for(side) * throttle)
-            ladder = finalize_ladder(ladder, rules)
-            ladder, notice = cap_inventory(ladder, pos.qty, self.side_cap, rules)
+        capped: list[Ladder] = []
+        for ladder, pos in zip(self._base, (long, short), strict=True):
+            ladder, notice = cap_inventory(ladder, pos.qty, self.side_cap, self.rules)
             if notice is not None:
                 notices.append(notice)
-            built.append(ladder)
-        result = (built[0], built[1], tuple(notices))
-        self._ladder_key, self._ladders = key, result
+            capped.append(ladder)
+        result = (capped[0], capped[1], tuple(notices))
+        self._cap_key, self._ladders = cap_key, result
         return result
 
     def _passive_ladders(

@@ -76,6 +76,9 @@ class ExitPlan:
         return not self.cancels and not self.places
 
 
+EMPTY_PLAN = ExitPlan()
+
+
 def _split(qty: Decimal, max_qty: Decimal) -> list[Decimal]:
     chunks: list[Decimal] = []
     while qty > max_qty:
@@ -127,9 +130,17 @@ def plan_side_exits(
     side = position.side
     active_tp: list[RestingExit] = []
     active_sl: list[RestingExit] = []
+    tp_sum = sl_sum = ZERO
     for e in resting:
         if e.side is side and not e.pending_cancel:
-            (active_tp if e.kind is ExitKind.TP else active_sl).append(e)
+            if e.kind is ExitKind.TP:
+                active_tp.append(e)
+                tp_sum += e.qty
+            else:
+                active_sl.append(e)
+                sl_sum += e.qty
+    if tp_sum == position.qty and sl_sum == position.qty:
+        return EMPTY_PLAN  # exactly covered (or flat with no exits): nothing to do
     tp_price: Decimal | None = None
     sl_price: Decimal | None = None
     if position.qty > 0 and position.avg_price is not None:
@@ -143,9 +154,6 @@ def plan_side_exits(
     if not cancels and not places and not uncovered:
         return EMPTY_PLAN
     return ExitPlan(tuple(cancels), tuple(places), tuple(uncovered))
-
-
-EMPTY_PLAN = ExitPlan()
 
 
 def plan_exits(
