@@ -307,3 +307,17 @@ def test_stop_already_through_market_is_flagged() -> None:
     short = Position(Side.SHORT, D("0.006"), D("50000"))  # SL at 52000.0
     d2 = engine.decide(_inputs(mid=D("52000"), center=D("52000"), short=short))
     assert [b.side for b in d2.exits.stop_breached] == [Side.SHORT]
+
+
+def test_fill_recaps_without_repricing() -> None:
+    """A position change re-applies only the inventory cap: unchanged ladders are reused."""
+    engine = GridEngine(grid_params(), BTC_RULES)
+    first = engine.decide(_inputs())
+    filled = engine.decide(_inputs(long=Position(Side.LONG, D("0.003"), D("49875"))))
+    assert filled.long is first.long
+    assert filled.short is first.short
+    capped = GridEngine(grid_params(max_inventory_qty=D("0.03")), BTC_RULES)
+    base = capped.decide(_inputs())
+    after = capped.decide(_inputs(long=Position(Side.LONG, D("0.009"), D("49875"))))
+    assert after.long is not base.long
+    assert len(after.long) == 7
