@@ -94,9 +94,13 @@ class AlertManager:
         fields: Mapping[str, str] | None = None,
     ) -> None:
         """Queue an alert; never blocks, never raises (see the module docstring)."""
+        try:
+            level = Severity.parse(severity)
+        except ValueError:
+            level = Severity.WARNING
         alert = Alert(
             key=str(key),
-            severity=severity,
+            severity=level,
             title=title,
             text=text,
             fields={str(k): str(v) for k, v in (fields or {}).items()},
@@ -174,7 +178,16 @@ class AlertManager:
         async def one(channel: Channel) -> None:
             if alert.severity < channel.min_severity:
                 return
-            ok = await deliver(channel, session, alert, self._config, sleep=self._sleep)
+            try:
+                ok = await deliver(channel, session, alert, self._config, sleep=self._sleep)
+            except Exception as exc:  # noqa: BLE001 - a channel bug must not end all alerting
+                log.error(
+                    "alert.channel_error",
+                    channel=channel.name,
+                    key=alert.key,
+                    error=type(exc).__name__,  # never str(exc)/traceback: may hold the URL
+                )
+                ok = False
             (self.sent if ok else self.failed)[channel.name] += 1
 
         async with anyio.create_task_group() as tg:

@@ -7,6 +7,7 @@ unrealized PnL. Closing orders from ``flatten`` rest until ``fill_closing`` (or 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ class FakeBook:
         self.snapshot_error: Exception | None = None
         self.cancel_calls = 0
         self.orders: list[OrderView] = []
+        self.snapshot_threads: set[int] = set()
 
     # -- market / venue side used by tests
     def unrealized(self, side: str) -> Decimal:
@@ -84,6 +86,7 @@ class FakeBook:
 
     # -- StrategyHandle
     def snapshot(self) -> StrategySnapshot:
+        self.snapshot_threads.add(threading.get_ident())
         if self.snapshot_error is not None:
             raise self.snapshot_error
         sides = {}

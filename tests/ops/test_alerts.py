@@ -321,3 +321,32 @@ async def test_reconfigure_applies_new_routes_and_floors() -> None:
     assert mgr.channel_names == ("slack", "telegram")
     mgr.notify("k", Severity.WARNING, "now below the floor")
     assert mgr.suppressed["severity"] == 1
+
+
+async def test_a_broken_channel_does_not_stop_the_others(
+    log_events: structlog.testing.LogCapture,
+) -> None:
+    """A channel raising an unexpected error is counted as failed; other routes still deliver."""
+
+    class Exploding:
+        name = "exploding"
+        min_severity = Severity.INFO
+
+        async def post(self, session: object, alert: object) -> None:
+            raise ValueError("http://secret.example/hook/SECRET")
+
+    async with FakeSlack() as slack:
+        from hedgegridd.ops.alert_channels import SlackChannel
+
+        real = SlackChannel(
+            SlackRoute(min_severity=Severity.INFO), SecretStr(slack.webhook_url), "x"
+        )
+        mgr = AlertManager(slack_config(), channels=[Exploding(), real])  # type: ignore[list-item]
+
+        async def body() -> None:
+            mgr.notify("k", "critical", "still delivered")  # type: ignore[arg-type]
+            await until(lambda: mgr.sent["slack"] == 1 and mgr.failed["exploding"] == 1)
+
+        await running(mgr, body)
+    assert "SECRET" not in repr(log_events.entries)
+    assert "CRITICAL" in slack.requests[0]["text"]

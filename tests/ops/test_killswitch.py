@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -96,6 +97,7 @@ async def test_run_loop_fires_after_a_price_jump(store: AsyncStateStore) -> None
     assert ks.last_flatten is not None
     assert ks.last_flatten.verified
     assert beats
+    assert book.snapshot_threads == {threading.get_ident()}  # read on the loop, no threads
 
 
 async def test_not_flat_is_retried_then_verified(store: AsyncStateStore) -> None:

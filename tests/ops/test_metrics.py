@@ -205,3 +205,17 @@ async def test_killswitch_watchdog_and_loop_lag_are_exported(tmp_path: Path) -> 
     assert s[("hedgegridd_trading_state", (("state", "HALTED"),))] == 1
     assert s[("hedgegridd_killswitch_threshold", (("limit", "margin_ratio"),))] == 0.8
     assert ("hedgegridd_event_loop_lag_seconds", ()) in s
+
+
+async def test_scrapes_read_the_strategy_on_the_event_loop_thread() -> None:
+    """Every snapshot read by a scrape happens on the loop's own thread (no worker threads)."""
+    import threading
+
+    book = FakeBook()
+    server = MetricsServer(config(), strategy=lambda: book)
+    async with anyio.create_task_group() as tg:
+        await tg.start(server.run)
+        for _ in range(3):
+            await scrape(server.url)
+        tg.cancel_scope.cancel()
+    assert book.snapshot_threads == {threading.get_ident()}
