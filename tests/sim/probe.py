@@ -22,6 +22,7 @@ from nautilus_trader.adapters.binance import (
     BinanceLiveExecClientFactory,
 )
 from nautilus_trader.adapters.binance.common.enums import BinanceEnvironment
+from nautilus_trader.adapters.binance.futures.types import BinanceFuturesMarkPriceUpdate
 from nautilus_trader.config import (
     InstrumentProviderConfig,
     LiveExecEngineConfig,
@@ -29,8 +30,9 @@ from nautilus_trader.config import (
     StrategyConfig,
     TradingNodeConfig,
 )
+from nautilus_trader.core.data import Data
 from nautilus_trader.live.node import TradingNode
-from nautilus_trader.model.data import Bar, BarType, QuoteTick
+from nautilus_trader.model.data import Bar, BarType, DataType, QuoteTick, TradeTick
 from nautilus_trader.model.enums import OrderSide, TimeInForce, TriggerType
 from nautilus_trader.model.events import (
     OrderAccepted,
@@ -62,12 +64,28 @@ class ProbeStrategy(Strategy):
         self.instrument_id = InstrumentId.from_str(config.instrument_id)
         self.bars: list[Bar] = []
         self.quotes: list[QuoteTick] = []
+        self.trades: list[TradeTick] = []
+        self.marks: list[BinanceFuturesMarkPriceUpdate] = []
         self.events: list[OrderEvent] = []
 
     def on_start(self) -> None:
-        """Subscribe 1-minute bars and best bid/ask."""
+        """Subscribe 1-minute bars, best bid/ask, trades and mark price with funding."""
         self.subscribe_bars(BarType.from_str(f"{self.instrument_id}-1-MINUTE-LAST-EXTERNAL"))
         self.subscribe_quote_ticks(self.instrument_id)
+        self.subscribe_trade_ticks(self.instrument_id)
+        self.subscribe_data(
+            DataType(BinanceFuturesMarkPriceUpdate, metadata={"instrument_id": self.instrument_id}),
+            instrument_id=self.instrument_id,
+        )
+
+    def on_trade_tick(self, tick: TradeTick) -> None:
+        """Record a trade."""
+        self.trades.append(tick)
+
+    def on_data(self, data: Data) -> None:
+        """Record mark-price updates (mark, index, funding rate, next funding time)."""
+        if isinstance(data, BinanceFuturesMarkPriceUpdate):
+            self.marks.append(data)
 
     def on_bar(self, bar: Bar) -> None:
         """Record a closed bar."""

@@ -23,7 +23,14 @@ async def test_grid_round_trip_with_real_adapter() -> None:
     """Connect, reconcile, fill hedge-mode LIMITs, exit, stop out, cancel, stop."""
     async with SimExchange(SimConfig(speed=600), bars=swing_bars()) as sim:
         async with running_node(sim) as (_node, strat):
-            await wait_for(lambda: len(strat.bars) >= 2 and strat.quotes, what="bars and quotes")
+            await wait_for(
+                lambda: len(strat.bars) >= 2 and strat.quotes and strat.trades and strat.marks,
+                what="bars, quotes, trades and mark prices",
+            )
+            assert Decimal(str(strat.marks[-1].funding_rate)) == Decimal("0.0001")
+            assert strat.marks[-1].next_funding_ns % (8 * 3600 * 10**9) == 0
+            bar = strat.bars[-1]
+            assert (str(bar.high), str(bar.low)) == ("60050.00", "59950.00")
             buy = strat.limit(OrderSide.BUY, "59960.00", "0.002", "LONG")
             sell = strat.limit(OrderSide.SELL, "60040.00", "0.002", "SHORT")
             await wait_for(lambda: len(strat.fills()) >= 2, what="two entry fills")
