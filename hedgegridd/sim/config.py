@@ -38,6 +38,9 @@ class SimConfig(BaseModel):
     )
     funding_interval_hours: int = Field(default=8, ge=1, le=24)
     dual_side_position: bool = Field(default=True, description="hedge mode on")
+    listen_key_ttl_s: float = Field(
+        default=3600.0, gt=0, le=86_400, description="listenKey life without keepalive"
+    )
     recv_window_max_ms: int = Field(default=60_000, ge=1, le=60_000)
     weight_limit_per_minute: int = Field(default=DEFAULT_WEIGHT_LIMIT, ge=1)
     ban_after_429s: int = Field(

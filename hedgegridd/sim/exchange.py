@@ -107,7 +107,7 @@ class SimExchange:
             self.config.ban_after_429s,
             self.config.ban_seconds,
         )
-        self.hub = StreamHub(self.faults)
+        self.hub = StreamHub(self.faults, self.config.listen_key_ttl_s)
         self.requests: deque[SeenRequest] = deque(maxlen=REQUEST_LOG_SIZE)
         self.ticker = MarketTicker(self)
         self._runner: web.AppRunner | None = None

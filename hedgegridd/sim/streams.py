@@ -27,7 +27,7 @@ from hedgegridd.sim.faults import Faults
 
 log = structlog.get_logger(__name__)
 
-LISTEN_KEY_TTL_S = 60 * 60
+LISTEN_KEY_TTL_S = 60 * 60  # Binance: a key lives 60 minutes unless kept alive
 
 
 @dataclass(eq=False, slots=True)
@@ -42,8 +42,9 @@ class MarketConn:
 class StreamHub:
     """Owns every WebSocket connection and the listen keys."""
 
-    def __init__(self, faults: Faults) -> None:
+    def __init__(self, faults: Faults, listen_key_ttl_s: float = LISTEN_KEY_TTL_S) -> None:
         self._faults = faults
+        self.listen_key_ttl_s = listen_key_ttl_s
         self._market: set[MarketConn] = set()
         self._user: dict[str, set[web.WebSocketResponse]] = {}
         self.listen_keys: dict[str, float] = {}
@@ -54,7 +55,7 @@ class StreamHub:
     def create_listen_key(self) -> str:
         """A new listen key valid for 60 minutes (keepalive extends it)."""
         key = secrets.token_hex(32)
-        self.listen_keys[key] = time.monotonic() + LISTEN_KEY_TTL_S
+        self.listen_keys[key] = time.monotonic() + self.listen_key_ttl_s
         return key
 
     def keepalive_listen_key(self, key: str | None) -> bool:
@@ -66,7 +67,7 @@ class StreamHub:
             key = next(iter(self.listen_keys))
         if key not in self.listen_keys:
             return False
-        self.listen_keys[key] = time.monotonic() + LISTEN_KEY_TTL_S
+        self.listen_keys[key] = time.monotonic() + self.listen_key_ttl_s
         return True
 
     async def close_listen_key(self, key: str | None) -> None:
@@ -77,10 +78,17 @@ class StreamHub:
             for ws in list(self._user.pop(k, set())):
                 await ws.close()
 
-    async def expire_listen_keys(self, now_ms: int) -> int:
-        """Push ``listenKeyExpired`` on every user stream and invalidate the keys."""
+    async def expire_stale_listen_keys(self, now_ms: int) -> int:
+        """Expire keys not kept alive within their TTL (as Binance does)."""
+        now = time.monotonic()
+        stale = [k for k, until in self.listen_keys.items() if until <= now]
+        return await self.expire_listen_keys(now_ms, stale) if stale else 0
+
+    async def expire_listen_keys(self, now_ms: int, keys: list[str] | None = None) -> int:
+        """Push ``listenKeyExpired`` on the keys' user streams and invalidate them (all keys
+        when none are named)."""
         expired = 0
-        for key in list(self.listen_keys):
+        for key in list(self.listen_keys) if keys is None else keys:
             event = {"e": "listenKeyExpired", "E": now_ms, "listenKey": key}
             for ws in list(self._user.get(key, set())):
                 await self._send(ws, json.dumps(event))

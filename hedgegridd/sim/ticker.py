@@ -89,6 +89,7 @@ class MarketTicker:
                 kl.trades += 1
                 await self._publish_point(px, vol_step)
                 await self._maybe_fund()
+                await self.sim.hub.expire_stale_listen_keys(self.sim_ms)
             await _sleep_until(real_t0 + (i + 1) * minute_s)
             self.sim_ms = open_ms + MINUTE_MS - 1
             await self._publish_kline(self.kline, closed=True)

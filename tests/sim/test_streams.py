@@ -160,3 +160,18 @@ async def test_drop_and_stall_faults_on_market_streams() -> None:
             msg = await ws.receive(timeout=5)
         assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
         assert sim.hub.market_connections == 0
+
+
+@pytest.mark.asyncio
+async def test_listen_key_expires_without_keepalive() -> None:
+    """A key not kept alive within its TTL is expired with a listenKeyExpired event."""
+    config = SimConfig(speed=1200, listen_key_ttl_s=0.3)
+    async with SimExchange(config, bars=FLAT) as sim, aiohttp.ClientSession() as session:
+        api = SignedClient(sim, session)
+        _, body, _ = await api.call("POST", "/fapi/v1/listenKey", signed=False)
+        key = body["listenKey"]
+        ws = await session.ws_connect(f"{sim.base_url_ws}/ws?listenKey={key}")
+        event = await receive_until(ws, lambda m: m.get("e") == "listenKeyExpired")
+        assert event["listenKey"] == key
+        assert key not in sim.hub.listen_keys
+        await ws.close()
