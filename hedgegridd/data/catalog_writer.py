@@ -13,7 +13,7 @@ timestamp falls inside an interval already in the catalog (or written earlier in
 this import) are skipped and counted, so re-importing a range adds nothing and
 intervals stay disjoint (Nautilus refuses overlapping files). Rows sharing the last
 timestamp of a chunk are carried into the next chunk so one instant never spans
-two files.
+two files (each chunk is held until the next one arrives or ``flush``).
 
 Atomicity: files go to ``<catalog>/.staging-<id>/`` first; ``commit()`` moves them
 into place, ``abort()`` (or an exception inside ``with``) deletes them. An import
@@ -113,16 +113,19 @@ class CatalogWriter:
         """Stage a normalized, time-ordered frame (see module docstring for dedupe rules)."""
         if self._closed:
             raise DataError("catalog writer already committed or aborted")
-        carry = self._carry.pop(kind, None)
-        if carry is not None and len(carry):
-            frame = pd.concat([carry, frame], ignore_index=True)
         if len(frame) == 0:
             return
-        ts = frame["ts_ns"].to_numpy(dtype=np.int64)
-        tail = int(np.searchsorted(ts, ts[-1], side="left"))
-        self._carry[kind] = frame.iloc[tail:]
-        if tail:
-            self._write_rows(kind, frame.iloc[:tail])
+        held = self._carry.pop(kind, None)
+        if held is not None:
+            held_ts = held["ts_ns"].to_numpy(dtype=np.int64)
+            if int(frame["ts_ns"].iloc[0]) == int(held_ts[-1]):
+                # The instant spans the chunk edge: keep its rows together in the next file.
+                tail = int(np.searchsorted(held_ts, held_ts[-1], side="left"))
+                frame = pd.concat([held.iloc[tail:], frame], ignore_index=True)
+                held = held.iloc[:tail]
+            if len(held):
+                self._write_rows(kind, held)
+        self._carry[kind] = frame
 
     def flush(self, kind: DataKind) -> None:
         """Stage the rows carried over for ``kind`` (call once its source is exhausted)."""

@@ -95,9 +95,13 @@ def outside_unit_range(values: np.ndarray, unit: TimeUnit) -> np.ndarray:
     return mask
 
 
-def unit_error(source: str, row: int, value: int, unit: TimeUnit) -> DataError:
+class TimestampUnitError(DataError):
+    """A timestamp is not an instant in its declared unit (wrong --time-unit or corrupt)."""
+
+
+def unit_error(source: str, row: int, value: int, unit: TimeUnit) -> TimestampUnitError:
     """The error for a timestamp that does not fit its declared unit, naming file and row."""
-    return DataError(
+    return TimestampUnitError(
         f"{source}: row {row}: timestamp {value} is not a {unit} timestamp between 2017 "
         f"and 2100 (declared unit {unit!r} does not match the data; pass the right --time-unit)"
     )

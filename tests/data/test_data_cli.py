@@ -1,0 +1,107 @@
+"""``hedgegrid data``: subcommands, summaries and documented exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hedgegridd.data.archive import write_archive
+from hedgegridd.data.cli import EXIT_IO, EXIT_OK, EXIT_REJECTED, EXIT_USAGE
+from hedgegridd.data.schema import DataKind
+from hedgegridd.data.synthetic import SyntheticSpec, generate
+from hedgegridd.tools_cli import main
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(["data", *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_synth_then_inspect_json(tmp_path: Path, capsys) -> None:
+    """synth writes a catalog and inspect reports its rows, range and gaps as JSON."""
+    cat = str(tmp_path / "cat")
+    code, out, _ = _run(capsys, "synth", "--catalog", cat, "--minutes", "600", "--json")
+    assert code == EXIT_OK
+    kinds = {k["kind"]: k for k in json.loads(out)["kinds"]}
+    assert kinds["klines"]["rows_written"] == 600
+    code, out, _ = _run(capsys, "inspect", "--catalog", cat, "--json")
+    assert code == EXIT_OK
+    doc = json.loads(out)
+    assert doc["instruments"] == ["BTCUSDT-PERP.BINANCE"]
+    bars = next(s for s in doc["series"] if s["kind"] == "klines")
+    assert (bars["rows"], bars["gap_count"]) == (600, 0)
+    assert bars["first"] == "2024-01-01T00:01:00Z"
+
+
+def test_import_summary_and_idempotence(tmp_path: Path, capsys) -> None:
+    """import prints rows, range, gaps and rejects; a second run stores nothing new."""
+    data = generate(SyntheticSpec(seed=2, minutes=300))
+    bars = data.bars.drop(index=[100, 101])
+    path = write_archive(bars, DataKind.KLINES, tmp_path / "BTCUSDT-1m-2024-01-01.zip")
+    args = ["import", "--kind", "klines", "--catalog", str(tmp_path / "cat"), "--quiet"]
+    code, out, _ = _run(capsys, *args, str(path))
+    assert code == EXIT_OK
+    assert "written        298" in out
+    assert "gaps 1 (missing 2)" in out
+    code, out, _ = _run(capsys, *args, "--json", str(path))
+    assert code == EXIT_OK
+    kind = json.loads(out)["kinds"][0]
+    assert (kind["rows_written"], kind["rows_skipped_existing"]) == (0, 298)
+
+
+def test_exit_code_for_rejected_data(tmp_path: Path, capsys) -> None:
+    """A unit mismatch or too many bad rows exits 3 with the reason on stderr."""
+    data = generate(SyntheticSpec(seed=2, minutes=60))
+    path = write_archive(data.trades, DataKind.AGG_TRADES, tmp_path / "t.csv", time_unit="us")
+    cat = str(tmp_path / "cat")
+    code, _, err = _run(capsys, "import", "--kind", "agg_trades", "--catalog", cat, str(path))
+    assert code == EXIT_REJECTED
+    assert "t.csv: row 2" in err
+    code, _, _ = _run(
+        capsys, "import", "--kind", "agg_trades", "--time-unit", "us", "--catalog", cat, str(path)
+    )
+    assert code == EXIT_OK
+    bad = data.bars.copy()
+    bad.loc[:10, "low"] = -1.0
+    bad_path = write_archive(bad, DataKind.KLINES, tmp_path / "k.csv")
+    code, _, err = _run(capsys, "import", "--kind", "klines", "--catalog", cat, str(bad_path))
+    assert code == EXIT_REJECTED
+    assert "11 of 60 rows rejected" in err
+
+
+def test_exit_code_for_io_and_network_errors(tmp_path: Path, capsys) -> None:
+    """A missing file or an unreachable REST endpoint exits 4."""
+    cat = str(tmp_path / "cat")
+    code, _, err = _run(
+        capsys, "import", "--kind", "klines", "--catalog", cat, str(tmp_path / "missing.zip")
+    )
+    assert code == EXIT_IO
+    assert "missing.zip" in err
+    code, _, err = _run(
+        capsys,
+        "fetch", "--kind", "funding", "--catalog", cat,
+        "--start", "2024-01-01", "--end", "2024-01-02",
+        "--base-url", "http://127.0.0.1:9", "--max-attempts", "2",
+        "--quiet",
+    )  # fmt: skip
+    assert code == EXIT_IO
+    assert "gave up after 2 attempts" in err
+
+
+def test_usage_errors_exit_2(tmp_path: Path, capsys) -> None:
+    """Bad options exit 2 and --help documents the exit codes."""
+    with pytest.raises(SystemExit) as exc:
+        main(["data", "import", "--kind", "bogus", "--catalog", str(tmp_path), "x"])
+    assert exc.value.code == EXIT_USAGE
+    code, _, err = _run(
+        capsys, "import", "--kind", "klines", "--symbol", "ETHUSDT",
+        "--catalog", str(tmp_path), str(tmp_path),
+    )  # fmt: skip
+    assert code == EXIT_USAGE
+    assert "--exchange-info" in err
+    with pytest.raises(SystemExit):
+        main(["data", "import", "--help"])
+    assert "exit codes: 0 ok; 2 usage error; 3 data rejected" in capsys.readouterr().out
