@@ -2,6 +2,8 @@
 
     python bench/control.py                  # spawns a server with an in-memory strategy
     python bench/control.py --socket PATH    # measures a running hedgegridd instead
+    python bench/control.py --with-daemon    # starts `hedgegrid sim` + a real hedgegridd
+                                             # (mode sim, HedgeGridStrategy) and measures it
 
 Also measures a raw line echo over a Unix socket in the same run as the baseline
 (the floor for one round trip on this machine) and prints ratios against it.
@@ -35,6 +37,7 @@ from hedgegridd.control.results import (
     killswitch_result,
 )
 from hedgegridd.control.server import ControlServer
+from hedgegridd.errors import ControlError
 from hedgegridd.strategy.handle import (
     FlattenSide,
     FlattenTicket,
@@ -277,7 +280,7 @@ async def _measure(path: Path, echo: Path | None, n: int, clients: int, seconds:
     if base:
         print(_line("baseline: raw line echo", base))
     print(_line("status (persistent connection)", status))
-    print(_line("orders, 40 orders (persistent)", orders))
+    print(_line("orders (persistent connection)", orders))
     print(_line("connect+handshake+status (as ctl)", fresh))
     print(
         f"{'throughput, ' + str(clients) + ' clients':<34} {done / elapsed:9.0f} req/s "
@@ -293,6 +296,79 @@ async def _measure(path: Path, echo: Path | None, n: int, clients: int, seconds:
     return ok
 
 
+_DAEMON_TOML = """
+mode = "sim"
+[venue]
+base_url_http = "{http}"
+base_url_ws = "{ws}"
+[warmup]
+total_deadline_s = 120
+history_bars = 50
+max_clock_skew_ms = 5000
+[lifecycle]
+ready_timeout_s = 180
+[killswitch]
+enabled = true
+[metrics]
+port = 0
+[control]
+socket_path = "{sock}"
+systemd_socket = false
+"""
+
+
+def _wait_file_line(path: Path, prefix: str, proc: subprocess.Popen[bytes]) -> str:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        for line in path.read_text(errors="replace").splitlines():
+            if line.startswith(prefix):
+                return line[len(prefix) :].strip()
+        if proc.poll() is not None:
+            raise SystemExit(f"{proc.args!r} exited {proc.returncode}; see {path}")
+        time.sleep(0.2)
+    raise SystemExit(f"no {prefix!r} in {path} within 180 s")
+
+
+def _start_sim_and_daemon(tmp: Path, speed: float) -> tuple[list[subprocess.Popen[bytes]], Path]:
+    """`hedgegrid sim` and `hedgegridd` (real strategy) as child processes; socket path."""
+    (tmp / "state").mkdir()
+    (tmp / "run").mkdir()
+    sim_out = tmp / "sim.log"
+    cmd = [sys.executable, "-m", "hedgegridd.tools_cli", "sim", "--speed", str(speed)]
+    with sim_out.open("wb") as out:
+        sim = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    http = _wait_file_line(sim_out, "base_url_http=", sim)
+    ws = _wait_file_line(sim_out, "base_url_ws=", sim)
+    sock = tmp / "run" / "control.sock"
+    config = tmp / "hedgegridd.toml"
+    config.write_text(_DAEMON_TOML.format(http=http, ws=ws, sock=sock))
+    env = dict(os.environ, STATE_DIRECTORY=str(tmp / "state"), RUNTIME_DIRECTORY=str(tmp / "run"))
+    daemon_cmd = [sys.executable, "-m", "hedgegridd.supervisor.cli", "--config", str(config)]
+    with (tmp / "daemon.log").open("wb") as out:
+        daemon = subprocess.Popen(
+            [*daemon_cmd, "--log-format", "json"], stdout=out, stderr=subprocess.STDOUT, env=env
+        )
+    procs = [daemon, sim]  # stop order: daemon first
+    deadline = time.monotonic() + 240
+    while anyio.run(_fills, sock) <= 0:
+        if daemon.poll() is not None or time.monotonic() > deadline:
+            for proc in procs:
+                proc.terminate()
+            raise SystemExit(f"hedgegridd did not start trading; see {tmp / 'daemon.log'}")
+        time.sleep(1)
+    return procs, sock
+
+
+async def _fills(path: Path) -> int:
+    """Fills so far per the daemon's status (-1 while it is not answering yet)."""
+    try:
+        async with await ControlClient.connect(path) as client:
+            fills = (await client.call_raw("status"))["fills"]
+            return int(fills)
+    except (OSError, ControlError):
+        return -1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in ("--serve", "--echo"):
@@ -303,23 +379,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-n", type=int, default=2000, help="status round trips to time")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--with-daemon", action="store_true", help="start sim + hedgegridd")
+    parser.add_argument("--speed", type=float, default=60.0, help="sim minutes per minute")
     opts = parser.parse_args(args)
     with tempfile.TemporaryDirectory(prefix="hgb-", dir="/tmp") as tmp:
         echo_path = Path(tmp) / "echo.sock"
         procs = [_spawn("--echo", echo_path)]
         try:
-            if opts.socket:
+            if opts.with_daemon:
+                started, path = _start_sim_and_daemon(Path(tmp), opts.speed)
+                procs = started + procs
+                print(f"measuring hedgegridd (sim mode, sim speed x{opts.speed:g}) on {path}")
+            elif opts.socket:
                 path = Path(opts.socket)
                 print(f"measuring the daemon on {path}")
             else:
                 path = Path(tmp) / "control.sock"
                 procs.append(_spawn("--serve", path))
                 print(f"measuring an in-memory server (pid {procs[-1].pid}); cpus={os.cpu_count()}")
+            before = anyio.run(_fills, path)
             anyio.run(_measure, path, echo_path, opts.n, opts.clients, opts.seconds)
+            after = anyio.run(_fills, path)
+            print(f"daemon fills during the run: {before} -> {after}")
         finally:
             for proc in procs:
                 proc.terminate()
-                proc.wait(30)
+                try:
+                    proc.wait(60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
     return 0
 
 
