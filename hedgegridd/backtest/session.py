@@ -16,7 +16,6 @@ mark price at that time, to the settlement module that books the payments.
 from __future__ import annotations
 
 import bisect
-import itertools
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -93,35 +92,46 @@ class BacktestSession:
         )
         self.engine.add_actor(self.recorder)
         self._disposed = False
-        self._ran = False
+        self._ended = False
+        self._cursor_ns = self.bars[0].ts_event - 1
 
     def add_strategy(self, strategy: Strategy) -> None:
         """Register the strategy under test (before ``run``)."""
         self.engine.add_strategy(strategy)
 
+    def advance(self, until_ns: int) -> None:
+        """Run every event up to and including ``until_ns`` (state kept; call ``finish`` last)."""
+        if self._disposed or self._ended:
+            raise BacktestError("session already finished")
+        if until_ns <= self._cursor_ns:
+            return
+        self.engine.run(
+            start=pd.Timestamp(self._cursor_ns + 1, unit="ns", tz="UTC"),
+            end=pd.Timestamp(until_ns, unit="ns", tz="UTC"),
+            streaming=True,
+        )
+        self._cursor_ns = until_ns
+
+    def finish(self) -> None:
+        """End the run: strategies stop (their stop policy applies), results are final."""
+        if not self._ended:
+            self.engine.end()
+            self._ended = True
+
     def run(self, *, progress: bool = False, chunk_minutes: int = 1440) -> None:
         """Run over all bars in time chunks (state kept between chunks), then end the run."""
-        if self._disposed:
-            raise BacktestError("session already disposed")
-        first = self.bars[0].ts_event
         last = self.bars[-1].ts_event
         step = chunk_minutes * _MINUTE_NS
-        bounds = [*range(first - 1, last, step), last]
         with tqdm(
             total=len(self.bars), disable=not progress, unit="bar", desc="backtest"
         ) as bar_progress:
-            done = 0
-            for lo, hi in itertools.pairwise(bounds):
-                self.engine.run(
-                    start=pd.Timestamp(lo, unit="ns", tz="UTC"),
-                    end=pd.Timestamp(hi, unit="ns", tz="UTC"),
-                    streaming=True,
-                )
-                now_done = _count_le(self.bars, hi)
+            done = _count_le(self.bars, self._cursor_ns)
+            while self._cursor_ns < last:
+                self.advance(min(self._cursor_ns + step, last))
+                now_done = _count_le(self.bars, self._cursor_ns)
                 bar_progress.update(now_done - done)
                 done = now_done
-        self.engine.end()
-        self._ran = True
+        self.finish()
 
     def results(self) -> BacktestResults:
         """Plain copy of the run (fills, orders, curves, funding); call before ``dispose``."""

@@ -67,6 +67,7 @@ class Book:
         self.rejects_by_reason: Counter[str] = Counter()
         self.denied = 0
         self.version = 0
+        self.cancelling: set[str] = set()  # cancels we sent that have not resolved yet
         self._seen_fills = BoundedSeen()
         self._seen_rejects = BoundedSeen()
         self._views_version = -1
@@ -87,6 +88,17 @@ class Book:
         order = cache.order(client_order_id)
         if (order is None or order.is_closed) and self.open_ids.pop(key, None) is not None:
             self.meta.pop(key, None)
+            self.cancelling.discard(key)
+        self.version += 1
+
+    def cancel_sent(self, client_order_id: ClientOrderId) -> None:
+        """A cancel is in flight: the order no longer counts (even if an ack re-opens it)."""
+        self.cancelling.add(client_order_id.value)
+        self.version += 1
+
+    def cancel_refused(self, client_order_id: ClientOrderId) -> None:
+        """The venue refused our cancel: the order counts again."""
+        self.cancelling.discard(client_order_id.value)
         self.version += 1
 
     def touch(self) -> None:
@@ -105,7 +117,7 @@ class Book:
             if order is None or order.is_closed:
                 closed.append(key)
                 continue
-            pending = order.status == OrderStatus.PENDING_CANCEL
+            pending = key in self.cancelling or order.status == OrderStatus.PENDING_CANCEL
             if meta.kind == ENTRY:
                 entries.append(
                     LiveEntry(
@@ -119,13 +131,14 @@ class Book:
                 )
             elif meta.kind in (TP, SL):
                 price = order.price if meta.kind == TP else order.trigger_price
+                qty = order.leaves_qty.as_decimal()
                 exits.append(
                     RestingExit(
                         order_id=key,
                         side=meta.side,
                         kind=ExitKind.TP if meta.kind == TP else ExitKind.SL,
                         price=price.as_decimal(),
-                        qty=order.leaves_qty.as_decimal(),
+                        qty=qty,
                         pending_cancel=pending,
                     )
                 )

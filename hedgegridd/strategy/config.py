@@ -36,7 +36,10 @@ class HedgeGridConfig(StrategyConfig, frozen=True, kw_only=True):
     (backtest venue, Binance exec client in hedge mode); the strategy refuses to
     start unless it is HEDGING. ``funding_source`` selects the funding feed:
     ``funding_rates`` (``FundingRateUpdate``, backtests), ``binance_mark_price``
-    (``BinanceFuturesMarkPriceUpdate``, live) or ``none``.
+    (``BinanceFuturesMarkPriceUpdate``, live) or ``none``. ``exit_contingency``:
+    ``OUO`` links a TP and SL placed together (the simulated venue shrinks/cancels
+    the twin in the same matching step), ``NONE`` sends them unlinked (the exits
+    planner's quantity rule and the exchange's hedge-mode caps still apply).
     """
 
     instrument_id: str
@@ -47,6 +50,7 @@ class HedgeGridConfig(StrategyConfig, frozen=True, kw_only=True):
     venue_oms_type: str = "HEDGING"
     subscribe_quotes: bool = False
     funding_interval_minutes: int = 480
+    exit_contingency: str = "OUO"
 
     @classmethod
     def create(
@@ -59,6 +63,7 @@ class HedgeGridConfig(StrategyConfig, frozen=True, kw_only=True):
         funding_source: FundingSource = "funding_rates",
         venue_oms_type: str = "HEDGING",
         subscribe_quotes: bool = False,
+        exit_contingency: str = "OUO",
         order_id_tag: str = "001",
         strategy_id: str | None = None,
     ) -> HedgeGridConfig:
@@ -71,7 +76,10 @@ class HedgeGridConfig(StrategyConfig, frozen=True, kw_only=True):
             funding_source=funding_source,
             venue_oms_type=venue_oms_type,
             subscribe_quotes=subscribe_quotes,
+            exit_contingency=exit_contingency,
             order_id_tag=order_id_tag,
             strategy_id=strategy_id,
             oms_type="HEDGING",
+            log_events=False,  # our own structured events; Nautilus' per-event lines cost CPU
+            log_commands=False,
         )

@@ -21,6 +21,7 @@ from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.events import (
     OrderAccepted,
     OrderCanceled,
+    OrderCancelRejected,
     OrderDenied,
     OrderExpired,
     OrderFilled,
@@ -83,6 +84,7 @@ class OrderEventsMixin(StrategyAttrs):
         if delta is None:
             log.debug("fill.replayed", client_order_id=event.client_order_id.value)
             return
+        meta = self.book.meta.get(event.client_order_id.value)
         self.book.forget_if_closed(event.client_order_id, self.cache)
         self._settle_flattening(side)
         log.debug(
@@ -93,7 +95,12 @@ class OrderEventsMixin(StrategyAttrs):
             qty=str(event.last_qty),
             realized_delta=str(delta),
         )
-        self._sync("fill", entries=False)
+        if opening or self.builder is None or not self.builder.pairs_exits:
+            # An entry grew the side: protect it now. (After an exit fill with OUO pairs the
+            # venue shrinks/cancels the twin itself; its cancel event triggers the re-plan.)
+            self._sync("fill", entries=False)
+        elif meta is None:
+            self._sync("fill", entries=False)
 
     def on_order_rejected(self, event: OrderRejected) -> None:
         try:
@@ -192,3 +199,10 @@ class OrderEventsMixin(StrategyAttrs):
 
     def on_order_updated(self, event: OrderUpdated) -> None:
         self.book.touch()
+
+    def on_order_cancel_rejected(self, event: OrderCancelRejected) -> None:
+        try:
+            self.book.cancel_refused(event.client_order_id)
+            log.info("order.cancel_refused", client_order_id=event.client_order_id.value)
+        except Exception as exc:  # noqa: BLE001 - handler boundary
+            self._degrade("on_order_cancel_rejected", exc)

@@ -51,10 +51,10 @@ class ExecutionMixin(StrategyAttrs):
 
     def _cancel_id(self, order_id: str) -> bool:
         order = self.cache.order(ClientOrderId(order_id))
-        if order is None or order.is_closed or order.is_pending_cancel:
+        if order is None or order.is_closed or order_id in self.book.cancelling:
             return False
         self.cancel_order(order)
-        self.book.touch()
+        self.book.cancel_sent(order.client_order_id)
         return True
 
     def _execute(self, decision: Decision, now_ns: int, source: str) -> None:

@@ -94,6 +94,11 @@ class OrderBuilder:
         self._price_prec = instrument.price_precision
         self._size_prec = instrument.size_precision
 
+    @property
+    def pairs_exits(self) -> bool:
+        """True when TP/SL placed together are linked OUO."""
+        return self._pair_exits
+
     def price(self, value: Decimal) -> Price:
         """A Price at the instrument's precision (value already on tick)."""
         return Price(value, self._price_prec)

@@ -128,6 +128,8 @@ class HedgeGridStrategy(OrderEventsMixin, ControlMixin, ExecutionMixin, Strategy
             raise ConfigError(f"strategy params invalid: {exc.errors()[0]['msg']}") from exc
         if cfg.stop_policy not in STOP_POLICIES:
             raise ConfigError(f"stop_policy must be one of {STOP_POLICIES}, got {cfg.stop_policy}")
+        if cfg.exit_contingency not in ("OUO", "NONE"):
+            raise ConfigError(f"exit_contingency must be OUO or NONE, got {cfg.exit_contingency}")
         if cfg.funding_source not in FUNDING_SOURCES:
             raise ConfigError(f"funding_source must be one of {FUNDING_SOURCES}")
         if cfg.venue_oms_type.upper() != "HEDGING" or self.oms_type != OmsType.HEDGING:
@@ -155,7 +157,9 @@ class HedgeGridStrategy(OrderEventsMixin, ControlMixin, ExecutionMixin, Strategy
         self.regime = RegimeDetector(core.regime)
         warm = self._warmup or WarmupData()
         self.risk = RiskGate(core.risk, peak_equity=warm.peak_equity)
-        self.builder = OrderBuilder(self.order_factory, self.clock, instrument, pair_exits=True)
+        self.builder = OrderBuilder(
+            self.order_factory, self.clock, instrument, pair_exits=cfg.exit_contingency == "OUO"
+        )
         self._apply_warmup(warm)
         self._adopt_existing()
         self.subscribe_bars(self.bar_type)
