@@ -43,6 +43,8 @@ class SimConfig(BaseModel):
     )
     recv_window_max_ms: int = Field(default=60_000, ge=1, le=60_000)
     weight_limit_per_minute: int = Field(default=DEFAULT_WEIGHT_LIMIT, ge=1)
+    orders_per_10s: int = Field(default=300, ge=1, description="new orders per 10 s (account)")
+    orders_per_minute: int = Field(default=1200, ge=1, description="new orders per minute")
     ban_after_429s: int = Field(
         default=5, ge=1, description="requests made while limited before a 418 ban"
     )

@@ -29,7 +29,7 @@ from hedgegridd.sim.config import SimConfig
 from hedgegridd.sim.control import install_control_routes
 from hedgegridd.sim.engine import Event, MatchingEngine, SymbolRules
 from hedgegridd.sim.faults import Faults, OrderRejection, ServerFailure
-from hedgegridd.sim.limits import WeightLimiter
+from hedgegridd.sim.limits import OrderRateLimiter, WeightLimiter
 from hedgegridd.sim.market import (
     MarketData,
     PricePath,
@@ -106,6 +106,9 @@ class SimExchange:
             self.config.weight_limit_per_minute,
             self.config.ban_after_429s,
             self.config.ban_seconds,
+        )
+        self.order_limiter = OrderRateLimiter(
+            self.config.orders_per_10s, self.config.orders_per_minute
         )
         self.hub = StreamHub(self.faults, self.config.listen_key_ttl_s)
         self.requests: deque[SeenRequest] = deque(maxlen=REQUEST_LOG_SIZE)

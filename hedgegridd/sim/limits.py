@@ -84,3 +84,40 @@ class WeightLimiter:
     def reset(self) -> None:
         """Forget the current window and any ban."""
         self._window, self._used, self._violations, self._banned_until = -1, 0, 0, 0.0
+
+
+class OrderRateLimiter:
+    """Order-count limits per account: ``per_10s`` and ``per_minute`` fixed windows.
+
+    Over either limit a placement is refused with HTTP 429 and code -1015; every
+    placement answer carries ``X-MBX-ORDER-COUNT-10S`` and ``X-MBX-ORDER-COUNT-1M``.
+    """
+
+    def __init__(self, per_10s: int, per_minute: int) -> None:
+        self.per_10s = per_10s
+        self.per_minute = per_minute
+        self._w10 = self._w60 = -1
+        self.count_10s = self.count_1m = 0
+        self.refused = 0
+
+    def take(self, orders: int = 1) -> bool:
+        """Count ``orders`` new orders now; False (and nothing counted) when over a limit."""
+        now = time.time()
+        w10, w60 = int(now // 10), int(now // 60)
+        if w10 != self._w10:
+            self._w10, self.count_10s = w10, 0
+        if w60 != self._w60:
+            self._w60, self.count_1m = w60, 0
+        if self.count_10s + orders > self.per_10s or self.count_1m + orders > self.per_minute:
+            self.refused += 1
+            return False
+        self.count_10s += orders
+        self.count_1m += orders
+        return True
+
+    def headers(self) -> dict[str, str]:
+        """The order-count headers Binance sends on order placements."""
+        return {
+            "X-MBX-ORDER-COUNT-10S": str(self.count_10s),
+            "X-MBX-ORDER-COUNT-1M": str(self.count_1m),
+        }

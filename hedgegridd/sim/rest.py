@@ -37,6 +37,17 @@ SIGNED = "signed"
 ORDER_PATHS = ("/fapi/v1/order", "/fapi/v1/batchOrders", "/fapi/v1/algoOrder")
 
 
+def _orders_in(path: str, params: dict[str, str]) -> int:
+    """How many new orders a POST to ``path`` places (batchOrders: the list length)."""
+    if path != "/fapi/v1/batchOrders":
+        return 1
+    try:
+        batch = json.loads(params.get("batchOrders", "[]"))
+    except ValueError:
+        return 1
+    return len(batch) if isinstance(batch, list) and batch else 1
+
+
 @dataclass(frozen=True, slots=True)
 class SeenRequest:
     """One request the simulator received (for tests: what reached which endpoint)."""
@@ -148,6 +159,16 @@ class RestApi:
                     self._check_api_key(request)
                 if security == SIGNED:
                     self._check_signature(request, params, body)
+                if method == "POST" and path in ORDER_PATHS:
+                    if not sim.order_limiter.take(_orders_in(path, params)):
+                        headers.update(sim.order_limiter.headers())
+                        raise VenueError(
+                            -1015,
+                            "Too many new orders; current limit is "
+                            f"{sim.order_limiter.per_10s} orders per 10 SECOND.",
+                            429,
+                        )
+                    headers.update(sim.order_limiter.headers())
                 response = await handler(request)
             except VenueError as exc:
                 if path in ORDER_PATHS:

@@ -165,3 +165,33 @@ async def test_weight_limit_gives_429_then_418(api: SignedClient) -> None:
     status, _, headers = await api.call("GET", "/fapi/v1/time", signed=False)
     assert status == 200
     assert headers["X-MBX-USED-WEIGHT-1M"] == "1"
+
+
+@pytest.mark.asyncio
+async def test_order_count_limit_gives_1015() -> None:
+    """Past the per-10s order count, placements get 429 -1015 with order-count headers."""
+    config = SimConfig(speed=1, orders_per_10s=3)
+    async with SimExchange(config, bars=FLAT) as sim, aiohttp.ClientSession() as session:
+        api = SignedClient(sim, session)
+        results = []
+        for _ in range(4):
+            status, body, headers = await api.call(
+                "POST",
+                "/fapi/v1/order",
+                {
+                    "symbol": "BTCUSDT",
+                    "side": "BUY",
+                    "positionSide": "LONG",
+                    "type": "LIMIT",
+                    "timeInForce": "GTC",
+                    "price": "59000",
+                    "quantity": "0.010",
+                },
+            )
+            results.append((status, body.get("code"), headers.get("X-MBX-ORDER-COUNT-10S")))
+        # A 10 s window may roll over mid-test: at least one refusal unless it did.
+        refused = [r for r in results if r[0] == 429]
+        assert refused or sim.order_limiter.count_10s < 3
+        assert all(r[1] == -1015 for r in refused)
+        assert results[0][2] is not None
+        assert len(sim.engine.orders) == 4 - len(refused)
