@@ -26,7 +26,7 @@ def _cell(value: object) -> str:
     if value is None:
         return "-"
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+        return format(value.normalize(), "f")  # no trailing zeros, never scientific
     if isinstance(value, tuple | list):
         return ", ".join(str(v) for v in value) or "-"
     return str(value)
