@@ -12,7 +12,13 @@ closing orders sent within one check interval of the firing decision (the
 decision itself needs ``breaches_required`` breaching checks), flat verified
 within 2 s.
 
-Run: ``.venv/bin/python bench/killswitch.py [--trials N] [--latency-ms MS]``.
+A second part runs the real ``hedgegridd`` process (sim mode: HedgeGridStrategy
+on the Nautilus Binance adapter) against the simulator with a position-notional
+limit; times come from the simulator (closes received, book flat) and the
+daemon's JSON log (``killswitch.fired``/``closing_sent``/``flat_verified``).
+
+Run: ``.venv/bin/python bench/killswitch.py [--trials N] [--daemon-trials N]
+[--latency-ms MS] [--interval-s S]``.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
+import json
+import os
 import statistics
 import sys
 import time
@@ -290,7 +298,14 @@ async def bench(trials: int, latency_ms: float, interval_s: float, state_dir: Pa
 
 
 def report(
-    rows: list[dict[str, float]], rtt_ms: float, latency_ms: float, interval_s: float, k: int
+    rows: list[dict[str, float]],
+    rtt_ms: float,
+    latency_ms: float,
+    interval_s: float,
+    k: int,
+    *,
+    acked: str = "jump -> closing orders acked",
+    to_sent: str = "fired -> closing orders sent",
 ) -> int:
     def med(key: str) -> float:
         return statistics.median(r[key] for r in rows)
@@ -308,14 +323,17 @@ def report(
     for label, key in (
         ("jump -> kill switch fired", "fired_ms"),
         ("jump -> closing orders sent", "sent_ms"),
-        ("jump -> closing orders acked", "acked_ms"),
+        (acked, "acked_ms"),
+        ("jump -> flat at the venue", "venue_flat_ms"),
         ("jump -> flat verified", "flat_ms"),
-        ("fired -> closing orders sent", "decision_to_sent_ms"),
+        (to_sent, "decision_to_sent_ms"),
         ("sent -> flat verified", "sent_to_flat_ms"),
     ):
+        if key not in rows[0]:
+            continue
         m = med(key)
         print(
-            f"  {label:30s} median {m:8.1f} ms  worst {worst(key):8.1f} ms"
+            f"  {label:31s} median {m:8.1f} ms  worst {worst(key):8.1f} ms"
             f"  = {m / interval_ms:5.2f} intervals = {m / max(rtt_ms, 1e-3):8.1f} x RTT"
         )
     sent_ok = worst("decision_to_sent_ms") <= interval_ms
@@ -328,16 +346,163 @@ def report(
     return 0 if verified else 1
 
 
+DAEMON_TOML = """
+mode = "sim"
+[venue]
+base_url_http = "{http}"
+base_url_ws = "{ws}"
+[warmup]
+total_deadline_s = 30
+history_bars = 60
+max_clock_skew_ms = 5000
+[lifecycle]
+ready_timeout_s = 60
+stop_deadline_s = 20
+[watchdog]
+max_data_age_s = 60
+[killswitch]
+enabled = true
+check_interval_s = {interval}
+max_position_notional = "150"
+flatten_poll_interval_s = 0.01
+[metrics]
+port = 0
+[control]
+socket_path = "{sock}"
+systemd_socket = false
+"""
+
+
+def _log_event_ns(log_path: Path, event: str) -> int | None:
+    """Wall-clock ns of the first JSON log line of ``event`` in the daemon's log."""
+    from datetime import datetime
+
+    for line in log_path.read_text(errors="replace").splitlines():
+        if line.startswith("{") and f'"{event}"' in line:
+            doc = json.loads(line)
+            if doc.get("event") == event:
+                stamp = datetime.fromisoformat(str(doc["timestamp"]).replace("Z", "+00:00"))
+                return int(stamp.timestamp() * 1e9)
+    return None
+
+
+async def daemon_trial(interval_s: float, workdir: Path) -> dict[str, float]:
+    """One run of the real ``hedgegridd`` (HedgeGridStrategy, sim mode) against the simulator."""
+    from hedgegridd.sim import SimBar
+
+    (workdir / "state").mkdir(parents=True)
+    (workdir / "run").mkdir()
+    flat = Decimal(60000)
+    bars = [SimBar(flat, flat, flat, flat) for _ in range(20000)]
+    async with SimExchange(SimConfig(speed=120), bars=bars) as sim:
+        config = workdir / "hedgegridd.toml"
+        config.write_text(
+            DAEMON_TOML.format(
+                http=sim.base_url_http,
+                ws=sim.base_url_ws,
+                interval=interval_s,
+                sock=workdir / "run" / "control.sock",
+            )
+        )
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("HEDGEGRID_", "BINANCE_", "NOTIFY_", "WATCHDOG_"))
+        }
+        repo = str(Path(__file__).resolve().parents[1])
+        env.update(
+            STATE_DIRECTORY=str(workdir / "state"),
+            RUNTIME_DIRECTORY=str(workdir / "run"),
+            PYTHONPATH=repo,
+        )
+        log_path = workdir / "daemon.log"
+        cmd = [sys.executable, "-m", "hedgegridd.supervisor.cli", "--config", str(config)]
+        with log_path.open("wb") as log_file:
+            proc = await anyio.open_process(
+                [*cmd, "--log-format", "json"], cwd=repo, env=env, stdout=log_file, stderr=log_file
+            )
+        try:
+            with anyio.fail_after(120):
+                while not any(o.side == "BUY" for o in sim.engine.open_orders()):
+                    if proc.returncode is not None:
+                        raise RuntimeError(f"hedgegridd exited {proc.returncode}: see {log_path}")
+                    await anyio.sleep(0.1)
+            await anyio.sleep(2 * interval_s)
+            level1 = max(o.price for o in sim.engine.open_orders() if o.side == "BUY")
+            t_jump = time.time_ns()
+            await sim.jump_price(to=level1 - Decimal(50))  # fills the first LONG entries
+            with anyio.fail_after(60):
+                while True:
+                    closes = [
+                        r
+                        for r in sim.seen("/fapi/v1/order", "POST")
+                        if r.params.get("type") == "MARKET" and r.at * 1e9 >= t_jump
+                    ]
+                    if closes and all(p.amt == 0 for p in sim.engine.positions.values()):
+                        venue_flat = time.time_ns()
+                        break
+                    await anyio.sleep(0.005)
+                while _log_event_ns(log_path, "killswitch.flat_verified") is None:  # noqa: ASYNC110
+                    await anyio.sleep(0.05)
+        finally:
+            if proc.returncode is None:
+                proc.terminate()
+                with anyio.move_on_after(40):
+                    await proc.wait()
+                if proc.returncode is None:
+                    proc.kill()
+    fired = _log_event_ns(log_path, "killswitch.fired")
+    sent = _log_event_ns(log_path, "killswitch.closing_sent")
+    verified = _log_event_ns(log_path, "killswitch.flat_verified")
+    assert fired is not None
+    assert sent is not None
+    assert verified is not None
+    at_venue = int(min(r.at for r in closes) * 1e9)
+    return {
+        "fired_ms": (fired - t_jump) / 1e6,
+        "sent_ms": (sent - t_jump) / 1e6,
+        "decision_to_sent_ms": (at_venue - fired) / 1e6,
+        "acked_ms": (at_venue - t_jump) / 1e6,
+        "flat_ms": (verified - t_jump) / 1e6,
+        "sent_to_flat_ms": (verified - sent) / 1e6,
+        "venue_flat_ms": (venue_flat - t_jump) / 1e6,
+        "verified": 1.0,
+    }
+
+
+async def bench_daemon(trials: int, interval_s: float, root: Path) -> int:
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
+    async with aiohttp.ClientSession() as session:
+        probe = SimExchange(SimConfig(speed=1.0, minutes=60))
+        async with probe:
+            rtt = await rest_rtt_ms(SimRest(session, probe.base_url_http, "k", "s"))
+    rows = [await daemon_trial(interval_s, root / f"trial{i}") for i in range(trials)]
+    print("-- real hedgegridd (HedgeGridStrategy, Nautilus Binance adapter, sim mode) --")
+    return report(
+        rows,
+        rtt,
+        0.0,
+        interval_s,
+        2,
+        acked="jump -> closes reach the sim",
+        to_sent="fired -> closes reach the sim",
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=5)
+    parser.add_argument("--daemon-trials", type=int, default=1, help="0 skips the daemon run")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--interval-s", type=float, default=0.25)
     args = parser.parse_args()
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        return anyio.run(bench, args.trials, args.latency_ms, args.interval_s, Path(tmp))
+        code = anyio.run(bench, args.trials, args.latency_ms, args.interval_s, Path(tmp))
+        if args.daemon_trials > 0:
+            code |= anyio.run(bench_daemon, args.daemon_trials, args.interval_s, Path(tmp))
+        return code
 
 
 if __name__ == "__main__":
