@@ -18,7 +18,6 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 from nautilus_trader.model.data import (
     Bar,
@@ -32,6 +31,7 @@ from nautilus_trader.model.identifiers import InstrumentId, TradeId
 from nautilus_trader.model.objects import FIXED_PRECISION, Price, Quantity
 from nautilus_trader.serialization.arrow.serializer import ArrowSerializer
 
+from hedgegridd.data.columns import Columns
 from hedgegridd.data.schema import HOUR_NS
 
 _U32 = np.uint64(0xFFFFFFFF)
@@ -54,7 +54,7 @@ def fixed128(values: np.ndarray, precision: int) -> pa.FixedSizeBinaryArray:
     words = np.empty((ints.size, 2), dtype="<u8")
     words[:, 0] = low
     words[:, 1] = high
-    buf = pa.py_buffer(words.tobytes())
+    buf = pa.py_buffer(words)
     return pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), ints.size, [None, buf])
 
 
@@ -69,7 +69,7 @@ def _u64(values: np.ndarray) -> pa.Array:
 
 
 def trades_table(
-    frame: pd.DataFrame, instrument_id: str, price_precision: int, size_precision: int
+    frame: Columns, instrument_id: str, price_precision: int, size_precision: int
 ) -> pa.Table:
     """TradeTick table: price, size, aggressor_side, trade_id (agg trade id), ts_event, ts_init."""
     sample = TradeTick(
@@ -81,12 +81,12 @@ def trades_table(
         0,
         0,
     )
-    ts = _u64(frame["ts_ns"].to_numpy())
-    aggressor = np.where(frame["is_buyer_maker"].to_numpy(dtype=bool), 2, 1).astype(np.uint8)
-    ids = pa.array(frame["agg_trade_id"].to_numpy(dtype=np.int64)).cast(pa.string())
+    ts = _u64(frame["ts_ns"])
+    aggressor = np.where(np.asarray(frame["is_buyer_maker"], dtype=bool), 2, 1).astype(np.uint8)
+    ids = pa.array(np.asarray(frame["agg_trade_id"], dtype=np.int64)).cast(pa.string())
     arrays = [
-        fixed128(frame["price"].to_numpy(), price_precision),
-        fixed128(frame["quantity"].to_numpy(), size_precision),
+        fixed128(frame["price"], price_precision),
+        fixed128(frame["quantity"], size_precision),
         pa.array(aggressor, type=pa.uint8()),
         ids,
         ts,
@@ -96,7 +96,7 @@ def trades_table(
 
 
 def bars_table(
-    frame: pd.DataFrame, bar_type: str, price_precision: int, size_precision: int
+    frame: Columns, bar_type: str, price_precision: int, size_precision: int
 ) -> pa.Table:
     """Bar table; ``ts_event = ts_init = ts_ns`` (the bar's close: open + 1 minute)."""
     sample = Bar(
@@ -109,31 +109,31 @@ def bars_table(
         0,
         0,
     )
-    ts = _u64(frame["ts_ns"].to_numpy())
+    ts = _u64(frame["ts_ns"])
     arrays = [
-        *(fixed128(frame[c].to_numpy(), price_precision) for c in ("open", "high", "low", "close")),
-        fixed128(frame["volume"].to_numpy(), size_precision),
+        *(fixed128(frame[c], price_precision) for c in ("open", "high", "low", "close")),
+        fixed128(frame["volume"], size_precision),
         ts,
         ts,
     ]
     return pa.Table.from_arrays(arrays, schema=_schema(sample, Bar))
 
 
-def mark_prices_table(frame: pd.DataFrame, instrument_id: str, precision: int) -> pa.Table:
+def mark_prices_table(frame: Columns, instrument_id: str, precision: int) -> pa.Table:
     """MarkPriceUpdate table from mark klines: the close, stamped at the bar close."""
     sample = MarkPriceUpdate(InstrumentId.from_str(instrument_id), Price(1, precision), 0, 0)
-    ts = _u64(frame["ts_ns"].to_numpy())
-    arrays = [fixed128(frame["close"].to_numpy(), precision), ts, ts]
+    ts = _u64(frame["ts_ns"])
+    arrays = [fixed128(frame["close"], precision), ts, ts]
     return pa.Table.from_arrays(arrays, schema=_schema(sample, MarkPriceUpdate))
 
 
-def funding_updates(frame: pd.DataFrame, instrument_id: str) -> list[FundingRateUpdate]:
+def funding_updates(frame: Columns, instrument_id: str) -> list[FundingRateUpdate]:
     """FundingRateUpdate objects (few rows: 3 a day), rate as the exact decimal string."""
     iid = InstrumentId.from_str(instrument_id)
     out: list[FundingRateUpdate] = []
-    ts_all = frame["ts_ns"].to_numpy(dtype=np.int64).tolist()
-    rates = frame["funding_rate"].to_numpy(dtype=np.float64).tolist()
-    hours = frame["interval_hours"].to_numpy(dtype=np.int64).tolist()
+    ts_all = np.asarray(frame["ts_ns"], dtype=np.int64).tolist()
+    rates = np.asarray(frame["funding_rate"], dtype=np.float64).tolist()
+    hours = np.asarray(frame["interval_hours"], dtype=np.int64).tolist()
     for ts, rate, h in zip(ts_all, rates, hours, strict=True):
         out.append(
             FundingRateUpdate(
@@ -148,7 +148,7 @@ def funding_updates(frame: pd.DataFrame, instrument_id: str) -> list[FundingRate
     return out
 
 
-def funding_table(frame: pd.DataFrame, instrument_id: str) -> pa.Table:
+def funding_table(frame: Columns, instrument_id: str) -> pa.Table:
     """FundingRateUpdate table through Nautilus's own serializer."""
     table = ArrowSerializer.serialize_batch(
         funding_updates(frame, instrument_id), data_cls=FundingRateUpdate

@@ -31,7 +31,6 @@ from pathlib import Path
 from types import TracebackType
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import structlog
@@ -42,6 +41,7 @@ from nautilus_trader.persistence.catalog.parquet import _timestamps_to_filename
 from nautilus_trader.persistence.funcs import class_to_filename, urisafe_identifier
 
 from hedgegridd.data import arrow_encode
+from hedgegridd.data.columns import Columns
 from hedgegridd.data.instruments import InstrumentSpec, to_nautilus_instrument
 from hedgegridd.data.schema import DataKind
 from hedgegridd.errors import DataError
@@ -85,7 +85,7 @@ class CatalogWriter:
         self.staging = self.root / f".staging-{uuid.uuid4().hex}"
         self.stats: dict[DataKind, WriteStats] = {kind: WriteStats() for kind in DataKind}
         self._intervals: dict[DataKind, list[tuple[int, int]]] = {}
-        self._carry: dict[DataKind, pd.DataFrame] = {}
+        self._carry: dict[DataKind, Columns] = {}
         self._staged: list[Path] = []
         self._closed = False
 
@@ -109,7 +109,7 @@ class CatalogWriter:
             return self.instrument.bar_type()
         return self.instrument.instrument_id
 
-    def write(self, kind: DataKind, frame: pd.DataFrame) -> None:
+    def write(self, kind: DataKind, frame: Columns) -> None:
         """Stage a normalized, time-ordered frame (see module docstring for dedupe rules)."""
         if self._closed:
             raise DataError("catalog writer already committed or aborted")
@@ -117,12 +117,12 @@ class CatalogWriter:
             return
         held = self._carry.pop(kind, None)
         if held is not None:
-            held_ts = held["ts_ns"].to_numpy(dtype=np.int64)
-            if int(frame["ts_ns"].iloc[0]) == int(held_ts[-1]):
+            held_ts = held["ts_ns"]
+            if int(frame["ts_ns"][0]) == int(held_ts[-1]):
                 # The instant spans the chunk edge: keep its rows together in the next file.
                 tail = int(np.searchsorted(held_ts, held_ts[-1], side="left"))
-                frame = pd.concat([held.iloc[tail:], frame], ignore_index=True)
-                held = held.iloc[:tail]
+                frame = Columns.concat([held.take(slice(tail, None)), frame])
+                held = held.take(slice(0, tail))
             if len(held):
                 self._write_rows(kind, held)
         self._carry[kind] = frame
@@ -176,10 +176,10 @@ class CatalogWriter:
             self._intervals[kind] = sorted((int(a), int(b)) for a, b in found)
         return self._intervals[kind]
 
-    def _write_rows(self, kind: DataKind, frame: pd.DataFrame) -> None:
+    def _write_rows(self, kind: DataKind, frame: Columns) -> None:
         stats = self.stats[kind]
         intervals = self._existing(kind)
-        ts = frame["ts_ns"].to_numpy(dtype=np.int64)
+        ts = np.asarray(frame["ts_ns"], dtype=np.int64)
         if intervals:
             starts = np.array([a for a, _ in intervals], dtype=np.int64)
             ends = np.array([b for _, b in intervals], dtype=np.int64)
@@ -187,16 +187,16 @@ class CatalogWriter:
             inside = (slot > 0) & (ts <= ends[np.maximum(slot - 1, 0)])
             stats.rows_skipped_existing += int(inside.sum())
             keep = ~inside
-            frame, ts, slot = frame[keep], ts[keep], slot[keep]
+            frame, ts, slot = frame.take(keep), ts[keep], slot[keep]
             cuts = (np.flatnonzero(np.diff(slot)) + 1).tolist()
         else:
             cuts = []
         bounds = [0, *cuts, len(frame)]
         for lo, hi in itertools.pairwise(bounds):
             if hi > lo:
-                self._write_file(kind, frame.iloc[lo:hi], int(ts[lo]), int(ts[hi - 1]))
+                self._write_file(kind, frame.take(slice(lo, hi)), int(ts[lo]), int(ts[hi - 1]))
 
-    def _table(self, kind: DataKind, frame: pd.DataFrame) -> pa.Table:
+    def _table(self, kind: DataKind, frame: Columns) -> pa.Table:
         spec = self.instrument
         iid = spec.instrument_id
         if kind is DataKind.KLINES:
@@ -209,7 +209,7 @@ class CatalogWriter:
             return arrow_encode.mark_prices_table(frame, iid, self.mark_precision)
         return arrow_encode.funding_table(frame, iid)
 
-    def _write_file(self, kind: DataKind, frame: pd.DataFrame, start: int, end: int) -> None:
+    def _write_file(self, kind: DataKind, frame: Columns, start: int, end: int) -> None:
         directory = (
             self.staging
             / "data"
@@ -220,7 +220,7 @@ class CatalogWriter:
         table = self._table(kind, frame)
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            pq.write_table(table, path, row_group_size=ROW_GROUP_SIZE)
+            pq.write_table(table, path, row_group_size=ROW_GROUP_SIZE, use_dictionary=False)
         except OSError as exc:
             raise DataError(f"catalog: cannot write {path}: {exc}") from exc
         self._staged.append(path)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from hedgegridd.data.columns import Columns
 from hedgegridd.data.schema import HOUR_NS, MINUTE_NS, DataKind
 
 MAX_LISTED_GAPS = 200
@@ -49,11 +50,11 @@ class GapTracker:
         self.report = GapReport(kind)
         self._trade_gap_ns = trade_gap_ns
 
-    def update(self, frame: pd.DataFrame) -> None:
+    def update(self, frame: Columns | pd.DataFrame) -> None:
         """Add one normalized chunk (sorted, deduplicated) to the report."""
         if len(frame) == 0:
             return
-        ts = frame["ts_ns"].to_numpy(dtype=np.int64)
+        ts = np.asarray(frame["ts_ns"], dtype=np.int64)
         rep = self.report
         if rep.first_ns is None:
             rep.first_ns = int(ts[0])
@@ -68,7 +69,7 @@ class GapTracker:
             where = np.flatnonzero(steps > MINUTE_NS)
             missing = steps[where] // MINUTE_NS - 1
         elif kind is DataKind.FUNDING:
-            hours = frame["interval_hours"].to_numpy(dtype=np.int64)
+            hours = np.asarray(frame["interval_hours"], dtype=np.int64)
             interval = hours * HOUR_NS
             if series.size != ts.size:
                 interval = np.concatenate(([interval[0]], interval))

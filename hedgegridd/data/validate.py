@@ -25,6 +25,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from hedgegridd.data.columns import Columns
 from hedgegridd.data.gaps import GapTracker
 from hedgegridd.data.instruments import InstrumentSpec
 from hedgegridd.data.schema import (
@@ -110,6 +111,13 @@ def _on_grid(values: np.ndarray, increment: Decimal, decimals: int) -> np.ndarra
     return ok
 
 
+def _select(ok: np.ndarray, columns: dict[str, np.ndarray]) -> Columns:
+    """The ``ok`` rows of ``columns`` (no copy when every row is ok)."""
+    if ok.all():
+        return Columns(columns)
+    return Columns({k: v[ok] for k, v in columns.items()})
+
+
 class Validator:
     """Validate and normalize one source's chunks of one ``DataKind``."""
 
@@ -137,7 +145,7 @@ class Validator:
         self._last_key: int | None = None
         self._last_ts: int | None = None
 
-    def process(self, chunk: pd.DataFrame, first_row: int) -> pd.DataFrame:
+    def process(self, chunk: pd.DataFrame, first_row: int) -> Columns:
         """Validate ``chunk`` (row 0 is file row ``first_row``); return the normalized rows."""
         self.report.rows_read += len(chunk)
         if len(chunk) == 0:
@@ -166,14 +174,14 @@ class Validator:
 
     # -- per kind -----------------------------------------------------------
 
-    def _empty(self) -> pd.DataFrame:
+    def _empty(self) -> Columns:
         cols = {
             DataKind.KLINES: ["ts_ns", "open_ns", "open", "high", "low", "close", "volume"],
             DataKind.MARK_KLINES: ["ts_ns", "open_ns", "open", "high", "low", "close", "volume"],
             DataKind.AGG_TRADES: ["ts_ns", "agg_trade_id", "price", "quantity", "is_buyer_maker"],
             DataKind.FUNDING: ["ts_ns", "funding_rate", "mark_price", "interval_hours"],
         }[self.kind]
-        return pd.DataFrame({c: np.array([], dtype=np.int64) for c in cols})
+        return Columns({c: np.array([], dtype=np.int64) for c in cols})
 
     def _times(self, raw: np.ndarray, bad: np.ndarray, first_row: int) -> np.ndarray:
         """Declared-unit timestamps to ns; unparsable rows stay 0 (they are rejected).
@@ -215,7 +223,7 @@ class Validator:
         result[idx[keep]] = True
         return result
 
-    def _klines(self, chunk: pd.DataFrame, first_row: int) -> pd.DataFrame:
+    def _klines(self, chunk: pd.DataFrame, first_row: int) -> Columns:
         rep = self.report
         open_raw, bad_time = _integer(chunk, "open_time")
         o, h, lo, c = (_numeric(chunk, n) for n in ("open", "high", "low", "close"))
@@ -254,19 +262,20 @@ class Validator:
             rep.add(reason, np.flatnonzero(hit), first_row)
             ok &= ~hit
         ok = self._order(open_ns, open_ns, ok, first_row)
-        return pd.DataFrame(
+        return _select(
+            ok,
             {
-                "ts_ns": open_ns[ok] + MINUTE_NS,
-                "open_ns": open_ns[ok],
-                "open": o[ok],
-                "high": h[ok],
-                "low": lo[ok],
-                "close": c[ok],
-                "volume": v[ok],
-            }
+                "ts_ns": open_ns + MINUTE_NS,
+                "open_ns": open_ns,
+                "open": o,
+                "high": h,
+                "low": lo,
+                "close": c,
+                "volume": v,
+            },
         )
 
-    def _trades(self, chunk: pd.DataFrame, first_row: int) -> pd.DataFrame:
+    def _trades(self, chunk: pd.DataFrame, first_row: int) -> Columns:
         rep = self.report
         spec = self.instrument
         ids, bad_id = _integer(chunk, "agg_trade_id")
@@ -289,17 +298,18 @@ class Validator:
             rep.add(reason, np.flatnonzero(hit), first_row)
             ok &= ~hit
         ok = self._order(ids, ts, ok, first_row)
-        return pd.DataFrame(
+        return _select(
+            ok,
             {
-                "ts_ns": ts[ok],
-                "agg_trade_id": ids[ok],
-                "price": price[ok],
-                "quantity": qty[ok],
-                "is_buyer_maker": maker[ok],
-            }
+                "ts_ns": ts,
+                "agg_trade_id": ids,
+                "price": price,
+                "quantity": qty,
+                "is_buyer_maker": maker,
+            },
         )
 
-    def _funding(self, chunk: pd.DataFrame, first_row: int) -> pd.DataFrame:
+    def _funding(self, chunk: pd.DataFrame, first_row: int) -> Columns:
         rep = self.report
         t_raw, bad_time = _integer(chunk, "funding_time")
         rate = _numeric(chunk, "funding_rate")
@@ -325,11 +335,12 @@ class Validator:
             rep.add(reason, np.flatnonzero(hit), first_row)
             ok &= ~hit
         ok = self._order(ts, ts, ok, first_row)
-        return pd.DataFrame(
+        return _select(
+            ok,
             {
-                "ts_ns": ts[ok],
-                "funding_rate": rate[ok],
-                "mark_price": mark[ok],
-                "interval_hours": hours[ok].astype(np.int64),
-            }
+                "ts_ns": ts,
+                "funding_rate": rate,
+                "mark_price": mark,
+                "interval_hours": hours.astype(np.int64),
+            },
         )

@@ -29,7 +29,7 @@ def test_clean_klines_pass_and_are_stamped_at_close(data) -> None:
     out = v.process(data.bars, first_row=1)
     assert len(out) == 2880
     assert (out.ts_ns - out.open_ns == MINUTE_NS).all()
-    assert out.open_ns.iloc[0] == data.bars.open_time.iloc[0] * 1_000_000
+    assert out.open_ns[0] == data.bars.open_time.iloc[0] * 1_000_000
     assert v.finish().rejected == 0
 
 
