@@ -10,63 +10,12 @@ route them. Venue rules raise ``VenueError`` carrying Binance's error code.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from hedgegridd.sim.orders import (
-    AlgoOrder,
-    Formats,
-    SimOrder,
-    SimPosition,
-    SimTrade,
-    VenueError,
-    money,
-)
-
-Event = dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class SymbolRules:
-    """The filters and fees the engine enforces (from the served exchangeInfo)."""
-
-    symbol: str
-    tick: Decimal
-    step: Decimal
-    min_qty: Decimal
-    max_qty: Decimal
-    market_max_qty: Decimal
-    min_notional: Decimal
-    maker_fee: Decimal
-    taker_fee: Decimal
-
-
-def _dec(params: dict[str, str], key: str, *, required: bool = True) -> Decimal | None:
-    raw = params.get(key)
-    if raw is None or raw == "":
-        if required:
-            raise VenueError(-1102, f"Mandatory parameter '{key}' was not sent, was empty/null.")
-        return None
-    try:
-        value = Decimal(raw)
-    except InvalidOperation as exc:
-        raise VenueError(-1100, f"Illegal characters found in parameter '{key}'.") from exc
-    if not value.is_finite():
-        raise VenueError(-1100, f"Illegal characters found in parameter '{key}'.")
-    return value
-
-
-def _int_id(raw: str, name: str) -> int:
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise VenueError(-1100, f"Illegal characters found in parameter '{name}'.") from exc
-
-
-def _decimals(value: Decimal) -> int:
-    exponent = value.normalize().as_tuple().exponent
-    return max(0, -int(exponent))
+from hedgegridd.sim.events import Event, account_event, algo_event, order_event, trade_lite
+from hedgegridd.sim.orders import AlgoOrder, Formats, SimOrder, SimPosition, SimTrade, VenueError
+from hedgegridd.sim.rules import SymbolRules, check_price, check_qty, int_id, param_decimal
 
 
 class MatchingEngine:
@@ -122,7 +71,7 @@ class MatchingEngine:
     def find_order(self, order_id: str | None, client_id: str | None) -> SimOrder:
         """The order with this id or client id (-2013 when unknown)."""
         if order_id:
-            found = self.orders.get(_int_id(order_id, "orderId"))
+            found = self.orders.get(int_id(order_id, "orderId"))
             if found is not None:
                 return found
         if client_id:
@@ -134,7 +83,7 @@ class MatchingEngine:
     def find_algo(self, algo_id: str | None, client_id: str | None) -> AlgoOrder:
         """The algo order with this id or client id (-2013 when unknown)."""
         if algo_id:
-            found = self.algos.get(_int_id(algo_id, "algoId"))
+            found = self.algos.get(int_id(algo_id, "algoId"))
             if found is not None:
                 return found
         if client_id:
@@ -157,22 +106,10 @@ class MatchingEngine:
         return ps
 
     def _check_price(self, price: Decimal) -> None:
-        if price <= 0:
-            raise VenueError(-4001, "Price less than 0.")
-        if _decimals(price) > _decimals(self.rules.tick):
-            raise VenueError(-1111, "Precision is over the maximum defined for this asset.")
-        if price % self.rules.tick != 0:
-            raise VenueError(-4014, "Price not increased by tick size.")
+        check_price(self.rules, price)
 
     def _check_qty(self, qty: Decimal, *, market: bool) -> None:
-        if qty <= 0:
-            raise VenueError(-4003, "Quantity less than or equal to zero.")
-        if _decimals(qty) > _decimals(self.rules.step) or qty % self.rules.step != 0:
-            raise VenueError(-1111, "Precision is over the maximum defined for this asset.")
-        if qty < self.rules.min_qty:
-            raise VenueError(-4003, "Quantity less than or equal to zero.")
-        if qty > (self.rules.market_max_qty if market else self.rules.max_qty):
-            raise VenueError(-4005, "Quantity greater than max quantity.")
+        check_qty(self.rules, qty, market=market)
 
     def _is_closing(self, side: str, ps: str) -> bool:
         return (ps == "LONG" and side == "SELL") or (ps == "SHORT" and side == "BUY")
@@ -223,7 +160,7 @@ class MatchingEngine:
                 raise VenueError(-4120, "Order type not supported for this endpoint.")
             raise VenueError(-1116, "Invalid orderType.")
         ps = self._position_side(params)
-        qty = _dec(params, "quantity")
+        qty = param_decimal(params, "quantity")
         assert qty is not None
         market = otype == "MARKET"
         self._check_qty(qty, market=market)
@@ -232,7 +169,7 @@ class MatchingEngine:
             raise VenueError(-1115, "Invalid timeInForce.")
         price = Decimal(0)
         if not market:
-            p = _dec(params, "price")
+            p = param_decimal(params, "price")
             assert p is not None
             self._check_price(p)
             price = p
@@ -277,7 +214,7 @@ class MatchingEngine:
             update_ms=now_ms,
         )
         self.orders[order.order_id] = order
-        events = [self._order_event(order, "NEW", now_ms)]
+        events = [order_event(self.fmt, order, "NEW", now_ms)]
         rest = order.to_rest(self.fmt)
         if takes:
             fill_px = self.ask if side == "BUY" else self.bid
@@ -285,7 +222,7 @@ class MatchingEngine:
         elif tif in ("IOC", "FOK"):
             # Nothing to take at once: immediate-or-cancel orders expire instead of resting.
             order.status = "EXPIRED"
-            events.append(self._order_event(order, "EXPIRED", now_ms))
+            events.append(order_event(self.fmt, order, "EXPIRED", now_ms))
             rest = order.to_rest(self.fmt)
         return rest, events
 
@@ -295,7 +232,7 @@ class MatchingEngine:
             raise VenueError(-2011, "Unknown order sent.")
         order.status = "CANCELED"
         order.update_ms = now_ms
-        return order.to_rest(self.fmt), [self._order_event(order, "CANCELED", now_ms)]
+        return order.to_rest(self.fmt), [order_event(self.fmt, order, "CANCELED", now_ms)]
 
     def modify_order(
         self, order: SimOrder, params: dict[str, str], now_ms: int
@@ -303,8 +240,8 @@ class MatchingEngine:
         """PUT /fapi/v1/order: new price/quantity for a resting LIMIT order."""
         if not order.is_open or order.type != "LIMIT":
             raise VenueError(-2011, "Unknown order sent.")
-        qty = _dec(params, "quantity")
-        price = _dec(params, "price")
+        qty = param_decimal(params, "quantity")
+        price = param_decimal(params, "price")
         assert qty is not None
         assert price is not None
         self._check_qty(qty, market=False)
@@ -312,7 +249,7 @@ class MatchingEngine:
         if qty <= order.executed:
             raise VenueError(-4003, "Quantity less than or equal to zero.")
         order.qty, order.price, order.update_ms = qty, price, now_ms
-        return order.to_rest(self.fmt), [self._order_event(order, "AMENDMENT", now_ms)]
+        return order.to_rest(self.fmt), [order_event(self.fmt, order, "AMENDMENT", now_ms)]
 
     def new_algo_order(
         self, params: dict[str, str], now_ms: int
@@ -328,8 +265,8 @@ class MatchingEngine:
         if otype != "STOP_MARKET":
             raise VenueError(-1116, "Invalid orderType.")
         ps = self._position_side(params)
-        qty = _dec(params, "quantity")
-        trigger = _dec(params, "triggerPrice")
+        qty = param_decimal(params, "quantity")
+        trigger = param_decimal(params, "triggerPrice")
         assert qty is not None
         assert trigger is not None
         self._check_qty(qty, market=True)
@@ -353,7 +290,7 @@ class MatchingEngine:
             update_ms=now_ms,
         )
         self.algos[algo.algo_id] = algo
-        return algo.to_rest(self.fmt), [self._algo_event(algo, now_ms)]
+        return algo.to_rest(self.fmt), [algo_event(self.fmt, algo, now_ms)]
 
     def cancel_algo(self, algo: AlgoOrder, now_ms: int) -> tuple[dict[str, Any], list[Event]]:
         """DELETE /fapi/v1/algoOrder on a known algo order."""
@@ -367,7 +304,7 @@ class MatchingEngine:
             "code": "200",
             "msg": "success",
         }
-        return body, [self._algo_event(algo, now_ms)]
+        return body, [algo_event(self.fmt, algo, now_ms)]
 
     # -------------------------------------------------------------- matching
     def move_to(self, price: Decimal, now_ms: int) -> list[Event]:
@@ -403,7 +340,7 @@ class MatchingEngine:
             and algo.qty > abs(self.positions[ps].amt)
         ):
             algo.status = "EXPIRED"
-            return [self._algo_event(algo, now_ms)]
+            return [algo_event(self.fmt, algo, now_ms)]
         order = SimOrder(
             order_id=next(self._ids),
             client_id=algo.client_algo_id,
@@ -423,12 +360,12 @@ class MatchingEngine:
         self.orders[order.order_id] = order
         algo.status = "TRIGGERED"
         algo.actual_order_id = order.order_id
-        events = [self._algo_event(algo, now_ms)]
+        events = [algo_event(self.fmt, algo, now_ms)]
         events += self._fill(order, order.qty, algo.trigger_price, maker=False, now_ms=now_ms)
         algo.status = "FINISHED"
         algo.executed = order.executed
         algo.avg_price = order.avg_price
-        events.append(self._algo_event(algo, now_ms))
+        events.append(algo_event(self.fmt, algo, now_ms))
         return events
 
     def _fill(
@@ -474,9 +411,9 @@ class MatchingEngine:
         self.trades.append(trade)
         self._prune()
         return [
-            self._trade_lite(order, trade),
-            self._order_event(order, "TRADE", now_ms, trade),
-            self._account_event("ORDER", now_ms, [order.position_side]),
+            trade_lite(self.fmt, order, trade),
+            order_event(self.fmt, order, "TRADE", now_ms, trade),
+            self._account("ORDER", now_ms, [order.position_side]),
         ]
 
     def _prune(self) -> None:
@@ -497,93 +434,10 @@ class MatchingEngine:
             fee = -(pos.amt * mark * rate).quantize(Decimal("0.00000001"))
             self.wallet += fee
             pos.extra["funding"] = pos.extra.get("funding", Decimal(0)) + fee
-        return [self._account_event("FUNDING_FEE", now_ms, [p.side for p in legs])]
+        return [self._account("FUNDING_FEE", now_ms, [p.side for p in legs])]
 
-    # ---------------------------------------------------------------- events
-    def _order_event(
-        self, order: SimOrder, exec_type: str, now_ms: int, trade: SimTrade | None = None
-    ) -> Event:
-        fmt = self.fmt
-        data: dict[str, Any] = {
-            "s": order.symbol,
-            "c": order.client_id,
-            "S": order.side,
-            "o": order.type,
-            "f": order.tif,
-            "q": fmt.qt(order.qty),
-            "p": fmt.px(order.price),
-            "ap": fmt.px(order.avg_price),
-            "sp": fmt.px(order.stop_price),
-            "x": exec_type,
-            "X": order.status,
-            "i": order.order_id,
-            "l": fmt.qt(trade.qty if trade else Decimal(0)),
-            "z": fmt.qt(order.executed),
-            "L": fmt.px(trade.price if trade else Decimal(0)),
-            "T": now_ms,
-            "t": trade.trade_id if trade else 0,
-            "b": money(Decimal(0)),
-            "a": money(Decimal(0)),
-            "m": trade.maker if trade else False,
-            "R": order.reduce_only,
-            "wt": "CONTRACT_PRICE",
-            "ot": order.orig_type or order.type,
-            "ps": order.position_side,
-            "cp": False,
-            "rp": money(trade.realized_pnl if trade else Decimal(0)),
-            "pP": False,
-            "si": 0,
-            "ss": 0,
-            "V": "EXPIRE_MAKER",
-            "pm": "NONE",
-            "gtd": 0,
-        }
-        if trade is not None:
-            data["N"] = "USDT"
-            data["n"] = money(trade.commission)
-        return {"e": "ORDER_TRADE_UPDATE", "E": now_ms, "T": now_ms, "o": data}
-
-    def _trade_lite(self, order: SimOrder, trade: SimTrade) -> Event:
-        return {
-            "e": "TRADE_LITE",
-            "E": trade.time_ms,
-            "T": trade.time_ms,
-            "s": order.symbol,
-            "q": self.fmt.qt(order.qty),
-            "p": self.fmt.px(order.price),
-            "m": trade.maker,
-            "c": order.client_id,
-            "S": order.side,
-            "L": self.fmt.px(trade.price),
-            "l": self.fmt.qt(trade.qty),
-            "t": trade.trade_id,
-            "i": order.order_id,
-        }
-
-    def _algo_event(self, algo: AlgoOrder, now_ms: int) -> Event:
-        return {"e": "ALGO_UPDATE", "E": now_ms, "T": now_ms, "o": algo.to_event(self.fmt)}
-
-    def _account_event(self, reason: str, now_ms: int, sides: list[str]) -> Event:
-        positions = []
-        for side in sides:
-            pos = self.positions[side]
-            positions.append(
-                {
-                    "s": self.rules.symbol,
-                    "pa": self.fmt.qt(pos.amt),
-                    "ep": self.fmt.px(pos.entry),
-                    "bep": self.fmt.px(pos.entry),
-                    "cr": money(pos.realized),
-                    "up": money(pos.unrealized(self.price)),
-                    "mt": "cross",
-                    "iw": money(Decimal(0)),
-                    "ps": side,
-                }
-            )
-        balance = {"a": "USDT", "wb": money(self.wallet), "cw": money(self.wallet), "bc": "0"}
-        return {
-            "e": "ACCOUNT_UPDATE",
-            "E": now_ms,
-            "T": now_ms,
-            "a": {"m": reason, "B": [balance], "P": positions},
-        }
+    def _account(self, reason: str, now_ms: int, sides: list[str]) -> Event:
+        legs = [self.positions[side] for side in sides]
+        return account_event(
+            self.fmt, self.rules.symbol, self.wallet, self.price, legs, reason, now_ms
+        )

@@ -27,7 +27,8 @@ from hedgegridd.data.instruments import BTCUSDT_PERP, InstrumentSpec, exchange_i
 from hedgegridd.errors import ConfigError
 from hedgegridd.sim.config import SimConfig
 from hedgegridd.sim.control import install_control_routes
-from hedgegridd.sim.engine import Event, MatchingEngine, SymbolRules
+from hedgegridd.sim.engine import MatchingEngine
+from hedgegridd.sim.events import Event
 from hedgegridd.sim.faults import Faults, OrderRejection, ServerFailure
 from hedgegridd.sim.limits import OrderRateLimiter, WeightLimiter
 from hedgegridd.sim.market import (
@@ -37,8 +38,9 @@ from hedgegridd.sim.market import (
     data_from_catalog,
     data_from_synthetic,
 )
-from hedgegridd.sim.orders import Formats, VenueError, money
-from hedgegridd.sim.rest import RestApi, SeenRequest, balance_row
+from hedgegridd.sim.orders import Formats, VenueError
+from hedgegridd.sim.rest import RestApi, SeenRequest
+from hedgegridd.sim.rules import SymbolRules
 from hedgegridd.sim.streams import StreamHub
 from hedgegridd.sim.ticker import MarketTicker
 
@@ -73,8 +75,8 @@ class SimExchange:
     ) -> None:
         self.config = config or SimConfig()
         self.spec = spec
-        self._symbol_info = exchange_info_symbol(spec)
-        filters = {f["filterType"]: f for f in self._symbol_info["filters"]}
+        self.symbol_info = exchange_info_symbol(spec)
+        filters = {f["filterType"]: f for f in self.symbol_info["filters"]}
         self.fmt = Formats(
             price=_str_decimals(filters["PRICE_FILTER"]["tickSize"]),
             qty=_str_decimals(filters["LOT_SIZE"]["stepSize"]),
@@ -316,114 +318,6 @@ class SimExchange:
             await self._publish(self.engine.settle_funding(rate, self.engine.price, _wall_ms()))
 
     # -------------------------------------------------------------- views
-    def exchange_info(self) -> dict[str, Any]:
-        """``GET /fapi/v1/exchangeInfo`` with the spec's real-looking filters."""
-        return {
-            "timezone": "UTC",
-            "serverTime": _wall_ms(),
-            "futuresType": "U_MARGINED",
-            "rateLimits": [
-                {
-                    "rateLimitType": "REQUEST_WEIGHT",
-                    "interval": "MINUTE",
-                    "intervalNum": 1,
-                    "limit": self.limiter.limit,
-                },
-                {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
-                {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
-            ],
-            "exchangeFilters": [],
-            "assets": [
-                {"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "-10000"},
-            ],
-            "symbols": [self._symbol_info],
-        }
-
-    def account_info(self) -> dict[str, Any]:
-        """``GET /fapi/v2/account``: USDT wallet and the position legs."""
-        eng = self.engine
-        upnl = sum((p.unrealized(eng.price) for p in eng.positions.values()), Decimal(0))
-        available = eng.available_balance()
-        now = _wall_ms()
-        lev = Decimal(eng.leverage)
-        pos_im = sum((abs(p.amt) * eng.price / lev for p in eng.positions.values()), Decimal(0))
-        return {
-            "feeTier": 0,
-            "canTrade": True,
-            "canDeposit": True,
-            "canWithdraw": True,
-            "updateTime": now,
-            "multiAssetsMargin": False,
-            "totalInitialMargin": money(pos_im + eng.open_order_margin()),
-            "totalMaintMargin": money(pos_im * self.spec.margin_maint / self.spec.margin_init),
-            "totalWalletBalance": money(eng.wallet),
-            "totalUnrealizedProfit": money(upnl),
-            "totalMarginBalance": money(eng.wallet + upnl),
-            "totalPositionInitialMargin": money(pos_im),
-            "totalOpenOrderInitialMargin": money(eng.open_order_margin()),
-            "totalCrossWalletBalance": money(eng.wallet),
-            "totalCrossUnPnl": money(upnl),
-            "availableBalance": money(available),
-            "maxWithdrawAmount": money(available),
-            "assets": [balance_row(eng.wallet, upnl, available, now)],
-            "positions": [],
-        }
-
-    def position_risk(self) -> list[dict[str, Any]]:
-        """``GET /fapi/v3/positionRisk``: LONG and SHORT legs (BOTH in one-way mode)."""
-        eng = self.engine
-        sides = ("LONG", "SHORT") if eng.dual_side else ("BOTH",)
-        now = _wall_ms()
-        out = []
-        for side in sides:
-            pos = eng.positions[side]
-            notional = pos.amt * eng.price
-            out.append(
-                {
-                    "symbol": self.spec.symbol,
-                    "positionSide": side,
-                    "positionAmt": self.fmt.qt(pos.amt),
-                    "entryPrice": self.fmt.px(pos.entry),
-                    "breakEvenPrice": self.fmt.px(pos.entry),
-                    "markPrice": self.fmt.px(eng.price),
-                    "unRealizedProfit": money(pos.unrealized(eng.price)),
-                    "liquidationPrice": "0",
-                    "isolatedMargin": "0",
-                    "notional": money(notional),
-                    "marginAsset": "USDT",
-                    "isolatedWallet": "0",
-                    "initialMargin": money(abs(notional) / Decimal(eng.leverage)),
-                    "maintMargin": money(abs(notional) * self.spec.margin_maint),
-                    "positionInitialMargin": money(abs(notional) / Decimal(eng.leverage)),
-                    "openOrderInitialMargin": "0",
-                    "adl": 0,
-                    "bidNotional": "0",
-                    "askNotional": "0",
-                    "updateTime": pos.update_ms or now,
-                }
-            )
-        return out
-
-    def symbol_config(self) -> list[dict[str, Any]]:
-        """``GET /fapi/v1/symbolConfig``."""
-        return [
-            {
-                "symbol": self.spec.symbol,
-                "marginType": "CROSSED",
-                "isAutoAddMargin": False,
-                "leverage": self.engine.leverage,
-                "maxNotionalValue": "1000000",
-            }
-        ]
-
-    def commission_rate(self) -> dict[str, Any]:
-        """``GET /fapi/v1/commissionRate``."""
-        return {
-            "symbol": self.spec.symbol,
-            "makerCommissionRate": f"{self.spec.maker_fee:f}",
-            "takerCommissionRate": f"{self.spec.taker_fee:f}",
-        }
-
     def premium_index(self) -> dict[str, Any]:
         """``GET /fapi/v1/premiumIndex``: mark price and funding."""
         return self.ticker.premium_index()

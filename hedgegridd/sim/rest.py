@@ -15,13 +15,13 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from aiohttp import web
 
-from hedgegridd.sim.orders import VenueError, money
+from hedgegridd.sim import views
+from hedgegridd.sim.orders import VenueError
 
 if TYPE_CHECKING:
     from hedgegridd.sim.exchange import SimExchange
@@ -77,27 +77,33 @@ class RestApi:
         self.routes: dict[tuple[str, str], tuple[str, Handler]] = {
             ("GET", "/fapi/v1/ping"): (PUBLIC, e(lambda r, p: {})),
             ("GET", "/fapi/v1/time"): (PUBLIC, e(lambda r, p: {"serverTime": _now_ms()})),
-            ("GET", "/fapi/v1/exchangeInfo"): (PUBLIC, e(lambda r, p: sim.exchange_info())),
+            ("GET", "/fapi/v1/exchangeInfo"): (PUBLIC, e(lambda r, p: views.exchange_info(sim))),
             ("GET", "/fapi/v1/premiumIndex"): (PUBLIC, e(lambda r, p: sim.premium_index())),
             ("GET", "/fapi/v1/ticker/bookTicker"): (PUBLIC, e(lambda r, p: sim.book_ticker())),
             ("GET", "/fapi/v1/klines"): (PUBLIC, e(lambda r, p: sim.klines(p))),
             ("POST", "/fapi/v1/listenKey"): (API_KEY, e(self._listen_key_new)),
             ("PUT", "/fapi/v1/listenKey"): (API_KEY, e(self._listen_key_keepalive)),
             ("DELETE", "/fapi/v1/listenKey"): (API_KEY, e(self._listen_key_delete)),
-            ("GET", "/fapi/v2/account"): (SIGNED, e(lambda r, p: sim.account_info())),
-            ("GET", "/fapi/v3/account"): (SIGNED, e(lambda r, p: sim.account_info())),
-            ("GET", "/fapi/v2/balance"): (SIGNED, e(lambda r, p: sim.account_info()["assets"])),
-            ("GET", "/fapi/v2/positionRisk"): (SIGNED, e(lambda r, p: sim.position_risk())),
-            ("GET", "/fapi/v3/positionRisk"): (SIGNED, e(lambda r, p: sim.position_risk())),
+            ("GET", "/fapi/v2/account"): (SIGNED, e(lambda r, p: views.account_info(sim))),
+            ("GET", "/fapi/v3/account"): (SIGNED, e(lambda r, p: views.account_info(sim))),
+            ("GET", "/fapi/v2/balance"): (
+                SIGNED,
+                e(lambda r, p: views.account_info(sim)["assets"]),
+            ),
+            ("GET", "/fapi/v2/positionRisk"): (SIGNED, e(lambda r, p: views.position_risk(sim))),
+            ("GET", "/fapi/v3/positionRisk"): (SIGNED, e(lambda r, p: views.position_risk(sim))),
             ("GET", "/fapi/v1/positionSide/dual"): (
                 SIGNED,
                 e(lambda r, p: {"dualSidePosition": sim.engine.dual_side}),
             ),
             ("POST", "/fapi/v1/positionSide/dual"): (SIGNED, e(self._set_dual)),
-            ("GET", "/fapi/v1/symbolConfig"): (SIGNED, e(lambda r, p: sim.symbol_config())),
+            ("GET", "/fapi/v1/symbolConfig"): (SIGNED, e(lambda r, p: views.symbol_config(sim))),
             ("POST", "/fapi/v1/leverage"): (SIGNED, e(self._set_leverage)),
             ("POST", "/fapi/v1/marginType"): (SIGNED, e(self._set_margin_type)),
-            ("GET", "/fapi/v1/commissionRate"): (SIGNED, e(lambda r, p: sim.commission_rate())),
+            ("GET", "/fapi/v1/commissionRate"): (
+                SIGNED,
+                e(lambda r, p: views.commission(sim)),
+            ),
             ("POST", "/fapi/v1/order"): (SIGNED, e(self._new_order)),
             ("GET", "/fapi/v1/order"): (SIGNED, e(self._query_order)),
             ("DELETE", "/fapi/v1/order"): (SIGNED, e(self._cancel_order)),
@@ -389,23 +395,3 @@ def _window(p: dict[str, str], *, default_limit: int) -> tuple[int, int, int]:
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def balance_row(wallet: Decimal, upnl: Decimal, available: Decimal, now_ms: int) -> dict[str, Any]:
-    """One ``assets[]`` row of ``/fapi/v2/account`` for USDT."""
-    return {
-        "asset": "USDT",
-        "walletBalance": money(wallet),
-        "unrealizedProfit": money(upnl),
-        "marginBalance": money(wallet + upnl),
-        "maintMargin": money(Decimal(0)),
-        "initialMargin": money(Decimal(0)),
-        "positionInitialMargin": money(Decimal(0)),
-        "openOrderInitialMargin": money(Decimal(0)),
-        "crossWalletBalance": money(wallet),
-        "crossUnPnl": money(upnl),
-        "availableBalance": money(available),
-        "maxWithdrawAmount": money(available),
-        "marginAvailable": True,
-        "updateTime": now_ms,
-    }

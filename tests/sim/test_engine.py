@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 
 from hedgegridd.data.instruments import BTCUSDT_PERP
-from hedgegridd.sim.engine import MatchingEngine, SymbolRules
+from hedgegridd.sim.engine import MatchingEngine
 from hedgegridd.sim.orders import Formats, VenueError
+from hedgegridd.sim.rules import SymbolRules
 
 D = Decimal
 RULES = SymbolRules(

@@ -48,6 +48,10 @@ async def test_bad_signature_and_bad_key_are_refused(api: SignedClient) -> None:
     status, body, _ = await api.call("GET", "/fapi/v2/account")
     assert status == 200
     assert body["assets"][0]["walletBalance"] == "10000.00000000"
+    _, rows, _ = await api.call("GET", "/fapi/v2/balance")
+    assert rows[0]["asset"] == "USDT"
+    _, fees, _ = await api.call("GET", "/fapi/v1/commissionRate", {"symbol": "BTCUSDT"})
+    assert (fees["makerCommissionRate"], fees["takerCommissionRate"]) == ("0.0002", "0.0005")
 
 
 @pytest.mark.asyncio
