@@ -354,3 +354,23 @@ async def test_reconfigure_changes_limits_at_runtime(store: AsyncStateStore) -> 
     results = [await ks.check_once() for _ in range(2)]
     assert results[-1] is not None
     assert results[-1].fire
+
+
+async def test_unreadable_latch_fails_start_loudly(store: AsyncStateStore) -> None:
+    """If the latch cannot be read, run() raises StateStoreError before reporting started."""
+    from hedgegridd.errors import StateStoreError
+
+    class BrokenStore:
+        async def killswitch_latch(self) -> None:
+            raise StateStoreError("state database is corrupt")
+
+    started: list[bool] = []
+
+    class Status:
+        def started(self, value: object = None) -> None:
+            started.append(True)
+
+    ks = KillSwitch(fast_config(), strategy=FakeBook(), store=BrokenStore())  # type: ignore[arg-type]
+    with pytest.raises(StateStoreError):
+        await ks.run(task_status=Status())  # type: ignore[arg-type]
+    assert started == []
