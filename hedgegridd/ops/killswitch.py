@@ -54,6 +54,8 @@ KEY_PEAK = "killswitch.peak_equity"
 KEY_DAILY_BASIS = "killswitch.daily_basis_pnl"
 KEY_DAILY_DAY = "killswitch.daily_basis_day"  # yyyymmdd (UTC) as a Decimal
 PAUSE_REASON_FLATTEN = "operator_flatten"
+# Consecutive checks with a missing reading before it is alerted (startup gaps are normal).
+MISSING_ALERT_AFTER_CHECKS = 30
 
 
 class LatchRecord(Protocol):
@@ -143,6 +145,7 @@ class KillSwitch:
         self._daily_day: int | None = None
         self._stale_reported = False
         self._missing_reported: frozenset[str] = frozenset()
+        self._missing_checks = 0
         self.fired_total = 0
         self.checks_total = 0
         self.last_check: CheckResult | None = None
@@ -292,6 +295,15 @@ class KillSwitch:
         elif not unknown and self._missing_reported:
             log.info("killswitch.readings_restored")
         self._missing_reported = unknown
+        missing = sorted(v.limit.value for v in result.unknown if v.status.value == "missing")
+        self._missing_checks = self._missing_checks + 1 if missing else 0
+        if self._missing_checks == MISSING_ALERT_AFTER_CHECKS:
+            self._alerts.notify(
+                AlertKey.READINGS_MISSING,
+                Severity.WARNING,
+                "kill switch readings unknown: these limits cannot be evaluated",
+                fields={"limits": ",".join(missing), "checks": str(self._missing_checks)},
+            )
         stale = any(v.status.value == "stale" for v in result.unknown)
         if stale and not self._stale_reported:
             self._alerts.notify(

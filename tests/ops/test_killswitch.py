@@ -247,6 +247,10 @@ async def test_missing_and_stale_readings_are_reported(
     event = next(e for e in log_events.entries if e["event"] == "killswitch.readings_unknown")
     assert "margin_ratio:missing" in event["readings"]
     assert AlertKey.DATA_STALE in alerts.keys
+    assert AlertKey.READINGS_MISSING not in alerts.keys  # a short gap is only logged
+    for _ in range(40):
+        await ks.check_once()
+    assert alerts.keys.count(AlertKey.READINGS_MISSING) == 1  # a lasting gap is alerted once
 
 
 async def test_peak_equity_persists_across_restarts(tmp_path: Path) -> None:
