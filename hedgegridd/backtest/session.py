@@ -149,6 +149,7 @@ class BacktestSession:
     def dispose(self) -> None:
         """Release the engine (idempotent)."""
         if not self._disposed:
+            self.finish()
             self.engine.dispose()
             self._disposed = True
 
