@@ -239,3 +239,18 @@ def test_fuzz_request_shaped_objects_parse_or_fail_with_stable_codes(obj: dict) 
         assert set(obj) <= {"type", "id", "command", "args"}
         assert isinstance(obj["id"], int)
         assert 0 <= parsed.id <= 2**53
+
+
+def test_protocol_doc_lists_every_command_and_code() -> None:
+    """PROTOCOL.md documents every command, error code and its exit code."""
+    from pathlib import Path
+
+    import hedgegridd.control
+
+    doc = (Path(hedgegridd.control.__file__).parent / "PROTOCOL.md").read_text()
+    for name, spec in COMMANDS.items():
+        access = "admin" if spec.mutating else "read"
+        assert f"| `{name}` | {access} |" in doc
+    for code, exit_code in EXIT_CODE_FOR_ERROR.items():
+        row = next(line for line in doc.splitlines() if line.startswith(f"| `{code.value}` |"))
+        assert row.endswith(f"| {int(exit_code)} |")
