@@ -29,7 +29,7 @@ from hedgegridd.ops.config import (
 _LAZY = {
     "KillSwitch": "hedgegridd.ops.killswitch",
     "KillSwitchStatus": "hedgegridd.ops.killswitch",
-    "FlattenOutcome": "hedgegridd.ops.killswitch",
+    "FlattenOutcome": "hedgegridd.ops.flatten",
     "AlertManager": "hedgegridd.ops.alerts",
     "AlertSecrets": "hedgegridd.ops.alert_channels",
     "AlertKey": "hedgegridd.ops.alert_model",

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 import anyio
 import structlog
@@ -32,6 +32,7 @@ from anyio.abc import TaskStatus
 from hedgegridd.errors import HedgegridError
 from hedgegridd.ops.alert_model import AlertKey, AlertSink, NullAlertSink
 from hedgegridd.ops.config import KillSwitchConfig, Severity
+from hedgegridd.ops.flatten import FlattenOutcome, close_and_verify
 from hedgegridd.ops.killswitch_rules import (
     BreachTracker,
     CheckResult,
@@ -40,14 +41,16 @@ from hedgegridd.ops.killswitch_rules import (
     readings_from_snapshot,
     total_pnl,
 )
+from hedgegridd.ops.latch import KillSwitchStore, LatchRecord, MemoryLatch
 from hedgegridd.strategy.handle import (
     FlattenSide,
-    FlattenTicket,
     StrategyHandle,
     StrategySnapshot,
 )
 
 log = structlog.get_logger(__name__)
+
+__all__ = ["FlattenOutcome", "KillSwitch", "KillSwitchStatus", "KillSwitchStore", "LatchRecord"]
 
 # State-store keys owned by the kill switch.
 KEY_PEAK = "killswitch.peak_equity"
@@ -56,45 +59,6 @@ KEY_DAILY_DAY = "killswitch.daily_basis_day"  # yyyymmdd (UTC) as a Decimal
 PAUSE_REASON_FLATTEN = "operator_flatten"
 # Consecutive checks with a missing reading before it is alerted (startup gaps are normal).
 MISSING_ALERT_AFTER_CHECKS = 30
-
-
-class LatchRecord(Protocol):
-    """A persisted latch (``hedgegridd.supervisor.state.Latch``)."""
-
-    @property
-    def reason(self) -> str: ...
-    @property
-    def details(self) -> Mapping[str, Any]: ...
-    @property
-    def fired_at_ns(self) -> int: ...
-
-
-class KillSwitchStore(Protocol):
-    """The part of ``AsyncStateStore`` the kill switch uses."""
-
-    async def get_decimal(self, key: str) -> Decimal | None: ...
-    async def set_decimal(self, key: str, value: Decimal) -> None: ...
-    async def killswitch_latch(self) -> LatchRecord | None: ...
-    async def set_killswitch_latch(
-        self, reason: str, details: Mapping[str, Any], at_ns: int
-    ) -> None: ...
-    async def clear_killswitch_latch(self, by: str, at_ns: int) -> None: ...
-    async def journal(
-        self, kind: str, *, actor: str, details: Mapping[str, Any], at_ns: int
-    ) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class FlattenOutcome:
-    """What one flatten path did; durations are from the start of the path."""
-
-    side: FlattenSide
-    actor: str
-    verified: bool
-    attempts: int
-    orders_sent_after_s: float | None  # first closing orders handed to the strategy
-    verified_after_s: float | None  # book seen flat
-    ticket: FlattenTicket | None = None  # what the first successful flatten call did
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +294,7 @@ class KillSwitch:
         except Exception as exc:  # keep going: closing the book matters more
             log.error("killswitch.halt_failed", error=type(exc).__name__, exc_info=True)
         self.fired_total += 1
-        self._latch = _Latch(reason, details, at_ns)
+        self._latch = MemoryLatch(reason, details, at_ns)
         log.critical("killswitch.fired", reason=reason, actor=actor, **details)
         self._alerts.notify(
             AlertKey.KILLSWITCH_FIRED,
@@ -366,7 +330,14 @@ class KillSwitch:
         async with self._flatten_lock:
             self._flattening = True
             try:
-                outcome = await self._close_and_verify(side, actor=actor)
+                outcome = await close_and_verify(
+                    self._strategy,
+                    side,
+                    actor=actor,
+                    config=self._config,
+                    alerts=self._alerts,
+                    heartbeat=self._heartbeat,
+                )
             finally:
                 self._flattening = False
         self.last_flatten = outcome
@@ -376,80 +347,6 @@ class KillSwitch:
             {"side": side.value, "attempts": outcome.attempts},
         )
         return outcome
-
-    async def _close_and_verify(self, side: FlattenSide, *, actor: str) -> FlattenOutcome:
-        cfg = self._config
-        started = anyio.current_time()
-        sent_after: float | None = None
-        first_ticket: FlattenTicket | None = None
-        for attempt in range(1, cfg.flatten_attempts + 1):
-            try:
-                cancelled = self._strategy.cancel_entries()
-                ticket = self._strategy.flatten(side)
-            except Exception as exc:  # retried below, then reported unverified
-                log.error(
-                    "killswitch.flatten_call_failed",
-                    attempt=attempt,
-                    error=type(exc).__name__,
-                    exc_info=True,
-                )
-            else:
-                if sent_after is None:
-                    sent_after = anyio.current_time() - started
-                    first_ticket = ticket
-                orders = {k: str(v) for k, v in ticket.closing_orders.items()}
-                log.warning(
-                    "killswitch.closing_sent",
-                    side=side.value,
-                    attempt=attempt,
-                    entries_cancelled=cancelled + ticket.entries_cancelled,
-                    closing_orders=orders,
-                )
-                self._alerts.notify(
-                    AlertKey.FLATTEN_SENT,
-                    Severity.WARNING,
-                    f"closing orders sent ({side.value}), attempt {attempt}",
-                    fields={"actor": actor, **orders},
-                )
-            if await self._wait_flat(side, cfg.flatten_verify_timeout_s):
-                elapsed = anyio.current_time() - started
-                log.warning(
-                    "killswitch.flat_verified", side=side.value, attempts=attempt, after_s=elapsed
-                )
-                self._alerts.notify(
-                    AlertKey.FLATTEN_VERIFIED,
-                    Severity.WARNING,
-                    f"flat verified ({side.value})",
-                    fields={"actor": actor, "attempts": str(attempt), "after_s": f"{elapsed:.2f}"},
-                )
-                return FlattenOutcome(side, actor, True, attempt, sent_after, elapsed, first_ticket)
-            log.error("killswitch.not_flat", side=side.value, attempt=attempt)
-        log.critical("killswitch.flat_unverified", side=side.value, attempts=cfg.flatten_attempts)
-        self._alerts.notify(
-            AlertKey.FLATTEN_UNVERIFIED,
-            Severity.CRITICAL,
-            f"FLATTEN UNVERIFIED ({side.value}): positions may remain open, act manually",
-            fields={"actor": actor, "attempts": str(cfg.flatten_attempts)},
-        )
-        return FlattenOutcome(
-            side, actor, False, cfg.flatten_attempts, sent_after, None, first_ticket
-        )
-
-    async def _wait_flat(self, side: FlattenSide, timeout_s: float) -> bool:
-        with anyio.move_on_after(timeout_s):
-            while True:
-                self._heartbeat()
-                if self._is_flat(side):
-                    return True
-                await anyio.sleep(self._config.flatten_poll_interval_s)
-        return self._is_flat(side)
-
-    def _is_flat(self, side: FlattenSide) -> bool:
-        try:
-            return bool(self._strategy.is_flat(side))
-        except Exception as exc:  # unknown counts as not flat, and is logged
-            log.error("killswitch.is_flat_failed", error=type(exc).__name__, exc_info=True)
-            return False
 
     # ----------------------------------------------------------------- reset
     async def reset(self, *, by: str) -> bool:
@@ -498,10 +395,3 @@ class KillSwitch:
             await self._store.journal(kind, actor=actor, details=details, at_ns=self._clock_ns())
         except HedgegridError as exc:
             log.error("killswitch.journal_failed", kind=kind, error=type(exc).__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class _Latch:
-    reason: str
-    details: Mapping[str, Any]
-    fired_at_ns: int
