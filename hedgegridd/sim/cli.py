@@ -36,6 +36,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--speed", type=float, default=60.0, help="sim minutes per real minute")
     p.add_argument("--seed", type=int, default=1, help="synthetic data seed")
     p.add_argument("--minutes", type=int, default=24 * 60, help="bars of data to replay")
+    p.add_argument(
+        "--history-bars",
+        type=int,
+        default=1500,
+        help="extra bars served as closed klines before the start (daemon warmup)",
+    )
     p.add_argument("--start-price", type=Decimal, default=Decimal("60000"))
     p.add_argument("--catalog", type=Path, default=None, help="replay a Nautilus catalog instead")
     p.add_argument("--data", dest="catalog", type=Path, help="alias of --catalog")
@@ -55,6 +61,7 @@ def run_sim(args: argparse.Namespace) -> int:
             speed=args.speed,
             seed=args.seed,
             minutes=args.minutes,
+            history_bars=args.history_bars,
             start_price=args.start_price,
             catalog=args.catalog,
             api_key=args.api_key,

@@ -24,6 +24,9 @@ class SimConfig(BaseModel):
     seed: int = Field(default=1, ge=0, description="synthetic data seed")
     minutes: int = Field(default=24 * 60, ge=1, le=10_000_000, description="bars to replay")
     start_price: Decimal = Field(default=Decimal("60000"), gt=0)
+    history_bars: int = Field(
+        default=0, ge=0, le=100_000, description="bars before the start served as REST history"
+    )
     catalog: Path | None = Field(default=None, description="Nautilus catalog to replay")
     loop_data: bool = Field(default=True, description="restart the path when it ends")
     steps_per_bar: int = Field(

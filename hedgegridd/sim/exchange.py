@@ -84,6 +84,8 @@ class SimExchange:
         data = MarketData(list(bars), []) if bars is not None else self._load_data()
         self.path = PricePath(data.bars, spec.tick_size)
         self.funding_rates = data.funding_rates
+        # The first bars are history (closed klines on REST before the clock starts).
+        self.history_bars = min(self.config.history_bars, len(self.path) - 1)
         self.rules = SymbolRules(
             symbol=spec.symbol,
             tick=spec.tick_size,
@@ -101,7 +103,7 @@ class SimExchange:
             balance=self.config.starting_balance,
             leverage=self.config.leverage,
             dual_side=self.config.dual_side_position,
-            price=self.path.points(self.path.bar(0), self.config.steps_per_bar)[0],
+            price=self.path.points(self.path.bar(self.history_bars), self.config.steps_per_bar)[0],
         )
         self.faults = Faults()
         self.limiter = WeightLimiter(
@@ -125,8 +127,9 @@ class SimExchange:
     def _load_data(self) -> MarketData:
         cfg = self.config
         if cfg.catalog is not None:
-            return data_from_catalog(cfg.catalog, self.spec, cfg.minutes)
-        return data_from_synthetic(cfg.seed, cfg.minutes, cfg.start_price, self.spec)
+            return data_from_catalog(cfg.catalog, self.spec, cfg.minutes + cfg.history_bars)
+        total = cfg.minutes + cfg.history_bars
+        return data_from_synthetic(cfg.seed, total, cfg.start_price, self.spec)
 
     # ------------------------------------------------------------ lifecycle
     @property

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from hedgegridd.sim.orders import money
+from hedgegridd.sim.market import round_to_tick
+from hedgegridd.sim.orders import VenueError, money
 
 if TYPE_CHECKING:
     from hedgegridd.sim.exchange import SimExchange
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 MINUTE_MS = 60_000
+KLINE_HISTORY = 1500  # Binance's max klines per request
 
 
 @dataclass(slots=True)
@@ -48,8 +50,9 @@ class MarketTicker:
         self.sim = sim
         self.t0_ms = (time.time_ns() // 1_000_000) // MINUTE_MS * MINUTE_MS
         self.sim_ms = self.t0_ms
-        self.bar_index = 0
-        self.closed: list[KlineState] = []
+        self.history_bars = sim.history_bars
+        self.bar_index = self.history_bars
+        self.closed: list[KlineState] = [self._history_kline(i) for i in range(self.history_bars)]
         self.funding_settlements = 0
         interval = sim.config.funding_interval_hours * 3_600_000
         self._funding_interval = interval
@@ -58,6 +61,16 @@ class MarketTicker:
         self._update_ids = itertools.count(7_000_000_001)
         self.kline: KlineState | None = None
         self.finished = asyncio.Event()
+
+    def _open_ms(self, index: int) -> int:
+        """Open time of bar ``index``: history bars end where the clock starts (t0)."""
+        return self.t0_ms + (index - self.history_bars) * MINUTE_MS
+
+    def _history_kline(self, index: int) -> KlineState:
+        bar = self.sim.path.bar(index)
+        tick = self.sim.spec.tick_size
+        o, h, lo, c = (round_to_tick(p, tick) for p in (bar.open, bar.high, bar.low, bar.close))
+        return KlineState(self._open_ms(index), o, h, lo, c, bar.volume, 4)
 
     @property
     def symbol_lower(self) -> str:
@@ -74,12 +87,13 @@ class MarketTicker:
             i = self.bar_index
             bar = self.sim.path.bar(i)
             points = self.sim.path.points(bar, steps)
-            open_ms = self.t0_ms + i * MINUTE_MS
+            open_ms = self._open_ms(i)
+            live = i - self.history_bars
             vol_step = bar.volume / len(points)
             first = points[0]
             self.kline = KlineState(open_ms, first, first, first, first, Decimal(0), 0)
             for k, px in enumerate(points):
-                await _sleep_until(real_t0 + (i + k / len(points)) * minute_s)
+                await _sleep_until(real_t0 + (live + k / len(points)) * minute_s)
                 self.sim_ms = open_ms + k * MINUTE_MS // len(points)
                 await self.sim.step_price(px)
                 px = self.sim.engine.price
@@ -90,11 +104,11 @@ class MarketTicker:
                 await self._publish_point(px, vol_step)
                 await self._maybe_fund()
                 await self.sim.hub.expire_stale_listen_keys(self.sim_ms)
-            await _sleep_until(real_t0 + (i + 1) * minute_s)
+            await _sleep_until(real_t0 + (live + 1) * minute_s)
             self.sim_ms = open_ms + MINUTE_MS - 1
             await self._publish_kline(self.kline, closed=True)
             self.closed.append(self.kline)
-            if len(self.closed) > 1500:
+            if len(self.closed) > KLINE_HISTORY + 500:
                 del self.closed[:500]
             self.bar_index += 1
         self.finished.set()
@@ -249,11 +263,23 @@ class MarketTicker:
         }
 
     def klines_rest(self, params: dict[str, str]) -> list[list[Any]]:
-        """``GET /fapi/v1/klines`` rows of the closed bars (array form)."""
-        limit = max(1, min(int(params.get("limit", "500") or 500), 1500))
+        """``GET /fapi/v1/klines``: closed bars then the open one (array rows, like Binance)."""
+        try:
+            limit = max(1, min(int(params.get("limit") or 500), KLINE_HISTORY))
+            start = int(params.get("startTime") or 0)
+            end = int(params.get("endTime") or 2**62)
+        except ValueError as exc:
+            raise VenueError(-1100, "Illegal characters found in a parameter.") from exc
+        if params.get("interval", "1m") != "1m":
+            raise VenueError(-1120, "Invalid interval.")
+        bars = [(kl, True) for kl in self.closed]
+        if self.kline is not None and (not bars or bars[-1][0] is not self.kline):
+            bars.append((self.kline, False))
         rows = []
-        for kl in self.closed[-limit:]:
-            k = self._kline(kl, True)
+        for kl, closed in bars:
+            if not start <= kl.open_ms <= end:
+                continue
+            k = self._kline(kl, closed)
             rows.append(
                 [
                     k["t"],
@@ -270,7 +296,7 @@ class MarketTicker:
                     "0",
                 ]
             )
-        return rows
+        return rows[:limit] if "startTime" in params else rows[-limit:]
 
 
 async def _sleep_until(deadline: float) -> None:

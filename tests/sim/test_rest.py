@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -199,3 +200,24 @@ async def test_order_count_limit_gives_1015() -> None:
         assert all(r[1] == -1015 for r in refused)
         assert results[0][2] is not None
         assert len(sim.engine.orders) == 4 - len(refused)
+
+
+@pytest.mark.asyncio
+async def test_klines_serve_history_then_the_open_bar() -> None:
+    """history_bars are closed klines before the start; the open bar comes last."""
+    config = SimConfig(speed=1, history_bars=100, minutes=20)
+    async with SimExchange(config) as sim, aiohttp.ClientSession() as session:
+        api = SignedClient(sim, session)
+        params = {"symbol": "BTCUSDT", "interval": "1m", "limit": 1500}
+        _, rows, _ = await api.call("GET", "/fapi/v1/klines", params, signed=False)
+        assert len(rows) == 101
+        opens = [r[0] for r in rows]
+        assert all(b - a == 60_000 for a, b in itertools.pairwise(opens))
+        assert rows[-1][0] == sim.ticker.t0_ms  # the bar being built now
+        assert rows[-2][6] == sim.ticker.t0_ms - 1  # last history bar closed at the start
+        assert all(r[1].count(".") == 1 and len(r[1].split(".")[1]) == 2 for r in rows)
+        _, last, _ = await api.call("GET", "/fapi/v1/klines", {**params, "limit": 5}, signed=False)
+        assert last == rows[-5:]
+        start = {**params, "startTime": opens[10], "limit": 3}
+        _, window, _ = await api.call("GET", "/fapi/v1/klines", start, signed=False)
+        assert [r[0] for r in window] == opens[10:13]
