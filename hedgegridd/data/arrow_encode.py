@@ -45,15 +45,20 @@ def fixed128(values: np.ndarray, precision: int) -> pa.FixedSizeBinaryArray:
     ints = np.rint(np.asarray(values, dtype=np.float64) * 10.0**precision).astype(np.uint64)
     mult = 10 ** (FIXED_PRECISION - precision)  # < 2**54
     m_lo, m_hi = np.uint64(mult & 0xFFFFFFFF), np.uint64(mult >> 32)
-    a_lo, a_hi = ints & _U32, ints >> _S32
-    lo_lo = a_lo * m_lo
-    mid = a_hi * m_lo + a_lo * m_hi  # < 2**64: a_hi < 2**32, m_hi < 2**22
-    low = lo_lo + (mid << _S32)
-    carry = (low < lo_lo).astype(np.uint64)
-    high = a_hi * m_hi + (mid >> _S32) + carry
     words = np.empty((ints.size, 2), dtype="<u8")
-    words[:, 0] = low
-    words[:, 1] = high
+    low, high = words[:, 0], words[:, 1]
+    if ints.size and int(ints.max()) >= 2**32:
+        a_lo, a_hi = ints & _U32, ints >> _S32
+        lo_lo = a_lo * m_lo
+        mid = a_hi * m_lo + a_lo * m_hi  # < 2**64: a_hi < 2**32, m_hi < 2**22
+        np.add(lo_lo, mid << _S32, out=low)
+        np.add(a_hi * m_hi + (mid >> _S32), low < lo_lo, out=high, casting="unsafe")
+    else:  # fast path: every value < 2**32 units (all realistic prices and sizes)
+        lo_lo = ints * m_lo
+        mid = ints * m_hi  # < 2**54
+        np.left_shift(mid, _S32, out=low)
+        low += lo_lo
+        np.add(mid >> _S32, low < lo_lo, out=high, casting="unsafe")
     buf = pa.py_buffer(words)
     return pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), ints.size, [None, buf])
 

@@ -26,6 +26,8 @@ import itertools
 import os
 import shutil
 import uuid
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -49,6 +51,7 @@ from hedgegridd.errors import DataError
 log = structlog.get_logger(__name__)
 
 ROW_GROUP_SIZE = 256_000
+MAX_IN_FLIGHT = 2
 DATA_CLASS: dict[DataKind, type] = {
     DataKind.KLINES: Bar,
     DataKind.MARK_KLINES: MarkPriceUpdate,
@@ -87,6 +90,10 @@ class CatalogWriter:
         self._intervals: dict[DataKind, list[tuple[int, int]]] = {}
         self._carry: dict[DataKind, Columns] = {}
         self._staged: list[Path] = []
+        # Encoding + parquet writing run on one worker thread (pyarrow and numpy release
+        # the GIL), overlapping with validation of the next chunk.
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-writer")
+        self._pending: deque[Future[None]] = deque()
         self._closed = False
 
     def __enter__(self) -> CatalogWriter:
@@ -139,6 +146,7 @@ class CatalogWriter:
             self.flush(kind)
         self._closed = True
         try:
+            self._drain()
             self._ensure_instrument()
             for staged in self._staged:
                 dest = self.root / staged.relative_to(self.staging)
@@ -160,6 +168,10 @@ class CatalogWriter:
         """Drop everything staged; the catalog is left as it was."""
         self._closed = True
         self._carry.clear()
+        try:
+            self._drain()
+        except DataError as exc:
+            log.warning("data.catalog.abort_write_failed", error=str(exc))
         shutil.rmtree(self.staging, ignore_errors=True)
         log.info("data.catalog.aborted", path=str(self.root), files=len(self._staged))
 
@@ -210,6 +222,7 @@ class CatalogWriter:
         return arrow_encode.funding_table(frame, iid)
 
     def _write_file(self, kind: DataKind, frame: Columns, start: int, end: int) -> None:
+        """Encode and write one file on the background thread (at most 2 in flight)."""
         directory = (
             self.staging
             / "data"
@@ -217,17 +230,30 @@ class CatalogWriter:
             / urisafe_identifier(self.identifier(kind))
         )
         path = directory / _timestamps_to_filename(start, end)
-        table = self._table(kind, frame)
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            pq.write_table(table, path, row_group_size=ROW_GROUP_SIZE, use_dictionary=False)
-        except OSError as exc:
-            raise DataError(f"catalog: cannot write {path}: {exc}") from exc
+        while len(self._pending) >= MAX_IN_FLIGHT:
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(self._encode_and_write, kind, frame, path))
         self._staged.append(path)
         self._intervals[kind] = sorted([*self._existing(kind), (start, end)])
         stats = self.stats[kind]
         stats.rows_written += len(frame)
         stats.files += 1
+
+    def _encode_and_write(self, kind: DataKind, frame: Columns, path: Path) -> None:
+        table = self._table(kind, frame)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(table, path, row_group_size=ROW_GROUP_SIZE, use_dictionary=False)
+        except OSError as exc:
+            raise DataError(f"catalog: cannot write {path}: {exc}") from exc
+
+    def _drain(self) -> None:
+        """Wait for every background write; the first failure is raised."""
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def instrument_id_of(spec: InstrumentSpec) -> InstrumentId:
