@@ -53,6 +53,16 @@ def _str_decimals(text: str) -> int:
 
 FINISHED_DELAY_S = 0.2
 REQUEST_LOG_SIZE = 100_000
+ORDER_ENDPOINTS = frozenset(
+    {
+        "/fapi/v1/order",
+        "/fapi/v1/batchOrders",
+        "/fapi/v1/allOpenOrders",
+        "/fapi/v1/countdownCancelAll",
+        "/fapi/v1/algoOrder",
+        "/fapi/v1/algoOpenOrders",
+    }
+)
 
 
 def _is_algo_finished(event: Event) -> bool:
@@ -208,12 +218,16 @@ class SimExchange:
         heartbeat: Callable[[], None] | None = None,
     ) -> None:
         """Serve until cancelled (component contract: ``await tg.start(sim.run)``)."""
-        async with self:
+        await self.start()
+        try:
             task_status.started()
             while True:
                 if heartbeat is not None:
                     heartbeat()
                 await anyio.sleep(1.0)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.stop()
 
     # --------------------------------------------------------------- orders
     async def _publish(self, events: list[Event]) -> None:
@@ -395,6 +409,10 @@ class SimExchange:
         self.faults.clear()
         self.limiter.set_limit(self.config.weight_limit_per_minute)
         self.limiter.reset()
+
+    def order_requests(self) -> list[SeenRequest]:
+        """Requests that reached any endpoint placing, changing or cancelling orders."""
+        return [r for r in self.requests if r.path in ORDER_ENDPOINTS]
 
     def seen(self, path_prefix: str = "", method: str | None = None) -> list[SeenRequest]:
         """Requests received under ``path_prefix`` (optionally of one HTTP method)."""
