@@ -176,9 +176,14 @@ class VersionResult(BaseModel):
 # --------------------------------------------------------------------------- builders
 
 
+def _fields(obj: object) -> dict[str, object]:
+    """Shallow field dict of a flat dataclass (``dataclasses.asdict`` deep-copies: slow)."""
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}  # type: ignore[arg-type]
+
+
 def side_result(side: SideSnapshot) -> SideResult:
     """``SideSnapshot`` -> ``SideResult``."""
-    return SideResult.model_validate(dataclasses.asdict(side))
+    return SideResult.model_validate(_fields(side))
 
 
 def status_result(
@@ -224,16 +229,12 @@ def positions_result(snapshot: StrategySnapshot) -> PositionsResult:
 
 def orders_result(orders: Iterable[OrderView]) -> OrdersResult:
     """Open orders -> ``OrdersResult``."""
-    return OrdersResult(
-        orders=tuple(OrderResult.model_validate(dataclasses.asdict(o)) for o in orders)
-    )
+    return OrdersResult(orders=tuple(OrderResult.model_validate(_fields(o)) for o in orders))
 
 
 def ladders_result(rungs: Iterable[RungView]) -> LaddersResult:
     """Desired rungs -> ``LaddersResult``."""
-    return LaddersResult(
-        rungs=tuple(RungResult.model_validate(dataclasses.asdict(r)) for r in rungs)
-    )
+    return LaddersResult(rungs=tuple(RungResult.model_validate(_fields(r)) for r in rungs))
 
 
 def state_result(snapshot: StrategySnapshot) -> StateResult:
