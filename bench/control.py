@@ -400,7 +400,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             before = anyio.run(_fills, path)
             anyio.run(_measure, path, echo_path, opts.n, opts.clients, opts.seconds)
             after = anyio.run(_fills, path)
-            print(f"daemon fills during the run: {before} -> {after}")
+            if opts.with_daemon or opts.socket:
+                print(f"daemon fills during the run: {before} -> {after}")
         finally:
             for proc in procs:
                 proc.terminate()
