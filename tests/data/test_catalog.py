@@ -19,7 +19,7 @@ from hedgegridd.data.catalog import (
     open_catalog,
     write_synthetic_catalog,
 )
-from hedgegridd.data.instruments import BTCUSDT_PERP
+from hedgegridd.data.instruments import BTCUSDT_PERP, spec_from_exchange_info
 from hedgegridd.data.pipeline import import_chunks, summarize
 from hedgegridd.data.schema import MINUTE_NS, DataKind
 from hedgegridd.data.synthetic import SyntheticSpec, generate
@@ -145,3 +145,70 @@ def test_committed_log_event(tmp_path: Path, log_events) -> None:
     assert events
     assert events[0]["rows"]["klines"] == 1440
     assert pd.notna(events[0]["path"])
+
+
+def test_other_instrument_precision_round_trips(tmp_path: Path) -> None:
+    """A 0.01-tick instrument's trades round-trip exactly: no hard-coded 8 or 2 decimals."""
+    eth = spec_from_exchange_info(
+        {
+            "symbols": [
+                {
+                    "symbol": "ETHUSDT",
+                    "baseAsset": "ETH",
+                    "quoteAsset": "USDT",
+                    "marginAsset": "USDT",
+                    "filters": [
+                        {
+                            "filterType": "PRICE_FILTER",
+                            "tickSize": "0.01",
+                            "minPrice": "1",
+                            "maxPrice": "100000",
+                        },
+                        {
+                            "filterType": "LOT_SIZE",
+                            "stepSize": "0.001",
+                            "minQty": "0.001",
+                            "maxQty": "10000",
+                        },
+                        {"filterType": "MIN_NOTIONAL", "notional": "20"},
+                    ],
+                }
+            ]
+        },
+        "ETHUSDT",
+    )
+    trades = pd.DataFrame(
+        {
+            "agg_trade_id": [1, 2, 3],
+            "price": [2345.67, 2345.01, 0.05],
+            "quantity": [0.001, 12.345, 3.0],
+            "first_trade_id": [1, 2, 3],
+            "last_trade_id": [1, 2, 3],
+            "transact_time": [1_700_000_000_000, 1_700_000_000_001, 1_700_000_000_002],
+            "is_buyer_maker": [True, False, True],
+        }
+    )
+    with CatalogWriter(tmp_path, eth) as writer:
+        v = Validator(DataKind.AGG_TRADES, eth, source="eth", time_unit="ms")
+        import_chunks(writer, v, [(trades, 2)])
+        summarize(writer, v, ["eth"])
+    ticks = load_trades(tmp_path, eth)
+    assert [t.price.as_decimal() for t in ticks] == [
+        Decimal("2345.67"),
+        Decimal("2345.01"),
+        Decimal("0.05"),
+    ]
+    assert [t.size.as_decimal() for t in ticks] == [
+        Decimal("0.001"),
+        Decimal("12.345"),
+        Decimal("3.000"),
+    ]
+    assert str(ticks[0].instrument_id) == "ETHUSDT-PERP.BINANCE"
+
+
+def test_no_duplicate_copies_of_test_files() -> None:
+    """No stray copies of test modules (names with spaces, 'x 2.py') can be collected twice."""
+    here = Path(__file__).parent
+    names = [p.name for p in here.rglob("*.py")]
+    assert not [n for n in names if " " in n]
+    assert len(names) == len(set(names))
