@@ -209,7 +209,8 @@ class SimExchange:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
+        with anyio.CancelScope(shield=True):
+            await self.stop()
 
     async def run(
         self,

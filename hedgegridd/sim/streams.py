@@ -14,6 +14,7 @@ invalidates the keys.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -27,6 +28,7 @@ from hedgegridd.sim.faults import Faults
 
 log = structlog.get_logger(__name__)
 
+SEND_TIMEOUT_S = 5.0
 LISTEN_KEY_TTL_S = 60 * 60  # Binance: a key lives 60 minutes unless kept alive
 
 
@@ -219,7 +221,16 @@ class StreamHub:
         if ws.closed:
             return
         try:
-            await ws.send_str(text)
+            async with asyncio.timeout(SEND_TIMEOUT_S):
+                await ws.send_str(text)
+        except TimeoutError:
+            # A consumer that does not read would stall the clock: drop it, as Binance does.
+            log.warning("sim.ws_slow_consumer_dropped")
+            try:
+                async with asyncio.timeout(1.0):
+                    await ws.close(code=1008, message=b"slow consumer")
+            except TimeoutError:
+                log.warning("sim.ws_close_timed_out")
         except (ConnectionResetError, RuntimeError) as exc:
             log.info("sim.ws_send_failed", error=str(exc))
 
