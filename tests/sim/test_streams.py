@@ -72,7 +72,16 @@ async def test_combined_stream_subscribe_and_klines() -> None:
         await ws.send_json({"method": "LIST_SUBSCRIPTIONS", "id": 8})
         listed = await receive_until(ws, lambda m: m.get("id") == 8)
         assert "btcusdt@bookTicker" in listed["result"]
+        await ws.send_json({"method": "UNSUBSCRIBE", "params": ["btcusdt@bookTicker"], "id": 9})
+        assert await receive_until(ws, lambda m: m.get("id") == 9) == {"result": None, "id": 9}
+        await ws.send_json({"method": "LIST_SUBSCRIPTIONS", "id": 10})
+        listed = await receive_until(ws, lambda m: m.get("id") == 10)
+        assert "btcusdt@bookTicker" not in listed["result"]
         await ws.close()
+        raw = await session.ws_connect(f"{sim.base_url_ws}/ws/btcusdt@aggTrade")
+        trade = await receive_until(raw, lambda m: True)
+        assert (trade["e"], trade["s"]) == ("aggTrade", "BTCUSDT")  # raw payload, no wrapper
+        await raw.close()
 
 
 @pytest.mark.asyncio
