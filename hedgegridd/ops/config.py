@@ -60,6 +60,15 @@ class KillSwitchConfig(_Frozen):
     check_interval_s: float = Field(
         default=1.0, ge=0.05, le=60.0, description="seconds between checks, in [0.05, 60]"
     )
+    confirm_interval_s: float | None = Field(
+        default=None,
+        ge=0.01,
+        le=60.0,
+        description=(
+            "after a breaching check that has not fired yet, check again after this many "
+            "seconds instead of check_interval_s (faster confirmation); unset = regular cadence"
+        ),
+    )
     breaches_required: int = Field(
         default=2, ge=1, le=20, description="breaching checks needed within the window to fire"
     )
@@ -136,6 +145,8 @@ class KillSwitchConfig(_Frozen):
             )
         if self.drawdown_basis == "starting_balance" and self.starting_balance is None:
             raise ValueError("starting_balance is required when drawdown_basis='starting_balance'")
+        if self.confirm_interval_s is not None and self.confirm_interval_s > self.check_interval_s:
+            raise ValueError("confirm_interval_s must be <= check_interval_s")
         if self.flatten_poll_interval_s > self.flatten_verify_timeout_s:
             raise ValueError("flatten_poll_interval_s must be <= flatten_verify_timeout_s")
         return self

@@ -37,6 +37,7 @@ from hedgegridd.ops.killswitch_rules import (
     BreachTracker,
     CheckResult,
     Readings,
+    ReadingStatus,
     describe,
     readings_from_snapshot,
     total_pnl,
@@ -59,6 +60,10 @@ KEY_DAILY_DAY = "killswitch.daily_basis_day"  # yyyymmdd (UTC) as a Decimal
 PAUSE_REASON_FLATTEN = "operator_flatten"
 # Consecutive checks with a missing reading before it is alerted (startup gaps are normal).
 MISSING_ALERT_AFTER_CHECKS = 30
+
+
+def _pending_breach(result: CheckResult) -> bool:
+    return any(v.status is ReadingStatus.BREACH for v in result.verdicts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,14 +194,16 @@ class KillSwitch:
             self._heartbeat()
             # Checks go on during a manual (one-side) flatten: a breach then latches at
             # once and flattens both sides as soon as the manual path has finished.
+            interval = self._config.check_interval_s
             if self._config.enabled and not self.latched:
                 result = await self.check_once()
                 if result is not None and result.fire:
                     await self._fire(result)
-            next_at += self._config.check_interval_s
+                elif result is not None and _pending_breach(result):
+                    # A breach awaiting confirmation: re-check sooner if configured.
+                    interval = self._config.confirm_interval_s or interval
             now = anyio.current_time()
-            if next_at < now:  # fell behind (a long flatten): do not burst
-                next_at = now
+            next_at = max(now, min(next_at + interval, now + interval))  # no burst after lag
             await anyio.sleep_until(next_at)
 
     # ----------------------------------------------------------------- checking

@@ -105,3 +105,9 @@ def test_live_mode_requires_an_enabled_kill_switch_with_limits() -> None:
     no_limits = KillSwitchConfig(max_drawdown_pct=None, max_margin_ratio=None)
     with pytest.raises(ConfigError, match="at least one limit"):
         no_limits.require_for_mode("testnet")
+
+
+def test_confirm_interval_cannot_exceed_the_cadence() -> None:
+    """confirm_interval_s longer than check_interval_s is refused."""
+    with pytest.raises(ValidationError, match="confirm_interval_s"):
+        KillSwitchConfig(check_interval_s=1, confirm_interval_s=2)

@@ -378,3 +378,20 @@ async def test_unreadable_latch_fails_start_loudly(store: AsyncStateStore) -> No
     with pytest.raises(StateStoreError):
         await ks.run(task_status=Status())  # type: ignore[arg-type]
     assert started == []
+
+
+async def test_confirm_interval_rechecks_a_breach_sooner(store: AsyncStateStore) -> None:
+    """With confirm_interval_s, a first breach is re-checked early instead of a 30 s cadence."""
+    book = FakeBook(balance=D(10000), long_qty=D(1), short_qty=D(0))
+    book.auto_fill = True
+    cfg = fast_config(check_interval_s=30, confirm_interval_s=0.02)
+    ks = KillSwitch(cfg, strategy=book, store=store)
+    await ks.restore()
+    await ks.check_once()  # peak equity 10000
+    book.mark = D(45000)  # 50% down: already breaching when the task starts
+    async with anyio.create_task_group() as tg:
+        await tg.start(ks.run)
+        await until(lambda: ks.last_flatten is not None, deadline_s=10)
+        tg.cancel_scope.cancel()
+    assert ks.latched
+    assert ks.checks_total == 3  # setup, first breach, the early confirmation
