@@ -430,11 +430,17 @@ class MatchingEngine:
         legs = [p for p in self.positions.values() if p.amt != 0]
         if not legs:
             return []
+        total = Decimal(0)
         for pos in legs:
             fee = -(pos.amt * mark * rate).quantize(Decimal("0.00000001"))
             self.wallet += fee
+            total += fee
             pos.extra["funding"] = pos.extra.get("funding", Decimal(0)) + fee
-        return [self._account("FUNDING_FEE", now_ms, [p.side for p in legs])]
+        # Cross margin: Binance pushes the balance only (no P) for a funding fee.
+        event = account_event(
+            self.fmt, self.rules.symbol, self.wallet, self.price, [], "FUNDING_FEE", now_ms, total
+        )
+        return [event]
 
     def _account(self, reason: str, now_ms: int, sides: list[str]) -> Event:
         legs = [self.positions[side] for side in sides]

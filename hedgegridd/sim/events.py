@@ -86,8 +86,13 @@ def account_event(
     legs: list[SimPosition],
     reason: str,
     now_ms: int,
+    balance_change: Decimal = Decimal(0),
 ) -> Event:
-    """An ACCOUNT_UPDATE event: USDT balance and the given position legs."""
+    """An ACCOUNT_UPDATE event: USDT balance and the given position legs.
+
+    ``balance_change`` is Binance's ``bc`` (change other than PnL and commission,
+    e.g. the funding fee).
+    """
     positions = []
     for pos in legs:
         positions.append(
@@ -103,7 +108,7 @@ def account_event(
                 "ps": pos.side,
             }
         )
-    balance = {"a": "USDT", "wb": money(wallet), "cw": money(wallet), "bc": "0"}
+    balance = {"a": "USDT", "wb": money(wallet), "cw": money(wallet), "bc": money(balance_change)}
     return {
         "e": "ACCOUNT_UPDATE",
         "E": now_ms,

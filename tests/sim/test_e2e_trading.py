@@ -5,10 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from nautilus_trader.model.currencies import USDT
 from nautilus_trader.model.enums import OrderSide
 
 from hedgegridd.sim import SimBar, SimConfig, SimExchange
-from tests.sim.probe import decimal, running_node, wait_for
+from tests.sim.probe import decimal, running_node, sim_with_node, wait_for
 
 
 def swing_bars(n: int = 2000) -> list[SimBar]:
@@ -74,3 +75,29 @@ async def test_grid_round_trip_with_real_adapter() -> None:
             assert ("POST", "/fapi/v1/algoOrder") in seen
             assert ("GET", "/fapi/v3/positionRisk") in seen
         assert ("DELETE", "/fapi/v1/listenKey") in {(r.method, r.path) for r in sim.requests}
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+async def test_funding_fee_reaches_the_nautilus_account() -> None:
+    """A FUNDING_FEE ACCOUNT_UPDATE moves the node's USDT balance to the venue wallet."""
+    flat = [SimBar(Decimal("60000"), Decimal("60000"), Decimal("60000"), Decimal("60000"))] * 50
+    async with sim_with_node(SimConfig(speed=6000), flat) as (sim, strat):
+        await wait_for(lambda: strat.quotes, what="quotes")
+        strat.limit(OrderSide.BUY, "60000.10", "0.010", "LONG")  # crosses: taker fill
+        await wait_for(lambda: strat.fills(), what="fill")
+        settled = sim.ticker.funding_settlements
+        await wait_for(lambda: sim.ticker.funding_settlements > settled, what="funding")
+        assert sim.engine.wallet < Decimal("10000")
+
+        def node_balance() -> Decimal:
+            account = strat.portfolio.account(strat.instrument_id.venue)
+            return decimal(account.balance_total(account.base_currency or USDT))
+
+        await wait_for(
+            lambda: node_balance() == sim.engine.wallet, what="node balance = venue wallet"
+        )
+        fees = sum((t.commission for t in sim.engine.trades), Decimal(0))
+        funding = sim.engine.positions["LONG"].extra["funding"]
+        assert funding < 0
+        assert sim.engine.wallet == Decimal("10000") - fees + funding

@@ -126,7 +126,8 @@ def test_funding_long_pays_short_receives() -> None:
     wallet = eng.wallet
     (event,) = eng.settle_funding(D("0.0001"), D("60000"), 5)
     assert event["a"]["m"] == "FUNDING_FEE"
-    assert {p["ps"] for p in event["a"]["P"]} == {"LONG", "SHORT"}
+    assert event["a"]["P"] == []  # cross margin: balance only
+    assert D(event["a"]["B"][0]["bc"]) == -D("0.12") + D("0.06")
     assert eng.wallet - wallet == -D("0.12") + D("0.06")
 
 

@@ -134,8 +134,8 @@ async def test_funding_settles_into_account_update() -> None:
         event = await receive_until(
             ws, lambda m: m.get("e") == "ACCOUNT_UPDATE" and m["a"]["m"] == "FUNDING_FEE"
         )
-        (leg,) = event["a"]["P"]
-        assert (leg["ps"], leg["pa"]) == ("LONG", "0.010")
+        assert event["a"]["P"] == []  # cross margin: balance only
+        assert Decimal(event["a"]["B"][0]["bc"]) == -Decimal("0.06")
         wb = Decimal(event["a"]["B"][0]["wb"])
         mark = Decimal("60000")
         assert wb - wallet_after_fill == -(Decimal("0.010") * mark * Decimal("0.0001"))
