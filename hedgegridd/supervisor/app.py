@@ -180,9 +180,21 @@ class Daemon:
             interval_s=interval,
             probe_interval_s=settings.watchdog.probe_interval_s,
         )
+        # Signals live in an outer group so a second SIGTERM during shutdown still escalates.
+        async with anyio.create_task_group() as outer:
+            await outer.start(router.run)
+            try:
+                await self._main(store, restored, router, dog)
+            finally:
+                outer.cancel_scope.cancel()
+
+    async def _main(
+        self, store: AsyncStateStore, restored: RestoredState, router: SignalRouter, dog: Watchdog
+    ) -> None:
+        settings = self.settings
+        mode = settings.mode
         async with anyio.create_task_group() as tg:
             self._tg = tg
-            await tg.start(router.run)
             await tg.start(dog.run)
             self.notifier.status("warming up")
             warm = await self._until_stop(
@@ -262,6 +274,7 @@ class Daemon:
             await tg.start(monitor.run)
             from hedgegridd.supervisor.runtime import status_line
 
+            self.health.mark_ready()
             self.notifier.ready(status_line(mode.value, handle.snapshot()))
             await store.journal("daemon.ready", actor="daemon", details={}, at_ns=time.time_ns())
             if self.ops.alerts is not None:
@@ -271,6 +284,7 @@ class Daemon:
                     "daemon.start", Severity.INFO, f"hedgegridd started ({mode.value})"
                 )
             await self._stop.wait()
+            self.health.mark_ready(False)
             self.notifier.stopping()
             await self._shutdown(tg)
 

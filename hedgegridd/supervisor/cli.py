@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import structlog
@@ -14,11 +16,13 @@ import structlog
 from hedgegridd import __version__
 from hedgegridd.errors import ConfigError
 from hedgegridd.supervisor.exit_codes import EXIT_CODES_HELP, ExitCode
-from hedgegridd.supervisor.inputs import StrategyFactory
 from hedgegridd.supervisor.logsetup import configure_logging
 from hedgegridd.supervisor.secrets import load_secrets
 from hedgegridd.supervisor.settings import DEFAULT_CONFIG_PATH, load_settings
 from hedgegridd.venues.guards import check_venue
+
+if TYPE_CHECKING:
+    from hedgegridd.supervisor.inputs import StrategyFactory
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="validate settings, credentials and venue guards, then exit (0 or 78)",
     )
+    parser.add_argument(
+        "--strategy-factory",
+        default=None,
+        metavar="MODULE:CALLABLE",
+        help="build the strategy with this factory (tests, demos); default HedgeGridStrategy",
+    )
     parser.add_argument("--version", action="version", version=f"hedgegridd {__version__}")
     return parser
 
@@ -59,6 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
 def _config_failure(message: str) -> int:
     print(f"hedgegridd: configuration error: {message}", file=sys.stderr)
     return int(ExitCode.CONFIG)
+
+
+def _import_factory(spec: str) -> StrategyFactory:
+    module_name, _, attr = spec.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigError(f"--strategy-factory {spec!r} cannot be imported: {exc}") from exc
+    if not callable(factory):
+        raise ConfigError(f"--strategy-factory {spec!r} is not callable")
+    result: StrategyFactory = factory
+    return result
 
 
 def main(
@@ -88,6 +110,11 @@ def main(
     if args.check_config:
         log.info("config.ok", mode=settings.mode.value, config=str(args.config))
         return int(ExitCode.OK)
+    if strategy_factory is None and args.strategy_factory:
+        try:
+            strategy_factory = _import_factory(args.strategy_factory)
+        except ConfigError as exc:
+            return _config_failure(str(exc))
     if strategy_factory is None:
         from hedgegridd.supervisor.strategy_factory import build_hedgegrid_strategy
 

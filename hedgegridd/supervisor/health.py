@@ -36,6 +36,11 @@ class Health:
         self.loop_lag_s = 0.0
         self._engines: Callable[[], bool] | None = None
         self._data_age: Callable[[], float | None] | None = None
+        self.ready = False  # no watchdog pings before READY=1 (engines not up yet)
+
+    def mark_ready(self, ready: bool = True) -> None:
+        """The daemon reached READY (or left it, when stopping)."""
+        self.ready = ready
 
     def heartbeat_for(self, name: str) -> Callable[[], None]:
         """Return the heartbeat function of task ``name``.

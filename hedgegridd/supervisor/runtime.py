@@ -35,6 +35,7 @@ def status_line(mode: str, snap: StrategySnapshot) -> str:
     return (
         f"mode={mode} state={snap.state.value} regime={snap.regime} "
         f"long={snap.long.quantity} short={snap.short.quantity} "
+        f"entries={snap.long.entry_orders}/{snap.short.entry_orders} "
         f"pnl={snap.realized_pnl}/{snap.unrealized_pnl} throttle={snap.throttle}"
     )
 

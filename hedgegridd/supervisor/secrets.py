@@ -18,6 +18,8 @@ from hedgegridd.errors import ConfigError
 from hedgegridd.venues.config import Mode
 from hedgegridd.venues.guards import BinanceKeys
 
+SIM_KEYS = BinanceKeys(api_key=SecretStr("sim-api-key"), api_secret=SecretStr("sim-api-secret"))
+
 SECRET_NAMES = (
     "binance_api_key",
     "binance_api_secret",
@@ -86,7 +88,8 @@ def load_secrets(mode: Mode, environ: Mapping[str, str] | None = None) -> Secret
     elif mode is Mode.TESTNET:
         binance, other = (testnet, live) if testnet is not None else (live, None)
     elif mode is Mode.SIM:
-        binance, other = testnet or live, None
+        # The local simulator accepts its own well-known key pair by default.
+        binance, other = testnet or live or SIM_KEYS, None
     else:  # PAPER holds no trading keys whatever is configured: drop them
         binance, other = None, None
     return Secrets(

@@ -62,8 +62,23 @@ class SignalRouter:
         await installed.wait()
         log.info("signal.handlers_taken_over", installs=self.installs)
 
+    def _late_signal(self, signum: int, frame: object) -> None:
+        self._dispatch(signum)
+
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Receive signals until cancelled; re-install on ``take_over()``."""
+        """Receive signals until cancelled; re-install on ``take_over()``.
+
+        When the router is closed (final cleanup after the loop's tasks ended) a plain
+        handler keeps the same meaning, so a late second SIGTERM still escalates
+        instead of killing the process with the default action.
+        """
+        try:
+            await self._receive(task_status)
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, self._late_signal)
+
+    async def _receive(self, task_status: TaskStatus[None]) -> None:
         while True:
             reinstall = anyio.Event()
             self._reinstall = reinstall

@@ -39,4 +39,32 @@ def build_hedgegrid_strategy(inputs: StrategyInputs) -> Strategy:
     except ModuleNotFoundError as exc:
         raise ConfigError("the HedgeGridStrategy adapter is not installed") from exc
     strategy: Strategy = module.HedgeGridStrategy(config)
+    prime = getattr(strategy, "prime", None)
+    if callable(prime):
+        prime(warmup_data(inputs))
     return strategy
+
+
+def warmup_data(inputs: StrategyInputs) -> Any:
+    """``hedgegridd.strategy.warmup.WarmupData`` from the warmup result and restored state."""
+    from hedgegridd.strategy.warmup import HistoryBar, WarmupData
+
+    warm, restored = inputs.warmup, inputs.restored
+    return WarmupData(
+        bars=tuple(
+            HistoryBar(
+                close_ns=(bar.close_time_ms + 1) * 1_000_000,  # stamped at the bar's close
+                high=bar.high,
+                low=bar.low,
+                close=bar.close,
+            )
+            for bar in warm.bars
+        ),
+        funding_rate=warm.funding_rate,
+        next_funding_ns=None if warm.next_funding_ms is None else warm.next_funding_ms * 1_000_000,
+        peak_equity=restored.peak_equity,
+        realized_pnl=restored.realized_pnl,
+        throttle=restored.throttle,
+        pause_reasons=("operator",) if restored.paused else (),
+        halted_reason=None if restored.latch is None else restored.latch.reason,
+    )

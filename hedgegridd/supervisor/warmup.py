@@ -151,8 +151,10 @@ def _parse_bars(rows: Any, now_ms: int) -> tuple[WarmupBar, ...]:
             )
         except (IndexError, TypeError, ValueError, ArithmeticError) as exc:
             raise WarmupError(f"warmup klines: malformed row {str(row)[:80]}") from exc
-        if bar.close_time_ms < now_ms:  # closed bars only: no look-ahead
-            bars.append(bar)
+        bars.append(bar)
+    # Binance returns the still-open bar last: drop it (closed bars only, no look-ahead).
+    if bars and bars[-1].close_time_ms >= now_ms:
+        bars.pop()
     return tuple(bars)
 
 
@@ -239,6 +241,8 @@ async def _warmup(
             },
         )
         bars = _parse_bars(rows, int(server_ms))[-settings.history_bars :]
+        if len(bars) < settings.history_bars:
+            log.warning("warmup.history_short", wanted=settings.history_bars, got=len(bars))
 
     premium = await client.get("/fapi/v1/premiumIndex", {"symbol": symbol})
     funding_rate = next_funding = mark = None

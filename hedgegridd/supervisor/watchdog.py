@@ -54,7 +54,7 @@ class Watchdog:
                 worst_lag = lag
                 continue
             now = time.monotonic()
-            if now < next_ping:
+            if now < next_ping or not self._health.ready:
                 continue
             report = self._health.evaluate()
             worst_lag = lag

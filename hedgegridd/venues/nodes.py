@@ -101,6 +101,9 @@ def build_node_plan(
             api_secret=keys.api_secret.get_secret_value(),
             base_url_http=venue.base_url_http,
             base_url_ws=venue.base_url_ws,
+            # The adapter does not derive the user stream from base_url_ws: without this
+            # an overridden venue (sim) would open its user stream on Binance's real host.
+            base_url_ws_stream=venue.base_url_ws,
             use_reduce_only=False,
             use_position_ids=True,
             recv_window_ms=venue.recv_window_ms,

@@ -94,6 +94,7 @@ def test_health_reports_each_failed_bound() -> None:
 
 
 async def _run_watchdog(health: Health, notifier: Notifier, body: object) -> Watchdog:
+    health.mark_ready()
     dog = Watchdog(notifier, health, interval_s=0.1, probe_interval_s=0.02)
     async with anyio.create_task_group() as tg:
         await tg.start(dog.run)
@@ -108,6 +109,26 @@ async def _wait(predicate: object, deadline_s: float = 30.0) -> None:
             if predicate():  # type: ignore[operator]
                 return
             await anyio.sleep(0.02)
+
+
+@pytest.mark.asyncio
+async def test_no_pings_before_ready(listener: NotifyListener) -> None:
+    """The watchdog sends nothing until the daemon is READY."""
+    health = Health(WatchdogSettings())
+    dog = Watchdog(
+        Notifier({"NOTIFY_SOCKET": str(listener.path)}),
+        health,
+        interval_s=0.05,
+        probe_interval_s=0.01,
+    )
+    async with anyio.create_task_group() as tg:
+        await tg.start(dog.run)
+        await anyio.sleep(0.3)
+        assert dog.pings == 0
+        health.mark_ready()
+        await _wait(lambda: dog.pings >= 1)
+        tg.cancel_scope.cancel()
+    assert listener.lines()[0] == "WATCHDOG=1"
 
 
 @pytest.mark.asyncio
@@ -185,6 +206,7 @@ async def test_signal_router_stop_escalate_reload() -> None:
         on_escalate=lambda s: calls.append(f"escalate:{s}"),
         on_reload=lambda: calls.append("reload"),
     )
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     async with anyio.create_task_group() as tg:
         await tg.start(router.run)
         for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
@@ -198,3 +220,10 @@ async def test_signal_router_stop_escalate_reload() -> None:
         tg.cancel_scope.cancel()
     assert calls == ["reload", "stop:SIGTERM", "escalate:SIGINT", "reload"]
     assert router.installs == 2
+    try:  # once closed, a late signal keeps its meaning instead of the default action
+        os.kill(os.getpid(), signal.SIGTERM)
+        await _wait(lambda: len(calls) == 5)
+        assert calls[-1] == "escalate:SIGTERM"
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
