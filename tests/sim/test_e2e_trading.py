@@ -82,7 +82,7 @@ async def test_grid_round_trip_with_real_adapter() -> None:
 async def test_funding_fee_reaches_the_nautilus_account() -> None:
     """A FUNDING_FEE ACCOUNT_UPDATE moves the node's USDT balance to the venue wallet."""
     flat = [SimBar(Decimal("60000"), Decimal("60000"), Decimal("60000"), Decimal("60000"))] * 50
-    async with sim_with_node(SimConfig(speed=6000), flat) as (sim, strat):
+    async with sim_with_node(SimConfig(speed=3000, funding_interval_hours=1), flat) as (sim, strat):
         await wait_for(lambda: strat.quotes, what="quotes")
         strat.limit(OrderSide.BUY, "60000.10", "0.010", "LONG")  # crosses: taker fill
         await wait_for(lambda: strat.fills(), what="fill")
