@@ -120,6 +120,12 @@ class KillSwitch:
         self.last_check: CheckResult | None = None
         self.last_flatten: FlattenOutcome | None = None
 
+    def _lock(self) -> anyio.Lock:
+        """The lock serialising flatten paths and resets (created on the loop)."""
+        if self._flatten_lock is None:
+            self._flatten_lock = anyio.Lock()
+        return self._flatten_lock
+
     # ----------------------------------------------------------------- status
     @property
     def latched(self) -> bool:
@@ -176,7 +182,6 @@ class KillSwitch:
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Check on a fixed cadence until cancelled; fire on a held breach."""
-        self._flatten_lock = anyio.Lock()
         if not self._restored:
             await self.restore()
         log.info(
@@ -332,9 +337,7 @@ class KillSwitch:
         return await self._flatten_path(side, actor=actor)
 
     async def _flatten_path(self, side: FlattenSide, *, actor: str) -> FlattenOutcome:
-        if self._flatten_lock is None:
-            self._flatten_lock = anyio.Lock()
-        async with self._flatten_lock:
+        async with self._lock():
             self._flattening = True
             try:
                 outcome = await close_and_verify(
@@ -361,9 +364,7 @@ class KillSwitch:
 
         Returns False when nothing was latched. Waits for an in-flight flatten to end.
         """
-        if self._flatten_lock is None:
-            self._flatten_lock = anyio.Lock()
-        async with self._flatten_lock:
+        async with self._lock():
             if self._latch is None:
                 return False
             at_ns = self._clock_ns()
