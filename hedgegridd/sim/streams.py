@@ -55,7 +55,16 @@ class StreamHub:
 
     # ------------------------------------------------------------ listen keys
     def create_listen_key(self) -> str:
-        """A new listen key valid for 60 minutes (keepalive extends it)."""
+        """The account's listen key, valid for the TTL (keepalive extends it).
+
+        Like Binance, an active key is returned again (and extended); a new key is
+        made only when none is active.
+        """
+        now = time.monotonic()
+        for key, until in self.listen_keys.items():
+            if until > now:
+                self.listen_keys[key] = now + self.listen_key_ttl_s
+                return key
         key = secrets.token_hex(32)
         self.listen_keys[key] = time.monotonic() + self.listen_key_ttl_s
         return key

@@ -94,6 +94,8 @@ async def test_user_stream_order_events_and_listen_key_expiry() -> None:
         api = SignedClient(sim, session)
         _, body, _ = await api.call("POST", "/fapi/v1/listenKey", signed=False)
         key = body["listenKey"]
+        _, again, _ = await api.call("POST", "/fapi/v1/listenKey", signed=False)
+        assert again["listenKey"] == key  # an active key is returned again
         ws = await session.ws_connect(f"{sim.base_url_ws}/ws?listenKey={key}")
         await api.order(
             side="BUY",
