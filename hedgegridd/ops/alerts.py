@@ -27,10 +27,35 @@ from hedgegridd.ops.alert_channels import (
     build_channels,
     deliver,
 )
-from hedgegridd.ops.alert_model import Alert
+from hedgegridd.ops.alert_model import Alert, AlertKey
 from hedgegridd.ops.config import AlertsConfig, Severity
 
 log = structlog.get_logger(__name__)
+
+# Strategy alert kinds (``AlertSink`` callback of the strategy) -> (key, severity, title).
+STRATEGY_ALERTS: dict[str, tuple[str, Severity, str]] = {
+    "degraded": (
+        AlertKey.DEGRADED,
+        Severity.CRITICAL,
+        "strategy DEGRADED: a handler failed, entries paused until an operator resumes",
+    ),
+    "start_failed": ("strategy.start_failed", Severity.CRITICAL, "strategy failed to start"),
+    "circuit_breaker": (
+        AlertKey.CIRCUIT_BREAKER,
+        Severity.WARNING,
+        "circuit breaker tripped: entries cancelled, cooling down",
+    ),
+    "circuit_breaker_reset": (
+        "circuit_breaker_reset",
+        Severity.INFO,
+        "circuit breaker cooled down: entries resume",
+    ),
+    "drawdown": (
+        "strategy.drawdown",
+        Severity.WARNING,
+        "strategy drawdown limit reached: entries paused",
+    ),
+}
 
 
 class AlertManager:
@@ -117,6 +142,13 @@ class AlertManager:
         self._queue.append(alert)
         if self._wakeup is not None:
             self._wakeup.set()
+
+    def strategy_sink(self, kind: str, details: dict[str, str]) -> None:
+        """Adapter for ``HedgeGridStrategy.set_sinks(alert=...)``: ``(kind, details)`` -> alert."""
+        key, severity, title = STRATEGY_ALERTS.get(
+            kind, (f"strategy.{kind}", Severity.WARNING, f"strategy: {kind}")
+        )
+        self.notify(key, severity, title, fields=details)
 
     def _take(self, *, lowest: bool) -> Alert:
         """Remove the oldest alert of the highest (or, to drop, the lowest) severity."""

@@ -19,8 +19,12 @@ from hedgegridd.strategy.handle import StrategySnapshot, TradingState
 class SnapshotAlerts:
     """Edge-triggered alerts from consecutive snapshots."""
 
-    def __init__(self, sink: AlertSink, *, large_loss: Decimal | None = None) -> None:
+    def __init__(
+        self, sink: AlertSink, *, large_loss: Decimal | None = None, transitions: bool = True
+    ) -> None:
+        """``transitions=False`` when the strategy reports degraded/breaker itself."""
         self._sink = sink
+        self._transitions = transitions
         self._large_loss = large_loss
         self._state: TradingState | None = None
         self._trips: int | None = None
@@ -28,7 +32,10 @@ class SnapshotAlerts:
 
     def observe(self, snap: StrategySnapshot, readings: Readings) -> None:
         """Compare with the previous snapshot and alert on each new transition."""
-        if snap.state is TradingState.DEGRADED and self._state is not TradingState.DEGRADED:
+        entered_degraded = (
+            snap.state is TradingState.DEGRADED and self._state is not TradingState.DEGRADED
+        )
+        if self._transitions and entered_degraded:
             self._sink.notify(
                 AlertKey.DEGRADED,
                 Severity.CRITICAL,
@@ -36,7 +43,11 @@ class SnapshotAlerts:
                 fields={"pause_reasons": ",".join(snap.pause_reasons) or "-"},
             )
         self._state = snap.state
-        if self._trips is not None and snap.circuit_breaker_trips > self._trips:
+        if (
+            self._transitions
+            and self._trips is not None
+            and snap.circuit_breaker_trips > self._trips
+        ):
             self._sink.notify(
                 AlertKey.CIRCUIT_BREAKER,
                 Severity.WARNING,

@@ -350,3 +350,18 @@ async def test_a_broken_channel_does_not_stop_the_others(
         await running(mgr, body)
     assert "SECRET" not in repr(log_events.entries)
     assert "CRITICAL" in slack.requests[0]["text"]
+
+
+async def test_strategy_sink_maps_kinds_to_keys_and_severities() -> None:
+    """The strategy's (kind, details) callback becomes a keyed alert with a severity."""
+    mgr = AlertManager(
+        slack_config(), AlertSecrets(slack_webhook_url=SecretStr("http://127.0.0.1:9/x"))
+    )
+    mgr.strategy_sink("degraded", {"reason": "on_bar raised"})
+    mgr.strategy_sink("circuit_breaker", {"trips": "1"})
+    mgr.strategy_sink("something_new", {})
+    assert mgr.queued == 3
+    first = mgr._take(lowest=False)
+    assert first.key == AlertKey.DEGRADED
+    assert first.severity is Severity.CRITICAL
+    assert first.fields == {"reason": "on_bar raised"}

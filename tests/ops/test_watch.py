@@ -63,3 +63,14 @@ async def test_kill_switch_feeds_the_watcher_each_check(tmp_path: Path) -> None:
     finally:
         await store.aclose()
     assert sink.keys == [AlertKey.LARGE_LOSS]
+
+
+def test_transitions_off_leaves_only_large_loss() -> None:
+    """With transitions=False (strategy reports them itself) only large loss is alerted."""
+    sink = AlertRecorder()
+    watch = SnapshotAlerts(sink, large_loss=D(10), transitions=False)
+    snap = FakeBook().snapshot()
+    watch.observe(snap, readings(D(0)))
+    degraded = dataclasses.replace(snap, state=TradingState.DEGRADED, circuit_breaker_trips=4)
+    watch.observe(degraded, readings(D(50)))
+    assert sink.keys == [AlertKey.LARGE_LOSS]
