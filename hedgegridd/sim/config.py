@@ -25,7 +25,11 @@ class SimConfig(BaseModel):
     minutes: int = Field(default=24 * 60, ge=1, le=10_000_000, description="bars to replay")
     start_price: Decimal = Field(default=Decimal("60000"), gt=0)
     history_bars: int = Field(
-        default=0, ge=0, le=100_000, description="bars before the start served as REST history"
+        default=1500,
+        ge=0,
+        le=100_000,
+        description="synthetic/catalog bars before the start, served as REST kline history "
+        "(explicit bars passed to SimExchange are all replayed live)",
     )
     catalog: Path | None = Field(default=None, description="Nautilus catalog to replay")
     loop_data: bool = Field(default=True, description="restart the path when it ends")

@@ -95,7 +95,8 @@ class SimExchange:
         self.path = PricePath(data.bars, spec.tick_size)
         self.funding_rates = data.funding_rates
         # The first bars are history (closed klines on REST before the clock starts).
-        self.history_bars = min(self.config.history_bars, len(self.path) - 1)
+        wanted = self.config.history_bars if bars is None else 0
+        self.history_bars = min(wanted, len(self.path) - 1)
         self.rules = SymbolRules(
             symbol=spec.symbol,
             tick=spec.tick_size,

@@ -85,6 +85,6 @@ def test_catalog_replay_matches_the_written_bars(tmp_path: Path) -> None:
     assert len(replay.bars) == 100
     assert [b.close for b in replay.bars[:5]] == [D(str(c)) for c in direct["close"][:5]]
     assert len(replay.funding_rates) == 3
-    sim = SimExchange(SimConfig(catalog=tmp_path / "cat", minutes=50))
+    sim = SimExchange(SimConfig(catalog=tmp_path / "cat", minutes=50, history_bars=0))
     assert len(sim.path) == 50
     assert sim.funding_rates == replay.funding_rates
