@@ -79,17 +79,33 @@ def _numeric(frame: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def _integer(frame: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Integer column and a mask of unparsable rows (exact for int64 columns)."""
+    """Integer column and a mask of unparsable rows, exact for every int64 value.
+
+    Text columns (a chunk with garbage in it) are parsed from their digits, never
+    through float64; a float column (pandas' reading of an int column with empty
+    cells) is only accepted while its values are exactly representable (< 2**53).
+    """
     col = frame[name]
     if col.dtype.kind in "iu":
         values = col.to_numpy(dtype=np.int64)
         return values, np.zeros(values.size, dtype=bool)
-    parsed = pd.to_numeric(col, errors="coerce")
-    as_float = parsed.to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(as_float) | (as_float != np.floor(as_float))
-    if parsed.dtype.kind in "iu":
-        return parsed.to_numpy(dtype=np.int64), bad
-    return np.where(bad, 0, as_float).astype(np.int64), bad
+    if col.dtype.kind == "f":
+        as_float = col.to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(as_float) | (as_float != np.floor(as_float))
+        if np.abs(np.where(bad, 0.0, as_float)).max(initial=0.0) >= 2.0**53:
+            raise DataError(
+                f"column {name}: integers beyond 2**53 next to empty cells cannot be "
+                "read exactly; repair the empty rows first"
+            )
+        return np.where(bad, 0, as_float).astype(np.int64), bad
+    text = col.astype(str).str.strip()
+    good = text.str.fullmatch(r"\d{1,19}").fillna(False).to_numpy(dtype=bool)
+    too_big = (text.str.len() == 19).to_numpy(dtype=bool) & (text > "9223372036854775807").to_numpy(
+        dtype=bool
+    )
+    good = good & ~too_big
+    values = text.where(good, "0").astype(np.int64).to_numpy()
+    return values, ~good
 
 
 def _bool(frame: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:

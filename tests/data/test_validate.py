@@ -230,3 +230,21 @@ def test_precision_follows_instrument_tick() -> None:
     )
     v_btc.process(trades, 1)
     assert v_btc.finish().rejected_by_reason == {"price_off_tick": 2}
+
+
+def test_integer_columns_with_garbage_stay_exact() -> None:
+    """Nanosecond times next to a garbage row are parsed from text, not through float64."""
+    ns = 1_700_000_000_123_456_789
+    frame = pd.DataFrame(
+        {
+            "funding_time": [str(ns), "oops", str(ns + 8 * 3_600_000_000_000)],
+            "funding_rate": [0.0001, 0.0001, 0.0002],
+        }
+    )
+    v = Validator(DataKind.FUNDING, BTCUSDT_PERP, source="f", time_unit="ns", max_reject_fraction=1)
+    out = v.process(frame, 1)
+    assert out.ts_ns.tolist() == [ns, ns + 8 * 3_600_000_000_000]
+    assert v.finish().samples == [(2, "unparsable")]
+    floats = pd.DataFrame({"funding_time": [float(ns), np.nan], "funding_rate": [0.1, 0.1]})
+    with pytest.raises(DataError, match="beyond 2"):
+        Validator(DataKind.FUNDING, BTCUSDT_PERP, source="f", time_unit="ns").process(floats, 1)
