@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import stat
@@ -18,6 +19,7 @@ from hedgegridd.errors import ConfigError
 log = structlog.get_logger(__name__)
 
 SD_LISTEN_FDS_START = 3
+_TRANSIENT_ACCEPT_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 _BACKLOG = 128
 
 
@@ -122,9 +124,13 @@ async def accept(sock: socket.socket) -> SocketStream:
         await anyio.wait_readable(sock)
         try:
             conn, _ = sock.accept()
-        except (BlockingIOError, InterruptedError):
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
             continue
-        except ConnectionAbortedError:
+        except OSError as exc:
+            if exc.errno not in _TRANSIENT_ACCEPT_ERRORS:
+                raise
+            log.warning("control.accept_failed", errno=errno.errorcode.get(exc.errno or 0))
+            await anyio.sleep(0.1)  # out of fds/memory: back off, keep serving the others
             continue
         conn.setblocking(False)
         try:

@@ -150,11 +150,16 @@ class ControlServer:
             await anyio.sleep(self._heartbeat_interval_s)
 
     async def _refuse_busy(self, stream: SocketStream) -> None:
-        async with stream:
-            log.warning("control.busy", max_clients=self._config.max_clients)
-            err = ControlError(ErrorCode.BUSY, "too many control clients connected; retry later")
-            with anyio.move_on_after(1.0):
-                await self._refuse(stream, BufferedByteReceiveStream(stream), err)
+        log.warning("control.busy", max_clients=self._config.max_clients)
+        err = ControlError(ErrorCode.BUSY, "too many control clients connected; retry later")
+        try:
+            async with stream:
+                with anyio.move_on_after(1.0):
+                    await self._refuse(stream, BufferedByteReceiveStream(stream), err)
+        except _ClientGone:
+            log.debug("control.client_gone")
+        except Exception:  # a refused connection must never take the server down
+            log.exception("control.connection_failed")
 
     async def _refuse(
         self, stream: SocketStream, reader: BufferedByteReceiveStream, err: ControlError

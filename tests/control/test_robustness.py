@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 
 import anyio
@@ -305,3 +306,68 @@ async def test_heartbeat_is_called_while_idle(sock_dir, daemon) -> None:
         heartbeat_interval_s=0.01,
     ):
         await eventually(lambda: len(beats) >= 5)
+
+
+@pytest.mark.anyio
+async def test_failures_while_refusing_busy_clients_do_not_stop_the_server(
+    sock_dir, daemon, log_events
+) -> None:
+    """A reset or an error while refusing an over-limit client is contained and logged."""
+    from hedgegridd.control import server as server_module
+
+    path = sock_dir / "control.sock"
+    config = config_for(sock_dir, max_clients=1)
+    failures = iter([server_module._ClientGone(), RuntimeError("boom")])
+
+    async def failing_refuse(*_args: object) -> None:
+        raise next(failures)
+
+    async with serve(config, daemon.backend(), daemon.journal) as server:
+        holder = await ControlClient.connect(path)
+        server._refuse = failing_refuse  # type: ignore[method-assign]
+        for _ in range(2):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(str(path))
+            sock.sendall(b'{"type":"hello","protocol":1}\n')
+            sock.settimeout(30)
+            assert await anyio.to_thread.run_sync(sock.recv, 100) == b""  # dropped, no reply
+            sock.close()
+        assert isinstance(await holder.call("status"), StatusResult)
+        await holder.aclose()
+        await eventually(lambda: server.active_connections == 0)
+        async with await ControlClient.connect(path) as client:
+            assert isinstance(await client.call("status"), StatusResult)
+    failed = [e for e in log_events.entries if e["event"] == "control.connection_failed"]
+    assert len(failed) == 1
+
+
+@pytest.mark.anyio
+async def test_running_out_of_file_descriptors_does_not_stop_the_server(
+    sock_dir, daemon, log_events
+) -> None:
+    """EMFILE on accept is logged and retried; once fds are free again clients are served."""
+    import resource
+
+    path = sock_dir / "control.sock"
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    async with serve(config_for(sock_dir), daemon.backend(), daemon.journal):
+        hog: list[int] = []
+        pending = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 4096), hard))
+            pending.connect(str(path))  # queued in the backlog before fds run out
+            while True:
+                try:
+                    hog.append(os.open("/dev/null", os.O_RDONLY))
+                except OSError:
+                    break
+            await eventually(
+                lambda: any(e["event"] == "control.accept_failed" for e in log_events.entries)
+            )
+        finally:
+            for fd in hog:
+                os.close(fd)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        pending.close()
+        async with await ControlClient.connect(path) as client:
+            assert isinstance(await client.call("status"), StatusResult)
