@@ -36,7 +36,7 @@ def status_line(mode: str, snap: StrategySnapshot) -> str:
         f"mode={mode} state={snap.state.value} regime={snap.regime} "
         f"long={snap.long.quantity} short={snap.short.quantity} "
         f"entries={snap.long.entry_orders}/{snap.short.entry_orders} "
-        f"pnl={snap.realized_pnl}/{snap.unrealized_pnl} throttle={snap.throttle}"
+        f"pnl={snap.realized_pnl:.2f}/{snap.unrealized_pnl:.2f} throttle={snap.throttle}"
     )
 
 
