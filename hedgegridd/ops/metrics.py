@@ -16,7 +16,8 @@ import anyio
 import structlog
 from aiohttp import web
 from anyio.abc import TaskStatus
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.exposition import choose_encoder
 
 from hedgegridd.errors import ConfigError
 from hedgegridd.ops.config import MetricsConfig
@@ -77,8 +78,10 @@ class MetricsServer:
         return generate_latest(self.registry)
 
     async def _handle(self, request: web.Request) -> web.Response:
-        body = self.render()
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+        # Text format by default; OpenMetrics when the scraper asks for it (Accept header).
+        encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+        body = encoder(self.registry)
+        return web.Response(body=body, headers={"Content-Type": content_type})
 
     def _check_bind(self) -> None:
         address = ipaddress.ip_address(self._config.host)

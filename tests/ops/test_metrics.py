@@ -219,3 +219,24 @@ async def test_scrapes_read_the_strategy_on_the_event_loop_thread() -> None:
             await scrape(server.url)
         tg.cancel_scope.cancel()
     assert book.snapshot_threads == {threading.get_ident()}
+
+
+async def test_openmetrics_is_served_when_asked_for() -> None:
+    """A scraper sending Accept: application/openmetrics-text gets OpenMetrics ending in # EOF."""
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_parse
+
+    server = MetricsServer(config(), strategy=lambda: FakeBook())
+    headers = {"Accept": "application/openmetrics-text; version=1.0.0"}
+    async with anyio.create_task_group() as tg:
+        await tg.start(server.run)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(server.url, headers=headers) as r,
+        ):
+            ctype = r.headers["Content-Type"]
+            text = await r.text()
+        tg.cancel_scope.cancel()
+    assert ctype.startswith("application/openmetrics-text")
+    assert text.rstrip().endswith("# EOF")
+    names = {f.name for f in om_parse(text)}
+    assert "hedgegridd_fills" in names
