@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from hedgegridd.data.archive import read_archive, write_archive
-from hedgegridd.data.catalog import load_bars, load_funding, load_trades
+from hedgegridd.data.catalog import load_bars, load_funding, load_mark_prices, load_trades
 from hedgegridd.data.csv_source import CsvMapping, parse_column_map
 from hedgegridd.data.importer import run_import
 from hedgegridd.data.instruments import BTCUSDT_PERP
@@ -193,3 +193,13 @@ def test_csv_mapping_validation() -> None:
         )
     with pytest.raises(ConfigError, match="canonical=source"):
         parse_column_map("price")
+
+
+def test_mark_price_klines_archive(tmp_path: Path, data) -> None:
+    """markPriceKlines files import as MarkPriceUpdates at each bar's close."""
+    path = write_archive(data.mark_bars, DataKind.MARK_KLINES, tmp_path / "BTCUSDT-1m-mark.zip")
+    kind = _import([path], DataKind.MARK_KLINES, tmp_path / "cat")
+    assert kind.rows_written == 1440
+    marks = load_mark_prices(tmp_path / "cat")
+    assert marks[0].ts_event == (data.mark_bars.open_time.iloc[0] + 60_000) * 1_000_000
+    assert marks[0].value.as_decimal() == Decimal(f"{data.mark_bars.close.iloc[0]:.1f}")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
+import anyio
 import pytest
 
 from hedgegridd.data.archive import write_archive
@@ -105,3 +108,28 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         main(["data", "import", "--help"])
     assert "exit codes: 0 ok; 2 usage error; 3 data rejected" in capsys.readouterr().out
+
+
+@pytest.mark.asyncio
+async def test_fetch_command_against_local_binance(fake_binance, tmp_path: Path) -> None:
+    """fetch downloads klines from a Binance-format server; a rerun resumes and adds nothing."""
+    cat = str(tmp_path / "cat")
+    argv = [
+        "data", "fetch", "--kind", "klines", "--catalog", cat,
+        "--start", "2024-01-01T00:00", "--end", "2024-01-01T06:00",
+        "--base-url", fake_binance.base_url, "--json", "--quiet",
+    ]  # fmt: skip
+    out = io.StringIO()
+
+    def run() -> int:
+        with contextlib.redirect_stdout(out):
+            return main(argv)
+
+    assert await anyio.to_thread.run_sync(run) == EXIT_OK
+    kind = json.loads(out.getvalue())["kinds"][0]
+    assert kind["rows_written"] == 360
+    assert kind["last"] == "2024-01-01T06:00:00Z"
+    out.seek(0)
+    out.truncate()
+    assert await anyio.to_thread.run_sync(run) == EXIT_OK
+    assert json.loads(out.getvalue())["kinds"][0]["rows_written"] == 0
