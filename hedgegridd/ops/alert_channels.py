@@ -42,6 +42,16 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _fit_html(alert: Alert, instance: str, limit: int) -> str:
+    """Render HTML within ``limit`` chars by clipping the free text *before* escaping it."""
+    rendered = render_html(alert, instance)
+    text = alert.text
+    while len(rendered) > limit and text:
+        text = text[: max(0, len(text) * limit // len(rendered) - 1)]  # escaping expands
+        rendered = render_html(dataclasses.replace(alert, text=text + "…"), instance)
+    return rendered[:limit] if len(rendered) > limit else rendered
+
+
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -166,8 +176,7 @@ class TelegramChannel:
             "disable_web_page_preview": True,
         }
         if self._route.parse_mode == "HTML":
-            clipped = dataclasses.replace(alert, text=_clip(alert.text, TELEGRAM_TEXT_LIMIT // 2))
-            body["text"] = render_html(clipped, self._instance)
+            body["text"] = _fit_html(alert, self._instance, TELEGRAM_TEXT_LIMIT)
             body["parse_mode"] = "HTML"
         else:
             body["text"] = _clip(render_plain(alert, self._instance), TELEGRAM_TEXT_LIMIT)

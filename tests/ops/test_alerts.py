@@ -365,3 +365,25 @@ async def test_strategy_sink_maps_kinds_to_keys_and_severities() -> None:
     assert first.key == AlertKey.DEGRADED
     assert first.severity is Severity.CRITICAL
     assert first.fields == {"reason": "on_bar raised"}
+
+
+async def test_long_texts_are_clipped_to_channel_limits() -> None:
+    """Slack text stays within its block limit; Telegram HTML text stays within 4096 chars."""
+    from hedgegridd.ops.alert_channels import (
+        SLACK_TEXT_LIMIT,
+        TELEGRAM_TEXT_LIMIT,
+        SlackChannel,
+        TelegramChannel,
+    )
+    from hedgegridd.ops.alert_model import Alert
+
+    alert = Alert("k", Severity.CRITICAL, "huge", text="<&>" * 5000)
+    slack = SlackChannel(SlackRoute(), SecretStr("http://127.0.0.1:9/x"), "x").payload(alert)
+    assert len(slack["text"]) <= SLACK_TEXT_LIMIT
+    tele = TelegramChannel(TelegramRoute(chat_id="1"), SecretStr("1:t"), "x").payload(alert)
+    assert len(tele["text"]) <= TELEGRAM_TEXT_LIMIT
+    assert tele["text"].count("&lt;") > 100  # escaped after clipping, tags stay balanced
+    plain = TelegramChannel(TelegramRoute(chat_id="1", parse_mode=None), SecretStr("1:t"), "x")
+    body = plain.payload(alert)
+    assert "parse_mode" not in body
+    assert len(body["text"]) <= TELEGRAM_TEXT_LIMIT
