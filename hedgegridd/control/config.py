@@ -22,17 +22,19 @@ class ControlConfig(BaseModel):
     """Control socket settings (the ``[control]`` table of the daemon's config).
 
     Access: root and the daemon's own user may run every command; members of
-    ``admin_group`` too; members of ``readonly_group`` may run read-only commands.
-    The socket file is created with ``socket_mode`` and owned by ``readonly_group``
-    when set (so read-only users can connect), else by ``admin_group``; the peer
-    credentials are checked on every connection whatever the file permissions are.
+    ``admin_group`` too (default: the daemon's own group, i.e. the unit's ``Group=``,
+    which owns the socket file); members of ``readonly_group`` may run read-only
+    commands. The socket file is created with ``socket_mode`` and owned by
+    ``readonly_group`` when set (so read-only users can connect; they also need to
+    traverse the runtime directory), else by the admin group. The peer credentials
+    are checked on every connection whatever the file permissions are.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     socket_path: Path | None = None  # default: $RUNTIME_DIRECTORY/control.sock
     socket_mode: int = 0o660
-    admin_group: str | None = None
+    admin_group: str | None = None  # default: the daemon's own (effective) group
     readonly_group: str | None = None
     systemd_socket: bool = True  # use a socket passed by systemd (LISTEN_FDS) if present
     max_frame_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = MAX_FRAME_BYTES
@@ -105,9 +107,14 @@ class AccessGroups:
         return self.readonly_gid if self.readonly_gid is not None else self.admin_gid
 
 
-def resolve_groups(config: ControlConfig) -> AccessGroups:
-    """Resolve the config's group names once at startup (fails closed on unknown names)."""
+def resolve_groups(config: ControlConfig, *, daemon_gid: int) -> AccessGroups:
+    """Resolve the config's group names once at startup (fails closed on unknown names).
+
+    Without ``admin_group`` the daemon's own group (the unit's ``Group=``, which
+    also owns the socket file) is the admin group.
+    """
+    admin_gid = resolve_gid(config.admin_group, field="admin_group")
     return AccessGroups(
-        admin_gid=resolve_gid(config.admin_group, field="admin_group"),
+        admin_gid=daemon_gid if admin_gid is None else admin_gid,
         readonly_gid=resolve_gid(config.readonly_group, field="readonly_group"),
     )

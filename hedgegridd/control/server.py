@@ -76,6 +76,7 @@ class ControlServer:
         *,
         daemon_version: str = __version__,
         daemon_uid: int | None = None,
+        daemon_gid: int | None = None,
         heartbeat: Callable[[], None] | None = None,
         heartbeat_interval_s: float = 1.0,
         environ: dict[str, str] | None = None,
@@ -86,7 +87,9 @@ class ControlServer:
         self._daemon_version = daemon_version
         self._policy = AccessPolicy(
             daemon_uid=os.geteuid() if daemon_uid is None else daemon_uid,
-            groups=resolve_groups(config),
+            groups=resolve_groups(
+                config, daemon_gid=os.getegid() if daemon_gid is None else daemon_gid
+            ),
         )
         self._heartbeat = heartbeat
         self._heartbeat_interval_s = heartbeat_interval_s
@@ -125,8 +128,6 @@ class ControlServer:
                     readonly_gid=self._policy.groups.readonly_gid,
                     daemon_uid=self._policy.daemon_uid,
                 )
-                if self._policy.groups.admin_gid is None:
-                    log.info("control.admin_is_root_and_daemon_user_only")
                 task_status.started()
                 while True:
                     stream = await accept(bound.sock)

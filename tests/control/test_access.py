@@ -230,3 +230,20 @@ async def test_systemd_socket_activation_is_used(sock_dir, daemon) -> None:
     with pytest.raises(OSError):
         os.fstat(fd)  # but our copy of the fd is closed
     await anyio.lowlevel.checkpoint()
+
+
+def test_daemon_group_is_the_default_admin_group(sock_dir, daemon) -> None:
+    """Without admin_group, members of the daemon's own group (unit Group=) are admins."""
+    with ServerThread(config_for(sock_dir), daemon, daemon_gid=NOBODY):
+        code, out = run_ctl_as(
+            NOBODY, NOBODY, ["--socket", str(sock_dir / "control.sock"), "pause"]
+        )
+    assert code == 0
+    assert out["state"] == "PAUSED"
+    assert daemon.journal.entries[0]["details"]["uid"] == NOBODY
+    explicit = config_for(sock_dir, admin_group="root")
+    with ServerThread(explicit, daemon, daemon_gid=NOBODY):
+        srv_path = sock_dir / "control.sock"
+        srv_path.chmod(0o666)
+        code, _ = run_ctl_as(NOBODY, NOBODY, ["--socket", str(srv_path), "resume"])
+    assert code == 4
