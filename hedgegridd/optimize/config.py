@@ -98,8 +98,12 @@ class BacktestSection(_Frozen):
     """``[backtest]``: the simulated venue and which evaluator runs one backtest."""
 
     starting_balance: Decimal = Field(default=Decimal(10_000), gt=0, le=Decimal(10**12))
-    leverage: Decimal = Field(default=Decimal(5), gt=0, le=125)
-    latency_ms: int = Field(default=50, ge=0, le=60_000)
+    leverage: Decimal = Field(default=Decimal(5), ge=1, le=125)
+    maker_fee: Decimal = Field(default=Decimal("0.0002"), ge=Decimal("-0.001"), le=Decimal("0.01"))
+    taker_fee: Decimal = Field(default=Decimal("0.0005"), ge=0, le=Decimal("0.01"))
+    latency_ms: int = Field(default=50, ge=0, le=10_000)
+    prob_fill_on_limit: float = Field(default=1.0, ge=0, le=1)
+    prob_slippage: float = Field(default=0.0, ge=0, le=1)
     evaluator: str = Field(
         default="hedgegridd.optimize.evaluate:run_backtest",
         pattern=r"^[\w.]+:\w+$",

@@ -2,12 +2,13 @@
 
 Trades are counted as *round trips from fills*, not from Nautilus position
 objects (hedge mode keeps exactly two positions, LONG and SHORT, for the whole
-run, so counting positions would always say 2). Per position side, entry fills
-open lots (the partial fills of one entry order make one lot) and exit fills
-close the oldest lots first (FIFO); a lot that is fully closed is one round
-trip with its PnL net of the entry and exit fees. An exit larger than the open
-lots means an exit opened or flipped a position: that is a strategy bug and
-raises ``BacktestError`` (the trial fails with that reason).
+run, so counting positions would always say 2). The counting is the backtest
+report's own (``hedgegridd.backtest.report.round_trips``: per side, an
+average-cost book; every closing fill is one round trip with its PnL net of
+fees), so the optimizer and ``hedgegrid backtest`` agree on the same run. Before
+counting, the fills are replayed per side: an exit larger than the position
+means an exit opened or flipped a position, a strategy bug that raises
+``BacktestError`` (the trial fails with that reason).
 
 Returns are annualized from the backtest's actual span (``end_ns - start_ns``),
 never from an assumed number of days; Sharpe and Sortino use hourly equity
@@ -19,14 +20,16 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import TYPE_CHECKING
 
 from hedgegridd.errors import BacktestError
 from hedgegridd.optimize.config import ConstraintsSection
+
+if TYPE_CHECKING:
+    from hedgegridd.backtest.results import FillRecord
 
 YEAR_NS = 365 * 86_400 * 1_000_000_000
 HOUR_NS = 3_600 * 1_000_000_000
@@ -36,119 +39,35 @@ MIN_DRAWDOWN_FOR_CALMAR_PCT = 0.01
 
 
 @dataclass(frozen=True, slots=True)
-class Fill:
-    """One fill as the venue reports it (fee in quote currency, positive = paid)."""
-
-    ts_ns: int
-    order_id: str
-    position_side: Literal["LONG", "SHORT"]
-    order_side: Literal["BUY", "SELL"]
-    quantity: Decimal
-    price: Decimal
-    fee: Decimal = Decimal(0)
-    is_maker: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class RoundTrip:
-    """An entry lot fully closed by exits."""
-
-    position_side: Literal["LONG", "SHORT"]
-    entry_ts_ns: int
-    exit_ts_ns: int
-    quantity: Decimal
-    entry_price: Decimal
-    exit_price: Decimal
-    pnl: Decimal  # net of fees
-
-
-@dataclass(frozen=True, slots=True)
 class BacktestOutcome:
     """What one backtest hands to the optimizer (plain data, picklable)."""
 
     start_ns: int
     end_ns: int
     starting_balance: Decimal
-    fills: tuple[Fill, ...]
+    fills: tuple[FillRecord, ...]
     equity_ts_ns: tuple[int, ...]
     equity: tuple[float, ...]
     orders: int = 0
 
 
-@dataclass(slots=True)
-class _Lot:
-    order_id: str
-    ts_ns: int
-    qty: Decimal
-    remaining: Decimal
-    cost: Decimal  # sum(qty * price) of its fills
-    fee: Decimal
-    exit_value: Decimal = Decimal(0)
-    exit_fee: Decimal = Decimal(0)
-    exit_ts_ns: int = 0
-
-
-@dataclass(slots=True)
-class _Book:
-    lots: deque[_Lot] = field(default_factory=deque)
-    by_order: dict[str, _Lot] = field(default_factory=dict)
-
-
-def _is_entry(fill: Fill) -> bool:
-    return (fill.position_side == "LONG") == (fill.order_side == "BUY")
-
-
-def round_trips(fills: Sequence[Fill]) -> tuple[list[RoundTrip], Decimal]:
-    """Round trips (FIFO per side) and the quantity still open at the end."""
-    books: dict[str, _Book] = {"LONG": _Book(), "SHORT": _Book()}
-    done: list[RoundTrip] = []
-    for fill in sorted(fills, key=lambda f: f.ts_ns):
-        book = books[fill.position_side]
-        if _is_entry(fill):
-            lot = book.by_order.get(fill.order_id)
-            if lot is None or lot.remaining != lot.qty:
-                zero = Decimal(0)
-                lot = _Lot(fill.order_id, fill.ts_ns, zero, zero, zero, zero)
-                book.lots.append(lot)
-                book.by_order[fill.order_id] = lot
-            lot.qty += fill.quantity
-            lot.remaining += fill.quantity
-            lot.cost += fill.quantity * fill.price
-            lot.fee += fill.fee
+def check_exits_within_position(fills: Sequence[FillRecord]) -> Decimal:
+    """Replay the fills per side; an exit larger than the position raises. Returns open qty."""
+    position = {"LONG": Decimal(0), "SHORT": Decimal(0)}
+    for fill in fills:
+        side = fill.position_side
+        entry = (side == "LONG") == (fill.order_side == "BUY")
+        if entry:
+            position[side] += fill.quantity
             continue
-        left = fill.quantity
-        while left > 0:
-            if not book.lots:
-                raise BacktestError(
-                    f"exit fill {fill.order_id} at {fill.ts_ns} exceeds the open "
-                    f"{fill.position_side} quantity by {left}: an exit opened or flipped a position"
-                )
-            lot = book.lots[0]
-            take = min(left, lot.remaining)
-            lot.remaining -= take
-            lot.exit_value += take * fill.price
-            lot.exit_fee += fill.fee * take / fill.quantity
-            lot.exit_ts_ns = fill.ts_ns
-            left -= take
-            if lot.remaining == 0:
-                book.lots.popleft()
-                book.by_order.pop(lot.order_id, None)
-                done.append(_close(fill.position_side, lot))
-    open_qty = sum((lot.remaining for b in books.values() for lot in b.lots), Decimal(0))
-    return done, open_qty
-
-
-def _close(side: Literal["LONG", "SHORT"], lot: _Lot) -> RoundTrip:
-    gross = lot.exit_value - lot.cost if side == "LONG" else lot.cost - lot.exit_value
-    return RoundTrip(
-        position_side=side,
-        entry_ts_ns=lot.ts_ns,
-        exit_ts_ns=lot.exit_ts_ns,
-        quantity=lot.qty,
-        entry_price=lot.cost / lot.qty,
-        exit_price=lot.exit_value / lot.qty,
-        pnl=gross - lot.fee - lot.exit_fee,
-    )
+        if fill.quantity > position[side]:
+            raise BacktestError(
+                f"exit fill {fill.client_order_id} at {fill.ts_ns} exceeds the open {side} "
+                f"quantity {position[side]} by {fill.quantity - position[side]}: "
+                "an exit opened or flipped a position"
+            )
+        position[side] -= fill.quantity
+    return position["LONG"] + position["SHORT"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +131,10 @@ def _ratio(returns: list[float], periods_per_year: float, downside: bool) -> flo
 
 def compute_metrics(outcome: BacktestOutcome) -> Metrics:
     """Metrics of one backtest (raises BacktestError if its fills break the exit invariant)."""
-    trips, open_qty = round_trips(outcome.fills)
+    from hedgegridd.backtest.report import round_trips  # Nautilus-heavy: child process only
+
+    open_qty = check_exits_within_position(outcome.fills)
+    trips = round_trips(outcome.fills)
     start = float(outcome.starting_balance)
     final = outcome.equity[-1] if outcome.equity else start
     span_ns = max(1, outcome.end_ns - outcome.start_ns)
@@ -253,8 +175,8 @@ def compute_metrics(outcome: BacktestOutcome) -> Metrics:
         profit_factor=pf,
         fills=n_fills,
         orders=outcome.orders,
-        fees=float(sum((f.fee for f in outcome.fills), Decimal(0))),
-        maker_ratio=sum(1 for f in outcome.fills if f.is_maker) / n_fills if n_fills else 0.0,
+        fees=float(sum((f.commission for f in outcome.fills), Decimal(0))),
+        maker_ratio=sum(1 for f in outcome.fills if f.maker) / n_fills if n_fills else 0.0,
         open_qty=float(open_qty),
     )
 

@@ -13,17 +13,20 @@ host's memory. The spawn context is created once, at import, never by calling
 from __future__ import annotations
 
 import importlib
+import logging
 import multiprocessing
 import resource
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from multiprocessing.connection import Connection
 from typing import Any
 
+import structlog
+
 from hedgegridd.data.synthetic import SyntheticSpec
+from hedgegridd.optimize.config import BacktestSection
 from hedgegridd.optimize.metrics import BacktestOutcome, Metrics, compute_metrics
 
 SPAWN = multiprocessing.get_context("spawn")
@@ -38,9 +41,7 @@ class BacktestTask:
     data: SyntheticSpec
     start_ns: int
     end_ns: int
-    starting_balance: Decimal
-    leverage: Decimal
-    latency_ms: int
+    venue: BacktestSection
     seed: int
 
 
@@ -81,6 +82,8 @@ def _evaluate(evaluator: str, task: BacktestTask, memory_mb: int) -> tuple[str, 
 def _child(requests: Connection, replies: Connection, memory_mb: int) -> None:
     """Child loop: cap memory once, then evaluate tasks until told to stop (None)."""
     _limit_memory(memory_mb)
+    # Per-order strategy events would flood the worker's output: warnings and errors only.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     while True:
         try:
             request = requests.recv()

@@ -78,15 +78,12 @@ def make_sampler(config: OptimizeConfig, worker_index: int) -> optuna.samplers.B
 
 def task_for(job: WorkerJob, params: dict[str, Any], start_ns: int, end_ns: int) -> BacktestTask:
     """A backtest of ``params`` over ``[start_ns, end_ns)``."""
-    bt = job.config.backtest
     return BacktestTask(
         params=params,
         data=job.config.data.synthetic,
         start_ns=start_ns,
         end_ns=end_ns,
-        starting_balance=bt.starting_balance,
-        leverage=bt.leverage,
-        latency_ms=bt.latency_ms,
+        venue=job.config.backtest,
         seed=job.config.study.seed,
     )
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
+from hedgegridd.backtest.results import FillRecord
 from hedgegridd.data.synthetic import generate
-from hedgegridd.optimize.metrics import BacktestOutcome, Fill
+from hedgegridd.optimize.metrics import BacktestOutcome
 from hedgegridd.optimize.trial_process import BacktestTask
 from hedgegridd.params import parse_strategy_params
 
@@ -34,8 +35,8 @@ def reference_grid(task: BacktestTask) -> BacktestOutcome:
     step = float(params.grid.step_bps) / 1e4
     tp = float(params.exits.tp_bps) / 1e4
     qty = params.grid.base_qty
-    cash = task.starting_balance
-    fills: list[Fill] = []
+    cash = task.venue.starting_balance
+    fills: list[FillRecord] = []
     center = float(closes[0]) if len(closes) else 0.0
     long_entry: Decimal | None = None
     short_entry: Decimal | None = None
@@ -49,7 +50,8 @@ def reference_grid(task: BacktestTask) -> BacktestOutcome:
         fee = (px * qty * MAKER_FEE).quantize(Decimal("0.00000001"))
         cash -= fee
         n += 1
-        fills.append(Fill(ts, f"O-{n}", side, order_side, qty, px, fee, True))  # type: ignore[arg-type]
+        tag = "entry" if (side == "LONG") == (order_side == "BUY") else "tp"
+        fills.append(FillRecord(ts, f"O-{n}", f"T-{n}", side, order_side, px, qty, fee, True, tag))
         return px
 
     for ts, low, high, close in zip(times, lows, highs, closes, strict=True):
@@ -79,7 +81,7 @@ def reference_grid(task: BacktestTask) -> BacktestOutcome:
     return BacktestOutcome(
         start_ns=task.start_ns,
         end_ns=task.end_ns,
-        starting_balance=task.starting_balance,
+        starting_balance=task.venue.starting_balance,
         fills=tuple(fills),
         equity_ts_ns=tuple(equity_ts),
         equity=tuple(equity),

@@ -7,6 +7,7 @@ from typing import Any
 from hedgegridd.optimize.config import OptimizeConfig, parse_optimize_config
 
 REFERENCE = "tests.optimize.evaluators:reference_grid"
+REAL = "hedgegridd.optimize.evaluate:run_backtest"
 
 
 def config_doc(**overrides: Any) -> dict[str, Any]:

@@ -6,15 +6,15 @@ from decimal import Decimal
 
 import pytest
 
+from hedgegridd.backtest.results import FillRecord
 from hedgegridd.errors import BacktestError
 from hedgegridd.optimize.config import ConstraintsSection
 from hedgegridd.optimize.metrics import (
     PROFIT_FACTOR_CAP,
     BacktestOutcome,
-    Fill,
+    check_exits_within_position,
     compute_metrics,
     constraint_values,
-    round_trips,
     violations,
 )
 
@@ -22,47 +22,39 @@ D = Decimal
 DAY_NS = 86_400 * 1_000_000_000
 
 
-def f(ts: int, oid: str, side: str, oside: str, qty: str, px: str, fee: str = "0") -> Fill:
-    return Fill(ts, oid, side, oside, D(qty), D(px), D(fee))  # type: ignore[arg-type]
+def f(ts: int, oid: str, side: str, oside: str, qty: str, px: str, fee: str = "0") -> FillRecord:
+    return FillRecord(ts, oid, f"T{ts}", side, oside, D(px), D(qty), D(fee), True, "")
+
+
+def _flat_equity(fills: tuple[FillRecord, ...]) -> BacktestOutcome:
+    return BacktestOutcome(0, DAY_NS, D(1000), fills, (1, 2), (1000.0, 1000.0))
 
 
 def test_hedge_round_trips_counted_from_fills_not_positions() -> None:
-    """Three closed lots on two hedge sides are three round trips (positions would say 2)."""
-    fills = [
+    """Three closing fills on two hedge sides are three round trips (positions would say 2)."""
+    fills = (
         f(1, "E1", "LONG", "BUY", "0.002", "100"),
         f(2, "E2", "SHORT", "SELL", "0.002", "110"),
         f(3, "T1", "LONG", "SELL", "0.002", "105"),
         f(4, "E3", "LONG", "BUY", "0.002", "100"),
         f(5, "T2", "SHORT", "BUY", "0.002", "101"),
         f(6, "T3", "LONG", "SELL", "0.002", "99"),
-    ]
-    trips, open_qty = round_trips(fills)
-    assert len(trips) == 3
-    assert open_qty == 0
-    assert [t.pnl for t in trips] == [D("0.010"), D("0.018"), D("-0.002")]
-
-
-def test_partial_fills_of_one_entry_make_one_lot() -> None:
-    """Partial entry fills aggregate; partial exits close FIFO; fees are net."""
-    fills = [
-        f(1, "E1", "LONG", "BUY", "0.001", "100", "0.01"),
-        f(2, "E1", "LONG", "BUY", "0.001", "102", "0.01"),
-        f(3, "E2", "LONG", "BUY", "0.002", "90", "0.02"),
-        f(4, "X1", "LONG", "SELL", "0.003", "110", "0.03"),
-    ]
-    trips, open_qty = round_trips(fills)
-    assert len(trips) == 1
-    assert trips[0].quantity == D("0.002")
-    assert trips[0].entry_price == D(101)
-    assert trips[0].pnl == D("0.018") - D("0.02") - D("0.02")
-    assert open_qty == D("0.001")
+    )
+    m = compute_metrics(_flat_equity(fills))
+    assert m.fills == 6
+    assert m.round_trips == 3
+    assert m.win_rate == pytest.approx(2 / 3)
+    assert m.profit_factor == pytest.approx((0.010 + 0.018) / 0.002)
+    assert m.open_qty == 0
 
 
 def test_exit_beyond_position_is_a_bug_not_a_trade() -> None:
     """An exit that would flip a side raises instead of inventing a round trip."""
-    fills = [f(1, "E1", "SHORT", "SELL", "0.001", "100"), f(2, "X", "SHORT", "BUY", "0.002", "99")]
+    fills = (f(1, "E1", "SHORT", "SELL", "0.001", "100"), f(2, "X", "SHORT", "BUY", "0.002", "99"))
     with pytest.raises(BacktestError, match="opened or flipped"):
-        round_trips(fills)
+        compute_metrics(_flat_equity(fills))
+    partial = (f(1, "E1", "LONG", "BUY", "0.003", "100"), f(2, "X", "LONG", "SELL", "0.001", "99"))
+    assert check_exits_within_position(partial) == D("0.002")
 
 
 def _outcome(days: float, final: float) -> BacktestOutcome:
@@ -95,7 +87,7 @@ def test_drawdown_and_degenerate_ratios_stay_finite() -> None:
     m = compute_metrics(BacktestOutcome(0, DAY_NS, D(1000), fills, ts, eq))
     assert m.max_drawdown_pct == pytest.approx(10.0)
     assert m.profit_factor == PROFIT_FACTOR_CAP
-    flat = compute_metrics(BacktestOutcome(0, DAY_NS, D(1000), (), (1, 2), (1000.0, 1000.0)))
+    flat = compute_metrics(_flat_equity(()))
     assert flat.sharpe == 0.0
     assert flat.round_trips == 0
     assert flat.profit_factor == 0.0

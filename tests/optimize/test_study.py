@@ -1,0 +1,130 @@
+"""End-to-end studies on synthetic data: outputs, determinism, failures, resume guards."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from hedgegridd.errors import ConfigError
+from hedgegridd.optimize.config import OptimizeConfig, parse_optimize_config
+from hedgegridd.optimize.output import BEST_PARAMS_FILE, REPORT_FILE, SUMMARY_FILE
+from hedgegridd.optimize.study import StudyResult, open_study, run_optimization
+from hedgegridd.optimize.worker import FAIL_REASON, METRICS, PARAMS
+from hedgegridd.params import load_strategy_params
+from hedgegridd.supervisor.settings import load_settings
+
+from .helpers import REAL, config_doc, tiny_config
+
+
+def real_config() -> OptimizeConfig:
+    """A tiny study of the real HedgeGridStrategy: 3 trials on 1 day of synthetic bars."""
+    return tiny_config(
+        backtest__evaluator=REAL, study__trials=3, data__synthetic={"seed": 3, "minutes": 1440}
+    )
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> StudyResult:
+    """One tiny study of the real strategy, shared by the read-only tests."""
+    out = tmp_path_factory.mktemp("study")
+    return run_optimization(real_config(), out, progress=False)
+
+
+def test_tiny_study_trades_and_writes_best_params(finished: StudyResult) -> None:
+    """Trials trade (round trips > 0), a feasible best exists and is written as strategy TOML."""
+    complete = finished.study.get_trials(states=(TrialState.COMPLETE,))
+    assert complete
+    assert all(t.user_attrs[METRICS]["round_trips"] > 0 for t in complete)
+    assert all(t.user_attrs[METRICS]["fills"] > 0 for t in complete)
+    assert len(finished.study.trials) == 3
+    assert finished.best_number is not None
+    best = finished.study.trials[finished.best_number]
+    written = load_strategy_params(finished.out_dir / BEST_PARAMS_FILE)
+    assert written.model_dump(mode="json") == best.user_attrs[PARAMS]
+    assert str(written.grid.step_bps) == str(best.params["grid.step_bps"])
+
+
+def test_best_params_load_in_the_daemon_settings(finished: StudyResult, tmp_path: Path) -> None:
+    """The daemon's [strategy] params_file accepts the written file unchanged."""
+    daemon_toml = tmp_path / "hedgegridd.toml"
+    best_file = finished.out_dir / BEST_PARAMS_FILE
+    daemon_toml.write_text(f'[strategy]\nparams_file = "{best_file}"\n')
+    settings = load_settings(daemon_toml)
+    assert settings.strategy.params_file == best_file
+    params = load_strategy_params(settings.strategy.params_file)
+    assert params.grid.levels_per_side >= 3
+
+
+def test_out_of_sample_is_judged_on_a_later_window(finished: StudyResult) -> None:
+    """Top in-sample trials are re-run on the held-out tail; the summary shows both."""
+    w = finished.windows
+    assert w.train.start_ns < w.train.end_ns == w.test.start_ns < w.test.end_ns
+    assert w.test.minutes == 360
+    summary = json.loads((finished.out_dir / SUMMARY_FILE).read_text())
+    oos = summary["out_of_sample"]
+    assert len(oos) == 2
+    assert oos[0]["number"] == finished.best_number
+    for row in oos:
+        assert row["in_sample"]["span_days"] == pytest.approx(0.75)
+        assert row["out_of_sample"]["span_days"] == pytest.approx(0.25)
+        assert row["out_of_sample"]["round_trips"] > 0
+
+
+def test_report_is_self_contained_with_history_importances_and_oos(
+    finished: StudyResult,
+) -> None:
+    """report.html embeds plotly and shows history, importances and the IS/OOS table."""
+    html = (finished.out_dir / REPORT_FILE).read_text()
+    assert "<h2>Optimization history</h2>" in html
+    assert "<h2>Parameter importances</h2>" in html
+    assert "<h2>In-sample vs out-of-sample</h2>" in html
+    assert "OOS sharpe" in html
+    assert "Plotly.newPlot" in html
+    external = re.search(r"<script[^>]*\bsrc=", html)
+    assert external is None, "report must not load scripts from the network"
+    assert len(html) > 1_000_000  # plotly.js is inlined
+
+
+def test_same_seed_gives_the_same_trials(finished: StudyResult, tmp_path: Path) -> None:
+    """One worker with the same seed and data reproduces every trial's params and value."""
+    again = run_optimization(real_config(), tmp_path, progress=False)
+    first = [(t.params, t.value) for t in finished.study.trials]
+    second = [(t.params, t.value) for t in again.study.trials]
+    assert second == first
+    assert again.best_number == finished.best_number
+
+
+def test_timed_out_trial_is_failed_with_reason(tmp_path: Path) -> None:
+    """A trial over trial_timeout_s is killed and recorded FAIL with why; nothing is written."""
+    config = tiny_config(
+        backtest__evaluator="tests.optimize.evaluators:sleeps_forever",
+        study__trials=1,
+        study__trial_timeout_s=2,
+    )
+    result = run_optimization(config, tmp_path, progress=False)
+    (trial,) = result.study.trials
+    assert trial.state == TrialState.FAIL
+    assert trial.user_attrs[FAIL_REASON].startswith("timeout: killed after")
+    assert result.best_number is None
+    assert not (tmp_path / BEST_PARAMS_FILE).exists()
+    summary = json.loads((tmp_path / SUMMARY_FILE).read_text())
+    assert summary["failures"][0]["reason"].startswith("timeout")
+
+
+def test_existing_study_needs_resume_and_the_same_config(tmp_path: Path) -> None:
+    """Re-running into an existing study needs --resume; a changed space is refused."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    open_study(tiny_config(), url, resume=False)
+    with pytest.raises(ConfigError, match="pass --resume"):
+        open_study(tiny_config(), url, resume=False)
+    assert open_study(tiny_config(), url, resume=True).study_name == "tiny"
+    doc = config_doc()
+    doc["space"]["grid.step_bps"]["high"] = 50
+    with pytest.raises(ConfigError, match="different config"):
+        open_study(parse_optimize_config(doc), url, resume=True)
+    assert optuna.study.get_all_study_names(url) == ["tiny"]
