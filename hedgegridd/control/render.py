@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel
@@ -30,6 +31,13 @@ def _cell(value: object) -> str:
     if isinstance(value, tuple | list):
         return ", ".join(str(v) for v in value) or "-"
     return str(value)
+
+
+def _utc(ns: int | None) -> str | None:
+    """Engine-clock nanoseconds as an ISO UTC time (seconds precision)."""
+    if ns is None:
+        return None
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -91,6 +99,8 @@ def render(result: BaseModel) -> str:
                     ("peak equity", result.peak_equity),
                     ("margin ratio", result.margin_ratio),
                     ("funding rate", result.funding_rate),
+                    ("next funding", _utc(result.next_funding_ns)),
+                    ("last bar", _utc(result.last_bar_ns)),
                     ("fills", result.fills),
                     ("breaker trips", result.circuit_breaker_trips),
                     ("bar gaps", result.bar_gaps),

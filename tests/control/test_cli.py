@@ -42,6 +42,7 @@ def test_status_human_table(live, capsys) -> None:
     assert code == 0
     assert "state           RUNNING" in out
     assert "kill switch     armed" in out
+    assert "last bar        2023-11-14 22:12:20 UTC" in out
     lines = out.splitlines()
     header = next(line for line in lines if line.startswith("side"))
     assert "avg_price" in header
