@@ -1,0 +1,85 @@
+"""The StrategyHandle operations on a running strategy: views, throttle, flatten, halt."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from hedgegridd.errors import ConfigError
+from hedgegridd.strategy.handle import FlattenSide, StrategyHandle, TradingState
+from tests.strategy.harness import Harness, at, build, entry_orders
+
+
+def test_views_match_the_engine_and_flatten_closes_both_sides(disposer: list[Harness]) -> None:
+    """snapshot/open_orders/ladders reflect the engine; flatten pauses, closes and stays flat."""
+    h = build(minutes=900, seed=3)
+    disposer.append(h)
+    st = h.strategy
+    assert isinstance(st, StrategyHandle)
+    h.session.advance(at(h, 700))
+    assert len(h.orders()) > 0
+    assert len(h.fills()) > 0
+    snap = st.snapshot()
+    assert snap.state is TradingState.RUNNING
+    assert snap.fills == st.book.fills > 0
+    held = {"LONG": snap.long.quantity, "SHORT": snap.short.quantity}
+    assert any(q > 0 for q in held.values())
+    for side_snap in (snap.long, snap.short):
+        assert side_snap.tp_quantity == side_snap.quantity
+        assert side_snap.sl_quantity == side_snap.quantity
+    views = st.open_orders()
+    cache = h.session.engine.cache
+    assert {v.client_order_id for v in views} == {
+        o.client_order_id.value for o in cache.orders_open() if o.tags
+    }
+    assert {v.kind for v in views} >= {"entry", "tp", "sl"}
+    rungs = st.ladders()
+    assert rungs
+    assert all(r.quantity > 0 for r in rungs)
+
+    ticket = st.flatten(FlattenSide.BOTH)
+    assert ticket.sides == ("LONG", "SHORT")
+    assert {k: v for k, v in ticket.closing_orders.items()} == {
+        k: v for k, v in held.items() if v > 0
+    }
+    assert st.snapshot().state is TradingState.PAUSED
+    flattened_at = st.clock.timestamp_ns()
+    h.session.advance(at(h, 760))
+    assert st.is_flat(FlattenSide.BOTH)
+    assert entry_orders(h, after_ns=flattened_at) == []
+    assert all(o.is_closed for o in cache.orders() if o.tags and o.tags[0] in ("tp", "sl"))
+
+
+def test_throttle_outside_zero_one_is_a_config_error(disposer: list[Harness]) -> None:
+    """set_throttle validates its range and leaves the throttle unchanged on error."""
+    h = build(minutes=120)
+    disposer.append(h)
+    h.session.advance(at(h, 60))
+    st = h.strategy
+    with pytest.raises(ConfigError, match="throttle"):
+        st.set_throttle(Decimal("1.5"))
+    assert st.snapshot().throttle == Decimal(1)
+    st.set_throttle(Decimal("0.8"))
+    assert st.snapshot().throttle == Decimal("0.8")
+
+
+def test_halt_withdraws_entries_until_unhalt(disposer: list[Harness]) -> None:
+    """halt cancels every entry and places none; unhalt lets the grid come back."""
+    h = build(minutes=500)
+    disposer.append(h)
+    st = h.strategy
+    h.session.advance(at(h, 200))
+    assert len(h.orders()) > 0
+    st.halt("kill switch: drawdown")
+    assert st.snapshot().state is TradingState.HALTED
+    halted_at = st.clock.timestamp_ns()
+    h.session.advance(at(h, 260))
+    assert [o for o in entry_orders(h) if o.is_open] == []
+    assert entry_orders(h, after_ns=halted_at) == []
+    st.resume("*")  # "*" does not clear a halt
+    assert st.snapshot().state is TradingState.HALTED
+    st.unhalt()
+    h.session.advance(at(h, 300))
+    assert st.snapshot().state is TradingState.RUNNING
+    assert len(entry_orders(h, after_ns=halted_at)) > 0
