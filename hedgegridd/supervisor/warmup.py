@@ -29,11 +29,15 @@ from tenacity import (
 )
 
 from hedgegridd.data.instruments import InstrumentSpec, spec_from_exchange_info
-from hedgegridd.errors import DataError, VenueRefusedError, WarmupError
+from hedgegridd.errors import ConfigError, DataError, VenueRefusedError, WarmupError
 from hedgegridd.supervisor.settings import WarmupSettings
 from hedgegridd.venues.guards import BinanceKeys
 
 log = structlog.get_logger(__name__)
+
+
+# Binance: -2014 API-key format invalid, -2015 invalid key/IP/permissions, -1022 bad signature.
+_AUTH_ERROR_CODES = frozenset({-2014, -2015, -1022})
 
 
 class _Transient(Exception):
@@ -130,6 +134,12 @@ class WarmupClient:
         if status >= 400:
             code = body.get("code") if isinstance(body, dict) else None
             msg = body.get("msg") if isinstance(body, dict) else None
+            if status in (401, 403) or code in _AUTH_ERROR_CODES:
+                # Restarting will not fix rejected credentials: a configuration error (78).
+                raise ConfigError(
+                    f"the venue rejected the API credentials on {path} (code={code}); "
+                    "check binance_api_key/binance_api_secret for this mode"
+                )
             raise WarmupError(f"warmup {path}: HTTP {status} code={code} {msg}")
         return body
 

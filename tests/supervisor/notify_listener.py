@@ -19,13 +19,14 @@ class NotifyListener:
         self.messages: list[str] = []
 
     def drain(self) -> list[str]:
-        """Read every datagram waiting now."""
-        while True:
+        """Read every datagram waiting now (after close: what was read before)."""
+        while self.sock.fileno() != -1:
             try:
                 data = self.sock.recv(65536)
             except BlockingIOError:
                 return self.messages
             self.messages.append(data.decode())
+        return self.messages
 
     def lines(self) -> list[str]:
         """Every KEY=VALUE line received so far, in order."""

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from pydantic import SecretStr
 
-from hedgegridd.errors import VenueRefusedError, WarmupError
+from hedgegridd.errors import ConfigError, VenueRefusedError, WarmupError
 from hedgegridd.supervisor.settings import WarmupSettings
 from hedgegridd.supervisor.warmup import run_warmup
 from hedgegridd.venues.guards import BinanceKeys
@@ -96,6 +96,23 @@ async def test_retries_are_bounded() -> None:
                 require_hedge_mode=False,
             )
     assert fake.seen.count("GET /fapi/v1/exchangeInfo") == 3
+
+
+@pytest.mark.asyncio
+async def test_rejected_credentials_are_a_config_error() -> None:
+    """A bad signature is a ConfigError (exit 78: a restart will not fix it), not retried."""
+    wrong = BinanceKeys(api_key=SecretStr("fake-key"), api_secret=SecretStr("wrong-secret"))
+    async with serve_fake_binance(FakeBinance()) as fake:
+        with pytest.raises(ConfigError, match="rejected the API credentials"):
+            await run_warmup(
+                base_url=fake.base_url,
+                symbol="BTCUSDT",
+                settings=FAST,
+                keys=wrong,
+                require_hedge_mode=True,
+            )
+    assert fake.seen.count("GET /fapi/v1/positionSide/dual") == 1
+    assert "wrong-secret" not in str(fake.seen)
 
 
 @pytest.mark.asyncio

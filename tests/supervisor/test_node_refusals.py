@@ -1,0 +1,89 @@
+"""The daemon refuses to trade when the venue is not hedge-safe (real sim, real node)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+import msgspec
+import pytest
+from nautilus_trader.model.enums import OmsType
+from pydantic import SecretStr
+
+from hedgegridd.errors import VenueRefusedError
+from hedgegridd.sim import SimConfig, SimExchange
+from hedgegridd.supervisor.node_runner import NodeRunner
+from hedgegridd.venues.config import Mode, VenueSettings
+from hedgegridd.venues.guards import BinanceKeys
+from hedgegridd.venues.nodes import NodePlan, build_node_plan
+
+from .daemon_harness import sim_config_toml, start_daemon
+from .mini_strategy import MiniGrid, MiniGridConfig
+
+IID = "BTCUSDT-PERP.BINANCE"
+
+
+def _strategy(oms: str = "HEDGING") -> MiniGrid:
+    return MiniGrid(
+        MiniGridConfig(instrument_id=IID, bar_type=f"{IID}-1-MINUTE-LAST-EXTERNAL", oms_type=oms)
+    )
+
+
+def _plan(sim: SimExchange) -> NodePlan:
+    venue = VenueSettings(base_url_http=sim.base_url_http, base_url_ws=sim.base_url_ws)
+    keys = BinanceKeys(
+        api_key=SecretStr(sim.config.api_key), api_secret=SecretStr(sim.config.api_secret)
+    )
+    return build_node_plan(Mode.SIM, venue, keys=keys, timeout_connection_s=5)
+
+
+@pytest.mark.asyncio
+async def test_netting_strategy_refused_before_the_node_is_built() -> None:
+    """A strategy configured for NETTING is refused: hedge mode is never downgraded."""
+    async with SimExchange(SimConfig()) as sim:
+        runner = NodeRunner(_plan(sim), _strategy("NETTING"), ready_timeout_s=5, stop_timeout_s=5)
+        assert _strategy("NETTING").oms_type == OmsType.NETTING
+        with pytest.raises(VenueRefusedError, match="HEDGING is required"):
+            runner.build()
+        assert runner.node is None
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+async def test_exec_client_not_connected_is_never_ready() -> None:
+    """reduce_only on a hedge-mode account leaves exec disconnected: not READY, refused."""
+    async with SimExchange(SimConfig()) as sim:
+        plan = _plan(sim)
+        exec_cfg = plan.config.exec_clients["BINANCE"]
+        misconfigured = msgspec.structs.replace(exec_cfg, use_reduce_only=True)
+        plan = dataclasses.replace(
+            plan,
+            config=msgspec.structs.replace(
+                plan.config,
+                exec_clients={"BINANCE": misconfigured},
+            ),
+        )
+        runner = NodeRunner(plan, _strategy(), ready_timeout_s=10, stop_timeout_s=10)
+        runner.build()
+        with pytest.raises(VenueRefusedError, match="exec_connected=False"):
+            await runner.run()
+        assert runner.ready_at is None
+        assert runner.node is None  # stopped and disposed
+
+
+@pytest.mark.asyncio
+async def test_one_way_account_exits_76(tmp_path: Path) -> None:
+    """An account in one-way (netting) position mode makes hedgegridd exit 76 at warmup."""
+    async with SimExchange(SimConfig(dual_side_position=False)) as sim:
+        daemon = start_daemon(sim_config_toml(sim, tmp_path), tmp_path)
+        try:
+            code = await daemon.wait_exit(120)
+        finally:
+            daemon.stop_now()
+        assert code == 76
+        assert "READY=1" not in daemon.notify.lines()
+        failed = [e for e in daemon.events() if e["event"] == "daemon.failed"]
+        assert "hedge mode" in str(failed[0]["error"])
+        assert not [r for r in sim.seen() if r.path.startswith("/fapi/v1/order")]
+        await asyncio.sleep(0)
