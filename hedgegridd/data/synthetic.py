@@ -161,6 +161,40 @@ def _round_to(values: np.ndarray, increment: float, decimals: int) -> np.ndarray
     return np.round(np.round(values / increment) * increment, decimals)
 
 
+def _trade_prices(
+    rng: np.random.Generator,
+    spec: SyntheticSpec,
+    regimes: np.ndarray,
+    counts: np.ndarray,
+    starts: np.ndarray,
+    minute_of: np.ndarray,
+    open_path: np.ndarray,
+    close_path: np.ndarray,
+) -> np.ndarray:
+    """Brownian bridge from each minute's open to its close (temporaries freed on return)."""
+    total = minute_of.size
+    k = np.arange(total) - np.repeat(starts, counts)
+    c = np.repeat(counts, counts)
+    frac = np.where(c > 1, k / np.maximum(c - 1, 1), 1.0)
+    del k, c
+    o, cl = open_path[minute_of], close_path[minute_of]
+    bridge = np.sqrt(frac * (1.0 - frac))
+    noise = rng.standard_normal(total) * spec.volatility * _VOL_MULT[regimes][minute_of] * bridge
+    del bridge
+    result: np.ndarray = o + (cl - o) * frac + cl * noise
+    return result
+
+
+def _trade_times(
+    rng: np.random.Generator, spec: SyntheticSpec, minute_of: np.ndarray
+) -> np.ndarray:
+    """Sorted uniform ms offsets inside each trade's minute."""
+    offsets = np.sort(minute_of + rng.random(minute_of.size)) - minute_of
+    times: np.ndarray = spec.start_ms + minute_of.astype(np.int64) * MINUTE_MS
+    times += np.minimum((offsets * MINUTE_MS).astype(np.int64), MINUTE_MS - 1)
+    return times
+
+
 def generate(spec: SyntheticSpec, instrument: InstrumentSpec = BTCUSDT_PERP) -> SyntheticData:
     """Generate bars, trades, mark bars and funding for ``spec`` (deterministic per seed)."""
     rng = np.random.default_rng(spec.seed)
@@ -179,17 +213,10 @@ def generate(spec: SyntheticSpec, instrument: InstrumentSpec = BTCUSDT_PERP) -> 
     total = int(counts.sum())
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     minute_of = np.repeat(np.arange(n), counts)
-    k = np.arange(total) - np.repeat(starts, counts)
-    c = np.repeat(counts, counts)
-    frac = np.where(c > 1, k / np.maximum(c - 1, 1), 1.0)
-    o, cl = open_path[minute_of], close_path[minute_of]
-    bridge = np.sqrt(frac * (1.0 - frac))
-    noise = rng.standard_normal(total) * spec.volatility * _VOL_MULT[regimes][minute_of] * bridge
-    price = _round_to(np.maximum(o + (cl - o) * frac + cl * noise, floor), tick, pp)
-
-    offsets = np.sort(minute_of + rng.random(total)) - minute_of
-    times = spec.start_ms + minute_of.astype(np.int64) * MINUTE_MS
-    times = times + np.minimum((offsets * MINUTE_MS).astype(np.int64), MINUTE_MS - 1)
+    price = _trade_prices(rng, spec, regimes, counts, starts, minute_of, open_path, close_path)
+    price = _round_to(np.maximum(price, floor), tick, pp)
+    times = _trade_times(rng, spec, minute_of)
+    del minute_of
     qty = rng.lognormal(np.log(spec.mean_trade_qty), 1.0, total)
     qty = _round_to(np.clip(qty, step, float(instrument.market_max_qty)), step, sp)
     qty = np.maximum(qty, step)
@@ -197,6 +224,7 @@ def generate(spec: SyntheticSpec, instrument: InstrumentSpec = BTCUSDT_PERP) -> 
     buyer_maker = np.where(move == 0, rng.random(total) < 0.5, move < 0)
     fills = 1 + rng.poisson(1.5, total)
     last_ids = 5_000_000_000 + np.cumsum(fills)
+    del move
     trades = pd.DataFrame(
         {
             "agg_trade_id": np.arange(total, dtype=np.int64) + 2_000_000_000,
@@ -208,6 +236,7 @@ def generate(spec: SyntheticSpec, instrument: InstrumentSpec = BTCUSDT_PERP) -> 
             "is_buyer_maker": buyer_maker.astype(bool),
         }
     )
+    del times
 
     ends = starts + counts - 1
     open_time = spec.start_ms + np.arange(n, dtype=np.int64) * MINUTE_MS
