@@ -313,7 +313,7 @@ class MatchingEngine:
         lo, hi = min(start, price), max(start, price)
         events: list[Event] = []
         for order in sorted(self.open_orders(), key=lambda o: o.price, reverse=price < start):
-            if order.type != "LIMIT":
+            if order.type != "LIMIT" or not order.is_open:
                 continue
             if (order.side == "BUY" and order.price >= lo) or (
                 order.side == "SELL" and order.price <= hi
@@ -321,6 +321,8 @@ class MatchingEngine:
                 self.price = order.price
                 events += self._fill(order, order.remaining, order.price, maker=True, now_ms=now_ms)
         for algo in self.open_algos():
+            if not algo.is_open:
+                continue
             hit = (algo.side == "BUY" and hi >= algo.trigger_price) or (
                 algo.side == "SELL" and lo <= algo.trigger_price
             )
@@ -410,11 +412,33 @@ class MatchingEngine:
         )
         self.trades.append(trade)
         self._prune()
-        return [
+        events = [
             trade_lite(self.fmt, order, trade),
             order_event(self.fmt, order, "TRADE", now_ms, trade),
             self._account("ORDER", now_ms, [order.position_side]),
         ]
+        if self.dual_side and self._is_closing(order.side, order.position_side):
+            events += self._expire_excess_closes(order.position_side, now_ms)
+        return events
+
+    def _expire_excess_closes(self, leg: str, now_ms: int) -> list[Event]:
+        """Hedge mode: close orders on ``leg`` beyond what is left of it expire (newest first)."""
+        pos = abs(self.positions[leg].amt)
+        closes = [
+            o
+            for o in self.open_orders()
+            if o.position_side == leg and self._is_closing(o.side, leg)
+        ]
+        events: list[Event] = []
+        pending = sum((o.remaining for o in closes), Decimal(0))
+        for order in sorted(closes, key=lambda o: o.order_id, reverse=True):
+            if pending <= pos:
+                break
+            pending -= order.remaining
+            order.status = "EXPIRED"
+            order.update_ms = now_ms
+            events.append(order_event(self.fmt, order, "EXPIRED", now_ms))
+        return events
 
     def _prune(self) -> None:
         """Keep at most ``max_history`` trades and closed orders (open ones always stay)."""

@@ -188,3 +188,29 @@ def test_ioc_that_cannot_fill_expires() -> None:
     assert rest["status"] == "EXPIRED"
     assert [(e["o"]["x"], e["o"]["X"]) for e in events] == [("NEW", "NEW"), ("EXPIRED", "EXPIRED")]
     assert not eng.open_orders()
+
+
+def test_close_orders_beyond_the_leg_expire_when_it_shrinks() -> None:
+    """Hedge mode: after a stop closes the leg, the resting take-profit on it expires."""
+    eng = engine()
+    eng.new_order(limit("BUY", "LONG", "60000.10", "0.010"), 1)
+    eng.new_order(limit("SELL", "LONG", "61000", "0.010", cid="tp"), 2)
+    stop = {
+        "symbol": "BTCUSDT",
+        "side": "SELL",
+        "positionSide": "LONG",
+        "type": "STOP_MARKET",
+        "quantity": "0.010",
+        "triggerPrice": "59500",
+        "clientAlgoId": "sl",
+    }
+    eng.new_algo_order(stop, 2)
+    events = eng.move_to(D("59400"), 3)
+    expired = [
+        e["o"] for e in events if e["e"] == "ORDER_TRADE_UPDATE" and e["o"]["x"] == "EXPIRED"
+    ]
+    assert [o["c"] for o in expired] == ["tp"]
+    assert eng.find_order(None, "tp").status == "EXPIRED"
+    eng.move_to(D("61500"), 4)  # the path reaches the old TP price: nothing fills
+    assert eng.positions["LONG"].amt == 0
+    assert len(eng.trades) == 2
