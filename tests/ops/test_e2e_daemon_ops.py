@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import anyio
+import anyio.abc
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -80,45 +81,79 @@ async def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], floa
     }
 
 
-async def test_daemon_metrics_and_kill_switch_against_the_simulator(tmp_path: Path) -> None:
-    """Entries fill past the notional limit: closes reach the sim, flat verified, latch stored."""
-    (tmp_path / "state").mkdir()
-    (tmp_path / "run").mkdir()
-    price = Decimal(60000)
-    bars = [SimBar(price, price, price, price) for _ in range(20000)]
-    async with SimExchange(SimConfig(speed=120), bars=bars) as sim:
-        config = tmp_path / "hedgegridd.toml"
-        config.write_text(
-            CONFIG.format(
-                http=sim.base_url_http, ws=sim.base_url_ws, sock=tmp_path / "run" / "control.sock"
-            )
-        )
-        env = {
+class Daemon:
+    """One ``hedgegridd`` child process (sim mode) with its JSON log."""
+
+    def __init__(self, tmp_path: Path, config: Path, tag: str) -> None:
+        self.log = tmp_path / f"daemon-{tag}.log"
+        self.config = config
+        self.env = {
             k: v
             for k, v in os.environ.items()
             if not k.startswith(("HEDGEGRID_", "BINANCE_", "NOTIFY_", "WATCHDOG_"))
         }
-        env.update(
+        self.env.update(
             STATE_DIRECTORY=str(tmp_path / "state"),
             RUNTIME_DIRECTORY=str(tmp_path / "run"),
             PYTHONPATH=str(REPO),
         )
-        log = tmp_path / "daemon.log"
-        cmd = [sys.executable, "-m", "hedgegridd.supervisor.cli", "--config", str(config)]
-        with log.open("wb") as out:
-            proc = await anyio.open_process(
-                [*cmd, "--log-format", "json"], cwd=REPO, env=env, stdout=out, stderr=out
+        self.proc: anyio.abc.Process | None = None
+
+    async def start(self) -> None:
+        cmd = [sys.executable, "-m", "hedgegridd.supervisor.cli", "--config", str(self.config)]
+        with self.log.open("wb") as out:
+            self.proc = await anyio.open_process(
+                [*cmd, "--log-format", "json"], cwd=REPO, env=self.env, stdout=out, stderr=out
             )
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    async def metrics_url(self) -> str:
+        await until(lambda: not self.alive() or first(self.log, "systemd.ready") is not None, 120)
+        assert self.alive(), self.log.read_text()[-3000:]
+        started = first(self.log, "metrics.started")
+        assert started is not None
+        return f"http://127.0.0.1:{started['port']}/metrics"
+
+    async def stop(self) -> None:
+        if self.proc is None or self.proc.returncode is not None:
+            return
+        self.proc.terminate()
+        with anyio.move_on_after(60):
+            await self.proc.wait()
+        if self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+
+
+def latch_rows(tmp_path: Path) -> list[tuple[str]]:
+    db = sqlite3.connect(tmp_path / "state" / "hedgegridd.db")
+    try:
+        return db.execute("SELECT reason FROM killswitch_latch").fetchall()
+    finally:
+        db.close()
+
+
+async def test_daemon_kill_switch_fires_latches_and_only_ctl_reset_clears(tmp_path: Path) -> None:
+    """Notional breach: closes sent, flat verified, latch kept over a restart until ctl reset."""
+    (tmp_path / "state").mkdir()
+    (tmp_path / "run").mkdir()
+    price = Decimal(60000)
+    bars = [SimBar(price, price, price, price) for _ in range(20000)]
+    sock = tmp_path / "run" / "control.sock"
+    async with SimExchange(SimConfig(speed=120), bars=bars) as sim:
+        config = tmp_path / "hedgegridd.toml"
+        config.write_text(CONFIG.format(http=sim.base_url_http, ws=sim.base_url_ws, sock=sock))
+
+        def entries() -> list[object]:
+            return [o for o in sim.engine.open_orders() if o.side == "BUY"]
+
+        first_run = Daemon(tmp_path, config, "1")
+        await first_run.start()
         try:
-            await until(
-                lambda: proc.returncode is not None
-                or any(o.side == "BUY" for o in sim.engine.open_orders()),
-                deadline_s=120,
-            )
-            assert proc.returncode is None, log.read_text()[-3000:]
-            started = first(log, "metrics.started")
-            assert started is not None
-            url = f"http://127.0.0.1:{started['port']}/metrics"
+            url = await first_run.metrics_url()
+            await until(lambda: not first_run.alive() or bool(entries()), 120)
             before = await scrape(url)
             assert before[("hedgegridd_strategy_up", ())] == 1
             assert before[("hedgegridd_killswitch_latched", ())] == 0
@@ -126,13 +161,10 @@ async def test_daemon_metrics_and_kill_switch_against_the_simulator(tmp_path: Pa
 
             level1 = max(o.price for o in sim.engine.open_orders() if o.side == "BUY")
             await sim.jump_price(to=level1 - Decimal(50))  # fills LONG entries: notional > 150
-            await until(lambda: first(log, "killswitch.flat_verified") is not None, 60)
+            await until(lambda: first(first_run.log, "killswitch.flat_verified") is not None, 60)
             assert sim.engine.trades  # entries and closes really traded at the venue
-            closes = [
-                r.params
-                for r in sim.seen("/fapi/v1/order", "POST")
-                if r.params.get("type") == "MARKET"
-            ]
+            posted = sim.seen("/fapi/v1/order", "POST")
+            closes = [r.params for r in posted if r.params.get("type") == "MARKET"]
             assert closes
             assert all(p["side"] == "SELL" and p["positionSide"] == "LONG" for p in closes)
             assert all(pos.amt == 0 for pos in sim.engine.positions.values())
@@ -141,19 +173,40 @@ async def test_daemon_metrics_and_kill_switch_against_the_simulator(tmp_path: Pa
             assert after[("hedgegridd_killswitch_fired_total", ())] == 1
             assert after[("hedgegridd_trading_state", (("state", "HALTED"),))] == 1
         finally:
-            if proc.returncode is None:
-                proc.terminate()
-                with anyio.move_on_after(60):
-                    await proc.wait()
-                if proc.returncode is None:
-                    proc.kill()
-                    await proc.wait()
-    fired = first(log, "killswitch.fired")
-    assert fired is not None
-    assert fired["reason"] == "limit:position_notional"
-    db = sqlite3.connect(tmp_path / "state" / "hedgegridd.db")
-    try:
-        latch = db.execute("SELECT reason FROM killswitch_latch").fetchall()
-    finally:
-        db.close()
-    assert latch == [("limit:position_notional",)]
+            await first_run.stop()
+        fired = first(first_run.log, "killswitch.fired")
+        assert fired is not None
+        assert fired["reason"] == "limit:position_notional"
+        assert latch_rows(tmp_path) == [("limit:position_notional",)]
+        assert entries() == []  # stop policy cancelled the entries
+
+        second_run = Daemon(tmp_path, config, "2")
+        await second_run.start()
+        try:
+            url = await second_run.metrics_url()
+            restored = await scrape(url)
+            assert restored[("hedgegridd_killswitch_latched", ())] == 1
+            assert restored[("hedgegridd_trading_state", (("state", "HALTED"),))] == 1
+            await anyio.sleep(3.0)  # several sim bars: a running grid would have laddered
+            assert entries() == []
+            ctl = await anyio.run_process(
+                [
+                    sys.executable,
+                    "-m",
+                    "hedgegridd.control.cli",
+                    "--socket",
+                    str(sock),
+                    "--json",
+                    "killswitch",
+                    "reset",
+                ],
+                env=second_run.env,
+                check=False,
+            )
+            assert ctl.returncode == 0, ctl.stdout.decode() + ctl.stderr.decode()
+            await until(lambda: not second_run.alive() or bool(entries()), 60)
+            cleared = await scrape(url)
+            assert cleared[("hedgegridd_killswitch_latched", ())] == 0
+        finally:
+            await second_run.stop()
+    assert latch_rows(tmp_path) == []
