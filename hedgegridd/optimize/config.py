@@ -73,7 +73,7 @@ class StudySection(_Frozen):
     trial_timeout_s: float = Field(default=900.0, gt=0, le=7 * 86_400)
     trial_memory_mb: int = Field(
         default=6144,
-        ge=1024,
+        ge=3072,
         le=1_048_576,
         description="address-space limit of each trial process (Nautilus maps ~2 GB at import)",
     )

@@ -174,8 +174,9 @@ class TrialRunner:
             status = "died"
         finally:
             if status not in ("ok", "error"):
-                exitcode = self._proc.exitcode
-                self.close(kill=True)
+                proc = self._proc
+                self.close(kill=status == "timeout")
+                exitcode = proc.exitcode
         elapsed = time.monotonic() - started
         if status == "ok" and isinstance(value, Metrics):
             return value
@@ -185,6 +186,8 @@ class TrialRunner:
             return TrialFailure(str(value))
         if status == "timeout":
             return TrialFailure(f"timeout: killed after {elapsed:.1f} s (limit {timeout_s:g} s)")
+        if exitcode is not None and exitcode < 0:
+            return TrialFailure(f"trial process killed by signal {-exitcode} (memory cap or OOM?)")
         return TrialFailure(f"trial process died with exit code {exitcode}")
 
 

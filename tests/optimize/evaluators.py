@@ -9,6 +9,7 @@ on purpose: sleep past the timeout, allocate past the memory cap, raise.
 
 from __future__ import annotations
 
+import os
 import time
 from decimal import Decimal
 
@@ -110,3 +111,8 @@ def slow_reference_grid(task: BacktestTask) -> BacktestOutcome:
     """``reference_grid`` that takes at least 1.5 s (so concurrent workers overlap)."""
     time.sleep(1.5)
     return reference_grid(task)
+
+
+def exits_hard(task: BacktestTask) -> BacktestOutcome:
+    """Dies without a word, like a segfaulting extension."""
+    os._exit(3)

@@ -53,10 +53,19 @@ def test_overrunning_trial_is_killed_and_reported() -> None:
 def test_memory_is_capped_per_trial() -> None:
     """A trial allocating past trial_memory_mb fails with 'out of memory' instead of the host."""
     result = evaluate_in_child(
-        "tests.optimize.evaluators:eats_memory", _task(), timeout_s=120, memory_mb=1024
+        "tests.optimize.evaluators:eats_memory", _task(), timeout_s=120, memory_mb=4096
     )
     assert isinstance(result, TrialFailure)
-    assert result.reason == "out of memory (limit 1024 MB)"
+    assert result.reason == "out of memory (limit 4096 MB)"
+
+
+def test_crashed_trial_process_is_reported_with_its_exit() -> None:
+    """A trial process that dies without answering fails the trial with its exit status."""
+    result = evaluate_in_child(
+        "tests.optimize.evaluators:exits_hard", _task(), timeout_s=120, memory_mb=4096
+    )
+    assert isinstance(result, TrialFailure)
+    assert result.reason == "trial process died with exit code 3"
 
 
 def test_evaluator_error_is_reported_with_type_and_place() -> None:
