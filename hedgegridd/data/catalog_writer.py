@@ -134,6 +134,22 @@ class CatalogWriter:
                 self._write_rows(kind, held)
         self._carry[kind] = frame
 
+    def detach_tail(self, kind: DataKind) -> Columns | None:
+        """Stage held rows before their last instant; return the rows AT that instant.
+
+        For committing in batches while a source is still streaming: hand the returned
+        rows to the next writer, so an instant that continues in the next page is never
+        split across two files (the second half would be skipped as already stored).
+        """
+        held = self._carry.pop(kind, None)
+        if held is None or len(held) == 0:
+            return None
+        ts = held["ts_ns"]
+        tail = int(np.searchsorted(ts, ts[-1], side="left"))
+        if tail:
+            self._write_rows(kind, held.take(slice(0, tail)))
+        return held.take(slice(tail, None))
+
     def flush(self, kind: DataKind) -> None:
         """Stage the rows carried over for ``kind`` (call once its source is exhausted)."""
         rows = self._carry.pop(kind, None)

@@ -104,8 +104,11 @@ async def run_fetch(
                     on_rows(len(page))
                 if pending >= batch_rows:
                     validator.finish()
+                    tail = writer.detach_tail(kind)
                     commit()
                     writer = CatalogWriter(catalog, instrument)
+                    if tail is not None:
+                        writer.write(kind, tail)
                     pending = 0
         validator.finish()
         commit()

@@ -212,3 +212,22 @@ def test_no_duplicate_copies_of_test_files() -> None:
     names = [p.name for p in here.rglob("*.py")]
     assert not [n for n in names if " " in n]
     assert len(names) == len(set(names))
+
+
+def test_batches_never_split_an_instant(tmp_path: Path) -> None:
+    """Committing in batches hands the last instant's rows on, so none are lost as 'stored'."""
+    trades = generate(SPEC).trades.head(40).copy()
+    trades["transact_time"] = trades.transact_time.iloc[0] + np.arange(40) // 8
+    v = Validator(DataKind.AGG_TRADES, BTCUSDT_PERP, source="t", time_unit="ms")
+    first = CatalogWriter(tmp_path, BTCUSDT_PERP)
+    first.write(DataKind.AGG_TRADES, v.process(trades.iloc[:20], 1))
+    tail = first.detach_tail(DataKind.AGG_TRADES)
+    first.commit()
+    assert tail is not None
+    assert len(tail) == 4
+    second = CatalogWriter(tmp_path, BTCUSDT_PERP)
+    second.write(DataKind.AGG_TRADES, tail)
+    second.write(DataKind.AGG_TRADES, v.process(trades.iloc[20:], 21))
+    stats = second.commit()
+    assert stats[DataKind.AGG_TRADES].rows_skipped_existing == 0
+    assert len(load_trades(tmp_path)) == 40
