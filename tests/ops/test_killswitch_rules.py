@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from hedgegridd.ops.config import KillSwitchConfig
 from hedgegridd.ops.killswitch_rules import (
     BreachTracker,
@@ -138,3 +141,21 @@ def test_projected_funding_cost_sign() -> None:
     assert projected_funding_cost(D(0), D(2000), D("-0.001")) == D(2)
     assert projected_funding_cost(D(0), D(0), None) == D(0)
     assert projected_funding_cost(D(5), D(0), None) is None
+
+
+@given(
+    seq=st.lists(st.sampled_from(["breach", "ok", "missing"]), min_size=1, max_size=30),
+    window=st.integers(min_value=1, max_value=6),
+    data=st.data(),
+)
+def test_fires_exactly_when_k_of_the_last_n_checks_breached(
+    seq: list[str], window: int, data: st.DataObject
+) -> None:
+    """Property: a check fires iff at least K of the last N readings (gaps included) breached."""
+    k = data.draw(st.integers(min_value=1, max_value=window))
+    tracker = BreachTracker(cfg(breaches_required=k, breach_window=window))
+    value = {"breach": D("0.9"), "ok": D("0.1"), "missing": None}
+    for i, kind in enumerate(seq):
+        fired = tracker.update(margin_only(value[kind])).fire
+        recent = seq[max(0, i + 1 - window) : i + 1]
+        assert fired == (recent.count("breach") >= k)
