@@ -153,6 +153,7 @@ class Reloader:
         changed = _section_diff(self.settings, new)
         applied: list[str] = []
         restart: list[str] = []
+        reconfigured: set[str] = set()
         for key in changed:
             section = key.split(".")[0]
             if key == "strategy.throttle":
@@ -166,23 +167,22 @@ class Reloader:
             elif section in ("alerts", "killswitch"):
                 component = self._components.get(section)
                 reconfigure = getattr(component, "reconfigure", None)
-                if callable(reconfigure):
-                    reconfigure(getattr(new, section))
-                    applied.append(key)
-                else:
+                if not callable(reconfigure):
                     restart.append(key)
+                    continue
+                if section not in reconfigured:
+                    reconfigure(getattr(new, section))
+                    reconfigured.add(section)
+                applied.append(key)
             else:
                 restart.append(key)
         # Only what was applied becomes current; the rest waits for a restart.
-        self.settings = self.settings.model_copy(
-            update={
-                "strategy": self.settings.strategy.model_copy(
-                    update={"throttle": new.strategy.throttle}
-                )
-            }
-            if "strategy.throttle" in applied
-            else {}
-        )
+        update: dict[str, Any] = {section: getattr(new, section) for section in reconfigured}
+        if "strategy.throttle" in applied:
+            update["strategy"] = self.settings.strategy.model_copy(
+                update={"throttle": new.strategy.throttle}
+            )
+        self.settings = self.settings.model_copy(update=update)
         await self._store.journal(
             "reload",
             actor=actor,

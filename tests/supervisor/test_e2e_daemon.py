@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import sqlite3
 import time
@@ -102,7 +103,12 @@ async def test_lifecycle_notify_reload_and_sigterm_stop_policy(tmp_path: Path) -
             assert all(ln != "WATCHDOG=1" for ln in lines[:ready_at])
             await daemon.wait_lines(lambda ls: any("long=0.004" in ln for ln in ls))
 
-            config.write_text(config.read_text() + "\n[strategy]\nthrottle = 0.5\n")
+            config.write_text(
+                config.read_text().replace(
+                    "[killswitch]\n", '[killswitch]\nmax_drawdown_pct = "7"\n'
+                )
+                + "\n[strategy]\nthrottle = 0.5\n"
+            )
             daemon.signal(signal.SIGHUP)
             lines = await daemon.wait_lines(lambda ls: "RELOADING=1" in ls)
             reload_at = lines.index("RELOADING=1")
@@ -123,6 +129,13 @@ async def test_lifecycle_notify_reload_and_sigterm_stop_policy(tmp_path: Path) -
     assert kinds[:2] == ["daemon.start", "daemon.ready"]
     assert "reload" in kinds
     assert kinds[-1] == "daemon.stop"
+    conn = sqlite3.connect(tmp_path / "state" / "hedgegridd.db")
+    try:
+        row = conn.execute("SELECT details FROM journal WHERE kind = 'reload'").fetchone()
+    finally:
+        conn.close()
+    applied = json.loads(row[0])["applied"]
+    assert set(applied) == {"strategy.throttle", "killswitch.max_drawdown_pct"}
 
 
 @pytest.mark.slow
@@ -166,13 +179,33 @@ async def test_kill9_restart_adopts_orders_and_restores_state(tmp_path: Path) ->
 
 @pytest.mark.slow
 @pytest.mark.asyncio
-async def test_second_sigterm_escalates(tmp_path: Path) -> None:
-    """A second SIGTERM during the graceful stop forces exit code 70 at once."""
+async def test_stale_data_stops_pings_and_second_sigterm_escalates(tmp_path: Path) -> None:
+    """A stalled market feed withholds WATCHDOG=1; a second SIGTERM forces exit code 70."""
     async with SimExchange(SimConfig(speed=120), bars=drop_path()) as sim:
-        daemon = start_daemon(sim_config_toml(sim, tmp_path), tmp_path)
+        daemon = start_daemon(
+            sim_config_toml(sim, tmp_path),
+            tmp_path,
+            watchdog_usec=1_000_000,
+            env={"HEDGEGRID_WATCHDOG__MAX_DATA_AGE_S": "4"},
+        )
         try:
             await daemon.wait_lines(lambda ls: "READY=1" in ls)
             await wait_until(daemon, lambda: len(sim.engine.open_orders()) > 0, "orders placed")
+            assert len(sim.engine.open_orders()) > 0
+            await daemon.wait_lines(lambda ls: ls.count("WATCHDOG=1") >= 3)
+            sim.stall_streams(60, "market")
+
+            def withheld() -> bool:
+                return "watchdog.unhealthy_pings_withheld" in [e["event"] for e in daemon.events()]
+
+            await wait_until(daemon, withheld, "pings withheld on stale data")
+            pings = daemon.notify.lines().count("WATCHDOG=1")
+            await asyncio.sleep(3)
+            assert daemon.notify.lines().count("WATCHDOG=1") == pings
+            event = next(
+                e for e in daemon.events() if e["event"] == "watchdog.unhealthy_pings_withheld"
+            )
+            assert any(str(r).startswith("market_data_stale") for r in event["reasons"])  # type: ignore[union-attr]
             daemon.signal(signal.SIGTERM)
             await daemon.wait_lines(lambda ls: "STOPPING=1" in ls)
             daemon.signal(signal.SIGTERM)
