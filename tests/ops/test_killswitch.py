@@ -202,6 +202,8 @@ async def test_manual_flatten_pauses_and_uses_the_same_path(store: AsyncStateSto
     assert "operator_flatten" in book.pause_reasons
     assert not ks.latched
     assert AlertKey.FLATTEN_VERIFIED in alerts.keys
+    ticket = await ks.flatten_ticket(FlattenSide.LONG, actor="ctl:uid=1000")
+    assert ticket.closing_orders == {"LONG": D("0.1")}
 
 
 async def test_snapshot_failure_is_reported_and_checking_continues(
