@@ -66,17 +66,24 @@ class ProbeStrategy(Strategy):
         self.quotes: list[QuoteTick] = []
         self.trades: list[TradeTick] = []
         self.marks: list[BinanceFuturesMarkPriceUpdate] = []
+        self.history: list[Bar] = []
+        self.bar_type = BarType.from_str(f"{self.instrument_id}-1-MINUTE-LAST-EXTERNAL")
         self.events: list[OrderEvent] = []
 
     def on_start(self) -> None:
         """Subscribe 1-minute bars, best bid/ask, trades and mark price with funding."""
-        self.subscribe_bars(BarType.from_str(f"{self.instrument_id}-1-MINUTE-LAST-EXTERNAL"))
+        self.subscribe_bars(self.bar_type)
         self.subscribe_quote_ticks(self.instrument_id)
         self.subscribe_trade_ticks(self.instrument_id)
         self.subscribe_data(
             DataType(BinanceFuturesMarkPriceUpdate, metadata={"instrument_id": self.instrument_id}),
             instrument_id=self.instrument_id,
         )
+
+    def on_historical_data(self, data: Data) -> None:
+        """Record bars answered to ``request_bars`` (served from REST klines)."""
+        if isinstance(data, Bar):
+            self.history.append(data)
 
     def on_trade_tick(self, tick: TradeTick) -> None:
         """Record a trade."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -101,3 +102,17 @@ async def test_funding_fee_reaches_the_nautilus_account() -> None:
         funding = sim.engine.positions["LONG"].extra["funding"]
         assert funding < 0
         assert sim.engine.wallet == Decimal("10000") - fees + funding
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+async def test_request_bars_reads_kline_history() -> None:
+    """request_bars through the adapter returns the simulator's REST kline history."""
+    config = SimConfig(speed=60, minutes=30, history_bars=120)
+    async with SimExchange(config) as sim, running_node(sim) as (_node, strat):
+        start = datetime.fromtimestamp((sim.ticker.t0_ms - 100 * 60_000) / 1000, tz=UTC)
+        strat.request_bars(strat.bar_type, start=start)
+        await wait_for(lambda: len(strat.history) >= 90, what="historical bars")
+        closes = [decimal(b.close) for b in strat.history]
+        expected = [sim.ticker.closed[i].close for i in range(20, 20 + len(closes))]
+        assert closes[:50] == expected[:50]
