@@ -292,7 +292,10 @@ async def _measure(path: Path, echo: Path | None, n: int, clients: int, seconds:
             f"  p99 x{_pct(status, 0.99) / _pct(base, 0.99):.1f}"
         )
     ok = _pct(status, 0.99) < TARGET_P99_MS
-    print(f"target status p99 < {TARGET_P99_MS} ms: {'MET' if ok else 'MISSED'}")
+    verdict = "MET" if ok else "MISSED"
+    if not ok and base and _pct(base, 0.99) > TARGET_P99_MS / 2:
+        verdict += f" (machine CPU-starved: even the raw echo p99 is {_pct(base, 0.99):.1f} ms)"
+    print(f"target status p99 < {TARGET_P99_MS} ms: {verdict}")
     return ok
 
 
