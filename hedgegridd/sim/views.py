@@ -153,3 +153,26 @@ def balances(sim: SimExchange) -> list[dict[str, Any]]:
     """``GET /fapi/v2/balance``: the account's asset rows."""
     rows: list[dict[str, Any]] = account_info(sim)["assets"]
     return rows
+
+
+def depth(sim: SimExchange, params: dict[str, str]) -> dict[str, Any]:
+    """``GET /fapi/v1/depth``: a synthetic book around the last price (5 per level)."""
+    try:
+        levels = max(1, min(int(params.get("limit") or 5), 20))
+    except ValueError:
+        levels = 5
+    tick = sim.spec.tick_size
+    eng = sim.engine
+    now = _wall_ms()
+    return {
+        "lastUpdateId": now,
+        "E": now,
+        "T": now,
+        "bids": [[sim.fmt.px(eng.bid - i * tick), "5.000"] for i in range(levels)],
+        "asks": [[sim.fmt.px(eng.ask + i * tick), "5.000"] for i in range(levels)],
+    }
+
+
+def ticker_price(sim: SimExchange) -> dict[str, Any]:
+    """``GET /fapi/v1/ticker/price`` (and v2)."""
+    return {"symbol": sim.spec.symbol, "price": sim.fmt.px(sim.engine.price), "time": _wall_ms()}

@@ -221,3 +221,18 @@ async def test_klines_serve_history_then_the_open_bar() -> None:
         start = {**params, "startTime": opens[10], "limit": 3}
         _, window, _ = await api.call("GET", "/fapi/v1/klines", start, signed=False)
         assert [r[0] for r in window] == opens[10:13]
+
+
+@pytest.mark.asyncio
+async def test_public_market_endpoints(api: SignedClient) -> None:
+    """premiumIndex, bookTicker, ticker/price and depth describe the current price."""
+    _, prem, _ = await api.call("GET", "/fapi/v1/premiumIndex", {"symbol": "BTCUSDT"}, signed=False)
+    assert (prem["markPrice"], prem["lastFundingRate"]) == ("60000.00", "0.00010000")
+    assert prem["nextFundingTime"] % (8 * 3_600_000) == 0
+    _, book, _ = await api.call("GET", "/fapi/v1/ticker/bookTicker", signed=False)
+    assert (book["bidPrice"], book["askPrice"]) == ("60000.00", "60000.10")
+    _, last, _ = await api.call("GET", "/fapi/v1/ticker/price", signed=False)
+    assert last["price"] == "60000.00"
+    _, depth, _ = await api.call("GET", "/fapi/v1/depth", {"limit": 5}, signed=False)
+    assert depth["bids"][0] == ["60000.00", "5.000"]
+    assert depth["asks"][-1] == ["60000.50", "5.000"]
