@@ -28,8 +28,13 @@ from hedgegridd.data.instruments import (
     load_exchange_info,
     spec_from_exchange_info,
 )
-from hedgegridd.data.schema import DEFAULT_TIME_UNIT, TIME_UNITS, DataKind, TimestampUnitError
-from hedgegridd.data.validate import RejectThresholdError
+from hedgegridd.data.kinds import (
+    DEFAULT_TIME_UNIT,
+    TIME_UNITS,
+    DataKind,
+    RejectThresholdError,
+    TimestampUnitError,
+)
 from hedgegridd.errors import ConfigError, DataError
 
 EXIT_OK = 0

@@ -9,15 +9,39 @@ timestamps in that unit (never guessing the unit from magnitude).
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Literal
-
 import numpy as np
 
+from hedgegridd.data.kinds import (
+    DEFAULT_TIME_UNIT,
+    TIME_UNITS,
+    DataKind,
+    TimestampUnitError,
+    TimeUnit,
+)
 from hedgegridd.errors import DataError
 
-TimeUnit = Literal["s", "ms", "us", "ns"]
-TIME_UNITS: tuple[TimeUnit, ...] = ("s", "ms", "us", "ns")
+__all__ = [
+    "AGG_TRADE_COLUMNS",
+    "COLUMNS",
+    "DEFAULT_TIME_UNIT",
+    "FUNDING_ARCHIVE_COLUMNS",
+    "FUNDING_COLUMNS",
+    "HOUR_NS",
+    "KLINE_COLUMNS",
+    "MAX_SANE_NS",
+    "MINUTE_NS",
+    "MIN_SANE_NS",
+    "TIME_COLUMN",
+    "TIME_UNITS",
+    "DataKind",
+    "TimeUnit",
+    "TimestampUnitError",
+    "ns_per",
+    "outside_unit_range",
+    "to_ns",
+    "unit_error",
+]
+
 _NS_PER: dict[str, int] = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
 
 # Sane window for market timestamps: Binance futures launched in 2019; anything
@@ -28,18 +52,6 @@ MAX_SANE_NS = 4_102_444_800 * 1_000_000_000  # 2100-01-01T00:00:00Z
 MINUTE_NS = 60 * 1_000_000_000
 HOUR_NS = 60 * MINUTE_NS
 
-
-class DataKind(StrEnum):
-    """The four data types of the pipeline."""
-
-    KLINES = "klines"
-    MARK_KLINES = "mark_klines"
-    AGG_TRADES = "agg_trades"
-    FUNDING = "funding"
-
-
-# Binance USD-M futures archives use ms for every kind (spot moved to us in 2025).
-DEFAULT_TIME_UNIT: dict[DataKind, TimeUnit] = {kind: "ms" for kind in DataKind}
 
 # Canonical columns per kind (the Binance archive order).
 KLINE_COLUMNS: tuple[str, ...] = (
@@ -93,10 +105,6 @@ def outside_unit_range(values: np.ndarray, unit: TimeUnit) -> np.ndarray:
     ints = np.asarray(values, dtype=np.int64)
     mask: np.ndarray = (ints < MIN_SANE_NS // factor) | (ints >= MAX_SANE_NS // factor)
     return mask
-
-
-class TimestampUnitError(DataError):
-    """A timestamp is not an instant in its declared unit (wrong --time-unit or corrupt)."""
 
 
 def unit_error(source: str, row: int, value: int, unit: TimeUnit) -> TimestampUnitError:

@@ -28,6 +28,7 @@ import pandas as pd
 from hedgegridd.data.columns import Columns
 from hedgegridd.data.gaps import GapTracker
 from hedgegridd.data.instruments import InstrumentSpec
+from hedgegridd.data.kinds import RejectThresholdError
 from hedgegridd.data.schema import (
     MINUTE_NS,
     DataKind,
@@ -40,9 +41,7 @@ from hedgegridd.errors import DataError
 
 MAX_SAMPLES = 20
 
-
-class RejectThresholdError(DataError):
-    """More rows were rejected than the allowed fraction; nothing was committed."""
+__all__ = ["RejectReport", "RejectThresholdError", "Validator"]
 
 
 @dataclass

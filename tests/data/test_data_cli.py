@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import anyio
@@ -133,3 +135,15 @@ async def test_fetch_command_against_local_binance(fake_binance, tmp_path: Path)
     out.truncate()
     assert await anyio.to_thread.run_sync(run) == EXIT_OK
     assert json.loads(out.getvalue())["kinds"][0]["rows_written"] == 0
+
+
+def test_cli_module_import_is_light() -> None:
+    """Importing the data CLI (done by `hedgegrid --help`) loads neither pandas nor Nautilus."""
+    code = (
+        "import sys, hedgegridd.data.cli; "
+        "print(sorted(m for m in ('pandas', 'numpy', 'nautilus_trader') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]"
