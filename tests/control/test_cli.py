@@ -214,3 +214,14 @@ def test_bash_completion_completes_commands_and_words(capsys, tmp_path) -> None:
     assert "--json" in complete("--j")
     zsh = ctl(capsys, "completion", "zsh")[1]
     assert "bashcompinit" in zsh
+
+
+def test_socket_default_from_environment(monkeypatch) -> None:
+    """--socket defaults to $HEDGEGRID_SOCKET, else $RUNTIME_DIRECTORY, else /run/hedgegrid."""
+    monkeypatch.setenv("HEDGEGRID_SOCKET", "/tmp/x/ctl.sock")
+    monkeypatch.setenv("RUNTIME_DIRECTORY", "/run/other")
+    assert cli.build_parser().parse_args(["status"]).socket == "/tmp/x/ctl.sock"
+    monkeypatch.delenv("HEDGEGRID_SOCKET")
+    assert cli.build_parser().parse_args(["status"]).socket == "/run/other/control.sock"
+    monkeypatch.delenv("RUNTIME_DIRECTORY")
+    assert cli.build_parser().parse_args(["status"]).socket == "/run/hedgegrid/control.sock"
