@@ -31,6 +31,7 @@ class AlertKey(enum.StrEnum):
     LARGE_LOSS = "large_loss"
     DATA_STALE = "data_stale"
     READINGS_MISSING = "readings_missing"
+    STATE_STORE_FAILED = "state_store_failed"
 
 
 @dataclass(frozen=True, slots=True)

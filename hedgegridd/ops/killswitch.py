@@ -116,6 +116,7 @@ class KillSwitch:
         self._stale_reported = False
         self._missing_reported: frozenset[str] = frozenset()
         self._missing_checks = 0
+        self._persist_failed = False
         self.fired_total = 0
         self.checks_total = 0
         self.last_check: CheckResult | None = None
@@ -252,9 +253,10 @@ class KillSwitch:
         return self._peak
 
     async def _update_baselines(self, snap: StrategySnapshot, now_ns: int) -> None:
+        writes: list[tuple[str, Decimal]] = []
         if snap.equity is not None and (self._peak is None or snap.equity > self._peak):
             self._peak = snap.equity
-            await self._store.set_decimal(KEY_PEAK, snap.equity)
+            writes.append((KEY_PEAK, snap.equity))
         pnl = total_pnl(snap)
         if self._session_basis is None:
             self._session_basis = pnl
@@ -262,8 +264,26 @@ class KillSwitch:
         if self._daily_day != day or self._daily_basis is None:
             self._daily_day = day
             self._daily_basis = pnl
-            await self._store.set_decimal(KEY_DAILY_BASIS, pnl)
-            await self._store.set_decimal(KEY_DAILY_DAY, Decimal(day))
+            writes += [(KEY_DAILY_BASIS, pnl), (KEY_DAILY_DAY, Decimal(day))]
+        await self._persist(writes)
+
+    async def _persist(self, writes: list[tuple[str, Decimal]]) -> None:
+        """Persist baselines; a failing store is alerted once and checking goes on in memory."""
+        try:
+            for key, value in writes:
+                await self._store.set_decimal(key, value)
+        except HedgegridError as exc:
+            if not self._persist_failed:
+                log.error("killswitch.persist_failed", error=type(exc).__name__, exc_info=True)
+                self._alerts.notify(
+                    AlertKey.STATE_STORE_FAILED,
+                    Severity.CRITICAL,
+                    "kill switch cannot persist its baselines (state store failing)",
+                    fields={"error": type(exc).__name__},
+                )
+            self._persist_failed = True
+        else:
+            self._persist_failed = False
 
     def _report_unknown(self, result: CheckResult, data_age_s: float | None) -> None:
         unknown = frozenset(f"{v.limit.value}:{v.status.value}" for v in result.unknown)

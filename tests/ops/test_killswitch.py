@@ -397,3 +397,35 @@ async def test_confirm_interval_rechecks_a_breach_sooner(store: AsyncStateStore)
         tg.cancel_scope.cancel()
     assert ks.latched
     assert ks.checks_total == 3  # setup, first breach, the early confirmation
+
+
+async def test_a_failing_store_does_not_stop_checking_or_firing(store: AsyncStateStore) -> None:
+    """Baseline writes failing on a broken store are alerted; checks go on and still fire."""
+    from hedgegridd.errors import StateStoreError
+
+    class FailingWrites:
+        def __init__(self, inner: AsyncStateStore) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.inner, name)
+
+        async def set_decimal(self, key: str, value: Decimal) -> None:
+            raise StateStoreError("disk I/O error")
+
+    book = FakeBook(balance=D(10000), long_qty=D(1), short_qty=D(0))
+    book.auto_fill = True
+    alerts = AlertRecorder()
+    ks = KillSwitch(
+        fast_config(),
+        strategy=book,
+        store=FailingWrites(store),
+        alerts=alerts,  # type: ignore[arg-type]
+    )
+    await ks.restore()
+    await ks.check_once()
+    book.mark = D(45000)
+    results = [await ks.check_once() for _ in range(2)]
+    assert results[-1] is not None
+    assert results[-1].fire
+    assert alerts.keys.count(AlertKey.STATE_STORE_FAILED) == 1
