@@ -36,6 +36,7 @@ from hedgegridd.data.schema import (
     DataKind,
     TimeUnit,
 )
+from hedgegridd.data.synthetic import SyntheticSpec, generate
 from hedgegridd.errors import DataError
 
 ARCHIVE_COLUMNS: dict[DataKind, tuple[str, ...]] = {
@@ -202,3 +203,42 @@ def write_archive(
     else:
         path.write_text(text)
     return path
+
+
+ARCHIVE_DIRS: dict[DataKind, tuple[str, str]] = {
+    DataKind.KLINES: ("klines", "1m"),
+    DataKind.MARK_KLINES: ("markPriceKlines", "1m"),
+    DataKind.AGG_TRADES: ("aggTrades", "aggTrades"),
+    DataKind.FUNDING: ("fundingRate", "fundingRate"),
+}
+
+
+def write_synthetic_archives(
+    directory: str | Path, spec: SyntheticSpec, *, include_trades: bool = True
+) -> list[Path]:
+    """Generate ``spec`` and write it as Binance archive zips, one sub-directory per kind.
+
+    Names follow data.binance.vision (``klines/BTCUSDT-1m-2024-01-01.zip``, ...); the
+    files carry header rows and ms timestamps like current USD-M archives.
+    """
+    data = generate(spec, BTCUSDT_PERP)
+    day = spec.start.strftime("%Y-%m-%d")
+    frames = {
+        DataKind.KLINES: data.bars,
+        DataKind.MARK_KLINES: data.mark_bars,
+        DataKind.AGG_TRADES: data.trades,
+        DataKind.FUNDING: data.funding,
+    }
+    written: list[Path] = []
+    for kind, frame in frames.items():
+        if kind is DataKind.AGG_TRADES and not include_trades:
+            continue
+        sub, label = ARCHIVE_DIRS[kind]
+        target = Path(directory) / sub
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DataError(f"cannot create {target}: {exc}") from exc
+        name = f"{BTCUSDT_PERP.symbol}-{label}-{day}.zip"
+        written.append(write_archive(frame, kind, target / name))
+    return written

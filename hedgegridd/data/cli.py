@@ -73,7 +73,7 @@ def _positive(text: str) -> int:
 
 
 def _common(p: argparse.ArgumentParser, *, instrument: bool = True) -> None:
-    p.add_argument("--catalog", required=True, type=Path, help="ParquetDataCatalog directory")
+    p.add_argument("--catalog", required=instrument, type=Path, help="ParquetDataCatalog directory")
     if instrument:
         p.add_argument("--symbol", default="BTCUSDT", help="symbol (default BTCUSDT)")
         p.add_argument(
@@ -141,6 +141,12 @@ def register(subparsers: Any) -> None:
     synth.add_argument("--start", type=_utc, default=datetime(2024, 1, 1, tzinfo=UTC))
     synth.add_argument("--start-price", default="50000")
     synth.add_argument("--no-trades", action="store_true", help="bars, marks, funding only")
+    synth.add_argument(
+        "--archive-dir",
+        type=Path,
+        help="instead of a catalog, write Binance archive zips (klines/, markPriceKlines/, "
+        "aggTrades/, fundingRate/) to import with 'hedgegrid data import'",
+    )
     _common(synth, instrument=False)
     synth.set_defaults(handler=_guarded(_cmd_synth))
 
@@ -275,12 +281,22 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
+    from hedgegridd.data.archive import write_synthetic_archives
     from hedgegridd.data.catalog import write_synthetic_catalog
     from hedgegridd.data.synthetic import SyntheticSpec
 
     spec = SyntheticSpec(
         seed=args.seed, minutes=args.minutes, start=args.start, start_price=args.start_price
     )
+    if args.archive_dir is not None:
+        files = write_synthetic_archives(args.archive_dir, spec, include_trades=not args.no_trades)
+        if args.json:
+            print(json.dumps({"archives": [str(f) for f in files]}, indent=2))
+        else:
+            print("\n".join(str(f) for f in files))
+        return EXIT_OK
+    if args.catalog is None:
+        raise ConfigError("synth needs --catalog or --archive-dir")
     summary = write_synthetic_catalog(args.catalog, spec, include_trades=not args.no_trades)
     _print(summary.to_dict(), args.json)
     return EXIT_OK

@@ -147,3 +147,28 @@ def test_cli_module_import_is_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_synth_archives_then_import(tmp_path: Path, capsys) -> None:
+    """synth --archive-dir writes Binance-format zips that import back into a catalog."""
+    code, out, _ = _run(
+        capsys, "synth", "--archive-dir", str(tmp_path / "arch"), "--minutes", "120", "--json"
+    )
+    assert code == EXIT_OK
+    files = [Path(f) for f in json.loads(out)["archives"]]
+    assert [f.parent.name for f in files] == [
+        "klines",
+        "markPriceKlines",
+        "aggTrades",
+        "fundingRate",
+    ]
+    assert files[0].name == "BTCUSDT-1m-2024-01-01.zip"
+    for kind, sub in (("klines", "klines"), ("funding", "fundingRate")):
+        code, out, _ = _run(
+            capsys, "import", "--kind", kind, "--catalog", str(tmp_path / "cat"), "--json",
+            str(tmp_path / "arch" / sub),
+        )  # fmt: skip
+        assert code == EXIT_OK
+    code, out, _ = _run(capsys, "inspect", "--catalog", str(tmp_path / "cat"), "--json")
+    rows = {s["kind"]: s["rows"] for s in json.loads(out)["series"]}
+    assert rows == {"klines": 120, "funding": 1}
