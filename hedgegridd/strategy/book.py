@@ -6,9 +6,10 @@ delivered twice changes nothing. Realized PnL uses an average-cost book per
 hedge side (Decimal) minus every commission, the same convention as the
 engine's positions, so the two agree (a test checks it).
 
-The views the core needs (``LiveEntry``/``RestingExit`` tuples) are rebuilt only
-when an order event changed something (``version``), so on quiet bars the core's
-identity fast path applies.
+The views the core needs (``LiveEntry``/``RestingExit`` tuples) are maintained
+incrementally per event and re-tupled only when something changed (``version``),
+so on quiet bars the core's identity fast path applies and no view ever scans
+the cache.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from nautilus_trader.cache.cache import Cache
-from nautilus_trader.model.enums import OrderStatus
 from nautilus_trader.model.identifiers import ClientOrderId
+from nautilus_trader.model.orders import Order
 
 from hedgegridd.core.types import ZERO, ExitKind, LiveEntry, RestingExit, Side
 from hedgegridd.strategy.orders import ENTRY, SL, TP, OrderMeta
@@ -70,83 +71,86 @@ class Book:
         self.cancelling: set[str] = set()  # cancels we sent that have not resolved yet
         self._seen_fills = BoundedSeen()
         self._seen_rejects = BoundedSeen()
+        # Incremental views, kept in placement order and updated per event (never a scan
+        # of the cache): the cost of a view does not grow with the number of open orders.
+        self._entry_views: dict[str, LiveEntry] = {}
+        self._exit_views: dict[str, RestingExit] = {}
         self._views_version = -1
         self._entries: tuple[LiveEntry, ...] = ()
         self._exits: tuple[RestingExit, ...] = ()
 
     # -- orders ---------------------------------------------------------------
-    def track(self, client_order_id: ClientOrderId, meta: OrderMeta) -> None:
-        """Remember a just-submitted order as ours and open."""
-        key = client_order_id.value
+    def track(self, order: Order, meta: OrderMeta) -> None:
+        """Remember a just-submitted (or adopted) order as ours and open."""
+        key = order.client_order_id.value
         self.meta[key] = meta
         self.open_ids[key] = meta
+        self._refresh_view(key, order)
         self.version += 1
 
-    def forget_if_closed(self, client_order_id: ClientOrderId, cache: Cache) -> None:
-        """Drop a closed order from the open set (and its meta, bounded memory)."""
-        key = client_order_id.value
-        order = cache.order(client_order_id)
-        if (order is None or order.is_closed) and self.open_ids.pop(key, None) is not None:
+    def _refresh_view(self, key: str, order: Order) -> None:
+        meta = self.open_ids.get(key)
+        if meta is None:
+            return
+        pending = key in self.cancelling
+        if meta.kind == ENTRY:
+            self._entry_views[key] = LiveEntry(
+                order_id=key,
+                side=meta.side,
+                level=meta.level or 0,
+                price=order.price.as_decimal(),
+                qty=order.quantity.as_decimal(),
+                pending_cancel=pending,
+            )
+        elif meta.kind in (TP, SL):
+            price = order.price if meta.kind == TP else order.trigger_price
+            self._exit_views[key] = RestingExit(
+                order_id=key,
+                side=meta.side,
+                kind=ExitKind.TP if meta.kind == TP else ExitKind.SL,
+                price=price.as_decimal(),
+                qty=order.leaves_qty.as_decimal(),
+                pending_cancel=pending,
+            )
+
+    def _drop(self, key: str) -> None:
+        if self.open_ids.pop(key, None) is not None:
             self.meta.pop(key, None)
-            self.cancelling.discard(key)
+        self.cancelling.discard(key)
+        self._entry_views.pop(key, None)
+        self._exit_views.pop(key, None)
+
+    def refresh(self, client_order_id: ClientOrderId, cache: Cache) -> None:
+        """An order of ours changed (fill, update, close): refresh or drop its view."""
+        key = client_order_id.value
+        if key not in self.open_ids:
+            return
+        order = cache.order(client_order_id)
+        if order is None or order.is_closed:
+            self._drop(key)
+        else:
+            self._refresh_view(key, order)
         self.version += 1
 
-    def cancel_sent(self, client_order_id: ClientOrderId) -> None:
+    forget_if_closed = refresh
+
+    def cancel_sent(self, order: Order) -> None:
         """A cancel is in flight: the order no longer counts (even if an ack re-opens it)."""
-        self.cancelling.add(client_order_id.value)
+        self.cancelling.add(order.client_order_id.value)
+        self._refresh_view(order.client_order_id.value, order)
         self.version += 1
 
-    def cancel_refused(self, client_order_id: ClientOrderId) -> None:
+    def cancel_refused(self, client_order_id: ClientOrderId, cache: Cache) -> None:
         """The venue refused our cancel: the order counts again."""
         self.cancelling.discard(client_order_id.value)
-        self.version += 1
+        self.refresh(client_order_id, cache)
 
-    def touch(self) -> None:
-        """An order changed state (accepted, pending cancel, updated): rebuild views."""
-        self.version += 1
-
-    def views(self, cache: Cache) -> tuple[tuple[LiveEntry, ...], tuple[RestingExit, ...]]:
-        """Live entries and resting exits (oldest first), cached until the next event."""
-        if self._views_version == self.version:
-            return self._entries, self._exits
-        entries: list[LiveEntry] = []
-        exits: list[RestingExit] = []
-        closed: list[str] = []
-        for key, meta in self.open_ids.items():
-            order = cache.order(ClientOrderId(key))
-            if order is None or order.is_closed:
-                closed.append(key)
-                continue
-            pending = key in self.cancelling or order.status == OrderStatus.PENDING_CANCEL
-            if meta.kind == ENTRY:
-                entries.append(
-                    LiveEntry(
-                        order_id=key,
-                        side=meta.side,
-                        level=meta.level or 0,
-                        price=order.price.as_decimal(),
-                        qty=order.quantity.as_decimal(),
-                        pending_cancel=pending,
-                    )
-                )
-            elif meta.kind in (TP, SL):
-                price = order.price if meta.kind == TP else order.trigger_price
-                qty = order.leaves_qty.as_decimal()
-                exits.append(
-                    RestingExit(
-                        order_id=key,
-                        side=meta.side,
-                        kind=ExitKind.TP if meta.kind == TP else ExitKind.SL,
-                        price=price.as_decimal(),
-                        qty=qty,
-                        pending_cancel=pending,
-                    )
-                )
-        for key in closed:
-            self.open_ids.pop(key, None)
-            self.meta.pop(key, None)
-        self._entries, self._exits = tuple(entries), tuple(exits)
-        self._views_version = self.version
+    def views(self) -> tuple[tuple[LiveEntry, ...], tuple[RestingExit, ...]]:
+        """Live entries and resting exits (oldest first); same tuples until an event."""
+        if self._views_version != self.version:
+            self._entries = tuple(self._entry_views.values())
+            self._exits = tuple(self._exit_views.values())
+            self._views_version = self.version
         return self._entries, self._exits
 
     # -- fills ----------------------------------------------------------------

@@ -69,7 +69,7 @@ class ControlMixin(StrategyAttrs):
     def snapshot(self) -> StrategySnapshot:
         """Current state in plain values (cheap: no order history is scanned)."""
         long, short = self.confirmed_positions()
-        live, resting = self.book.views(self.cache)
+        live, resting = self.book.views()
         price = self.last_price
 
         def side_snap(pos_side: Side) -> SideSnapshot:

@@ -19,13 +19,11 @@ from typing import TYPE_CHECKING
 import structlog
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.events import (
-    OrderAccepted,
     OrderCanceled,
     OrderCancelRejected,
     OrderDenied,
     OrderExpired,
     OrderFilled,
-    OrderPendingCancel,
     OrderRejected,
     OrderUpdated,
 )
@@ -191,18 +189,15 @@ class OrderEventsMixin(StrategyAttrs):
         except Exception as exc:  # noqa: BLE001 - handler boundary
             self._degrade("on_order_expired", exc)
 
-    def on_order_accepted(self, event: OrderAccepted) -> None:
-        self.book.touch()
-
-    def on_order_pending_cancel(self, event: OrderPendingCancel) -> None:
-        self.book.touch()
-
     def on_order_updated(self, event: OrderUpdated) -> None:
-        self.book.touch()
+        try:
+            self.book.refresh(event.client_order_id, self.cache)
+        except Exception as exc:  # noqa: BLE001 - handler boundary
+            self._degrade("on_order_updated", exc)
 
     def on_order_cancel_rejected(self, event: OrderCancelRejected) -> None:
         try:
-            self.book.cancel_refused(event.client_order_id)
+            self.book.cancel_refused(event.client_order_id, self.cache)
             log.info("order.cancel_refused", client_order_id=event.client_order_id.value)
         except Exception as exc:  # noqa: BLE001 - handler boundary
             self._degrade("on_order_cancel_rejected", exc)

@@ -45,7 +45,7 @@ class ExecutionMixin(StrategyAttrs):
         super().submit_order(order, position_id=position_id)  # type: ignore[misc]
 
     def _send(self, order: Order, meta: OrderMeta) -> None:
-        self.book.track(order.client_order_id, meta)
+        self.book.track(order, meta)
         pid = self.long_pid if meta.side is Side.LONG else self.short_pid
         self.submit_order(order, position_id=pid)
 
@@ -54,7 +54,7 @@ class ExecutionMixin(StrategyAttrs):
         if order is None or order.is_closed or order_id in self.book.cancelling:
             return False
         self.cancel_order(order)
-        self.book.cancel_sent(order.client_order_id)
+        self.book.cancel_sent(order)
         return True
 
     def _execute(self, decision: Decision, now_ns: int, source: str) -> None:
@@ -112,7 +112,7 @@ class ExecutionMixin(StrategyAttrs):
         builder, risk = self.builder, self.risk
         assert builder is not None
         assert risk is not None
-        live, _ = self.book.views(self.cache)
+        live, _ = self.book.views()
         long, short = self.confirmed_positions()
         existing = {Side.LONG: long.qty, Side.SHORT: short.qty}
         pending = {Side.LONG: ZERO, Side.SHORT: ZERO}

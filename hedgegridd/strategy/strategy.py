@@ -216,7 +216,7 @@ class HedgeGridStrategy(OrderEventsMixin, ControlMixin, ExecutionMixin, Strategy
         for order in self.cache.orders_open(instrument_id=self.instrument_id, strategy_id=self.id):
             meta = meta_from_tags(order.tags)
             if meta is not None:
-                self.book.track(order.client_order_id, meta)
+                self.book.track(order, meta)
                 adopted += 1
         if adopted or long.qty or short.qty:
             log.info(
@@ -332,7 +332,7 @@ class HedgeGridStrategy(OrderEventsMixin, ControlMixin, ExecutionMixin, Strategy
         if self.trading_state is TradingState.STOPPED:
             return
         now = self.clock.timestamp_ns()
-        live, resting = self.book.views(self.cache)
+        live, resting = self.book.views()
         long, short = self.confirmed_positions()
         if Side.LONG in self.flattening:
             long = Position(Side.LONG)
