@@ -250,6 +250,7 @@ class Daemon:
                 return
             self.handle = handle
             self._apply_restored(handle, restored)
+            self._wire_state_sink(strategy, store)
             self.health.set_engines_probe(runner.engines_connected)
             monitor = Monitor(
                 mode=mode.value,
@@ -287,6 +288,23 @@ class Daemon:
             self.health.mark_ready(False)
             self.notifier.stopping()
             await self._shutdown(tg)
+
+    def _wire_state_sink(self, strategy: object, store: AsyncStateStore) -> None:
+        """Persist the strategy's peak equity / realized PnL as soon as they change."""
+        set_sinks = getattr(strategy, "set_sinks", None)
+        if not callable(set_sinks):
+            return
+
+        async def persist(key: str, value: Any) -> None:
+            await store.set_decimal(key, value)
+
+        def sink(update: Any) -> None:
+            for key in ("peak_equity", "realized_pnl"):
+                value = getattr(update, key, None)
+                if value is not None:
+                    self._tg.start_soon(persist, key, value)
+
+        set_sinks(state=sink)
 
     async def _shutdown(self, tg: Any) -> None:
         """Cancel every task; the node runner stops the node shielded within its deadline."""

@@ -72,3 +72,16 @@ def test_help_documents_exit_codes() -> None:
     assert result.returncode == 0
     assert "78  configuration error" in result.stdout
     assert "75  warmup failed" in result.stdout
+
+
+def test_corrupt_state_database_exits_74_without_reset(tmp_path: Path) -> None:
+    """A corrupt state database stops startup with exit 74 and is left untouched."""
+    state = tmp_path / "state"
+    state.mkdir()
+    db = state / "hedgegridd.db"
+    garbage = b"not a sqlite database " * 200
+    db.write_bytes(garbage)
+    result = _run(tmp_path, "[warmup]\ntotal_deadline_s = 5\n")
+    assert result.returncode == 74
+    assert "corrupt" in result.stdout + result.stderr
+    assert db.read_bytes() == garbage
