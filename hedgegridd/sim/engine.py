@@ -111,6 +111,13 @@ class MatchingEngine:
     def _check_qty(self, qty: Decimal, *, market: bool) -> None:
         check_qty(self.rules, qty, market=market)
 
+    def _reduce_only(self, params: dict[str, str]) -> bool:
+        """The reduceOnly flag; Binance refuses it in hedge mode (-1106)."""
+        flag = params.get("reduceOnly", "false").lower() == "true"
+        if flag and self.dual_side:
+            raise VenueError(-1106, "Parameter 'reduceonly' sent when not required.")
+        return flag
+
     def _is_closing(self, side: str, ps: str) -> bool:
         return (ps == "LONG" and side == "SELL") or (ps == "SHORT" and side == "BUY")
 
@@ -175,7 +182,7 @@ class MatchingEngine:
             price = p
         ref_price = price if not market else (self.ask if side == "BUY" else self.bid)
         closing = self.dual_side and self._is_closing(side, ps)
-        reduce_only = params.get("reduceOnly", "false").lower() == "true"
+        reduce_only = self._reduce_only(params)
         if not closing and not reduce_only and qty * ref_price < self.rules.min_notional:
             raise VenueError(
                 -4164,
@@ -184,6 +191,11 @@ class MatchingEngine:
             )
         if closing:
             self._check_close(side, ps, qty)
+        if reduce_only:
+            amt = self.positions["BOTH"].amt
+            reduces = (side == "SELL" and amt > 0) or (side == "BUY" and amt < 0)
+            if not reduces or qty > abs(amt):
+                raise VenueError(-2022, "ReduceOnly Order is rejected.")
         self._check_margin(side, ps, qty, ref_price)
         takes = (
             market
@@ -285,7 +297,7 @@ class MatchingEngine:
             trigger_price=trigger,
             working_type=params.get("workingType", "CONTRACT_PRICE"),
             tif=params.get("timeInForce", "GTC"),
-            reduce_only=params.get("reduceOnly", "false").lower() == "true",
+            reduce_only=self._reduce_only(params),
             create_ms=now_ms,
             update_ms=now_ms,
         )

@@ -131,6 +131,22 @@ def test_funding_long_pays_short_receives() -> None:
     assert eng.wallet - wallet == -D("0.12") + D("0.06")
 
 
+def test_reduce_only_flag_is_refused_in_hedge_mode() -> None:
+    """Hedge mode closes by position side; sending reduceOnly=true gives -1106."""
+    eng = engine()
+    with pytest.raises(VenueError) as err:
+        eng.new_order({**limit("SELL", "LONG", "61000", "0.010"), "reduceOnly": "true"}, 1)
+    assert err.value.code == -1106
+    one_way = engine(dual=False)
+    reduce = {**limit("SELL", "BOTH", "61000", "0.010"), "reduceOnly": "true"}
+    with pytest.raises(VenueError) as err:
+        one_way.new_order(reduce, 1)  # flat: nothing to reduce
+    assert err.value.code == -2022
+    one_way.new_order(limit("BUY", "BOTH", "60000.10", "0.010"), 2)
+    rest, _ = one_way.new_order(reduce, 3)
+    assert rest["reduceOnly"] is True
+
+
 def test_one_way_mode_uses_both_and_flips() -> None:
     """With hedge mode off, BOTH is required and a larger opposite fill flips the position."""
     eng = engine(dual=False)
