@@ -229,7 +229,7 @@ class BinanceHistoryClient:
                 "endTime": end_ms,
                 "limit": KLINE_LIMIT,
             }
-            rows = await self.get(path, params, weight=kline_weight(KLINE_LIMIT))
+            rows = _as_list(await self.get(path, params, weight=kline_weight(KLINE_LIMIT)), path)
             if not rows:
                 return
             frame = pd.DataFrame(rows, columns=list(KLINE_COLUMNS))
@@ -257,7 +257,9 @@ class BinanceHistoryClient:
                 "limit": AGG_LIMIT,
             }
             while True:
-                rows = await self.get("/fapi/v1/aggTrades", params, weight=20)
+                rows = _as_list(
+                    await self.get("/fapi/v1/aggTrades", params, weight=20), "/fapi/v1/aggTrades"
+                )
                 frame = _agg_frame(rows)
                 inside = frame[frame.transact_time <= window_end]
                 if len(inside):
@@ -283,7 +285,9 @@ class BinanceHistoryClient:
                 "endTime": end_ms,
                 "limit": FUNDING_LIMIT,
             }
-            rows = await self.get("/fapi/v1/fundingRate", params, weight=1)
+            rows = _as_list(
+                await self.get("/fapi/v1/fundingRate", params, weight=1), "/fapi/v1/fundingRate"
+            )
             if not rows:
                 return
             frame = pd.DataFrame(
@@ -299,6 +303,13 @@ class BinanceHistoryClient:
             cursor = int(frame.funding_time.iloc[-1]) + 1
             if len(rows) < FUNDING_LIMIT:
                 return
+
+
+def _as_list(body: Any, path: str) -> list[Any]:
+    """The JSON array Binance sends for history endpoints (FetchError otherwise)."""
+    if not isinstance(body, list):
+        raise FetchError(f"GET {path}: expected a JSON array, got {type(body).__name__}")
+    return body
 
 
 def _agg_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

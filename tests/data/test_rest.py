@@ -166,3 +166,12 @@ async def test_fetch_resumes_after_catalog_end(fake_binance, tmp_path: Path) -> 
     assert int(fake_binance.requests[0][1]["startTime"]) == start + 600 * 60_000
     assert second.rows_written == 840
     assert len(load_bars(tmp_path / "cat")) == 1440
+
+
+async def test_unexpected_reply_shape_is_fetch_error(fake_binance) -> None:
+    """A 200 reply that is not Binance's JSON array fails clearly instead of being parsed."""
+    fake_binance.fault("/fapi/v1/aggTrades", 200, {"unexpected": True})
+    async with _client(fake_binance, Sleeps()) as client:
+        with pytest.raises(FetchError, match="expected a JSON array"):
+            async for _ in client.agg_trades("BTCUSDT", 1_704_067_200_000, 1_704_067_300_000):
+                pass
