@@ -6,10 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from hedgegridd.data.catalog import load_bars, load_funding, load_trades
+from hedgegridd.data.catalog import load_bars, load_funding, load_mark_prices, load_trades
 from hedgegridd.data.fetch import run_fetch
 from hedgegridd.data.instruments import BTCUSDT_PERP
-from hedgegridd.data.rest import BinanceHistoryClient, FetchError, RestConfig
+from hedgegridd.data.rest import (
+    BinanceHistoryClient,
+    FetchError,
+    RestConfig,
+)
 from hedgegridd.data.schema import DataKind
 
 pytestmark = pytest.mark.asyncio
@@ -175,3 +179,13 @@ async def test_unexpected_reply_shape_is_fetch_error(fake_binance) -> None:
         with pytest.raises(FetchError, match="expected a JSON array"):
             async for _ in client.agg_trades("BTCUSDT", 1_704_067_200_000, 1_704_067_300_000):
                 pass
+
+
+async def test_fetch_mark_price_klines(fake_binance, tmp_path: Path) -> None:
+    """markPriceKlines pages become MarkPriceUpdates stamped at each bar's close."""
+    summary = await _fetch(fake_binance, tmp_path, DataKind.MARK_KLINES)
+    assert summary.rows_written == 1440
+    marks = load_mark_prices(tmp_path / "cat")
+    assert len(marks) == 1440
+    assert marks[0].ts_event == (fake_binance.data.spec.start_ms + 60_000) * 1_000_000
+    assert any(p == "/fapi/v1/markPriceKlines" for p, _ in fake_binance.requests)
