@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,14 @@ from hedgegridd.data.cli import EXIT_IO, EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from hedgegridd.data.schema import DataKind
 from hedgegridd.data.synthetic import SyntheticSpec, generate
 from hedgegridd.tools_cli import main
+
+
+def _closed_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -89,7 +98,7 @@ def test_exit_code_for_io_and_network_errors(tmp_path: Path, capsys) -> None:
         capsys,
         "fetch", "--kind", "funding", "--catalog", cat,
         "--start", "2024-01-01", "--end", "2024-01-02",
-        "--base-url", "http://127.0.0.1:9", "--max-attempts", "2",
+        "--base-url", f"http://127.0.0.1:{_closed_port()}", "--max-attempts", "2",
         "--quiet",
     )  # fmt: skip
     assert code == EXIT_IO
