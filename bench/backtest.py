@@ -19,17 +19,16 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import pandas as pd
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.data import Bar, BarType
-from nautilus_trader.model.enums import OrderSide, TimeInForce
-from nautilus_trader.model.events import OrderFilled
-from nautilus_trader.model.identifiers import InstrumentId, PositionId
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.events import OrderCanceled, OrderFilled, OrderRejected
+from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId, PositionId
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import Quantity
-from nautilus_trader.test_kit.providers import TestInstrumentProvider
 from nautilus_trader.trading.strategy import Strategy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,20 +39,36 @@ from hedgegridd.backtest.engine import (
     bars_from_arrays,
     create_engine,
 )
-
-START_NS = 1_735_689_600_000_000_000  # 2025-01-01T00:00:00Z
-MINUTE_NS = 60_000_000_000
+from hedgegridd.data.instruments import BTCUSDT_PERP, to_nautilus_instrument
 
 
 class BenchConfig(StrategyConfig, frozen=True):
-    """Config of the bench strategies."""
+    """Config of the bench strategies (same geometry as ``OURS_PARAMS``)."""
 
     instrument_id: str
     bar_type: str
     levels: int = 10
-    step_bps: float = 10.0
-    qty: str = "0.002"
-    recenter_bps: float = 50.0
+    step_bps: float = 25.0
+    qty: str = "0.003"
+    tp_bps: float = 40.0
+    sl_bps: float = 400.0
+    recenter_bps: float = 150.0
+    max_inventory: float = 0.06
+
+
+OURS_PARAMS = {
+    "grid": {
+        "step_bps": "25",
+        "levels_per_side": 10,
+        "base_qty": "0.003",
+        "max_inventory_qty": "0.06",
+        "recenter_bps": "150",
+    },
+    "exits": {"tp_bps": "40", "sl_bps": "400"},
+    "policy": {"counter_qty_scale": "1"},  # the reference has no regime policy: same flow
+    "funding": {"enabled": False},
+    "risk": {"max_position_qty": "0.06", "max_drawdown_pct": "90"},
+}
 
 
 class DoNothing(Strategy):
@@ -71,93 +86,157 @@ class DoNothing(Strategy):
 
 
 class ReferenceGrid(Strategy):
-    """Minimal hedge grid straight on Nautilus: entries both sides, a TP per fill."""
+    """Minimal hedge grid straight on Nautilus, floats, no risk layer.
+
+    Per bar: recenter (cancel all entries) when the close drifted more than
+    ``recenter_bps``; place each missing passive level while position + pending stays
+    within ``max_inventory``. Per entry fill: a TP limit and an SL stop-market on the
+    same hedge position id; when one of the pair fills the other is cancelled.
+    """
 
     def __init__(self, config: BenchConfig) -> None:
         super().__init__(config)
         self.bar_type = BarType.from_str(config.bar_type)
         self.instrument_id = InstrumentId.from_str(config.instrument_id)
-        self.long_id = PositionId(f"{self.instrument_id}-LONG")
-        self.short_id = PositionId(f"{self.instrument_id}-SHORT")
+        self.pids = {
+            "L": PositionId(f"{self.instrument_id}-LONG"),
+            "S": PositionId(f"{self.instrument_id}-SHORT"),
+        }
         self.center = 0.0
-        self.entries: dict[int, object] = {}
+        self.levels: dict[tuple[str, int], ClientOrderId] = {}
+        self.twin: dict[ClientOrderId, ClientOrderId] = {}
         self.instrument: Instrument | None = None
+        self.qty = Quantity.from_str(config.qty)
 
     def on_start(self) -> None:
         self.instrument = self.cache.instrument(self.instrument_id)
         self.subscribe_bars(self.bar_type)
 
+    def _held(self, side: str) -> float:
+        pos = self.cache.position(self.pids[side])
+        return pos.quantity.as_double() if pos is not None and pos.is_open else 0.0
+
     def on_bar(self, bar: Bar) -> None:
         cfg = self.config
         close = bar.close.as_double()
-        if self.center and abs(close / self.center - 1) * 1e4 < cfg.recenter_bps:
-            return
-        self.center = close
-        for order in self.cache.orders_open(strategy_id=self.id):
-            if order.tags and order.tags[0] == "E":
-                self.cancel_order(order)
+        if not self.center or abs(close / self.center - 1) * 1e4 > cfg.recenter_bps:
+            self.center = close
+            for coid in list(self.levels.values()):
+                order = self.cache.order(coid)
+                if order is not None and order.is_open and not order.is_pending_cancel:
+                    self.cancel_order(order)
+            self.levels.clear()
         assert self.instrument is not None
-        step = cfg.step_bps / 1e4
-        qty = Quantity.from_str(cfg.qty)
-        for lvl in range(1, cfg.levels + 1):
-            buy = self.instrument.make_price(close * (1 - step * lvl))
-            sell = self.instrument.make_price(close * (1 + step * lvl))
-            o = self.order_factory.limit(
-                self.instrument_id, OrderSide.BUY, qty, buy, post_only=True, tags=["E"]
-            )
-            self.submit_order(o, position_id=self.long_id)
-            o = self.order_factory.limit(
-                self.instrument_id, OrderSide.SELL, qty, sell, post_only=True, tags=["E"]
-            )
-            self.submit_order(o, position_id=self.short_id)
+        step, qty = cfg.step_bps / 1e4, self.qty.as_double()
+        for side, sign, oside in (("L", -1, OrderSide.BUY), ("S", 1, OrderSide.SELL)):
+            pending = sum(1 for (s, _lvl) in self.levels if s == side) * qty
+            room = cfg.max_inventory - self._held(side) - pending
+            for lvl in range(1, cfg.levels + 1):
+                if (side, lvl) in self.levels:
+                    continue
+                px = self.center * (1 + sign * step * lvl)
+                if (side == "L" and px >= close) or (side == "S" and px <= close):
+                    continue
+                if room < qty - 1e-12:
+                    break
+                order = self.order_factory.limit(
+                    self.instrument_id,
+                    oside,
+                    self.qty,
+                    self.instrument.make_price(px),
+                    post_only=True,
+                    tags=["E"],
+                )
+                self.levels[(side, lvl)] = order.client_order_id
+                self.submit_order(order, position_id=self.pids[side])
+                room -= qty
+
+    def _forget(self, coid: ClientOrderId) -> None:
+        for key, value in list(self.levels.items()):
+            if value == coid:
+                del self.levels[key]
+                return
+
+    def on_order_canceled(self, event: OrderCanceled) -> None:
+        self._forget(event.client_order_id)
+
+    def on_order_rejected(self, event: OrderRejected) -> None:
+        self._forget(event.client_order_id)
 
     def on_order_filled(self, event: OrderFilled) -> None:
         order = self.cache.order(event.client_order_id)
-        if order is None or not order.tags or order.tags[0] != "E":
+        if order is None or not order.tags:
             return
+        twin = self.twin.pop(event.client_order_id, None)
+        if twin is not None:
+            self.twin.pop(twin, None)
+            other = self.cache.order(twin)
+            if other is not None and other.is_open:
+                self.cancel_order(other)
+            return
+        if order.tags[0] != "E":
+            return
+        if order.is_closed:
+            self._forget(event.client_order_id)
         assert self.instrument is not None
+        cfg = self.config
         px = event.last_px.as_double()
-        step = self.config.step_bps / 1e4
-        if event.order_side == OrderSide.BUY:
-            side, tp, pos = OrderSide.SELL, px * (1 + step), self.long_id
-        else:
-            side, tp, pos = OrderSide.BUY, px * (1 - step), self.short_id
-        o = self.order_factory.limit(
+        long = event.order_side == OrderSide.BUY
+        side = OrderSide.SELL if long else OrderSide.BUY
+        sign = 1 if long else -1
+        tp = self.order_factory.limit(
             self.instrument_id,
             side,
             event.last_qty,
-            self.instrument.make_price(tp),
-            time_in_force=TimeInForce.GTC,
+            self.instrument.make_price(px * (1 + sign * cfg.tp_bps / 1e4)),
+            reduce_only=True,
             tags=["T"],
         )
-        self.submit_order(o, position_id=pos)
+        sl = self.order_factory.stop_market(
+            self.instrument_id,
+            side,
+            event.last_qty,
+            self.instrument.make_price(px * (1 - sign * cfg.sl_bps / 1e4)),
+            reduce_only=True,
+            tags=["S"],
+        )
+        self.twin[tp.client_order_id] = sl.client_order_id
+        self.twin[sl.client_order_id] = tp.client_order_id
+        pid = self.pids["L" if long else "S"]
+        self.submit_order(tp, position_id=pid)
+        self.submit_order(sl, position_id=pid)
 
 
 def synthetic_bars(instrument: Instrument, bar_type: BarType, n: int, seed: int = 7) -> list[Bar]:
-    """Mean-reverting random walk around 60k so a grid keeps trading for the whole run."""
-    rng = np.random.default_rng(seed)
-    rets = rng.normal(0.0, 0.0012, n)
-    log_p = np.empty(n)
-    x = 0.0
-    for i in range(n):
-        x = 0.995 * x + rets[i]
-        log_p[i] = x
-    close = 60_000.0 * np.exp(log_p)
-    open_ = np.concatenate([[close[0]], close[:-1]])
-    wick = np.abs(rng.normal(0.0, 0.0006, n)) * close
-    high = np.maximum(open_, close) + wick
-    low = np.minimum(open_, close) - wick
-    vol = rng.uniform(50, 150, n)
-    times = START_NS + MINUTE_NS * np.arange(1, n + 1, dtype=np.int64)
-    return bars_from_arrays(bar_type, instrument, open_, high, low, close, vol, times.tolist())
+    """The project's seeded regime-switching market (hedgegridd.data.synthetic), 1m bars."""
+    from hedgegridd.data.synthetic import SyntheticSpec, generate
+
+    data = generate(SyntheticSpec(seed=seed, minutes=n, trades_per_minute=2.0))
+    b = data.bars
+    times = ((b["close_time"] + 1) * 1_000_000).tolist()
+    return bars_from_arrays(bar_type, instrument, b.open, b.high, b.low, b.close, b.volume, times)
+
+
+def _probe_open_lookup(engine: Any, instrument_id: InstrumentId) -> float:
+    """Microseconds of one ``cache.orders_open(instrument_id=...)`` (the lookup the
+    portfolio and strategies do on order events), averaged over 200 calls."""
+    t0 = time.perf_counter()
+    for _ in range(200):
+        engine.cache.orders_open(instrument_id=instrument_id)
+    return (time.perf_counter() - t0) / 200 * 1e6
 
 
 def run_chunks(
-    make_strategy: Callable[[str, str], Strategy], bars: list[Bar], chunk: int
+    make_strategy: Callable[[str, str], Strategy],
+    bars: list[Bar],
+    chunk: int,
+    *,
+    purge_mins: int | None = None,
+    probe: bool = False,
 ) -> tuple[float, list[float], int, int]:
     """Run a fresh engine over ``bars`` in chunks; returns (total s, chunk s, orders, fills)."""
-    instrument = TestInstrumentProvider.btcusdt_perp_binance()
-    engine = create_engine(log_level="ERROR")
+    instrument = to_nautilus_instrument(BTCUSDT_PERP)
+    engine = create_engine(log_level="ERROR", purge_closed_orders_mins=purge_mins)
     add_hedging_venue(engine, instrument, VenueModel(starting_balance=Decimal(1_000_000)))
     engine.add_data(bars)
     bar_type = bars[0].bar_type
@@ -170,6 +249,12 @@ def run_chunks(
         t0 = time.perf_counter()
         engine.run(start=start, end=end, streaming=True)
         times.append(time.perf_counter() - t0)
+        if probe:
+            us = _probe_open_lookup(engine, instrument.id)
+            print(
+                f"    after chunk {len(times)}: orders in cache {len(engine.cache.orders())}, "
+                f"open {len(engine.cache.orders_open())}, orders_open lookup {us:.1f} us"
+            )
     engine.end()
     orders = len(engine.cache.orders())
     fills = sum(1 for o in engine.cache.orders() if o.filled_qty.as_double() > 0)
@@ -177,14 +262,25 @@ def run_chunks(
     return sum(times), times, orders, fills
 
 
-def _ours_factory() -> Callable[[str, str], Strategy] | None:
-    """HedgeGridStrategy with the example parameters (None until the adapter is importable)."""
-    try:
-        from hedgegridd.backtest.bench_support import make_ours
-    except ImportError as exc:
-        print(f"(c) unavailable: {exc}")
-        return None
-    return make_ours
+def _ours_factory() -> Callable[[str, str], Strategy]:
+    """HedgeGridStrategy with a geometry like the reference grid (10+10 levels, 10 bps)."""
+    import logging
+
+    import structlog
+
+    from hedgegridd.params import parse_strategy_params
+    from hedgegridd.strategy.config import HedgeGridConfig
+    from hedgegridd.strategy.strategy import HedgeGridStrategy
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    params = parse_strategy_params(OURS_PARAMS)
+
+    def make(iid: str, bar_type: str) -> Strategy:
+        return HedgeGridStrategy(
+            HedgeGridConfig.create(params, instrument_id=iid, bar_type=bar_type)
+        )
+
+    return make
 
 
 def main() -> int:
@@ -193,9 +289,11 @@ def main() -> int:
     parser.add_argument("--chunk", type=int, default=10_000)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--only", choices=["a", "b", "c"], default=None)
+    parser.add_argument("--purge", type=int, default=None, help="purge closed orders every N min")
+    parser.add_argument("--probe", action="store_true", help="time the cache lookup per chunk")
     args = parser.parse_args()
 
-    instrument = TestInstrumentProvider.btcusdt_perp_binance()
+    instrument = to_nautilus_instrument(BTCUSDT_PERP)
     bar_type = BarType.from_str(f"{instrument.id}-1-MINUTE-LAST-EXTERNAL")
     bars = synthetic_bars(instrument, bar_type, args.bars)
 
@@ -206,9 +304,7 @@ def main() -> int:
         "a": ("do-nothing", make(DoNothing)),
         "b": ("reference grid", make(ReferenceGrid)),
     }
-    ours = _ours_factory()
-    if ours is not None:
-        candidates["c"] = ("hedgegrid", ours)
+    candidates["c"] = ("hedgegrid", _ours_factory())
 
     rates: dict[str, float] = {}
     for key, (name, factory) in candidates.items():
@@ -217,7 +313,9 @@ def main() -> int:
         if args.profile and key == "c":
             prof = cProfile.Profile()
             prof.enable()
-        total, chunks, orders, fills = run_chunks(factory, bars, args.chunk)
+        total, chunks, orders, fills = run_chunks(
+            factory, bars, args.chunk, purge_mins=args.purge, probe=args.probe
+        )
         if args.profile and key == "c":
             prof.disable()
             pstats.Stats(prof).sort_stats("cumulative").print_stats(35)

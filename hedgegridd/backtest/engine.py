@@ -18,7 +18,7 @@ from nautilus_trader.backtest.config import BacktestEngineConfig
 from nautilus_trader.backtest.engine import BacktestEngine
 from nautilus_trader.backtest.models import FillModel, LatencyModel, MakerTakerFeeModel
 from nautilus_trader.backtest.modules import SimulationModule
-from nautilus_trader.config import LoggingConfig, RiskEngineConfig
+from nautilus_trader.config import ExecEngineConfig, LoggingConfig, RiskEngineConfig
 from nautilus_trader.model.currencies import USDT
 from nautilus_trader.model.data import Bar, BarType
 from nautilus_trader.model.enums import AccountType, OmsType
@@ -41,12 +41,26 @@ class VenueModel:
     seed: int = 42
 
 
-def create_engine(*, log_level: str = "ERROR", trader_id: str = "BACKTESTER-001") -> BacktestEngine:
-    """A quiet engine (Nautilus' own logging off unless asked) without post-run analysis logs."""
+def create_engine(
+    *,
+    log_level: str = "ERROR",
+    trader_id: str = "BACKTESTER-001",
+    purge_closed_orders_mins: int | None = None,
+) -> BacktestEngine:
+    """A quiet engine (Nautilus' own logging off unless asked) without post-run analysis logs.
+
+    ``purge_closed_orders_mins`` makes the engine drop orders closed for that long from
+    its cache every that many minutes (bench experiment; reports need every order).
+    """
+    exec_engine = ExecEngineConfig(
+        purge_closed_orders_interval_mins=purge_closed_orders_mins,
+        purge_closed_orders_buffer_mins=purge_closed_orders_mins,
+    )
     config = BacktestEngineConfig(
         trader_id=TraderId(trader_id),
         logging=LoggingConfig(log_level=log_level, bypass_logging=log_level == "OFF"),
         risk_engine=RiskEngineConfig(bypass=False),
+        exec_engine=exec_engine,
         run_analysis=False,
     )
     return BacktestEngine(config=config)
