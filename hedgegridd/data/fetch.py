@@ -1,6 +1,7 @@
 """``run_fetch``: Binance REST history -> validation -> catalog, resumable.
 
-Pages are validated as they arrive and committed to the catalog every
+Pages are validated as they arrive (in a worker thread: no blocking work on the
+event loop) and committed to the catalog every
 ``batch_rows`` rows, so an interrupted fetch keeps what it committed. With
 ``resume=True`` (the default) the fetch starts after the last timestamp already
 in the catalog for that kind; in any case re-fetched rows are deduplicated by
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import anyio
 import pandas as pd
 import structlog
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
@@ -54,6 +56,61 @@ def _pages(
     return client.funding_rates(symbol, start_ms, end_ms)
 
 
+class _BatchSink:
+    """Synchronous side of a fetch: validate pages, stage them, commit every batch.
+
+    Runs in a worker thread (``anyio.to_thread``) so parquet writes and commits never
+    block the event loop the HTTP client runs on.
+    """
+
+    def __init__(
+        self,
+        kind: DataKind,
+        catalog: str,
+        instrument: InstrumentSpec,
+        validator: Validator,
+        batch_rows: int,
+    ) -> None:
+        self.kind, self.catalog, self.instrument = kind, catalog, instrument
+        self.validator = validator
+        self.batch_rows = batch_rows
+        self.written = 0
+        self.skipped = 0
+        self._row = 1
+        self._pending = 0
+        self._writer = CatalogWriter(catalog, instrument)
+
+    def add(self, page: pd.DataFrame) -> None:
+        """Validate and stage one page; commit when a batch is full."""
+        self._writer.write(self.kind, self.validator.process(page, self._row))
+        self._row += len(page)
+        self._pending += len(page)
+        if self._pending >= self.batch_rows:
+            self.validator.finish()
+            tail = self._writer.detach_tail(self.kind)
+            self._commit()
+            self._writer = CatalogWriter(self.catalog, self.instrument)
+            if tail is not None:
+                self._writer.write(self.kind, tail)
+            self._pending = 0
+
+    def finish(self) -> None:
+        """Check the reject threshold and commit the last batch."""
+        self.validator.finish()
+        self._commit()
+
+    def abort(self) -> None:
+        """Discard the batch in progress (committed batches stay)."""
+        self._writer.abort()
+
+    def _commit(self) -> None:
+        self._writer.flush(self.kind)
+        stats = self._writer.stats[self.kind]
+        self.written += stats.rows_written
+        self.skipped += stats.rows_skipped_existing
+        self._writer.commit()
+
+
 async def run_fetch(
     client: BinanceHistoryClient,
     *,
@@ -69,7 +126,7 @@ async def run_fetch(
 ) -> KindSummary:
     """Fetch ``kind`` for [start_ms, end_ms] into ``catalog``; returns the summary."""
     if resume:
-        done = resume_from_ms(catalog, kind, instrument)
+        done = await anyio.to_thread.run_sync(resume_from_ms, catalog, kind, instrument)
         if done is not None and done > start_ms:
             log.info("data.fetch.resume", kind=kind.value, from_ms=done, requested_ms=start_ms)
             start_ms = done
@@ -82,46 +139,27 @@ async def run_fetch(
         max_reject_fraction=max_reject_fraction,
         trade_gap_ns=5 * MINUTE_NS,
     )
-    totals = {"written": 0, "skipped": 0}
-    row = 1
-    pending = 0
-    writer = CatalogWriter(catalog, instrument)
-
-    def commit() -> None:
-        writer.flush(kind)
-        stats = writer.stats[kind]
-        totals["written"] += stats.rows_written
-        totals["skipped"] += stats.rows_skipped_existing
-        writer.commit()
-
+    sink = await anyio.to_thread.run_sync(
+        _BatchSink, kind, catalog, instrument, validator, batch_rows
+    )
     try:
         if start_ms <= end_ms:
             async for page in _pages(client, kind, instrument.symbol, start_ms, end_ms):
-                writer.write(kind, validator.process(page, row))
-                row += len(page)
-                pending += len(page)
+                await anyio.to_thread.run_sync(sink.add, page)
                 if on_rows is not None:
                     on_rows(len(page))
-                if pending >= batch_rows:
-                    validator.finish()
-                    tail = writer.detach_tail(kind)
-                    commit()
-                    writer = CatalogWriter(catalog, instrument)
-                    if tail is not None:
-                        writer.write(kind, tail)
-                    pending = 0
-        validator.finish()
-        commit()
+        await anyio.to_thread.run_sync(sink.finish)
     except BaseException:
-        writer.abort()
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(sink.abort)
         raise
     rep = validator.report
     return KindSummary(
         kind=kind,
         sources=[source],
         rows_read=rep.rows_read,
-        rows_written=totals["written"],
-        rows_skipped_existing=totals["skipped"],
+        rows_written=sink.written,
+        rows_skipped_existing=sink.skipped,
         duplicates=rep.duplicates,
         rejected=rep.rejected,
         rejected_by_reason=dict(rep.rejected_by_reason),

@@ -32,6 +32,7 @@ class FakeBinance:
         default_factory=lambda: defaultdict(deque)
     )
     base_url: str = ""
+    fail_at: dict[str, int] = field(default_factory=dict)
 
     def fault(self, path: str, status: int, body: Any, headers: dict[str, str] | None = None):
         """Queue one faulty reply for ``path``."""
@@ -56,6 +57,9 @@ def _app(fake: FakeBinance) -> web.Application:
 
     def prelude(request: web.Request, weight: int):
         fake.requests.append((request.path, dict(request.query)))
+        seen = sum(1 for p, _ in fake.requests if p == request.path)
+        if fake.fail_at.get(request.path) == seen:
+            return reply({"code": -1003, "msg": "Way too much request weight used."}, 400)
         queue = fake.faults.get(request.path)
         if queue:
             status, headers, body = queue.popleft()

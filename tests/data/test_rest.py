@@ -189,3 +189,19 @@ async def test_fetch_mark_price_klines(fake_binance, tmp_path: Path) -> None:
     assert len(marks) == 1440
     assert marks[0].ts_event == (fake_binance.data.spec.start_ms + 60_000) * 1_000_000
     assert any(p == "/fapi/v1/markPriceKlines" for p, _ in fake_binance.requests)
+
+
+async def test_failed_fetch_keeps_committed_batches_and_resumes(
+    fake_binance, tmp_path: Path
+) -> None:
+    """A fetch failing mid-way keeps whole committed batches; a rerun completes it exactly."""
+    fake_binance.fail_at["/fapi/v1/aggTrades"] = 12
+    with pytest.raises(FetchError, match="-1003"):
+        await _fetch(fake_binance, tmp_path, DataKind.AGG_TRADES, batch_rows=3000)
+    stored = load_trades(tmp_path / "cat")
+    assert 0 < len(stored) < len(fake_binance.data.trades)
+    assert not list((tmp_path / "cat").glob(".staging-*"))
+    fake_binance.fail_at.clear()
+    await _fetch(fake_binance, tmp_path, DataKind.AGG_TRADES, batch_rows=3000)
+    ids = [int(t.trade_id.value) for t in load_trades(tmp_path / "cat")]
+    assert ids == fake_binance.data.trades.agg_trade_id.tolist()
