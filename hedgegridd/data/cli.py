@@ -321,4 +321,6 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         print(f"  {d['kind']:<12} {d['identifier']}")
         print(f"  {'':<12} rows {d['rows']} in {d['files']} files, {d['first']} .. {d['last']}")
         print(f"  {'':<12} gaps {d['gap_count']} (missing {d['missing_total']})")
+        for g in d["gaps"][:5]:
+            print(f"  {'':<14} {g['after']} -> {g['before']}: {g['missing']} missing")
     return EXIT_OK

@@ -154,6 +154,15 @@ async def run_fetch(
             await anyio.to_thread.run_sync(sink.abort)
         raise
     rep = validator.report
+    log.info(
+        "data.fetch.done",
+        kind=kind.value,
+        rows_read=rep.rows_read,
+        rows_written=sink.written,
+        rows_skipped_existing=sink.skipped,
+        rejected=rep.rejected,
+        gaps=validator.gaps.report.gap_count,
+    )
     return KindSummary(
         kind=kind,
         sources=[source],

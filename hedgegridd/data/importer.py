@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import structlog
 from tqdm import tqdm
 
 from hedgegridd.data.archive import read_archive
@@ -24,6 +25,8 @@ from hedgegridd.data.pipeline import ImportSummary, import_chunks, summarize
 from hedgegridd.data.schema import DataKind, TimeUnit
 from hedgegridd.data.validate import Validator
 from hedgegridd.errors import DataError
+
+log = structlog.get_logger(__name__)
 
 DATA_SUFFIXES = (".zip", ".csv")
 
@@ -95,5 +98,16 @@ def run_import(
                     yield from read_mapped_csv(f, mapping, chunk_rows=chunk_rows)
 
         import_chunks(writer, validator, chunks(), on_rows=bar.update)
-        summary.kinds.append(summarize(writer, validator, [str(f) for f in files]))
+        kind_summary = summarize(writer, validator, [str(f) for f in files])
+        summary.kinds.append(kind_summary)
+    log.info(
+        "data.import.done",
+        kind=kind.value,
+        files=len(files),
+        rows_read=kind_summary.rows_read,
+        rows_written=kind_summary.rows_written,
+        rows_skipped_existing=kind_summary.rows_skipped_existing,
+        rejected=kind_summary.rejected,
+        gaps=kind_summary.gaps.gap_count,
+    )
     return summary

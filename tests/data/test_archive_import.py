@@ -203,3 +203,12 @@ def test_mark_price_klines_archive(tmp_path: Path, data) -> None:
     marks = load_mark_prices(tmp_path / "cat")
     assert marks[0].ts_event == (data.mark_bars.open_time.iloc[0] + 60_000) * 1_000_000
     assert marks[0].value.as_decimal() == Decimal(f"{data.mark_bars.close.iloc[0]:.1f}")
+
+
+def test_import_logs_summary_event(tmp_path: Path, data, log_events) -> None:
+    """An import emits data.import.done with rows written and gaps as fields."""
+    path = write_archive(data.bars.drop(index=[7]), DataKind.KLINES, tmp_path / "k.zip")
+    _import([path], DataKind.KLINES, tmp_path / "cat")
+    done = [e for e in log_events.entries if e["event"] == "data.import.done"]
+    assert len(done) == 1
+    assert (done[0]["rows_written"], done[0]["gaps"], done[0]["kind"]) == (1439, 1, "klines")
