@@ -13,12 +13,16 @@ import signal
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import structlog
 from pydantic import ValidationError
 
 from hedgegridd.errors import HedgegridError
+
+if TYPE_CHECKING:
+    from hedgegridd.sim.config import SimConfig
 
 log = structlog.get_logger(__name__)
 
@@ -82,11 +86,9 @@ def run_sim(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(config: object) -> None:
-    from hedgegridd.sim.config import SimConfig
+async def _serve(config: SimConfig) -> None:
     from hedgegridd.sim.exchange import SimExchange
 
-    assert isinstance(config, SimConfig)
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with SimExchange(config) as sim:
             print(f"base_url_http={sim.base_url_http}", flush=True)
