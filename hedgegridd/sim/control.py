@@ -8,6 +8,7 @@
 - ``POST /_sim/faults/latency``           ``{"seconds": 0.5, "path_prefix": "/fapi/"}``
 - ``POST /_sim/faults/price_jump``        ``{"to": "65000"}`` or ``{"pct": "-5"}``
 - ``POST /_sim/faults/hedge_mode``        ``{"enabled": false}``
+- ``POST /_sim/faults/partial_fills``     ``{"enabled": true}``
 - ``POST /_sim/faults/weight_limit``      ``{"limit": 20}``
 - ``POST /_sim/faults/clear``             ``{}``
 - ``GET  /_sim/requests?prefix=/fapi/v1/order`` what was requested (method, path)
@@ -130,6 +131,9 @@ async def _apply(sim: SimExchange, name: str, body: dict[str, Any]) -> dict[str,
         return {"price": sim.fmt.px(price)}
     if name == "hedge_mode":
         sim.set_hedge_mode(_field(body, "enabled", bool))
+        return {}
+    if name == "partial_fills":
+        sim.set_partial_fills(_field(body, "enabled", bool))
         return {}
     if name == "weight_limit":
         sim.set_weight_limit(_field(body, "limit", int))

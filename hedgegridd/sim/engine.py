@@ -45,6 +45,7 @@ class MatchingEngine:
             side: SimPosition(side) for side in ("LONG", "SHORT", "BOTH")
         }
         self.max_history = max_history
+        self.partial_fills = False
         self._ids = itertools.count(8_389_765_000_000_001)
         self._trade_ids = itertools.count(5_000_000_001)
         self._algo_ids = itertools.count(3_000_000_001)
@@ -331,7 +332,8 @@ class MatchingEngine:
                 order.side == "SELL" and order.price <= hi
             ):
                 self.price = order.price
-                events += self._fill(order, order.remaining, order.price, maker=True, now_ms=now_ms)
+                qty = self._touch_qty(order.remaining)
+                events += self._fill(order, qty, order.price, maker=True, now_ms=now_ms)
         for algo in self.open_algos():
             if not algo.is_open:
                 continue
@@ -343,6 +345,13 @@ class MatchingEngine:
                 events += self._trigger(algo, now_ms)
         self.price = price
         return events
+
+    def _touch_qty(self, remaining: Decimal) -> Decimal:
+        """What a touch fills: everything, or half (on the step) when partial fills are on."""
+        step = self.rules.step
+        if not self.partial_fills or remaining <= step:
+            return remaining
+        return max(step, (remaining / 2 // step) * step)
 
     def _trigger(self, algo: AlgoOrder, now_ms: int) -> list[Event]:
         """Trigger an algo order into a MARKET order filled at its trigger price."""

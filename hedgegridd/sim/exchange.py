@@ -401,6 +401,11 @@ class SimExchange:
         self.engine.dual_side = enabled
         log.info("sim.hedge_mode", enabled=enabled)
 
+    def set_partial_fills(self, enabled: bool) -> None:
+        """Fault: a touched resting order fills half (on the step) per touch, not all at once."""
+        self.engine.partial_fills = enabled
+        log.info("sim.partial_fills", enabled=enabled)
+
     def set_weight_limit(self, limit: int) -> None:
         """Fault: lower the per-minute request weight (0: every request gets 429, then 418)."""
         self.limiter.set_limit(limit)
@@ -409,6 +414,7 @@ class SimExchange:
     def clear_faults(self) -> None:
         """Remove every active fault and reset the rate limiter."""
         self.faults.clear()
+        self.engine.partial_fills = False
         self.limiter.set_limit(self.config.weight_limit_per_minute)
         self.limiter.reset()
 

@@ -58,11 +58,14 @@ async def test_latency_price_jump_hedge_mode_and_weight_over_http(api: SignedCli
     assert (await fault(api, "hedge_mode", {"enabled": False}))[0] == 200
     _, dual, _ = await api.call("GET", "/fapi/v1/positionSide/dual")
     assert dual == {"dualSidePosition": False}
+    assert (await fault(api, "partial_fills", {"enabled": True}))[0] == 200
+    assert api.sim.engine.partial_fills
     assert (await fault(api, "weight_limit", {"limit": 0}))[0] == 200
     assert (await api.call("GET", "/fapi/v1/time", signed=False))[0] == 429
     assert (await fault(api, "clear", {}))[0] == 200
     assert (await api.call("GET", "/fapi/v1/time", signed=False))[0] == 200
     assert api.sim.faults.latency_s == 0
+    assert not api.sim.engine.partial_fills
 
 
 @pytest.mark.asyncio

@@ -8,7 +8,7 @@ import pytest
 from nautilus_trader.model.enums import OrderSide
 
 from hedgegridd.sim import SimBar, SimConfig, SimExchange
-from tests.sim.probe import sim_with_node, wait_for
+from tests.sim.probe import decimal, sim_with_node, wait_for
 
 SWING = [SimBar(Decimal("60000"), Decimal("60050"), Decimal("59950"), Decimal("60000"))] * 5000
 
@@ -102,3 +102,19 @@ async def test_rate_limit_429_has_no_retry_storm() -> None:
         assert sim.limiter.count_429 >= 1
         assert sim.limiter.count_418 == 0
         assert not sim.engine.orders
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+async def test_partial_fills_reach_the_strategy() -> None:
+    """Partial fills arrive as several OrderFilled events; the order ends FILLED."""
+    async with sim_with_node(SimConfig(speed=600), SWING) as (sim, strat):
+        await wait_for(lambda: strat.quotes, what="quotes")
+        sim.set_partial_fills(True)
+        order = strat.limit(OrderSide.BUY, "59960.00", "0.004", "LONG")
+        await wait_for(lambda: strat.cache.order(order.client_order_id).is_closed, what="filled")
+        fills = [f for f in strat.fills() if f.client_order_id == order.client_order_id]
+        assert len(fills) >= 2
+        assert sum(decimal(f.last_qty) for f in fills) == Decimal("0.004")
+        assert str(strat.cache.order(order.client_order_id).status_string()) == "FILLED"
+        assert sim.engine.positions["LONG"].amt == Decimal("0.004")

@@ -230,3 +230,18 @@ def test_close_orders_beyond_the_leg_expire_when_it_shrinks() -> None:
     eng.move_to(D("61500"), 4)  # the path reaches the old TP price: nothing fills
     assert eng.positions["LONG"].amt == 0
     assert len(eng.trades) == 2
+
+
+def test_partial_fills_split_a_touched_order() -> None:
+    """With partial fills on, each touch fills half (on the step) until the order is done."""
+    eng = engine()
+    eng.partial_fills = True
+    eng.new_order(limit("BUY", "LONG", "59900", "0.005", cid="p"), 1)
+    first = eng.move_to(D("59850"), 2)
+    fill = next(e["o"] for e in first if e["e"] == "ORDER_TRADE_UPDATE")
+    assert (fill["X"], fill["l"], fill["z"]) == ("PARTIALLY_FILLED", "0.002", "0.002")
+    for ts in (3, 4, 5):
+        eng.move_to(D("59800"), ts)
+    order = eng.find_order(None, "p")
+    assert order.status == "FILLED"
+    assert [t.qty for t in eng.trades] == [D("0.002"), D("0.001"), D("0.001"), D("0.001")]
