@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Literal
 
 from nautilus_trader.config import StrategyConfig
+from nautilus_trader.model.identifiers import InstrumentId
 
 from hedgegridd.params import StrategyParams
 
@@ -80,6 +81,7 @@ class HedgeGridConfig(StrategyConfig, frozen=True, kw_only=True):
             order_id_tag=order_id_tag,
             strategy_id=strategy_id,
             oms_type="HEDGING",
+            external_order_claims=[InstrumentId.from_str(instrument_id)],
             log_events=False,  # our own structured events; Nautilus' per-event lines cost CPU
             log_commands=False,
         )

@@ -194,6 +194,26 @@ class OrderBuilder:
         return order
 
 
+def meta_from_order(order: Order, side: Side | None) -> OrderMeta | None:
+    """Classify an untagged order found at start (venue reconciliation after a restart).
+
+    Opening-side limits are entries with level 0: no desired rung has that key, so the
+    first diff cancels them and the ladder is placed afresh (never duplicated). Closing
+    limits are TPs and closing stop-markets SLs: they count as protection at once.
+    """
+    if side is None:
+        return None
+    closing = order.side == _order_side(side.exit_order_side)
+    type_name = order.type_string()
+    if not closing:
+        return OrderMeta(ENTRY, side, 0) if type_name == "LIMIT" else None
+    if type_name == "LIMIT":
+        return OrderMeta(TP, side)
+    if type_name == "STOP_MARKET":
+        return OrderMeta(SL, side)
+    return OrderMeta(FLATTEN, side)
+
+
 def meta_from_tags(tags: list[str] | None) -> OrderMeta | None:
     """Rebuild ``OrderMeta`` from the tags ``OrderBuilder`` puts on every order."""
     if not tags:

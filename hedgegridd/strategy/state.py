@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from hedgegridd.strategy.config import HedgeGridConfig
     from hedgegridd.strategy.handle import TradingState
     from hedgegridd.strategy.orders import OrderBuilder
+    from hedgegridd.strategy.warmup import WarmupData
 
 
 class StrategyAttrs:
@@ -54,9 +55,28 @@ class StrategyAttrs:
     last_decision: Decision | None
     equity: Decimal | None
 
+    bar_type: Any
+    _warmup: WarmupData | None
+    _last_persisted_pnl: Decimal | None
+
     if TYPE_CHECKING:
         cache: Any
         clock: Any
+        oms_type: Any
+        order_factory: Any
+        id: Any
+
+        def subscribe_bars(self, bar_type: Any) -> None: ...
+
+        def subscribe_funding_rates(self, instrument_id: Any) -> None: ...
+
+        def subscribe_data(self, data_type: Any) -> None: ...
+
+        def subscribe_quote_ticks(self, instrument_id: Any) -> None: ...
+
+        def state_now(self) -> TradingState: ...
+
+        def set_throttle(self, value: Decimal) -> None: ...
 
         def cancel_order(self, order: Any) -> None: ...
 

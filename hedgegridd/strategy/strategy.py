@@ -19,11 +19,9 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from nautilus_trader.model.data import Bar, BarType, DataType, FundingRateUpdate
-from nautilus_trader.model.enums import OmsType
+from nautilus_trader.model.data import Bar, BarType, FundingRateUpdate
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.trading.strategy import Strategy
-from pydantic import ValidationError
 
 from hedgegridd.core.engine import Decision, DecisionInputs, EntryMode, GridEngine
 from hedgegridd.core.funding import FundingState
@@ -31,15 +29,19 @@ from hedgegridd.core.gaps import BarSequence, check_bar_sequence
 from hedgegridd.core.regime import RegimeDetector
 from hedgegridd.core.risk import DenyReason, RiskGate
 from hedgegridd.core.types import ZERO, InstrumentRules, Position, Side
-from hedgegridd.errors import ConfigError, DomainError, HedgegridError, VenueRefusedError
+from hedgegridd.errors import DomainError, HedgegridError
 from hedgegridd.params import StrategyParams
 from hedgegridd.strategy.book import Book
-from hedgegridd.strategy.config import FUNDING_SOURCES, STOP_POLICIES, HedgeGridConfig
+from hedgegridd.strategy.config import HedgeGridConfig
 from hedgegridd.strategy.control import ControlMixin
 from hedgegridd.strategy.events import OrderEventsMixin
 from hedgegridd.strategy.execution import ExecutionMixin
 from hedgegridd.strategy.handle import TradingState
-from hedgegridd.strategy.orders import OrderBuilder, meta_from_tags, position_id_for
+from hedgegridd.strategy.orders import (
+    OrderBuilder,
+    position_id_for,
+)
+from hedgegridd.strategy.startup import StartupMixin
 from hedgegridd.strategy.warmup import AlertSink, StateSink, StateUpdate, WarmupData
 
 log = structlog.get_logger(__name__)
@@ -61,7 +63,7 @@ def guarded[F: Callable[..., Any]](fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class HedgeGridStrategy(OrderEventsMixin, ControlMixin, ExecutionMixin, Strategy):  # type: ignore[misc]
+class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionMixin, Strategy):  # type: ignore[misc]
     """Hedge-mode grid on one instrument; implements ``StrategyHandle``."""
 
     def __init__(self, config: HedgeGridConfig) -> None:
@@ -119,112 +121,6 @@ class HedgeGridStrategy(OrderEventsMixin, ControlMixin, ExecutionMixin, Strategy
             self._fail_start(str(exc))
         except Exception as exc:  # noqa: BLE001 - start must fail closed, with the reason
             self._fail_start(f"unexpected {type(exc).__name__}: {exc}")
-
-    def _start_checked(self) -> None:
-        cfg = self.cfg
-        try:
-            params = StrategyParams.model_validate_json(cfg.params_json)
-        except ValidationError as exc:
-            raise ConfigError(f"strategy params invalid: {exc.errors()[0]['msg']}") from exc
-        if cfg.stop_policy not in STOP_POLICIES:
-            raise ConfigError(f"stop_policy must be one of {STOP_POLICIES}, got {cfg.stop_policy}")
-        if cfg.exit_contingency not in ("OUO", "NONE"):
-            raise ConfigError(f"exit_contingency must be OUO or NONE, got {cfg.exit_contingency}")
-        if cfg.funding_source not in FUNDING_SOURCES:
-            raise ConfigError(f"funding_source must be one of {FUNDING_SOURCES}")
-        if cfg.venue_oms_type.upper() != "HEDGING" or self.oms_type != OmsType.HEDGING:
-            raise VenueRefusedError(
-                f"venue OMS must be HEDGING (venue {cfg.venue_oms_type}, strategy {self.oms_type})"
-            )
-        instrument = self.cache.instrument(self.instrument_id)
-        if instrument is None:
-            raise VenueRefusedError(f"instrument {self.instrument_id} not found in the cache")
-        step = instrument.size_increment.as_decimal()
-        self.rules = InstrumentRules(
-            tick=instrument.price_increment.as_decimal(),
-            step=step,
-            min_qty=(instrument.min_quantity.as_decimal() if instrument.min_quantity else step),
-            max_qty=(
-                instrument.max_quantity.as_decimal() if instrument.max_quantity else Decimal(10**9)
-            ),
-            min_notional=(
-                instrument.min_notional.as_decimal() if instrument.min_notional else ZERO
-            ),
-        )
-        self.params = params
-        core = params.to_core()
-        self.grid = GridEngine(core, self.rules)
-        self.regime = RegimeDetector(core.regime)
-        warm = self._warmup or WarmupData()
-        self.risk = RiskGate(core.risk, peak_equity=warm.peak_equity)
-        self.builder = OrderBuilder(
-            self.order_factory, self.clock, instrument, pair_exits=cfg.exit_contingency == "OUO"
-        )
-        self._apply_warmup(warm)
-        self._adopt_existing()
-        self.subscribe_bars(self.bar_type)
-        if cfg.funding_source == "funding_rates":
-            self.subscribe_funding_rates(self.instrument_id)
-        elif cfg.funding_source == "binance_mark_price":
-            from nautilus_trader.adapters.binance.futures.types import (
-                BinanceFuturesMarkPriceUpdate,
-            )
-
-            self.subscribe_data(
-                DataType(
-                    BinanceFuturesMarkPriceUpdate, metadata={"instrument_id": self.instrument_id}
-                )
-            )
-        if cfg.subscribe_quotes:
-            self.subscribe_quote_ticks(self.instrument_id)
-        self.trading_state = TradingState.RUNNING
-        log.info(
-            "strategy.started",
-            instrument=str(self.instrument_id),
-            tick=str(self.rules.tick),
-            step=str(self.rules.step),
-            state=self.state_now().value,
-        )
-
-    def _apply_warmup(self, warm: WarmupData) -> None:
-        assert self.regime is not None
-        assert self.risk is not None
-        for bar in warm.bars:
-            self.regime.update(bar.high, bar.low, bar.close)
-            self.last_bar_ns = bar.close_ns
-            self.last_price = bar.close
-        if warm.funding_rate is not None and warm.next_funding_ns is not None:
-            self.funding = FundingState(warm.funding_rate, warm.next_funding_ns)
-        if warm.realized_pnl is not None:
-            self.book.realized_pnl = warm.realized_pnl
-            self._last_persisted_pnl = warm.realized_pnl
-        if warm.throttle is not None:
-            self.set_throttle(warm.throttle)
-        for reason in warm.pause_reasons:
-            self.risk.pause(reason)
-        if warm.halted_reason is not None:
-            self.halted_reason = warm.halted_reason
-            self.risk.pause(HALTED)
-
-    def _adopt_existing(self) -> None:
-        """Restart: adopt open positions (cost basis) and our tagged open orders."""
-        long, short = self.confirmed_positions()
-        for pos in (long, short):
-            if pos.qty > 0 and pos.avg_price is not None:
-                self.book.seed_side(pos.side, pos.qty, pos.avg_price)
-        adopted = 0
-        for order in self.cache.orders_open(instrument_id=self.instrument_id, strategy_id=self.id):
-            meta = meta_from_tags(order.tags)
-            if meta is not None:
-                self.book.track(order, meta)
-                adopted += 1
-        if adopted or long.qty or short.qty:
-            log.info(
-                "strategy.adopted",
-                orders=adopted,
-                long_qty=str(long.qty),
-                short_qty=str(short.qty),
-            )
 
     def _fail_start(self, reason: str) -> None:
         self.start_failure = reason
