@@ -72,7 +72,7 @@ def _open_text(path: Path) -> Iterator[IO[bytes]]:
 
 
 def _has_header(first_line: bytes) -> bool:
-    field = first_line.split(b",", 1)[0].strip()
+    field = first_line.removeprefix(b"\xef\xbb\xbf").split(b",", 1)[0].strip()
     try:
         float(field)
     except ValueError:
@@ -111,6 +111,7 @@ def read_archive(
                 skiprows=1 if header else 0,
                 chunksize=chunk_rows,
                 engine="c",
+                encoding="utf-8-sig",
                 skip_blank_lines=True,
                 low_memory=False,
             )

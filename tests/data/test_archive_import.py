@@ -212,3 +212,14 @@ def test_import_logs_summary_event(tmp_path: Path, data, log_events) -> None:
     done = [e for e in log_events.entries if e["event"] == "data.import.done"]
     assert len(done) == 1
     assert (done[0]["rows_written"], done[0]["gaps"], done[0]["kind"]) == (1439, 1, "klines")
+
+
+def test_headerless_file_with_byte_order_mark(tmp_path: Path, data) -> None:
+    """A BOM before a headerless first row is not mistaken for a header (row 1 kept)."""
+    path = write_archive(data.bars.head(10), DataKind.KLINES, tmp_path / "k.csv", header=False)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    chunks = list(read_archive(path, DataKind.KLINES))
+    frame, first_line = chunks[0]
+    assert first_line == 1
+    assert len(frame) == 10
+    assert frame.open_time.iloc[0] == data.bars.open_time.iloc[0]
