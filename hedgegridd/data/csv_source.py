@@ -81,7 +81,7 @@ def read_mapped_csv(
     path = Path(path)
     rename = {src: canon for canon, src in mapping.columns.items()}
     try:
-        header = pd.read_csv(path, nrows=0, sep=mapping.delimiter).columns
+        header = pd.read_csv(path, nrows=0, sep=mapping.delimiter, encoding="utf-8-sig").columns
         absent = [src for src in rename if src not in header]
         if absent:
             raise DataError(f"{path}: header has no column(s) {absent} (has {list(header)})")
@@ -91,6 +91,7 @@ def read_mapped_csv(
             usecols=list(rename),
             chunksize=chunk_rows,
             engine="c",
+            encoding="utf-8-sig",
             low_memory=False,
         )
         line = 2
