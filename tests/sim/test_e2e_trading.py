@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from nautilus_trader.model.currencies import USDT
 from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.objects import Price
 
 from hedgegridd.sim import SimBar, SimConfig, SimExchange
 from tests.sim.probe import decimal, running_node, sim_with_node, wait_for
@@ -22,7 +23,7 @@ def swing_bars(n: int = 2000) -> list[SimBar]:
 @pytest.mark.slow
 @pytest.mark.asyncio
 async def test_grid_round_trip_with_real_adapter() -> None:
-    """Connect, reconcile, fill hedge-mode LIMITs, exit, stop out, cancel, stop."""
+    """Connect, reconcile, fill hedge-mode LIMITs, exit, stop out, modify, cancel, stop."""
     async with SimExchange(SimConfig(speed=600), bars=swing_bars()) as sim:
         async with running_node(sim) as (_node, strat):
             await wait_for(
@@ -66,6 +67,13 @@ async def test_grid_round_trip_with_real_adapter() -> None:
             # A far order rests, then is cancelled.
             far = strat.limit(OrderSide.BUY, "50000.00", "0.002", "LONG")
             await wait_for(lambda: strat.cache.order(far.client_order_id).is_open, what="accept")
+            # Modify (PUT /fapi/v1/order -> AMENDMENT) re-prices the resting order.
+            strat.modify_order(far, price=Price.from_str("49000.00"))
+            await wait_for(
+                lambda: strat.cache.order(far.client_order_id).price == Price.from_str("49000.00"),
+                what="amended price",
+            )
+            assert sim.engine.find_order(None, far.client_order_id.value).price == Decimal("49000")
             strat.cancel_order(far)
             await wait_for(lambda: strat.canceled(), what="cancel")
             assert not sim.engine.open_orders()
