@@ -91,12 +91,6 @@ class SimExchange:
             price=_str_decimals(filters["PRICE_FILTER"]["tickSize"]),
             qty=_str_decimals(filters["LOT_SIZE"]["stepSize"]),
         )
-        data = MarketData(list(bars), []) if bars is not None else self._load_data()
-        self.path = PricePath(data.bars, spec.tick_size)
-        self.funding_rates = data.funding_rates
-        # The first bars are history (closed klines on REST before the clock starts).
-        wanted = self.config.history_bars if bars is None else 0
-        self.history_bars = min(wanted, len(self.path) - 1)
         self.rules = SymbolRules(
             symbol=spec.symbol,
             tick=spec.tick_size,
@@ -108,14 +102,16 @@ class SimExchange:
             maker_fee=spec.maker_fee,
             taker_fee=spec.taker_fee,
         )
-        self.engine = MatchingEngine(
-            self.rules,
-            self.fmt,
-            balance=self.config.starting_balance,
-            leverage=self.config.leverage,
-            dual_side=self.config.dual_side_position,
-            price=self.path.points(self.path.bar(self.history_bars), self.config.steps_per_bar)[0],
-        )
+        # Synthetic/catalog data is loaded by start() in a worker thread (no blocking
+        # work on the event loop); until then path, engine and ticker do not exist.
+        self._explicit = list(bars) if bars is not None else None
+        self.path: PricePath
+        self.engine: MatchingEngine
+        self.ticker: MarketTicker
+        self.funding_rates: list[Decimal] = []
+        self.history_bars = 0
+        if self._explicit is not None:
+            self._build(MarketData(self._explicit, []), history=0)
         self.faults = Faults()
         self.limiter = WeightLimiter(
             self.config.weight_limit_per_minute,
@@ -127,13 +123,29 @@ class SimExchange:
         )
         self.hub = StreamHub(self.faults, self.config.listen_key_ttl_s)
         self.requests: deque[SeenRequest] = deque(maxlen=REQUEST_LOG_SIZE)
-        self.ticker = MarketTicker(self)
         self._runner: web.AppRunner | None = None
         self._port = 0
         self._clock_task: asyncio.Task[None] | None = None
         self._countdown: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._deferred: set[asyncio.Task[None]] = set()
+
+    def _build(self, data: MarketData, *, history: int) -> None:
+        """Price path, matching engine and clock from the replayed data."""
+        self.path = PricePath(data.bars, self.spec.tick_size)
+        self.funding_rates = data.funding_rates
+        # The first bars are history (closed klines on REST before the clock starts).
+        self.history_bars = min(history, len(self.path) - 1)
+        first = self.path.points(self.path.bar(self.history_bars), self.config.steps_per_bar)
+        self.engine = MatchingEngine(
+            self.rules,
+            self.fmt,
+            balance=self.config.starting_balance,
+            leverage=self.config.leverage,
+            dual_side=self.config.dual_side_position,
+            price=first[0],
+        )
+        self.ticker = MarketTicker(self)
 
     def _load_data(self) -> MarketData:
         cfg = self.config
@@ -168,7 +180,10 @@ class SimExchange:
         return self.base_url_ws
 
     async def start(self) -> None:
-        """Bind the server and start the clock."""
+        """Load the data (synthetic/catalog, in a worker thread), bind, start the clock."""
+        if self._explicit is None and not hasattr(self, "engine"):
+            data = await anyio.to_thread.run_sync(self._load_data)
+            self._build(data, history=self.config.history_bars)
         app = web.Application()
         RestApi(self).install(app)
         app.router.add_get("/ws", self.hub.handle_ws)

@@ -71,7 +71,8 @@ def test_config_refuses_non_loopback_host_and_hides_secret() -> None:
         SimConfig(speed=0)
 
 
-def test_catalog_replay_matches_the_written_bars(tmp_path: Path) -> None:
+@pytest.mark.asyncio
+async def test_catalog_replay_matches_the_written_bars(tmp_path: Path) -> None:
     """A catalog written from synthetic data replays the same bars and funding rates."""
     from hedgegridd.data import synthetic
     from hedgegridd.data.catalog import write_synthetic_catalog
@@ -85,6 +86,9 @@ def test_catalog_replay_matches_the_written_bars(tmp_path: Path) -> None:
     assert len(replay.bars) == 100
     assert [b.close for b in replay.bars[:5]] == [D(str(c)) for c in direct["close"][:5]]
     assert len(replay.funding_rates) == 3
-    sim = SimExchange(SimConfig(catalog=tmp_path / "cat", minutes=50, history_bars=0))
-    assert len(sim.path) == 50
-    assert sim.funding_rates == replay.funding_rates
+    config = SimConfig(catalog=tmp_path / "cat", minutes=50, history_bars=10, speed=1)
+    async with SimExchange(config) as sim:  # loads the catalog in a worker thread
+        assert len(sim.path) == 60
+        assert sim.history_bars == 10
+        assert sim.funding_rates == replay.funding_rates
+        assert sim.engine.price == replay.bars[10].open
