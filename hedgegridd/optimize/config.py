@@ -4,7 +4,7 @@ Validated once by ``load_optimize_config`` (``ConfigError`` names the field and
 its allowed range). Layout (see ``etc/hedgegrid/optimize-example.toml``)::
 
     [study]       name, seed, trials, workers, storage, trial_timeout_s, trial_memory_mb, ...
-    [data]        synthetic = { seed, minutes, ... }  (the only source for now)
+    [data]        synthetic = { seed, minutes, ... }  or  catalog = { path, start, end }
     [split]       test_fraction: the last part of the span is held out (out of sample)
     [backtest]    starting_balance, leverage, latency_ms, evaluator (dotted path)
     [base]        params_file (a strategy TOML; built-in default when unset), fixed = {...}
@@ -18,12 +18,21 @@ from __future__ import annotations
 import math
 import operator
 import tomllib
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import annotated_types
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from hedgegridd.data.synthetic import SyntheticSpec
 from hedgegridd.errors import ConfigError
@@ -81,10 +90,64 @@ class StudySection(_Frozen):
     top_k_out_of_sample: int = Field(default=5, ge=1, le=100)
 
 
-class DataSection(_Frozen):
-    """``[data]``: market data the backtests run on."""
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
-    synthetic: SyntheticSpec = Field(description="seeded synthetic data (hedgegridd.data)")
+
+class CatalogSource(_Frozen):
+    """``[data.catalog]``: a Nautilus Parquet catalog (``hedgegrid data`` writes one)."""
+
+    path: Path
+    instrument_id: str = Field(default="BTCUSDT-PERP.BINANCE", pattern=r"^[\w-]+\.[A-Z]+$")
+    start: Annotated[datetime, AfterValidator(_utc)]
+    end: Annotated[datetime, AfterValidator(_utc)]
+
+    @model_validator(mode="after")
+    def _check(self) -> CatalogSource:
+        if self.start >= self.end:
+            raise ValueError(
+                f"data.catalog.start ({self.start.isoformat()}) must be before "
+                f"data.catalog.end ({self.end.isoformat()})"
+            )
+        if self.start.second or self.start.microsecond or self.end.second or self.end.microsecond:
+            raise ValueError("data.catalog.start and end must be on whole minutes")
+        return self
+
+
+class DataSection(_Frozen):
+    """``[data]``: market data the backtests run on: ``synthetic`` or ``catalog``."""
+
+    synthetic: SyntheticSpec | None = Field(default=None, description="seeded synthetic data")
+    catalog: CatalogSource | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataSection:
+        if (self.synthetic is None) == (self.catalog is None):
+            raise ValueError("set exactly one of [data.synthetic] or [data.catalog]")
+        return self
+
+    @property
+    def start_ns(self) -> int:
+        """Start of the data span (inclusive), ns."""
+        if self.catalog is not None:
+            return int(self.catalog.start.timestamp()) * 1_000_000_000
+        assert self.synthetic is not None
+        return self.synthetic.start_ms * 1_000_000
+
+    @property
+    def end_ns(self) -> int:
+        """End of the data span (exclusive), ns."""
+        if self.catalog is not None:
+            return int(self.catalog.end.timestamp()) * 1_000_000_000
+        assert self.synthetic is not None
+        return self.synthetic.end_ms * 1_000_000
+
+    @property
+    def minutes(self) -> int:
+        """Length of the span in minutes."""
+        return (self.end_ns - self.start_ns) // 60_000_000_000
 
 
 class SplitSection(_Frozen):
@@ -201,7 +264,7 @@ class OptimizeConfig(_Frozen):
             raise ValueError(f"{overlap[0]} is both in [space] and in [base.fixed]")
         for name in self.base.fixed:
             field_of(name)
-        test_minutes = int(self.data.synthetic.minutes * self.split.test_fraction)
+        test_minutes = int(self.data.minutes * self.split.test_fraction)
         if test_minutes < self.split.min_test_minutes:
             raise ValueError(
                 f"split.test_fraction * data minutes = {test_minutes} test minutes; "
@@ -271,10 +334,17 @@ def parse_optimize_config(doc: dict[str, Any], *, base_dir: Path | None = None) 
         config = OptimizeConfig.model_validate(doc)
     except ValidationError as exc:
         raise ConfigError(f"invalid optimizer config: {_format(exc)}") from exc
+    if base_dir is None:
+        return config
     pf = config.base.params_file
-    if pf is not None and base_dir is not None and not pf.is_absolute():
+    if pf is not None and not pf.is_absolute():
         base = config.base.model_copy(update={"params_file": (base_dir / pf).resolve()})
         config = config.model_copy(update={"base": base})
+    cat = config.data.catalog
+    if cat is not None and not cat.path.is_absolute():
+        catalog = cat.model_copy(update={"path": (base_dir / cat.path).resolve()})
+        data = config.data.model_copy(update={"catalog": catalog})
+        config = config.model_copy(update={"data": data})
     return config
 
 

@@ -6,29 +6,36 @@ backtest package's own wiring (``BacktestSession``: HEDGING + MARGIN venue,
 funding history, results read before the engine is disposed), so a trial's
 numbers are those ``hedgegrid backtest`` would report for the same window.
 
-Data are the seeded synthetic market of ``[data.synthetic]``, generated once
-per trial process and cached (the process is reused for many trials). Only bars
-whose minute starts inside ``[start_ns, end_ns)`` are traded; the bars before
-the window (up to the strategy's ``warmup_bars``) prime its indicators exactly
-as the daemon's warmup does live, so the out-of-sample window does not start
-cold and nothing after the window's start is ever seen early.
+Data come from ``[data.synthetic]`` (the seeded generator) or ``[data.catalog]``
+(a Parquet catalog), loaded once per trial process and cached (the process is
+reused for many trials). Only bars whose minute starts inside
+``[start_ns, end_ns)`` are traded; the bars before the window (up to the
+strategy's ``warmup_bars``) prime its indicators exactly as the daemon's warmup
+does live, so the out-of-sample window does not start cold and nothing at or
+after the window's start is seen early.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, cast
+from typing import cast
 
 import numpy as np
+from nautilus_trader.model.data import Bar, BarType, FundingRateUpdate
+from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.instruments import Instrument
 
 from hedgegridd.backtest.engine import VenueModel, bars_from_arrays
 from hedgegridd.backtest.runner import with_fees
 from hedgegridd.backtest.session import BacktestSession
-from hedgegridd.data.instruments import BTCUSDT_PERP, to_nautilus_instrument
+from hedgegridd.data.catalog import load_funding, load_mark_prices, open_catalog
+from hedgegridd.data.instruments import BTCUSDT_PERP, InstrumentSpec, to_nautilus_instrument
 from hedgegridd.data.synthetic import MINUTE_MS, SyntheticSpec, generate
-from hedgegridd.errors import BacktestError
+from hedgegridd.errors import BacktestError, DataError
+from hedgegridd.optimize.config import CatalogSource, DataSection
 from hedgegridd.optimize.metrics import BacktestOutcome
 from hedgegridd.optimize.trial_process import BacktestTask
 from hedgegridd.params import parse_strategy_params
@@ -37,45 +44,52 @@ from hedgegridd.strategy.strategy import HedgeGridStrategy
 from hedgegridd.strategy.warmup import HistoryBar, WarmupData
 
 _MS = 1_000_000
+_HOUR_NS = 3_600_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
-class _Market:
-    """Synthetic data as arrays (bar open times in ms) plus Nautilus funding updates."""
+class Market:
+    """The whole data span in Nautilus objects, bars sorted by their close time."""
 
-    open_ms: np.ndarray
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    volume: np.ndarray
-    mark_close_ns: np.ndarray
-    mark_close: np.ndarray
-    funding: list[Any]
+    instrument: Instrument
+    bars: list[Bar]
+    bar_close_ns: list[int]
+    funding: list[FundingRateUpdate]
+    marks: list[tuple[int, Decimal]]
 
 
-_CACHE: dict[SyntheticSpec, _Market] = {}
+_CACHE: dict[DataSection, Market] = {}
 
 
-def _market(spec: SyntheticSpec) -> _Market:
-    cached = _CACHE.get(spec)
-    if cached is not None:
-        return cached
-    data = generate(spec)
-    bars, marks = data.bars, data.mark_bars
-    from nautilus_trader.model.data import FundingRateUpdate
-    from nautilus_trader.model.identifiers import InstrumentId
+def _floats(values: np.ndarray) -> Sequence[float]:
+    return cast(Sequence[float], values)  # bars_from_arrays converts with np.asarray
 
-    iid = InstrumentId.from_str(BTCUSDT_PERP.instrument_id)
-    interval_ns = spec.funding_interval_hours * 3_600_000_000_000
+
+def _synthetic_market(spec: SyntheticSpec, inst: InstrumentSpec = BTCUSDT_PERP) -> Market:
+    data = generate(spec, inst)
+    instrument = to_nautilus_instrument(inst)
+    b = data.bars
+    close_ns = (b["open_time"].to_numpy(dtype=np.int64) + MINUTE_MS) * _MS
+    bars = bars_from_arrays(
+        BarType.from_str(inst.bar_type()),
+        instrument,
+        _floats(b["open"].to_numpy(dtype=np.float64)),
+        _floats(b["high"].to_numpy(dtype=np.float64)),
+        _floats(b["low"].to_numpy(dtype=np.float64)),
+        _floats(b["close"].to_numpy(dtype=np.float64)),
+        _floats(b["volume"].to_numpy(dtype=np.float64)),
+        cast(Sequence[int], close_ns),
+    )
+    iid = InstrumentId.from_str(inst.instrument_id)
+    hours = spec.funding_interval_hours
     funding = [
         FundingRateUpdate(
             iid,
             Decimal(repr(float(rate))).normalize(),
             int(t) * _MS,
             int(t) * _MS,
-            interval=spec.funding_interval_hours * 60,
-            next_funding_ns=int(t) * _MS + interval_ns,
+            interval=hours * 60,
+            next_funding_ns=int(t) * _MS + hours * _HOUR_NS,
         )
         for t, rate in zip(
             data.funding["funding_time"].to_numpy(dtype=np.int64),
@@ -83,36 +97,70 @@ def _market(spec: SyntheticSpec) -> _Market:
             strict=True,
         )
     ]
-    market = _Market(
-        open_ms=bars["open_time"].to_numpy(dtype=np.int64),
-        open=bars["open"].to_numpy(dtype=np.float64),
-        high=bars["high"].to_numpy(dtype=np.float64),
-        low=bars["low"].to_numpy(dtype=np.float64),
-        close=bars["close"].to_numpy(dtype=np.float64),
-        volume=bars["volume"].to_numpy(dtype=np.float64),
-        mark_close_ns=(marks["open_time"].to_numpy(dtype=np.int64) + MINUTE_MS) * _MS,
-        mark_close=marks["close"].to_numpy(dtype=np.float64),
-        funding=funding,
-    )
-    _CACHE.clear()  # one market per process is enough; keeps memory bounded
-    _CACHE[spec] = market
+    m = data.mark_bars
+    mark_ns = (m["open_time"].to_numpy(dtype=np.int64) + MINUTE_MS) * _MS
+    marks = [
+        (int(t), Decimal(repr(float(p))))
+        for t, p in zip(mark_ns, m["close"].to_numpy(dtype=np.float64), strict=True)
+    ]
+    return Market(instrument, bars, close_ns.tolist(), funding, marks)
+
+
+def _catalog_market(source: CatalogSource) -> Market:
+    try:
+        catalog = open_catalog(source.path)
+        iid = InstrumentId.from_str(source.instrument_id)
+        found = [i for i in catalog.instruments() if i.id == iid]
+        if not found:
+            raise BacktestError(f"instrument {source.instrument_id} not in catalog {source.path}")
+        inst = found[0]
+        start_ns = int(source.start.timestamp()) * 1_000_000_000
+        end_ns = int(source.end.timestamp()) * 1_000_000_000
+        bar_type = f"{source.instrument_id}-1-MINUTE-LAST-EXTERNAL"
+        bars: list[Bar] = catalog.bars(bar_types=[bar_type], start=start_ns, end=end_ns)
+        spec = _spec_like(source.instrument_id)
+        funding = [u for u in load_funding(source.path, spec) if start_ns <= u.ts_event < end_ns]
+        marks = [
+            (m.ts_event, m.value.as_decimal())
+            for m in load_mark_prices(source.path, spec)
+            if start_ns < m.ts_event <= end_ns
+        ]
+    except DataError as exc:
+        raise BacktestError(str(exc)) from exc
+    bars.sort(key=lambda b: b.ts_event)
+    return Market(inst, bars, [b.ts_event for b in bars], funding, marks)
+
+
+def _spec_like(instrument_id: str) -> InstrumentSpec:
+    """An InstrumentSpec whose instrument id matches (the catalog helpers key on it)."""
+    symbol = instrument_id.split("-")[0]
+    return BTCUSDT_PERP if symbol == BTCUSDT_PERP.symbol else replace(BTCUSDT_PERP, symbol=symbol)
+
+
+def market_for(data: DataSection) -> Market:
+    """The market of ``data``, loaded once per process (one cached at a time)."""
+    cached = _CACHE.get(data)
+    if cached is not None:
+        return cached
+    if data.catalog is not None:
+        market = _catalog_market(data.catalog)
+    else:
+        assert data.synthetic is not None
+        market = _synthetic_market(data.synthetic)
+    _CACHE.clear()  # keep memory bounded: a trial process serves one study
+    _CACHE[data] = market
     return market
 
 
-def _floats(values: np.ndarray) -> Sequence[float]:
-    return cast(Sequence[float], values)  # bars_from_arrays converts with np.asarray
-
-
-def _warmup(m: _Market, first: int, bars_needed: int) -> WarmupData:
-    lo = max(0, first - bars_needed)
+def _warmup(market: Market, first: int, bars_needed: int) -> WarmupData:
     history = [
         HistoryBar(
-            close_ns=int(m.open_ms[i] + MINUTE_MS) * _MS,
-            high=Decimal(repr(float(m.high[i]))),
-            low=Decimal(repr(float(m.low[i]))),
-            close=Decimal(repr(float(m.close[i]))),
+            close_ns=b.ts_event,
+            high=b.high.as_decimal(),
+            low=b.low.as_decimal(),
+            close=b.close.as_decimal(),
         )
-        for i in range(lo, first)
+        for b in market.bars[max(0, first - bars_needed) : first]
     ]
     return WarmupData(bars=history)
 
@@ -120,34 +168,16 @@ def _warmup(m: _Market, first: int, bars_needed: int) -> WarmupData:
 def run_backtest(task: BacktestTask) -> BacktestOutcome:
     """Backtest ``task.params`` over ``[task.start_ns, task.end_ns)``; plain results out."""
     params = parse_strategy_params(task.params)
-    m = _market(task.data)
-    open_ns = m.open_ms * _MS
-    window = np.flatnonzero((open_ns >= task.start_ns) & (open_ns < task.end_ns))
-    if window.size == 0:
+    market = market_for(task.data)
+    # A bar whose minute opens in [start, end) closes in (start, end].
+    first = bisect.bisect_right(market.bar_close_ns, task.start_ns)
+    last = bisect.bisect_right(market.bar_close_ns, task.end_ns)
+    if first >= last:
         raise BacktestError("no bars in the trial window")
-    first, last = int(window[0]), int(window[-1]) + 1
     venue = task.venue
-    instrument = with_fees(to_nautilus_instrument(BTCUSDT_PERP), venue.maker_fee, venue.taker_fee)
-    bar_type = BTCUSDT_PERP.bar_type()
-    from nautilus_trader.model.data import BarType
-
-    cut = slice(first, last)
-    bars = bars_from_arrays(
-        BarType.from_str(bar_type),
-        instrument,
-        _floats(m.open[cut]),
-        _floats(m.high[cut]),
-        _floats(m.low[cut]),
-        _floats(m.close[cut]),
-        _floats(m.volume[cut]),
-        cast(Sequence[int], (m.open_ms[cut] + MINUTE_MS) * _MS),
-    )
-    funding = [u for u in m.funding if task.start_ns <= u.ts_event < task.end_ns]
-    in_window = (m.mark_close_ns > task.start_ns) & (m.mark_close_ns <= task.end_ns)
-    marks = [
-        (int(t), Decimal(repr(float(p))))
-        for t, p in zip(m.mark_close_ns[in_window], m.mark_close[in_window], strict=True)
-    ]
+    instrument = with_fees(market.instrument, venue.maker_fee, venue.taker_fee)
+    funding = [u for u in market.funding if task.start_ns <= u.ts_event < task.end_ns]
+    marks = [(t, p) for t, p in market.marks if task.start_ns < t <= task.end_ns]
     model = VenueModel(
         starting_balance=venue.starting_balance,
         leverage=venue.leverage,
@@ -156,7 +186,14 @@ def run_backtest(task: BacktestTask) -> BacktestOutcome:
         prob_slippage=venue.prob_slippage,
         seed=task.seed,
     )
-    session = BacktestSession(instrument, bars, funding, model, mark_prices=marks, log_level="OFF")
+    session = BacktestSession(
+        instrument,
+        market.bars[first:last],
+        funding,
+        model,
+        mark_prices=marks,
+        log_level="OFF",
+    )
     try:
         strategy = HedgeGridStrategy(
             HedgeGridConfig.create(
@@ -166,7 +203,7 @@ def run_backtest(task: BacktestTask) -> BacktestOutcome:
                 venue_oms_type="HEDGING",
             )
         )
-        strategy.prime(_warmup(m, first, params.warmup_bars))
+        strategy.prime(_warmup(market, first, params.warmup_bars))
         session.add_strategy(strategy)
         session.run(progress=False)
         if strategy.start_failure is not None:
@@ -185,3 +222,6 @@ def run_backtest(task: BacktestTask) -> BacktestOutcome:
         equity=tuple(results.equity),
         orders=results.orders,
     )
+
+
+__all__ = ["Market", "market_for", "run_backtest"]

@@ -25,8 +25,7 @@ from typing import Any
 
 import structlog
 
-from hedgegridd.data.synthetic import SyntheticSpec
-from hedgegridd.optimize.config import BacktestSection
+from hedgegridd.optimize.config import BacktestSection, DataSection
 from hedgegridd.optimize.metrics import BacktestOutcome, Metrics, compute_metrics
 
 SPAWN = multiprocessing.get_context("spawn")
@@ -38,7 +37,7 @@ class BacktestTask:
     """Everything a child needs to run one backtest window (picklable)."""
 
     params: dict[str, Any]  # StrategyParams as a JSON-mode mapping
-    data: SyntheticSpec
+    data: DataSection
     start_ns: int
     end_ns: int
     venue: BacktestSection

@@ -32,9 +32,8 @@ class Windows:
 
 def split_windows(config: OptimizeConfig) -> Windows:
     """Hold out the last ``split.test_fraction`` of the data span (on whole minutes)."""
-    data = config.data.synthetic
-    start_ns = data.start_ms * 1_000_000
-    end_ns = data.end_ms * 1_000_000
+    data = config.data
+    start_ns, end_ns = data.start_ns, data.end_ns
     test_minutes = int(data.minutes * config.split.test_fraction)
     cut = end_ns - test_minutes * MINUTE_NS
     return Windows(train=Window(start_ns, cut), test=Window(cut, end_ns))

@@ -80,7 +80,7 @@ def task_for(job: WorkerJob, params: dict[str, Any], start_ns: int, end_ns: int)
     """A backtest of ``params`` over ``[start_ns, end_ns)``."""
     return BacktestTask(
         params=params,
-        data=job.config.data.synthetic,
+        data=job.config.data,
         start_ns=start_ns,
         end_ns=end_ns,
         venue=job.config.backtest,

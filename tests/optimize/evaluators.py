@@ -25,7 +25,8 @@ MAKER_FEE = Decimal("0.0002")
 def reference_grid(task: BacktestTask) -> BacktestOutcome:
     """One rung per side, TP exits, recenter after each exit; fills and equity per bar."""
     params = parse_strategy_params(task.params)
-    data = generate(task.data)
+    assert task.data.synthetic is not None
+    data = generate(task.data.synthetic)
     bars = data.bars
     close_ns = bars["close_time"].to_numpy() * 1_000_000 + 1_000_000
     mask = (close_ns > task.start_ns) & (close_ns <= task.end_ns)

@@ -83,3 +83,28 @@ def test_unknown_key_is_refused() -> None:
     """Typos in section keys are errors, not silently ignored."""
     with pytest.raises(ConfigError, match=r"study\.trails"):
         parse_optimize_config(config_doc(study__trails=5))
+
+
+def test_data_needs_exactly_one_source_and_an_ordered_catalog_window() -> None:
+    """Synthetic and catalog are exclusive; a catalog window must have start < end."""
+    doc = config_doc()
+    doc["data"]["catalog"] = {"path": "c", "start": "2024-01-02T00:00:00Z", "end": "2024-01-03"}
+    with pytest.raises(ConfigError, match=r"exactly one of \[data.synthetic\] or \[data.catalog\]"):
+        parse_optimize_config(doc)
+    doc["data"] = {"catalog": {"path": "c", "start": "2024-01-03T00:00:00Z", "end": "2024-01-02"}}
+    with pytest.raises(ConfigError, match=r"data.catalog.start .* must be before"):
+        parse_optimize_config(doc)
+
+
+def test_relative_paths_resolve_against_the_config_file(tmp_path: Path) -> None:
+    """params_file and the catalog path are relative to the TOML file's folder."""
+    (tmp_path / "optimize.toml").write_text(
+        '[data.catalog]\npath = "cat"\nstart = 2024-01-01T00:00:00Z\nend = 2024-01-03T00:00:00Z\n'
+        '[base]\nparams_file = "strategy.toml"\n'
+        '[space]\n"grid.step_bps" = { type = "float", low = 5, high = 20 }\n'
+    )
+    config = load_optimize_config(tmp_path / "optimize.toml")
+    assert config.data.catalog is not None
+    assert config.data.catalog.path == (tmp_path / "cat").resolve()
+    assert config.base.params_file == (tmp_path / "strategy.toml").resolve()
+    assert config.data.minutes == 2 * 1440

@@ -10,11 +10,13 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from hedgegridd import tools_cli
 from hedgegridd.errors import ConfigError
 from hedgegridd.optimize.config import OptimizeConfig, parse_optimize_config
 from hedgegridd.optimize.output import BEST_PARAMS_FILE, REPORT_FILE, SUMMARY_FILE
+from hedgegridd.optimize.progress import best_feasible
 from hedgegridd.optimize.study import StudyResult, open_study, run_optimization
-from hedgegridd.optimize.worker import FAIL_REASON, METRICS, PARAMS
+from hedgegridd.optimize.worker import FAIL_REASON, FEASIBLE, METRICS, PARAMS
 from hedgegridd.params import load_strategy_params
 from hedgegridd.supervisor.settings import load_settings
 
@@ -128,3 +130,35 @@ def test_existing_study_needs_resume_and_the_same_config(tmp_path: Path) -> None
     with pytest.raises(ConfigError, match="different config"):
         open_study(parse_optimize_config(doc), url, resume=True)
     assert optuna.study.get_all_study_names(url) == ["tiny"]
+
+
+def test_infeasible_trials_never_win() -> None:
+    """The best trial is chosen among feasible ones only, whatever the infeasible scored."""
+    study = optuna.create_study(direction="maximize")
+    dists = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    for value, feasible in ((9.0, False), (1.0, True), (2.0, True), (50.0, False)):
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"x": 0.5},
+                distributions=dists,
+                value=value,
+                user_attrs={FEASIBLE: feasible},
+            )
+        )
+    best = best_feasible(study)
+    assert best is not None
+    assert best.value == 2.0
+
+
+def test_cli_reports_a_bad_config_with_exit_code_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`hedgegrid optimize` names the bad field on stderr and exits 2."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        "[data.synthetic]\nminutes = 1440\n"
+        '[space]\n"grid.nope" = { type = "int", low = 1, high = 3 }\n'
+    )
+    assert tools_cli.main(["optimize", str(bad), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown parameter 'grid.nope'" in err
