@@ -20,13 +20,14 @@ import anyio
 import structlog
 
 from hedgegridd import __version__
-from hedgegridd.errors import HedgegridError
+from hedgegridd.errors import ConfigError, HedgegridError
+from hedgegridd.ops.config import Severity
 from hedgegridd.strategy.handle import StrategyHandle
 from hedgegridd.supervisor.components import OpsComponents, build_ops
 from hedgegridd.supervisor.exit_codes import ExitCode, exit_code_for
 from hedgegridd.supervisor.health import Health
 from hedgegridd.supervisor.inputs import RestoredState, StrategyFactory, StrategyInputs
-from hedgegridd.supervisor.runtime import Monitor, Reloader
+from hedgegridd.supervisor.runtime import Monitor, Reloader, status_line
 from hedgegridd.supervisor.secrets import Secrets
 from hedgegridd.supervisor.settings import Settings
 from hedgegridd.supervisor.signals import SignalRouter
@@ -273,14 +274,10 @@ class Daemon:
                 components=self.ops.reconfigurable(),
             )
             await tg.start(monitor.run)
-            from hedgegridd.supervisor.runtime import status_line
-
             self.health.mark_ready()
             self.notifier.ready(status_line(mode.value, handle.snapshot()))
             await store.journal("daemon.ready", actor="daemon", details={}, at_ns=time.time_ns())
             if self.ops.alerts is not None:
-                from hedgegridd.ops.config import Severity
-
                 self.ops.alerts.notify(
                     "daemon.start", Severity.INFO, f"hedgegridd started ({mode.value})"
                 )
@@ -310,8 +307,6 @@ class Daemon:
         """Cancel every task; the node runner stops the node shielded within its deadline."""
         log.info("daemon.stopping", deadline_s=self.settings.lifecycle.stop_deadline_s)
         if self.ops is not None and self.ops.alerts is not None:
-            from hedgegridd.ops.config import Severity
-
             self.ops.alerts.notify("daemon.stop", Severity.INFO, "hedgegridd stopping")
             with anyio.CancelScope(shield=True), anyio.move_on_after(3.0):
                 await self.ops.alerts.drain(3.0)
@@ -368,7 +363,5 @@ class Daemon:
 
     async def _reload_for_ctl(self, actor: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         if self._reloader is None:
-            from hedgegridd.errors import ConfigError
-
             raise ConfigError("reload is not available before the daemon is ready")
         return await self._reloader.reload(actor)
