@@ -81,6 +81,11 @@ for f in etc/hedgegrid/*.toml; do
     echo "/etc/hedgegrid/$(basename "$f")" >> "$STAGE/DEBIAN/conffiles"
 done
 install -D -m 0644 README.md "$STAGE/usr/share/doc/hedgegridd/README.md"
+install -D -m 0644 packaging/grafana/hedgegrid-dashboard.json \
+    "$STAGE/usr/share/doc/hedgegridd/grafana-dashboard.json"
+for doc in docs/*.md; do
+    [ -e "$doc" ] && install -D -m 0644 "$doc" "$STAGE/usr/share/doc/hedgegridd/$(basename "$doc")"
+done
 printf 'hedgegridd\nCopyright: the hedgegrid developers. Proprietary.\n' \
     > "$STAGE/usr/share/doc/hedgegridd/copyright"
 

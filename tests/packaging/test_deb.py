@@ -74,6 +74,7 @@ def test_contents_units_configs_and_app(deb: Path, tree: Path) -> None:
         "usr/bin/hedgegridctl",
         "usr/bin/hedgegrid",
         "usr/share/doc/hedgegridd/README.md",
+        "usr/share/doc/hedgegridd/grafana-dashboard.json",
     ]:
         assert (tree / rel).exists(), rel
     conffiles = subprocess.run(

@@ -1,0 +1,63 @@
+"""The shipped Grafana dashboard queries only metrics the daemon really exports."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from hedgegridd.ops.alerts import AlertManager
+from hedgegridd.ops.config import AlertsConfig, KillSwitchConfig, MetricsConfig
+from hedgegridd.ops.killswitch import KillSwitch
+from hedgegridd.ops.metrics import MetricsServer
+from hedgegridd.strategy.handle import StrategySnapshot
+from hedgegridd.supervisor.state import AsyncStateStore
+from tests.ops.fake_strategy import FakeBook
+
+DASHBOARD = (
+    Path(__file__).resolve().parents[2] / "packaging" / "grafana" / "hedgegrid-dashboard.json"
+)
+
+
+class _BookWithPeak(FakeBook):
+    """The ops fake position book, with a persisted peak equity as a live daemon has."""
+
+    def snapshot(self) -> StrategySnapshot:
+        return dataclasses.replace(super().snapshot(), peak_equity=Decimal("10000"))
+
+
+def _queried_metrics() -> set[str]:
+    doc = json.loads(DASHBOARD.read_text())
+    exprs = [t["expr"] for p in doc["panels"] for t in p["targets"]]
+    exprs += [v["query"] for v in doc["templating"]["list"] if v["type"] == "query"]
+    return set(re.findall(r"hedgegridd_[a-z_]+", " ".join(exprs)))
+
+
+@pytest.mark.asyncio
+async def test_every_dashboard_metric_is_exported(tmp_path: Path) -> None:
+    """Each metric name in the dashboard appears in a real render of the daemon's registry."""
+    store = await AsyncStateStore.open(tmp_path / "state.db")
+    try:
+        book = _BookWithPeak()
+        ks = KillSwitch(KillSwitchConfig(), strategy=book, store=store)
+        await ks.restore()
+        server = MetricsServer(
+            MetricsConfig(port=0),
+            strategy=lambda: book,
+            killswitch=ks,
+            alerts=AlertManager(AlertsConfig()),
+        )
+        text = server.render().decode()
+    finally:
+        await store.aclose()
+    families = list(text_string_to_metric_families(text))
+    exported = {s.name for f in families for s in f.samples}
+    exported |= {f.name + ("_total" if f.type == "counter" else "") for f in families}
+    queried = _queried_metrics()
+    assert len(queried) >= 15
+    assert queried <= exported, sorted(queried - exported)
