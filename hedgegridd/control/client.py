@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -126,11 +127,9 @@ class ControlClient:
 
 
 async def _send_quietly(stream: SocketStream, message: BaseModel) -> None:
-    """Send; a refused peer may already have closed, so its error reply is read next."""
-    try:
+    """Send; if the peer already closed, the reply (or EOF) read next tells what happened."""
+    with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
         await stream.send(encode_frame(message))
-    except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
-        _ = exc  # the reply (or EOF) that follows tells the caller what happened
 
 
 async def _receive(reader: BufferedByteReceiveStream) -> Welcome | Result | ErrorReply:
