@@ -99,7 +99,7 @@ class DaemonProcess:
         )
 
     async def wait_lines(
-        self, predicate: Callable[[list[str]], bool], deadline_s: float = 90
+        self, predicate: Callable[[list[str]], bool], deadline_s: float = 180
     ) -> list[str]:
         """Await a condition on the notify lines received so far."""
         end = time.monotonic() + deadline_s

@@ -32,7 +32,7 @@ def flat(price: str, n: int) -> list[SimBar]:
 
 def drop_path() -> list[SimBar]:
     """Flat at 60000 long enough for the daemon to start and ladder, then 59960 (fills 2 LONG)."""
-    return flat("60000", 70) + flat("59960", 20000)
+    return flat("60000", 90) + flat("59960", 20000)
 
 
 def open_orders(sim: SimExchange) -> list[tuple[str, str, str, Decimal, Decimal]]:
@@ -43,7 +43,7 @@ def open_orders(sim: SimExchange) -> list[tuple[str, str, str, Decimal, Decimal]
 
 
 async def wait_until(
-    daemon: DaemonProcess, condition: object, what: str, deadline_s: float = 60
+    daemon: DaemonProcess, condition: object, what: str, deadline_s: float = 120
 ) -> None:
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
