@@ -70,6 +70,7 @@ def summary_document(
                 "in_sample_value": o.in_sample_value,
                 "in_sample": o.in_sample,
                 "out_of_sample": o.out_of_sample,
+                "out_of_sample_violations": o.out_of_sample_violations,
                 "failure": o.failure,
             }
             for o in result.out_of_sample

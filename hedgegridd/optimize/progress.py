@@ -8,6 +8,7 @@ including other machines' trials.
 from __future__ import annotations
 
 import math
+from typing import TextIO
 
 import optuna
 from optuna.trial import TrialState
@@ -32,7 +33,9 @@ def best_feasible(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
 class StudyProgress:
     """tqdm bar refreshed from the storage by ``update()``; ``close()`` when done."""
 
-    def __init__(self, study: optuna.Study, total: int, *, enabled: bool) -> None:
+    def __init__(
+        self, study: optuna.Study, total: int, *, enabled: bool, file: TextIO | None = None
+    ) -> None:
         self._study = study
         finished = self._finished()
         self._bar = tqdm(
@@ -41,7 +44,9 @@ class StudyProgress:
             desc=f"optimize {study.study_name}",
             unit="trial",
             disable=not enabled,
-            dynamic_ncols=True,
+            dynamic_ncols=file is None,
+            file=file,
+            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} trials [{elapsed}<{remaining}{postfix}]",
         )
         self._seen = finished
 

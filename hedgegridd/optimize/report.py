@@ -78,7 +78,9 @@ def _oos_table(result: StudyResult) -> str:
             oos = "failed" if o.out_of_sample is None else _fmt(o.out_of_sample.get(c))
             cells.append(f"<td>{_fmt(o.in_sample.get(c))}</td><td>{oos}</td>")
         mark = " (written)" if o.number == result.best_number else ""
-        fail = f"<br><small>{html.escape(o.failure)}</small>" if o.failure else ""
+        notes = [o.failure] if o.failure else []
+        notes += [f"OOS misses {v}" for v in o.out_of_sample_violations]
+        fail = "".join(f"<br><small>{html.escape(n)}</small>" for n in notes)
         rows.append(f"<tr><td>#{o.number}{mark}{fail}</td>{''.join(cells)}</tr>")
     return (
         "<table><thead><tr><th>trial</th>"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,8 +28,8 @@ import optuna
 import structlog
 
 from hedgegridd.errors import ConfigError, HedgegridError
-from hedgegridd.optimize.config import OptimizeConfig
-from hedgegridd.optimize.metrics import Metrics
+from hedgegridd.optimize.config import ConstraintsSection, OptimizeConfig
+from hedgegridd.optimize.metrics import Metrics, violations
 from hedgegridd.optimize.progress import StudyProgress, best_feasible
 from hedgegridd.optimize.space import base_document
 from hedgegridd.optimize.storage import default_storage_url, open_storage, redact
@@ -52,6 +53,7 @@ class OutOfSample:
     out_of_sample: dict[str, Any] | None
     failure: str | None
     params: dict[str, Any]
+    out_of_sample_violations: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +142,8 @@ def judge_out_of_sample(
         ranked.append(best)
         remaining = [t for t in remaining if t.number != best.number]
 
+    oos_limits = out_of_sample_constraints(config, windows)
+
     def run(trial: optuna.trial.FrozenTrial, runner: TrialRunner) -> OutOfSample:
         params = trial.user_attrs[PARAMS]
         result = runner.evaluate(
@@ -149,6 +153,7 @@ def judge_out_of_sample(
         )
         oos = result.as_dict() if isinstance(result, Metrics) else None
         fail = result.reason if isinstance(result, TrialFailure) else None
+        broken = violations(result, oos_limits) if isinstance(result, Metrics) else []
         return OutOfSample(
             number=trial.number,
             in_sample_value=float(trial.value or 0.0),
@@ -156,6 +161,7 @@ def judge_out_of_sample(
             out_of_sample=oos,
             failure=fail,
             params=params,
+            out_of_sample_violations=broken,
         )
 
     def run_chunk(chunk: list[optuna.trial.FrozenTrial]) -> list[OutOfSample]:
@@ -168,6 +174,13 @@ def judge_out_of_sample(
         done = [o for part in pool.map(run_chunk, chunks) for o in part]
     order = {t.number: i for i, t in enumerate(ranked)}
     return sorted(done, key=lambda o: order[o.number])
+
+
+def out_of_sample_constraints(config: OptimizeConfig, windows: Windows) -> ConstraintsSection:
+    """The constraints scaled to the test window (min round trips pro rata to its length)."""
+    c = config.constraints
+    ratio = windows.test.minutes / max(1, windows.train.minutes)
+    return c.model_copy(update={"min_round_trips": max(1, math.ceil(c.min_round_trips * ratio))})
 
 
 def best_feasible_of(

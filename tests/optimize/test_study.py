@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
@@ -14,7 +15,7 @@ from hedgegridd import tools_cli
 from hedgegridd.errors import ConfigError
 from hedgegridd.optimize.config import OptimizeConfig, parse_optimize_config
 from hedgegridd.optimize.output import BEST_PARAMS_FILE, REPORT_FILE, SUMMARY_FILE
-from hedgegridd.optimize.progress import best_feasible
+from hedgegridd.optimize.progress import StudyProgress, best_feasible
 from hedgegridd.optimize.study import StudyResult, open_study, run_optimization
 from hedgegridd.optimize.worker import FAIL_REASON, FEASIBLE, METRICS, PARAMS
 from hedgegridd.params import load_strategy_params
@@ -75,6 +76,7 @@ def test_out_of_sample_is_judged_on_a_later_window(finished: StudyResult) -> Non
         assert row["in_sample"]["span_days"] == pytest.approx(0.75)
         assert row["out_of_sample"]["span_days"] == pytest.approx(0.25)
         assert row["out_of_sample"]["round_trips"] > 0
+        assert isinstance(row["out_of_sample_violations"], list)
 
 
 def test_report_is_self_contained_with_history_importances_and_oos(
@@ -162,3 +164,23 @@ def test_cli_reports_a_bad_config_with_exit_code_2(
     assert tools_cli.main(["optimize", str(bad), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "unknown parameter 'grid.nope'" in err
+
+
+def test_progress_bar_shows_trials_best_score_and_eta() -> None:
+    """The bar counts finished trials of the shared study, shows the best feasible score and ETA."""
+    study = optuna.create_study(direction="maximize")
+    dists = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    for value in (0.25, 1.5):
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"x": 0.5}, distributions=dists, value=value, user_attrs={FEASIBLE: True}
+            )
+        )
+    out = io.StringIO()
+    bar = StudyProgress(study, 4, enabled=True, file=out)
+    bar.update()
+    bar.close()
+    text = out.getvalue()
+    assert "2/4 trials" in text
+    assert "best=1.5 (#1)" in text
+    assert re.search(r"\[\d\d:\d\d<[\d:?]+", text)
