@@ -81,8 +81,11 @@ class MarketTicker:
         """Walk bars forever (or once through when ``loop_data`` is off)."""
         cfg = self.sim.config
         steps = cfg.steps_per_bar
-        real_t0 = time.monotonic()
         minute_s = 60.0 / cfg.speed
+        # The clock started at t0 (the wall minute): at speed 1 sim time is wall time and
+        # klines close on wall-minute boundaries, like Binance's.
+        elapsed_ms = time.time_ns() // 1_000_000 - self.t0_ms
+        real_t0 = time.monotonic() - elapsed_ms / MINUTE_MS * minute_s
         while cfg.loop_data or self.bar_index < len(self.sim.path):
             i = self.bar_index
             bar = self.sim.path.bar(i)
