@@ -105,7 +105,11 @@ def build_ops(
                 slack_webhook_url=secrets.slack_webhook_url,
                 telegram_bot_token=secrets.telegram_bot_token,
             ),
-            heartbeat=health.heartbeat_for("alerts"),
+            # One delivery may retry for its whole budget without beating.
+            heartbeat=health.heartbeat_for(
+                "alerts",
+                max_age_s=settings.alerts.retry_budget_s + settings.alerts.request_timeout_s + 10,
+            ),
         )
     killswitch = None
     if settings.killswitch.enabled:
@@ -114,7 +118,11 @@ def build_ops(
             strategy=handle,
             store=store,
             alerts=alerts,
-            heartbeat=health.heartbeat_for("killswitch"),
+            heartbeat=health.heartbeat_for(
+                "killswitch",
+                max_age_s=settings.watchdog.max_heartbeat_age_s
+                + settings.killswitch.check_interval_s,
+            ),
         )
     metrics = None
     if settings.metrics.enabled:

@@ -33,6 +33,7 @@ class Health:
         self._bounds = bounds
         self._clock = clock
         self._beats: dict[str, float] = {}
+        self._max_age: dict[str, float] = {}
         self.loop_lag_s = 0.0
         self._engines: Callable[[], bool] | None = None
         self._data_age: Callable[[], float | None] | None = None
@@ -42,12 +43,16 @@ class Health:
         """The daemon reached READY (or left it, when stopping)."""
         self.ready = ready
 
-    def heartbeat_for(self, name: str) -> Callable[[], None]:
+    def heartbeat_for(self, name: str, max_age_s: float | None = None) -> Callable[[], None]:
         """Return the heartbeat function of task ``name``.
 
         The task is expected to keep beating from its first beat on (so a component
         built early but started late is not reported dead before it runs).
+        ``max_age_s`` overrides ``max_heartbeat_age_s`` for a task whose loop may
+        legitimately block longer (alert delivery inside its retry budget).
         """
+        if max_age_s is not None:
+            self._max_age[name] = max_age_s
 
         def beat() -> None:
             self._beats[name] = self._clock()
@@ -74,7 +79,7 @@ class Health:
             reasons.append(f"loop_lag={self.loop_lag_s:.3f}s")
         for name, last in self._beats.items():
             age = now - last
-            if age > self._bounds.max_heartbeat_age_s:
+            if age > self._max_age.get(name, self._bounds.max_heartbeat_age_s):
                 reasons.append(f"heartbeat:{name}={age:.1f}s")
         if self._engines is not None and not self._engines():
             reasons.append("engines_disconnected")

@@ -93,6 +93,18 @@ def test_health_reports_each_failed_bound() -> None:
     assert reasons == ("loop_lag=1.500s", "engines_disconnected", "market_data_stale=none")
 
 
+def test_per_task_heartbeat_bound() -> None:
+    """A task registered with a longer bound (alert retries) is not stale at the default bound."""
+    now = [0.0]
+    health = Health(WatchdogSettings(max_heartbeat_age_s=5), lambda: now[0])
+    health.heartbeat_for("alerts", max_age_s=70)()
+    health.heartbeat_for("killswitch")()
+    now[0] = 60.0
+    assert health.evaluate().reasons == ("heartbeat:killswitch=60.0s",)
+    now[0] = 71.0
+    assert "heartbeat:alerts=71.0s" in health.evaluate().reasons
+
+
 async def _run_watchdog(health: Health, notifier: Notifier, body: object) -> Watchdog:
     health.mark_ready()
     dog = Watchdog(notifier, health, interval_s=0.1, probe_interval_s=0.02)
