@@ -87,3 +87,33 @@ async def test_one_way_account_exits_76(tmp_path: Path) -> None:
         assert "hedge mode" in str(failed[0]["error"])
         assert not [r for r in sim.seen() if r.path.startswith("/fapi/v1/order")]
         await asyncio.sleep(0)
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+async def test_ops_component_failing_to_start_is_fatal(tmp_path: Path) -> None:
+    """A task that cannot start (metrics port taken) stops the daemon: never READY unprotected."""
+    import socket
+
+    blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    port = blocker.getsockname()[1]
+    try:
+        async with SimExchange(SimConfig()) as sim:
+            config = sim_config_toml(sim, tmp_path)
+            config.write_text(config.read_text().replace("port = 0", f"port = {port}"))
+            daemon = start_daemon(config, tmp_path)
+            try:
+                code = await daemon.wait_exit(180)
+            finally:
+                daemon.stop_now()
+    finally:
+        blocker.close()
+    assert code == 78  # the metrics server reports a taken port as a configuration error
+    assert "READY=1" not in daemon.notify.lines()
+    failed = next(e for e in daemon.events() if e["event"] == "daemon.failed")
+    assert str(port) in str(failed["error"])
+    events = [e["event"] for e in daemon.events()]
+    assert "node.stopped" in events
+    assert events[-1] == "daemon.exit"
