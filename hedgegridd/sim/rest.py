@@ -1,9 +1,10 @@
 """REST side of the simulator: Binance USD-M ``/fapi`` endpoints the adapter calls.
 
-Request pipeline (``middleware``): record the request, apply latency and 5xx
+Per-route guard (``RestApi._guarded``): record the request, apply latency and 5xx
 faults, count weight (429/418), check the API key, ``timestamp`` against
 ``recvWindow`` (-1021) and the HMAC-SHA256 ``signature`` of the query string
-(-1022), then dispatch. Errors are Binance's JSON ``{"code": ..., "msg": ...}``.
+(-1022), count new orders (429 -1015), then dispatch. Errors are Binance's JSON
+``{"code": ..., "msg": ...}``; nothing internal is ever put in a response.
 """
 
 from __future__ import annotations
