@@ -77,12 +77,21 @@ class NodeRunner:
         return bool(kernel.data_engine.check_connected() and kernel.exec_engine.check_connected())
 
     def is_ready(self) -> bool:
-        """Trader running (reconciled) and engines connected."""
+        """Trader running (reconciled), strategy running and engines connected."""
         return (
             self.node is not None
             and bool(self.node.kernel.trader.is_running)
+            and bool(self._strategy.is_running)
             and self.engines_connected()
         )
+
+    def _strategy_failed(self) -> str | None:
+        """Why the strategy stopped by itself (start failure, fault), or None."""
+        strategy = self._strategy
+        if strategy.is_stopped or strategy.is_faulted or strategy.is_disposed:
+            reason = getattr(strategy, "start_failure", None)
+            return str(reason) if reason else f"strategy state {strategy.state.name}"
+        return None
 
     def cache(self) -> Any:
         """The node's cache (orders, positions) for the supervisor's checks."""
@@ -101,6 +110,9 @@ class NodeRunner:
         try:
             with anyio.fail_after(self._ready_timeout_s):
                 while not self.is_ready():
+                    failure = self._strategy_failed()
+                    if failure is not None:
+                        raise VenueRefusedError(f"the strategy failed to start: {failure}")
                     if self._run_task.done():
                         raise VenueRefusedError(
                             "the node stopped before it was ready (engines not connected "
@@ -127,6 +139,9 @@ class NodeRunner:
                 self._heartbeat()
                 if self._run_task.done():
                     raise NodeStoppedError("the trading node stopped unexpectedly")
+                failure = self._strategy_failed()
+                if failure is not None:
+                    raise NodeStoppedError(f"the strategy stopped unexpectedly: {failure}")
                 await anyio.sleep(0.5)
         finally:
             await self._stop()

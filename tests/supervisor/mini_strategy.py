@@ -43,6 +43,7 @@ class MiniGridConfig(StrategyConfig, frozen=True, kw_only=True):
     step: str = "15"
     qty: str = "0.002"
     tp: str = "15"
+    fail_start: bool = False  # stop itself in on_start (a start failure, like a bad config)
 
 
 class MiniGrid(Strategy):
@@ -64,8 +65,13 @@ class MiniGrid(Strategy):
         self.ladder_done = False
         self.fills = 0
         self._seq = 0
+        self.start_failure: str | None = None
 
     def on_start(self) -> None:
+        if self.config.fail_start:
+            self.start_failure = "instrument rules missing (test)"
+            self.stop()
+            return
         self.subscribe_bars(self.bar_type)
         self.log.info(f"mini.start open={len(self.cache.orders_open(instrument_id=self.iid))}")
 

@@ -24,9 +24,14 @@ from .mini_strategy import MiniGrid, MiniGridConfig
 IID = "BTCUSDT-PERP.BINANCE"
 
 
-def _strategy(oms: str = "HEDGING") -> MiniGrid:
+def _strategy(oms: str = "HEDGING", *, fail_start: bool = False) -> MiniGrid:
     return MiniGrid(
-        MiniGridConfig(instrument_id=IID, bar_type=f"{IID}-1-MINUTE-LAST-EXTERNAL", oms_type=oms)
+        MiniGridConfig(
+            instrument_id=IID,
+            bar_type=f"{IID}-1-MINUTE-LAST-EXTERNAL",
+            oms_type=oms,
+            fail_start=fail_start,
+        )
     )
 
 
@@ -70,6 +75,21 @@ async def test_exec_client_not_connected_is_never_ready() -> None:
             await runner.run()
         assert runner.ready_at is None
         assert runner.node is None  # stopped and disposed
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+async def test_strategy_start_failure_is_never_ready() -> None:
+    """A strategy that fails its start is refused with its reason, not reported READY."""
+    async with SimExchange(SimConfig()) as sim:
+        runner = NodeRunner(
+            _plan(sim), _strategy(fail_start=True), ready_timeout_s=60, stop_timeout_s=10
+        )
+        runner.build()
+        with pytest.raises(VenueRefusedError, match="instrument rules missing"):
+            await runner.run()
+        assert runner.ready_at is None
+        assert runner.node is None
 
 
 @pytest.mark.asyncio
