@@ -12,6 +12,7 @@ import pytest
 from optuna.trial import TrialState
 
 from hedgegridd import tools_cli
+from hedgegridd.backtest.config import load_backtest_config
 from hedgegridd.errors import ConfigError
 from hedgegridd.optimize.config import OptimizeConfig, parse_optimize_config
 from hedgegridd.optimize.output import BEST_PARAMS_FILE, REPORT_FILE, SUMMARY_FILE
@@ -61,6 +62,23 @@ def test_best_params_load_in_the_daemon_settings(finished: StudyResult, tmp_path
     assert settings.strategy.params_file == best_file
     params = load_strategy_params(settings.strategy.params_file)
     assert params.grid.levels_per_side >= 3
+
+
+def test_best_params_load_in_a_backtest_config_unchanged(
+    finished: StudyResult, tmp_path: Path
+) -> None:
+    """`hedgegrid backtest` accepts the written file as its strategy_file."""
+    best_file = finished.out_dir / BEST_PARAMS_FILE
+    (tmp_path / "bt.toml").write_text(
+        f'[backtest]\ncatalog = "cat"\nstart = 2024-01-01T00:00:00Z\n'
+        f'end = 2024-01-02T00:00:00Z\nstrategy_file = "{best_file}"\n'
+    )
+    cfg = load_backtest_config(tmp_path / "bt.toml")
+    assert cfg.strategy == load_strategy_params(best_file)
+    assert (
+        cfg.strategy.model_dump(mode="json")
+        == (finished.study.trials[finished.best_number or 0].user_attrs[PARAMS])
+    )
 
 
 def test_out_of_sample_is_judged_on_a_later_window(finished: StudyResult) -> None:
