@@ -346,6 +346,47 @@ class MatchingEngine:
         self.price = price
         return events
 
+    def check_liquidation(self, now_ms: int) -> list[Event]:
+        """Liquidate every leg at the mark when margin balance <= maintenance margin.
+
+        Open orders and algo orders are cancelled first; each leg closes with an
+        ``autoclose-`` LIMIT IOC order reported as ``x: CALCULATED`` (Binance's
+        liquidation execution), charged the taker fee.
+        """
+        legs = [p for p in self.positions.values() if p.amt != 0]
+        if not legs:
+            return []
+        mark = self.price
+        upnl = sum((p.unrealized(mark) for p in legs), Decimal(0))
+        maint = sum((abs(p.amt) * mark * self.rules.maint_margin for p in legs), Decimal(0))
+        if self.wallet + upnl > maint:
+            return []
+        events: list[Event] = []
+        for order in self.open_orders():
+            events += self.cancel_order(order, now_ms)[1]
+        for algo in self.open_algos():
+            events += self.cancel_algo(algo, now_ms)[1]
+        for n, pos in enumerate(legs):
+            order = SimOrder(
+                order_id=next(self._ids),
+                client_id=f"autoclose-{now_ms}{n}",
+                symbol=self.rules.symbol,
+                side="SELL" if pos.amt > 0 else "BUY",
+                position_side=pos.side,
+                type="LIMIT",
+                tif="IOC",
+                price=mark,
+                qty=abs(pos.amt),
+                reduce_only=True,
+                time_ms=now_ms,
+                update_ms=now_ms,
+            )
+            self.orders[order.order_id] = order
+            events += self._fill(
+                order, order.qty, mark, maker=False, now_ms=now_ms, exec_type="CALCULATED"
+            )
+        return events
+
     def _touch_qty(self, remaining: Decimal) -> Decimal:
         """What a touch fills: everything, or half (on the step) when partial fills are on."""
         step = self.rules.step
@@ -392,7 +433,14 @@ class MatchingEngine:
         return events
 
     def _fill(
-        self, order: SimOrder, qty: Decimal, px: Decimal, *, maker: bool, now_ms: int
+        self,
+        order: SimOrder,
+        qty: Decimal,
+        px: Decimal,
+        *,
+        maker: bool,
+        now_ms: int,
+        exec_type: str = "TRADE",
     ) -> list[Event]:
         pos = self.positions[order.position_side]
         delta = qty if order.side == "BUY" else -qty
@@ -435,7 +483,7 @@ class MatchingEngine:
         self._prune()
         events = [
             trade_lite(self.fmt, order, trade),
-            order_event(self.fmt, order, "TRADE", now_ms, trade),
+            order_event(self.fmt, order, exec_type, now_ms, trade),
             self._account("ORDER", now_ms, [order.position_side]),
         ]
         if self.dual_side and self._is_closing(order.side, order.position_side):

@@ -108,6 +108,7 @@ class SimExchange:
             min_notional=spec.min_notional,
             maker_fee=spec.maker_fee,
             taker_fee=spec.taker_fee,
+            maint_margin=spec.margin_maint,
         )
         # Synthetic/catalog data is loaded by start() in a worker thread (no blocking
         # work on the event loop); until then path, engine and ticker do not exist.
@@ -351,7 +352,12 @@ class SimExchange:
     async def step_price(self, price: Decimal) -> None:
         """Move the last price (clock tick or jump), matching what the move crosses."""
         async with self._lock:
-            await self._publish(self.engine.move_to(price, _wall_ms()))
+            now = _wall_ms()
+            events = self.engine.move_to(price, now)
+            liquidation = self.engine.check_liquidation(now)
+            if liquidation:
+                log.warning("sim.liquidation", price=str(price), wallet=str(self.engine.wallet))
+            await self._publish(events + liquidation)
 
     async def settle_funding(self, rate: Decimal) -> None:
         """Settle funding at the current mark for every open leg."""

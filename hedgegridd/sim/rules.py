@@ -21,6 +21,7 @@ class SymbolRules:
     min_notional: Decimal
     maker_fee: Decimal
     taker_fee: Decimal
+    maint_margin: Decimal = Decimal("0.004")
 
 
 def param_decimal(params: dict[str, str], key: str, *, required: bool = True) -> Decimal | None:

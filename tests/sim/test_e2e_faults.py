@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.identifiers import ClientOrderId
 
 from hedgegridd.sim import SimBar, SimConfig, SimExchange
 from tests.sim.probe import decimal, sim_with_node, wait_for
@@ -118,3 +119,30 @@ async def test_partial_fills_reach_the_strategy() -> None:
         assert sum(decimal(f.last_qty) for f in fills) == Decimal("0.004")
         assert str(strat.cache.order(order.client_order_id).status_string()) == "FILLED"
         assert sim.engine.positions["LONG"].amt == Decimal("0.004")
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+async def test_liquidation_after_a_price_jump_reaches_the_node() -> None:
+    """A jump that exhausts margin liquidates the leg; the adapter reports the autoclose fill.
+
+    Nautilus 1.231 books the liquidation to an EXTERNAL position (the LONG leg stays
+    open in its cache), so after a liquidation the daemon must trust the venue's legs.
+    """
+    config = SimConfig(speed=600, starting_balance=Decimal("200"))
+    async with sim_with_node(config, SWING) as (sim, strat):
+        await wait_for(lambda: strat.quotes, what="quotes")
+        strat.limit(OrderSide.BUY, "61000.00", "0.030", "LONG")  # crosses: taker fill
+        await wait_for(lambda: strat.fills(), what="entry fill")
+        await sim.jump_price(pct=Decimal("-15"))
+        assert sim.engine.positions["LONG"].amt == 0
+        autoclose = [o for o in sim.engine.orders.values() if o.client_id.startswith("autoclose")]
+        assert len(autoclose) == 1
+        await wait_for(
+            lambda: any(
+                o.client_order_id.value == autoclose[0].client_id for o in strat.cache.orders()
+            ),
+            what="liquidation order reconciled into the cache",
+        )
+        order = strat.cache.order(ClientOrderId(autoclose[0].client_id))
+        assert order.is_closed

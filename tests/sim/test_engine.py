@@ -245,3 +245,27 @@ def test_partial_fills_split_a_touched_order() -> None:
     order = eng.find_order(None, "p")
     assert order.status == "FILLED"
     assert [t.qty for t in eng.trades] == [D("0.002"), D("0.001"), D("0.001"), D("0.001")]
+
+
+def test_liquidation_closes_every_leg_when_margin_runs_out() -> None:
+    """Below maintenance margin: orders cancelled, legs closed by autoclose- CALCULATED fills."""
+    eng = engine(balance="200")
+    eng.new_order(limit("BUY", "LONG", "60000.10", "0.030"), 1)
+    eng.new_order(limit("SELL", "LONG", "65000", "0.010", cid="rest"), 1)  # a resting close
+    assert eng.check_liquidation(2) == []  # healthy at 60000
+    eng.move_to(D("52000"), 3)  # upnl ~ -240 > wallet ~ 199
+    events = eng.check_liquidation(4)
+    updates = [e["o"] for e in events if e["e"] == "ORDER_TRADE_UPDATE"]
+    assert (updates[0]["c"], updates[0]["x"]) == ("rest", "CANCELED")
+    liq = updates[-1]
+    assert liq["c"].startswith("autoclose-")
+    assert (liq["x"], liq["X"], liq["S"], liq["ps"], liq["L"]) == (
+        "CALCULATED",
+        "FILLED",
+        "SELL",
+        "LONG",
+        "52000.00",
+    )
+    assert eng.positions["LONG"].amt == 0
+    assert not eng.open_orders()
+    assert eng.wallet < 0  # the loss exceeded the wallet (no insurance fund here)
