@@ -47,7 +47,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Handler: 0 done, 2 bad config or failed run."""
+    """Handler: 0 done, 2 bad config or failed run, 130/143 interrupted (SIGINT/SIGTERM)."""
     from hedgegridd.optimize.config import load_optimize_config
     from hedgegridd.optimize.study import run_optimization
 
@@ -65,6 +65,14 @@ def run(args: argparse.Namespace) -> int:
     except HedgegridError as exc:
         print(f"hedgegrid optimize: {exc}", file=sys.stderr)
         return 2
+    except (KeyboardInterrupt, SystemExit) as exc:
+        code = exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 130
+        print(
+            "hedgegrid optimize: interrupted; running trials were recorded as failed. "
+            "Continue the study with --resume.",
+            file=sys.stderr,
+        )
+        return code
     best = result.best_number
     print(f"study {result.study.study_name}: {len(result.study.trials)} trials")
     print(f"best trial: {'none feasible' if best is None else best}")

@@ -102,7 +102,8 @@ def test_interrupted_study_resumes_to_its_trial_budget(tmp_path: Path) -> None:
     _wait_for(lambda: completed() >= 1)
     proc.send_signal(signal.SIGTERM)
     output, _ = proc.communicate(timeout=120)
-    assert proc.returncode != 0, output
+    assert proc.returncode == 143, output
+    assert "Continue the study with --resume" in output
     study = optuna.load_study(study_name="tiny", storage=open_storage(storage))
     before = {t.number: t.params for t in study.get_trials(states=(TrialState.COMPLETE,))}
     assert 1 <= len(before) < 3
