@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +84,11 @@ def test_standalone_sim_serves_and_stops_on_sigterm() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_missing_catalog_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A catalog path that does not exist exits 2 with a message naming it."""
+    missing = f"{tmp_path}/no-such-catalog"
+    args = build_parser().parse_args(["sim", "--catalog", missing])
+    assert args.handler(args) == 2
+    assert "no-such-catalog" in capsys.readouterr().err
