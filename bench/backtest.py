@@ -252,16 +252,28 @@ def run_chunks(
         part = bars[i : i + chunk]
         start = pd.Timestamp(part[0].ts_event - 1, unit="ns", tz="UTC")
         end = pd.Timestamp(part[-1].ts_event, unit="ns", tz="UTC")
+        handler_before = HANDLER_CPU[0]
         t0 = time.process_time()  # CPU time: stable on a shared, loaded machine
         engine.run(start=start, end=end, streaming=True)
         times.append(time.process_time() - t0)
+        ours = HANDLER_CPU[0] - handler_before
+        if ours:
+            print(
+                f"    chunk {len(times)}: {times[-1]:.2f} s CPU, of which strategy handlers "
+                f"{ours:.2f} s, engine {times[-1] - ours:.2f} s"
+            )
         if probe:
             us = _probe_open_lookup(engine, instrument.id)
-            us_all = _probe_open_lookup(engine, None)
+            pid = PositionId(f"{instrument.id}-LONG")
+            t0 = time.process_time()
+            for _ in range(100):
+                engine.cache.orders_for_position(pid)
+            us_pos = (time.process_time() - t0) / 100 * 1e6
             print(
                 f"    after chunk {len(times)}: orders in cache {len(engine.cache.orders())}, "
                 f"open {len(engine.cache.orders_open())}, orders_open(instrument) {us:.1f} us, "
-                f"orders_open() {us_all:.1f} us"
+                f"orders_for_position(LONG) {len(engine.cache.orders_for_position(pid))} "
+                f"orders {us_pos:.0f} us"
             )
     engine.end()
     orders = len(engine.cache.orders())
@@ -288,7 +300,30 @@ def _ours_factory() -> Callable[[str, str], Strategy]:
             HedgeGridConfig.create(params, instrument_id=iid, bar_type=bar_type)
         )
 
+    _instrument_handlers(HedgeGridStrategy)
     return make
+
+
+HANDLER_CPU = [0.0]  # CPU seconds spent inside HedgeGridStrategy's own handlers
+
+
+def _instrument_handlers(cls: type) -> None:
+    """Accumulate the CPU time of the strategy's handlers (ours vs the engine's share)."""
+    names = ("on_bar", "on_order_filled", "on_order_canceled", "on_order_rejected")
+    for name in names:
+        inner = getattr(cls, name)
+        if getattr(inner, "_timed", False):
+            continue
+
+        def timed(self: Any, event: Any, _inner: Any = inner) -> None:
+            t0 = time.process_time()
+            try:
+                _inner(self, event)
+            finally:
+                HANDLER_CPU[0] += time.process_time() - t0
+
+        timed._timed = True  # type: ignore[attr-defined]
+        setattr(cls, name, timed)
 
 
 def main() -> int:
