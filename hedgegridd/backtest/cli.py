@@ -37,7 +37,15 @@ def register(subparsers: Any) -> None:
 def run_cli(args: argparse.Namespace) -> int:
     """Handler of ``hedgegrid backtest``."""
     level = logging.INFO if args.verbose else logging.WARNING
+    previous = structlog.get_config()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))
+    try:
+        return _run(args)
+    finally:
+        structlog.configure(**previous)  # leave the process' logging as it was
+
+
+def _run(args: argparse.Namespace) -> int:
     from hedgegridd.backtest.config import load_backtest_config
 
     try:
