@@ -15,8 +15,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_backtest_command_writes_reports_from_a_generated_catalog(tmp_path: Path) -> None:
-    """One command builds the missing catalog, runs, and writes both reports with the metrics."""
+def test_backtest_command_writes_reports_from_a_generated_catalog(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One command builds the missing catalog, runs with a progress bar, writes both reports."""
     strategy = REPO / "etc/hedgegrid/strategy-example.toml"
     cfg = tmp_path / "bt.toml"
     cfg.write_text(
@@ -40,8 +42,11 @@ latency_ms = 20
         encoding="utf-8",
     )
     out = tmp_path / "out"
-    code = main(["backtest", str(cfg), "--out", str(out), "--no-progress"])
+    code = main(["backtest", str(cfg), "--out", str(out)])
     assert code == 0
+    captured = capsys.readouterr()
+    assert "100%" in captured.err  # the tqdm progress bar ran to the end
+    assert "net_pnl=" in captured.out
     report = json.loads((out / "report.json").read_text())
     assert report["orders"] > 0
     assert report["fills"] > 0
