@@ -16,10 +16,11 @@ from pydantic import ValidationError
 
 from hedgegridd.core.engine import GridEngine
 from hedgegridd.core.funding import FundingState
+from hedgegridd.core.policy import validate_throttle
 from hedgegridd.core.regime import RegimeDetector
 from hedgegridd.core.risk import RiskGate
 from hedgegridd.core.types import ZERO, InstrumentRules
-from hedgegridd.errors import ConfigError, VenueRefusedError
+from hedgegridd.errors import ConfigError, DomainError, VenueRefusedError
 from hedgegridd.params import StrategyParams
 from hedgegridd.strategy.config import FUNDING_SOURCES, STOP_POLICIES
 from hedgegridd.strategy.handle import TradingState
@@ -118,7 +119,10 @@ class StartupMixin(StrategyAttrs):
             self.book.realized_pnl = warm.realized_pnl
             self._last_persisted_pnl = warm.realized_pnl
         if warm.throttle is not None:
-            self.set_throttle(warm.throttle)
+            try:
+                self.throttle = validate_throttle(Decimal(warm.throttle))
+            except DomainError as exc:
+                raise ConfigError(f"restored throttle invalid: {exc}") from exc
         for reason in warm.pause_reasons:
             self.risk.pause(reason)
         if warm.halted_reason is not None:

@@ -129,14 +129,15 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
         self._alert("start_failed", {"reason": reason})
         self.stop()
 
+    @guarded
     def on_stop(self) -> None:
+        self.trading_state = TradingState.STOPPED
         if self.start_failure is None and self.builder is not None:
             policy = self.cfg.stop_policy
             cancelled = 0
             if policy in ("cancel_entries", "cancel_all"):
                 cancelled += self._cancel_kind(entries=True, exits=policy == "cancel_all")
             log.info("strategy.stopped", policy=policy, cancelled=cancelled)
-        self.trading_state = TradingState.STOPPED
 
     def on_reset(self) -> None:
         self.book = Book()

@@ -63,3 +63,40 @@ def test_reset_then_rerun_reproduces_the_first_run(disposer: list[Harness]) -> N
     second = [(f.client_order_id.value, str(f.last_px), f.ts_event) for f in h.fills()]
     assert second == first
     assert h.strategy.book.fills == len(first)
+
+
+def test_warm_start_restores_state_before_the_first_bar(disposer: list[Harness]) -> None:
+    """History warms the regime, and restored throttle, pause, PnL and funding apply at start."""
+    from hedgegridd.strategy.warmup import HistoryBar, WarmupData
+    from tests.strategy.harness import market
+
+    _, history, _ = market(200, 9)
+    warm = WarmupData(
+        bars=tuple(
+            HistoryBar(
+                close_ns=int(b.ts_event) - 200 * 60_000_000_000,
+                high=b.high.as_decimal(),
+                low=b.low.as_decimal(),
+                close=b.close.as_decimal(),
+            )
+            for b in history
+        ),
+        funding_rate=Decimal("0.0001"),
+        next_funding_ns=2_000_000_000_000_000_000,
+        realized_pnl=Decimal("12.5"),
+        throttle=Decimal("0.7"),
+        pause_reasons=("operator",),
+    )
+    h = build(minutes=120, warmup=warm)
+    disposer.append(h)
+    h.session.advance(at(h, 1))
+    snap = h.strategy.snapshot()
+    assert snap.regime != "WARMUP"
+    assert snap.throttle == Decimal("0.7")
+    assert snap.realized_pnl == Decimal("12.5")
+    assert snap.funding_rate == Decimal("0.0001")
+    assert "operator" in snap.pause_reasons
+    assert h.orders() == []  # paused: nothing placed, not even at start
+    h.strategy.resume("operator")
+    h.session.advance(at(h, 60))
+    assert len(h.orders()) > 0
