@@ -224,4 +224,9 @@ def run_backtest(task: BacktestTask) -> BacktestOutcome:
     )
 
 
-__all__ = ["Market", "market_for", "run_backtest"]
+def prepare(task: BacktestTask) -> None:
+    """Trial-process start hook: load the market before the first trial's clock starts."""
+    market_for(task.data)
+
+
+__all__ = ["Market", "market_for", "prepare", "run_backtest"]

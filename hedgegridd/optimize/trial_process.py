@@ -78,8 +78,22 @@ def _evaluate(evaluator: str, task: BacktestTask, memory_mb: int) -> tuple[str, 
         return "error", f"{type(exc).__name__}: {exc}{where}"[:500]
 
 
+def _prepare(evaluator: str, task: BacktestTask, memory_mb: int) -> tuple[str, object]:
+    """Import the evaluator and run its optional ``prepare(task)`` (data loading) hook."""
+    try:
+        module_name, _, _func = evaluator.partition(":")
+        hook = getattr(importlib.import_module(module_name), "prepare", None)
+        if hook is not None:
+            hook(task)
+        return "ok", None
+    except MemoryError:
+        return "error", f"out of memory (limit {memory_mb} MB)"
+    except Exception as exc:  # noqa: BLE001 - not swallowed: the reason goes to the parent
+        return "error", f"{type(exc).__name__}: {exc}"[:500]
+
+
 def _child(requests: Connection, replies: Connection, memory_mb: int) -> None:
-    """Child loop: cap memory once, then evaluate tasks until told to stop (None)."""
+    """Child loop: cap memory once, then serve requests until told to stop (None)."""
     _limit_memory(memory_mb)
     # Per-order strategy events would flood the worker's output: warnings and errors only.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -90,22 +104,29 @@ def _child(requests: Connection, replies: Connection, memory_mb: int) -> None:
             return
         if request is None:
             return
-        evaluator, task = request
-        replies.send(_evaluate(evaluator, task, memory_mb))
+        kind, evaluator, task = request
+        serve = _prepare if kind == "prepare" else _evaluate
+        replies.send(serve(evaluator, task, memory_mb))
 
 
 class TrialRunner:
     """A reusable, killable child process for evaluations (one per worker).
 
-    The child is started lazily, reused for up to ``recycle_after`` evaluations
-    (imports are paid once; any memory it leaks is bounded by the recycling and
+    The child is started lazily and *prepared* first (evaluator imported, its
+    optional ``prepare(task)`` hook run, e.g. market data loaded) under
+    ``startup_timeout_s``, so a trial's own timeout measures the trial, not the
+    process start. It is reused for up to ``recycle_after`` evaluations (imports
+    and data are paid once; any memory it leaks is bounded by the recycling and
     by ``RLIMIT_AS``) and killed and replaced when an evaluation overruns or it
     dies. Use as a context manager, or call ``close()``.
     """
 
-    def __init__(self, *, memory_mb: int, recycle_after: int = 20) -> None:
+    def __init__(
+        self, *, memory_mb: int, recycle_after: int = 20, startup_timeout_s: float = 900.0
+    ) -> None:
         self.memory_mb = memory_mb
         self.recycle_after = recycle_after
+        self.startup_timeout_s = startup_timeout_s
         self._proc: Any = None
         self._requests: Connection | None = None
         self._replies: Connection | None = None
@@ -151,18 +172,14 @@ class TrialRunner:
                 conn.close()
         self._requests = self._replies = None
 
-    def evaluate(
-        self, evaluator: str, task: BacktestTask, *, timeout_s: float
-    ) -> Metrics | TrialFailure:
-        """Run ``evaluator(task)`` in the child; kill the child after ``timeout_s`` seconds."""
-        if self._proc is None or not self._proc.is_alive() or self._served >= self.recycle_after:
-            self.close()
-            self._start()
+    def _request(
+        self, kind: str, evaluator: str, task: BacktestTask, timeout_s: float
+    ) -> Metrics | TrialFailure | None:
+        """Send one request; None means "prepared", else the evaluation's result or failure."""
         assert self._requests is not None
         assert self._replies is not None
         started = time.monotonic()
-        self._requests.send((evaluator, task))
-        self._served += 1
+        self._requests.send((kind, evaluator, task))
         status, value, exitcode = "died", None, None
         try:
             if self._replies.poll(timeout_s):
@@ -177,17 +194,36 @@ class TrialRunner:
                 self.close(kill=status == "timeout")
                 exitcode = proc.exitcode
         elapsed = time.monotonic() - started
-        if status == "ok" and isinstance(value, Metrics):
-            return value
+        what = "startup" if kind == "prepare" else "timeout"
+        if status == "ok":
+            return value if isinstance(value, Metrics) else None
         if status == "error":
             if str(value).startswith("out of memory"):
                 self.close(kill=True)  # do not reuse a process that hit its memory cap
-            return TrialFailure(str(value))
+            prefix = "trial process could not start: " if kind == "prepare" else ""
+            return TrialFailure(f"{prefix}{value}")
         if status == "timeout":
-            return TrialFailure(f"timeout: killed after {elapsed:.1f} s (limit {timeout_s:g} s)")
+            return TrialFailure(f"{what}: killed after {elapsed:.1f} s (limit {timeout_s:g} s)")
         if exitcode is not None and exitcode < 0:
             return TrialFailure(f"trial process killed by signal {-exitcode} (memory cap or OOM?)")
         return TrialFailure(f"trial process died with exit code {exitcode}")
+
+    def evaluate(
+        self, evaluator: str, task: BacktestTask, *, timeout_s: float
+    ) -> Metrics | TrialFailure:
+        """Run ``evaluator(task)`` in the child; kill the child after ``timeout_s`` seconds."""
+        if self._proc is None or not self._proc.is_alive() or self._served >= self.recycle_after:
+            self.close()
+            self._start()
+            prepared = self._request("prepare", evaluator, task, self.startup_timeout_s)
+            if isinstance(prepared, TrialFailure):
+                self.close(kill=True)
+                return prepared
+        result = self._request("evaluate", evaluator, task, timeout_s)
+        self._served += 1
+        if result is None:
+            return TrialFailure("evaluator returned no metrics")
+        return result
 
 
 def evaluate_in_child(

@@ -12,6 +12,7 @@ from hedgegridd.optimize.trial_process import (
     SPAWN,
     BacktestTask,
     TrialFailure,
+    TrialRunner,
     evaluate_in_child,
 )
 from hedgegridd.optimize.windows import split_windows
@@ -38,6 +39,21 @@ def test_child_returns_metrics_of_a_real_evaluation() -> None:
     assert result.fills > 0
     assert result.round_trips > 0
     assert result.span_days == pytest.approx(1.5)
+
+
+def test_one_process_serves_many_trials_and_startup_is_not_timed() -> None:
+    """A runner reuses its child; the start-up (prepare) does not count against the timeout."""
+    task = _task()
+    with TrialRunner(memory_mb=4096) as runner:
+        first = runner.evaluate("tests.optimize.slow_start:run", task, timeout_s=5.0)
+        assert isinstance(first, Metrics)
+        assert first.span_days == pytest.approx(1.5)
+        pid = runner._proc.pid
+        failed = runner.evaluate("tests.optimize.evaluators:raises", task, timeout_s=60)
+        assert isinstance(failed, TrialFailure)
+        again = runner.evaluate("tests.optimize.slow_start:run", task, timeout_s=5.0)
+        assert again == first
+        assert runner._proc.pid == pid
 
 
 def test_overrunning_trial_is_killed_and_reported() -> None:
