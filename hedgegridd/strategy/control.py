@@ -182,8 +182,19 @@ class ControlMixin(StrategyAttrs):
         self.risk.pause(reason)
         log.info("strategy.paused", reason=reason, reasons=list(self.pause_reasons_now()))
 
-    def resume(self, reason: str) -> None:
-        """Clear ``reason`` ("*": every operator/degraded reason; "drawdown" re-bases the peak)."""
+    def resume(self, reason: str | None = None) -> None:
+        """Clear ``reason`` ("*": every operator/degraded reason; "drawdown" re-bases the peak).
+
+        This name is also Nautilus' component ``resume()`` (DEGRADED -> RUNNING): called
+        without a reason, or with "degraded"/"*" while the node has the component
+        DEGRADED, the component is resumed too so events flow again.
+        """
+        if reason is None or reason in ("degraded", "*"):
+            from nautilus_trader.trading.strategy import Strategy
+
+            if self.is_degraded:
+                Strategy.resume(self)
+            reason = reason or "degraded"
         if self.risk is None:
             return
         if reason == "*":

@@ -63,7 +63,7 @@ class OrderEventsMixin(StrategyAttrs):
         try:
             self._handle_fill(event)
         except Exception as exc:  # noqa: BLE001 - handler boundary
-            self._degrade("on_order_filled", exc)
+            self._enter_degraded("on_order_filled", exc)
 
     def _handle_fill(self, event: OrderFilled) -> None:
         side = side_of_position_id(event.position_id)
@@ -104,13 +104,13 @@ class OrderEventsMixin(StrategyAttrs):
         try:
             self._handle_refusal(event.client_order_id, str(event.reason), denied=False)
         except Exception as exc:  # noqa: BLE001 - handler boundary
-            self._degrade("on_order_rejected", exc)
+            self._enter_degraded("on_order_rejected", exc)
 
     def on_order_denied(self, event: OrderDenied) -> None:
         try:
             self._handle_refusal(event.client_order_id, str(event.reason), denied=True)
         except Exception as exc:  # noqa: BLE001 - handler boundary
-            self._degrade("on_order_denied", exc)
+            self._enter_degraded("on_order_denied", exc)
 
     def _handle_refusal(self, client_order_id: ClientOrderId, reason: str, *, denied: bool) -> None:
         key = client_order_id.value
@@ -172,7 +172,7 @@ class OrderEventsMixin(StrategyAttrs):
             self._poll_breaker()
             self._sync("retry")
         except Exception as exc:  # noqa: BLE001 - handler boundary
-            self._degrade("retry_timer", exc)
+            self._enter_degraded("retry_timer", exc)
 
     def on_order_canceled(self, event: OrderCanceled) -> None:
         try:
@@ -181,23 +181,23 @@ class OrderEventsMixin(StrategyAttrs):
             if meta is not None and meta.kind in (TP, SL):
                 self._sync("exit_cancelled", entries=False)
         except Exception as exc:  # noqa: BLE001 - handler boundary
-            self._degrade("on_order_canceled", exc)
+            self._enter_degraded("on_order_canceled", exc)
 
     def on_order_expired(self, event: OrderExpired) -> None:
         try:
             self.book.forget_if_closed(event.client_order_id, self.cache)
         except Exception as exc:  # noqa: BLE001 - handler boundary
-            self._degrade("on_order_expired", exc)
+            self._enter_degraded("on_order_expired", exc)
 
     def on_order_updated(self, event: OrderUpdated) -> None:
         try:
             self.book.refresh(event.client_order_id, self.cache)
         except Exception as exc:  # noqa: BLE001 - handler boundary
-            self._degrade("on_order_updated", exc)
+            self._enter_degraded("on_order_updated", exc)
 
     def on_order_cancel_rejected(self, event: OrderCancelRejected) -> None:
         try:
             self.book.cancel_refused(event.client_order_id, self.cache)
             log.info("order.cancel_refused", client_order_id=event.client_order_id.value)
         except Exception as exc:  # noqa: BLE001 - handler boundary
-            self._degrade("on_order_cancel_rejected", exc)
+            self._enter_degraded("on_order_cancel_rejected", exc)

@@ -63,6 +63,7 @@ class StrategyAttrs:
         cache: Any
         clock: Any
         oms_type: Any
+        is_degraded: bool
         order_factory: Any
         id: Any
 
@@ -86,7 +87,7 @@ class StrategyAttrs:
 
         def _sync(self, source: str, *, entries: bool = True) -> None: ...
 
-        def _degrade(self, where: str, exc: BaseException) -> None: ...
+        def _enter_degraded(self, where: str, exc: BaseException) -> None: ...
 
         def _alert(self, kind: str, details: dict[str, str]) -> None: ...
 

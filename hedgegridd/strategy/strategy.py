@@ -57,7 +57,7 @@ def guarded[F: Callable[..., Any]](fn: F) -> F:
         try:
             return fn(self, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the handler boundary: logged and degraded
-            self._degrade(fn.__name__, exc)
+            self._enter_degraded(fn.__name__, exc)
             return None
 
     return wrapper  # type: ignore[return-value]
@@ -160,6 +160,8 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
 
     def on_degrade(self) -> None:
         self.degraded_reason = self.degraded_reason or "component degraded by the node"
+        if self.risk is not None:
+            self.risk.pause(DEGRADED)
         log.warning("strategy.component_degraded", reason=self.degraded_reason)
 
     # -- data --------------------------------------------------------------------
@@ -320,7 +322,7 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
         return total
 
     # -- failure handling ----------------------------------------------------------
-    def _degrade(self, where: str, exc: BaseException) -> None:
+    def _enter_degraded(self, where: str, exc: BaseException) -> None:
         self.errors += 1
         reason = f"{where}: {type(exc).__name__}: {exc}"
         repeated = self.degraded_reason == reason
