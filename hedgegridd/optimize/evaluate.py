@@ -4,7 +4,8 @@ Runs inside a trial process (``hedgegridd.optimize.trial_process``). It uses the
 backtest package's own wiring (``BacktestSession``: HEDGING + MARGIN venue,
 ``use_reduce_only=False``, fees/latency/fill model, funding settled from the
 funding history, results read before the engine is disposed), so a trial's
-numbers are those ``hedgegrid backtest`` would report for the same window.
+fills and round trips are those ``hedgegrid backtest`` would report for the same
+window and venue settings.
 
 Data come from ``[data.synthetic]`` (the seeded generator) or ``[data.catalog]``
 (a Parquet catalog), loaded once per trial process and cached (the process is

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ from optuna.trial import TrialState
 
 from hedgegridd.optimize.config import OptimizeConfig
 from hedgegridd.optimize.storage import redact
+from hedgegridd.optimize.windows import Window
 from hedgegridd.optimize.worker import FAIL_REASON, FEASIBLE, PARAMS
 from hedgegridd.params import dump_strategy_params_toml, parse_strategy_params
 
@@ -32,6 +34,19 @@ def write_best_params(params_doc: dict[str, Any], path: Path, header: str) -> Pa
     return path
 
 
+def _window(w: Window) -> dict[str, Any]:
+    def iso(ns: int) -> str:
+        return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC).isoformat()
+
+    return {
+        "start": iso(w.start_ns),
+        "end": iso(w.end_ns),
+        "start_ns": w.start_ns,
+        "end_ns": w.end_ns,
+        "minutes": w.minutes,
+    }
+
+
 def summary_document(
     result: StudyResult, config: OptimizeConfig, storage_url: str
 ) -> dict[str, Any]:
@@ -50,15 +65,17 @@ def summary_document(
     best = None
     if result.best_number is not None:
         bt = study.trials[result.best_number]
-        best = {"number": bt.number, "value": bt.value, "params": bt.params}
+        used = bt.user_attrs[PARAMS]
+        searched = {name: used[name.split(".")[0]][name.split(".")[1]] for name in config.space}
+        best = {"number": bt.number, "value": bt.value, "params": searched}
     return {
         "study": study.study_name,
         "storage": redact(storage_url),
         "objective": config.objective.metric,
         "direction": config.objective.direction,
         "windows": {
-            "train": [result.windows.train.start_ns, result.windows.train.end_ns],
-            "test": [result.windows.test.start_ns, result.windows.test.end_ns],
+            "train": _window(result.windows.train),
+            "test": _window(result.windows.test),
         },
         "trials": counts,
         "feasible": feasible,

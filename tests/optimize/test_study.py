@@ -87,6 +87,10 @@ def test_out_of_sample_is_judged_on_a_later_window(finished: StudyResult) -> Non
     assert w.train.start_ns < w.train.end_ns == w.test.start_ns < w.test.end_ns
     assert w.test.minutes == 360
     summary = json.loads((finished.out_dir / SUMMARY_FILE).read_text())
+    assert summary["windows"]["test"]["minutes"] == 360
+    assert summary["windows"]["train"]["end"] == summary["windows"]["test"]["start"]
+    written = load_strategy_params(finished.out_dir / BEST_PARAMS_FILE)
+    assert summary["best"]["params"]["grid.step_bps"] == str(written.grid.step_bps)
     oos = summary["out_of_sample"]
     assert len(oos) == 2
     assert oos[0]["number"] == finished.best_number
