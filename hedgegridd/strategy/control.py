@@ -211,7 +211,7 @@ class ControlMixin(StrategyAttrs):
             if reason == "degraded":
                 self.degraded_reason = None
         log.info("strategy.resumed", reason=reason, reasons=list(self.pause_reasons_now()))
-        self._sync("resume")
+        self._sync_guarded("resume")
 
     def set_throttle(self, value: Decimal) -> None:
         """Scale entry quantities by ``value`` in [0, 1]; ConfigError otherwise."""
@@ -222,7 +222,7 @@ class ControlMixin(StrategyAttrs):
         if throttle != self.throttle:
             self.throttle = throttle
             log.info("strategy.throttle", throttle=str(throttle))
-            self._sync("throttle")
+            self._sync_guarded("throttle")
 
     def cancel_entries(self) -> int:
         """Cancel every resting entry; returns how many cancels were sent."""
@@ -263,7 +263,7 @@ class ControlMixin(StrategyAttrs):
         if self.risk is not None:
             self.risk.pause("halted")
         log.warning("strategy.halted", reason=reason)
-        self._sync("halt")
+        self._sync_guarded("halt")
 
     def unhalt(self) -> None:
         """Operator reset of the kill switch: trading resumes unless other pauses remain."""
@@ -271,4 +271,4 @@ class ControlMixin(StrategyAttrs):
         if self.risk is not None:
             self.risk.resume("halted")
         log.info("strategy.unhalted", reasons=list(self.pause_reasons_now()))
-        self._sync("unhalt")
+        self._sync_guarded("unhalt")

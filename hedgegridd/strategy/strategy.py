@@ -260,6 +260,13 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
             return
         self._execute(decision, now, source)
 
+    def _sync_guarded(self, source: str) -> None:
+        """``_sync`` for operator commands: a failure degrades, the caller gets no traceback."""
+        try:
+            self._sync(source)
+        except Exception as exc:  # noqa: BLE001 - same boundary as a handler
+            self._enter_degraded(f"command {source}", exc)
+
     def confirmed_positions(self) -> tuple[Position, Position]:
         """The engine's confirmed LONG and SHORT positions as core values (cached)."""
         lp = self.cache.position(self.long_pid)
