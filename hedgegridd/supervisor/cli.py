@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import os
 import sys
@@ -119,6 +120,10 @@ def main(
         from hedgegridd.supervisor.strategy_factory import build_hedgegrid_strategy
 
         strategy_factory = build_hedgegrid_strategy
+    # Importing Nautilus before the loop exists installs its uvloop event-loop policy,
+    # so the node runs on the loop it is built for.
+    import nautilus_trader.live.node  # noqa: F401
+
     from hedgegridd.supervisor.app import Daemon
 
     daemon = Daemon(
@@ -128,7 +133,13 @@ def main(
         strategy_factory=strategy_factory,
         environ=os.environ,
     )
-    log.info("daemon.starting", mode=settings.mode.value, version=__version__, pid=os.getpid())
+    log.info(
+        "daemon.starting",
+        mode=settings.mode.value,
+        version=__version__,
+        pid=os.getpid(),
+        loop_policy=type(asyncio.get_event_loop_policy()).__module__,
+    )
     code: ExitCode = anyio.run(daemon.run, backend="asyncio")
     return int(code)
 
