@@ -190,7 +190,11 @@ def worker_main(job: WorkerJob) -> int:
             fail_stale_trials(study, job.config.study.trial_timeout_s)
             if trials_counted(study) >= job.n_trials:
                 break
-            run_one_trial(study, job, worker_id, runner)
+            try:
+                run_one_trial(study, job, worker_id, runner)
+            except BaseException:
+                runner.close(kill=True)  # stopping: do not wait for the trial to finish
+                raise
             ran += 1
     log.info("optimize.worker_done", worker=worker_id, trials=ran)
     return ran

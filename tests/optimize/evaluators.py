@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from decimal import Decimal
+from pathlib import Path
 
 from hedgegridd.backtest.results import FillRecord
 from hedgegridd.data.synthetic import generate
@@ -108,12 +109,32 @@ def raises(task: BacktestTask) -> BacktestOutcome:
     raise RuntimeError("engine exploded on bar 17")
 
 
-def slow_reference_grid(task: BacktestTask) -> BacktestOutcome:
-    """``reference_grid`` that takes at least 1.5 s (so concurrent workers overlap)."""
-    time.sleep(1.5)
+_CALLS = 0
+
+
+def stalls_after_first(task: BacktestTask) -> BacktestOutcome:
+    """With HG_TEST_STALL set: the first trial of a process finishes, later ones hang.
+
+    Gives an interruption test a study that is certainly mid-trial when it is
+    stopped; without the variable it is ``reference_grid``.
+    """
+    global _CALLS
+    _CALLS += 1
+    if os.environ.get("HG_TEST_STALL") and _CALLS > 1:
+        sleeps_forever(task)
     return reference_grid(task)
 
 
-def exits_hard(task: BacktestTask) -> BacktestOutcome:
-    """Dies without a word, like a segfaulting extension."""
-    os._exit(3)
+def waits_for_a_peer(task: BacktestTask) -> BacktestOutcome:
+    """``reference_grid`` that first waits (<= 120 s) until two processes reached this point.
+
+    Each trial process registers in the folder named by HG_TEST_BARRIER; two
+    optimizer processes sharing a study thus both run trials, whatever their
+    start-up skew.
+    """
+    folder = Path(os.environ["HG_TEST_BARRIER"])
+    (folder / str(os.getpid())).touch()
+    deadline = time.monotonic() + 120
+    while len(list(folder.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return reference_grid(task)

@@ -23,7 +23,8 @@ from hedgegridd.optimize.worker import FAIL_REASON, WORKER, fail_stale_trials
 from .helpers import config_doc
 
 ROOT = Path(__file__).resolve().parents[2]
-SLOW = "tests.optimize.evaluators:slow_reference_grid"
+STALLS = "tests.optimize.evaluators:stalls_after_first"
+PEERS = "tests.optimize.evaluators:waits_for_a_peer"
 
 
 def _toml(doc: dict[str, Any]) -> str:
@@ -51,8 +52,10 @@ def _toml(doc: dict[str, Any]) -> str:
     return text
 
 
-def _cli(config: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def _cli(
+    config: Path, out: Path, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.Popen(
         [
             sys.executable,
@@ -85,7 +88,7 @@ def _wait_for(predicate: Any, timeout_s: float = 180.0) -> None:
 @pytest.mark.slow
 def test_interrupted_study_resumes_to_its_trial_budget(tmp_path: Path) -> None:
     """SIGTERM mid-study fails the running trial with a reason; --resume completes the budget."""
-    doc = config_doc(study__trials=3, backtest__evaluator=SLOW)
+    doc = config_doc(study__trials=3, backtest__evaluator=STALLS)
     doc["study"]["storage"] = f"sqlite:///{tmp_path / 'study.db'}"
     config_file = tmp_path / "optimize.toml"
     config_file.write_text(_toml(doc))
@@ -98,15 +101,15 @@ def test_interrupted_study_resumes_to_its_trial_budget(tmp_path: Path) -> None:
             return 0
         return len(study.get_trials(states=(TrialState.COMPLETE,)))
 
-    proc = _cli(config_file, tmp_path / "out")
-    _wait_for(lambda: completed() >= 1)
+    proc = _cli(config_file, tmp_path / "out", env={"HG_TEST_STALL": "1"})
+    _wait_for(lambda: completed() >= 1)  # trial 0 done; trial 1 hangs until we stop the run
     proc.send_signal(signal.SIGTERM)
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == 143, output
     assert "Continue the study with --resume" in output
     study = optuna.load_study(study_name="tiny", storage=open_storage(storage))
     before = {t.number: t.params for t in study.get_trials(states=(TrialState.COMPLETE,))}
-    assert 1 <= len(before) < 3
+    assert len(before) == 1
     interrupted = [t for t in study.trials if t.state != TrialState.COMPLETE]
     assert all(t.state == TrialState.FAIL for t in interrupted)
     assert all(t.user_attrs[FAIL_REASON].startswith("interrupted") for t in interrupted)
@@ -144,11 +147,14 @@ def test_stale_running_trial_of_a_dead_worker_is_failed(
 @pytest.mark.slow
 def test_two_processes_share_one_journal_storage(tmp_path: Path) -> None:
     """Two `hedgegrid optimize --resume` processes fill one study on a shared journal file."""
-    doc = config_doc(study__trials=4, backtest__evaluator=SLOW)
+    doc = config_doc(study__trials=4, backtest__evaluator=PEERS)
     doc["study"]["storage"] = f"journal:{tmp_path / 'shared' / 'study.log'}"
     config_file = tmp_path / "optimize.toml"
     config_file.write_text(_toml(doc))
-    procs = [_cli(config_file, tmp_path / f"out{i}", "--resume") for i in range(2)]
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    env = {"HG_TEST_BARRIER": str(barrier)}
+    procs = [_cli(config_file, tmp_path / f"out{i}", "--resume", env=env) for i in range(2)]
     outputs = [p.communicate(timeout=240)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     study = optuna.load_study(study_name="tiny", storage=open_storage(doc["study"]["storage"]))
