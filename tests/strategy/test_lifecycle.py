@@ -20,11 +20,13 @@ from tests.strategy.harness import (
 )
 
 
+@pytest.mark.parametrize("contingency", ["OUO", "NONE"])
 def test_grid_trades_and_exit_invariant_holds_after_every_order_event(
+    contingency: str,
     disposer: list[Harness],
 ) -> None:
     """TP and SL each equal the position after every bar and never exceed it at any order event."""
-    h = build(observer=True, minutes=2000, seed=3)
+    h = build(observer=True, minutes=2000, seed=3, config={"exit_contingency": contingency})
     disposer.append(h)
     h.session.run()
     assert len(h.orders()) > 0
