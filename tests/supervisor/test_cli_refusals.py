@@ -85,3 +85,29 @@ def test_corrupt_state_database_exits_74_without_reset(tmp_path: Path) -> None:
     assert result.returncode == 74
     assert "corrupt" in result.stdout + result.stderr
     assert db.read_bytes() == garbage
+
+
+def test_journald_priorities_when_run_under_systemd(tmp_path: Path) -> None:
+    """With JOURNAL_STREAM set, the daemon's log lines carry sd-daemon priority prefixes."""
+    config = tmp_path / "hedgegridd.toml"
+    config.write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEDGEGRID_", "BINANCE_"))}
+    env["JOURNAL_STREAM"] = "8:12345"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hedgegridd.supervisor.cli",
+            "--config",
+            str(config),
+            "--check-config",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0
+    line = (result.stdout + result.stderr).strip().splitlines()[-1]
+    assert line.startswith("<6>event='config.ok'")
