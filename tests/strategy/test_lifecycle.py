@@ -186,8 +186,9 @@ def test_funding_guard_scales_the_paying_side_near_funding(disposer: list[Harnes
         next_funding_ns=funding_ns,
     )
     p = params(
-        grid={"base_qty": "0.004"},
+        grid={"base_qty": "0.004", "max_inventory_qty": "1"},
         policy={"counter_qty_scale": "1"},
+        risk={"max_position_qty": "1"},
         funding={"window_s": 1800, "rate_threshold": "0.0003", "paying_side_scale": "0.5"},
     )
     h = build(p, minutes=600, funding=[update])
