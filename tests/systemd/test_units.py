@@ -86,7 +86,9 @@ def test_credentials_come_from_load_credential() -> None:
     """API key and secret reach the daemon only through LoadCredential."""
     d = _directives("hedgegridd.service")
     names = {v.split(":", 1)[0] for v in d["LoadCredential"]}
-    assert {"binance_api_key", "binance_api_secret"} <= names
+    from hedgegridd.supervisor.secrets import SECRET_NAMES
+
+    assert set(SECRET_NAMES) <= names
     assert not any("KEY" in v or "SECRET" in v for v in d.get("Environment", []))
 
 
