@@ -151,10 +151,18 @@ class DataSection(_Frozen):
 
 
 class SplitSection(_Frozen):
-    """``[split]``: the last ``test_fraction`` of the span is held out of sample."""
+    """``[split]``: the last ``test_fraction`` of the span is held out of sample.
+
+    ``in_sample_folds`` > 1 cuts the in-sample window into that many consecutive
+    folds, backtests each one and scores the trial by the ``fold_aggregate``
+    (mean, or the worst fold with ``min``) of the fold scores, so parameters
+    that only suit one stretch of the market do not win.
+    """
 
     test_fraction: float = Field(default=0.3, gt=0, lt=1)
     min_test_minutes: int = Field(default=60, ge=1)
+    in_sample_folds: int = Field(default=1, ge=1, le=12)
+    fold_aggregate: Literal["mean", "min"] = "mean"
 
 
 class BacktestSection(_Frozen):
@@ -269,6 +277,12 @@ class OptimizeConfig(_Frozen):
             raise ValueError(
                 f"split.test_fraction * data minutes = {test_minutes} test minutes; "
                 f"need >= split.min_test_minutes ({self.split.min_test_minutes})"
+            )
+        fold_minutes = (self.data.minutes - test_minutes) // self.split.in_sample_folds
+        if fold_minutes < self.split.min_test_minutes:
+            raise ValueError(
+                f"split.in_sample_folds = {self.split.in_sample_folds} leaves {fold_minutes} "
+                f"minutes per fold; need >= split.min_test_minutes ({self.split.min_test_minutes})"
             )
         return self
 

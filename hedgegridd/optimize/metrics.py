@@ -181,6 +181,37 @@ def compute_metrics(outcome: BacktestOutcome) -> Metrics:
     )
 
 
+def combine_folds(folds: Sequence[Metrics]) -> Metrics:
+    """One summary of consecutive fold runs: totals summed, drawdown the worst, ratios averaged."""
+    if len(folds) == 1:
+        return folds[0]
+    n = len(folds)
+    trips = sum(f.round_trips for f in folds)
+    fills = sum(f.fills for f in folds)
+
+    def mean(name: str) -> float:
+        return sum(float(getattr(f, name)) for f in folds) / n
+
+    return Metrics(
+        span_days=sum(f.span_days for f in folds),
+        net_pnl=sum(f.net_pnl for f in folds),
+        total_return_pct=mean("total_return_pct"),
+        annualized_return_pct=mean("annualized_return_pct"),
+        max_drawdown_pct=max(f.max_drawdown_pct for f in folds),
+        sharpe=mean("sharpe"),
+        sortino=mean("sortino"),
+        calmar=mean("calmar"),
+        round_trips=trips,
+        win_rate=sum(f.win_rate * f.round_trips for f in folds) / trips if trips else 0.0,
+        profit_factor=mean("profit_factor"),
+        fills=fills,
+        orders=sum(f.orders for f in folds),
+        fees=sum(f.fees for f in folds),
+        maker_ratio=sum(f.maker_ratio * f.fills for f in folds) / fills if fills else 0.0,
+        open_qty=folds[-1].open_qty,
+    )
+
+
 def constraint_values(metrics: Metrics, constraints: ConstraintsSection) -> dict[str, float]:
     """Per constraint, how far it is violated (> 0) or met (<= 0), as Optuna expects."""
     values = {

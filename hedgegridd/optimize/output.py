@@ -76,6 +76,8 @@ def summary_document(
         "windows": {
             "train": _window(result.windows.train),
             "test": _window(result.windows.test),
+            "in_sample_folds": [_window(w) for w in result.windows.folds],
+            "fold_aggregate": config.split.fold_aggregate,
         },
         "trials": counts,
         "feasible": feasible,

@@ -91,6 +91,16 @@ def _oos_table(result: StudyResult) -> str:
     )
 
 
+def _folds_note(result: StudyResult, config: OptimizeConfig) -> str:
+    k = len(result.windows.folds)
+    if k < 2:
+        return ""
+    return (
+        f" In sample is scored over {k} consecutive folds ({config.split.fold_aggregate} of the "
+        "fold scores); the IS columns below summarize the folds."
+    )
+
+
 def _failures(summary: dict[str, Any]) -> str:
     fails = summary.get("failures") or []
     if not fails:
@@ -132,7 +142,7 @@ td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}</style></head><b
 <h1>Study {html.escape(study.study_name)}</h1>
 <p>Objective: {config.objective.metric} ({config.objective.direction}), in sample
 [{w.train.start_ns}, {w.train.end_ns}) ns ({w.train.minutes} min); out of sample
-[{w.test.start_ns}, {w.test.end_ns}) ns ({w.test.minutes} min).
+[{w.test.start_ns}, {w.test.end_ns}) ns ({w.test.minutes} min).{_folds_note(result, config)}
 Trials: {html.escape(counts)}; feasible: {summary["feasible"]}.
 Storage: {html.escape(summary["storage"])}.</p>
 <h2>Best parameters</h2>{best_html}

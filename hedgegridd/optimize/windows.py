@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from hedgegridd.optimize.config import OptimizeConfig
@@ -28,6 +29,12 @@ class Windows:
 
     train: Window
     test: Window
+    folds: tuple[Window, ...] = ()
+
+    @property
+    def in_sample(self) -> tuple[Window, ...]:
+        """The windows a trial is scored on: the folds, or the whole train window."""
+        return self.folds or (self.train,)
 
 
 def split_windows(config: OptimizeConfig) -> Windows:
@@ -36,4 +43,11 @@ def split_windows(config: OptimizeConfig) -> Windows:
     start_ns, end_ns = data.start_ns, data.end_ns
     test_minutes = int(data.minutes * config.split.test_fraction)
     cut = end_ns - test_minutes * MINUTE_NS
-    return Windows(train=Window(start_ns, cut), test=Window(cut, end_ns))
+    train = Window(start_ns, cut)
+    k = config.split.in_sample_folds
+    folds: tuple[Window, ...] = ()
+    if k > 1:
+        step = train.minutes // k
+        bounds = [start_ns + i * step * MINUTE_NS for i in range(k)] + [cut]
+        folds = tuple(Window(a, b) for a, b in itertools.pairwise(bounds))
+    return Windows(train=train, test=Window(cut, end_ns), folds=folds)

@@ -28,7 +28,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hedgegridd.errors import ConfigError
 from hedgegridd.optimize.config import OptimizeConfig
-from hedgegridd.optimize.metrics import Metrics, constraint_values, violations
+from hedgegridd.optimize.metrics import Metrics, combine_folds, constraint_values, violations
 from hedgegridd.optimize.space import build_params, suggest
 from hedgegridd.optimize.storage import open_storage
 from hedgegridd.optimize.trial_process import BacktestTask, TrialFailure, TrialRunner
@@ -40,6 +40,7 @@ FAIL_REASON = "fail_reason"
 CONSTRAINTS = "constraints"
 FEASIBLE = "feasible"
 METRICS = "metrics"
+FOLD_METRICS = "fold_metrics"
 PARAMS = "strategy_params"
 WORKER = "worker"
 # A RUNNING trial older than this many trial timeouts (+ slack) has lost its worker.
@@ -130,30 +131,47 @@ def run_one_trial(study: optuna.Study, job: WorkerJob, worker_id: str, runner: T
             return
         params_doc = params.model_dump(mode="json")
         trial.set_user_attr(PARAMS, params_doc)
-        train = job.windows.train
-        result = runner.evaluate(
-            config.backtest.evaluator,
-            task_for(job, params_doc, train.start_ns, train.end_ns),
-            timeout_s=config.study.trial_timeout_s,
-        )
+        folds: list[Metrics] = []
+        windows = job.windows.in_sample
+        for i, window in enumerate(windows):
+            result = runner.evaluate(
+                config.backtest.evaluator,
+                task_for(job, params_doc, window.start_ns, window.end_ns),
+                timeout_s=config.study.trial_timeout_s,
+            )
+            if isinstance(result, TrialFailure):
+                where = f"fold {i + 1}/{len(windows)}: " if len(windows) > 1 else ""
+                _fail(study, trial, where + result.reason)
+                return
+            folds.append(result)
     except BaseException:
         _fail(study, trial, "interrupted: the worker was stopped during the trial")
         raise
-    if isinstance(result, TrialFailure):
-        _fail(study, trial, result.reason)
-        return
-    _complete(study, trial, result, job)
+    _complete(study, trial, folds, job)
 
 
-def _complete(study: optuna.Study, trial: optuna.Trial, metrics: Metrics, job: WorkerJob) -> None:
+def objective_value(folds: Sequence[Metrics], config: OptimizeConfig) -> float:
+    """The trial's score: the metric of the window, or the mean / worst over the folds."""
+    scores = [float(getattr(m, config.objective.metric)) for m in folds]
+    if config.split.fold_aggregate == "mean" or len(scores) == 1:
+        return sum(scores) / len(scores)
+    return min(scores) if config.objective.direction == "maximize" else max(scores)
+
+
+def _complete(
+    study: optuna.Study, trial: optuna.Trial, folds: list[Metrics], job: WorkerJob
+) -> None:
     constraints = job.config.constraints
+    metrics = combine_folds(folds)
     broken = violations(metrics, constraints)
     trial.set_user_attr(METRICS, metrics.as_dict())
+    if len(folds) > 1:
+        trial.set_user_attr(FOLD_METRICS, [m.as_dict() for m in folds])
     trial.set_user_attr(CONSTRAINTS, list(constraint_values(metrics, constraints).values()))
     trial.set_user_attr(FEASIBLE, not broken)
     if broken:
         trial.set_user_attr("infeasible_because", broken)
-    value = float(getattr(metrics, job.config.objective.metric))
+    value = objective_value(folds, job.config)
     study.tell(trial, value)
     log.info(
         "optimize.trial_finished",

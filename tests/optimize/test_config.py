@@ -108,3 +108,11 @@ def test_relative_paths_resolve_against_the_config_file(tmp_path: Path) -> None:
     assert config.data.catalog.path == (tmp_path / "cat").resolve()
     assert config.base.params_file == (tmp_path / "strategy.toml").resolve()
     assert config.data.minutes == 2 * 1440
+
+
+def test_in_sample_folds_must_leave_enough_minutes_each() -> None:
+    """Folds shorter than min_test_minutes are refused, naming the setting."""
+    with pytest.raises(ConfigError, match=r"split.in_sample_folds = 12 leaves"):
+        parse_optimize_config(config_doc(split__in_sample_folds=12, split__min_test_minutes=200))
+    with pytest.raises(ConfigError, match=r"in_sample_folds"):
+        parse_optimize_config(config_doc(split__in_sample_folds=0))

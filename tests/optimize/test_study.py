@@ -18,7 +18,8 @@ from hedgegridd.optimize.config import OptimizeConfig, parse_optimize_config
 from hedgegridd.optimize.output import BEST_PARAMS_FILE, REPORT_FILE, SUMMARY_FILE
 from hedgegridd.optimize.progress import StudyProgress, best_feasible
 from hedgegridd.optimize.study import StudyResult, open_study, run_optimization
-from hedgegridd.optimize.worker import FAIL_REASON, FEASIBLE, METRICS, PARAMS
+from hedgegridd.optimize.windows import split_windows
+from hedgegridd.optimize.worker import FAIL_REASON, FEASIBLE, FOLD_METRICS, METRICS, PARAMS
 from hedgegridd.params import load_strategy_params
 from hedgegridd.supervisor.settings import load_settings
 
@@ -206,3 +207,25 @@ def test_progress_bar_shows_trials_best_score_and_eta() -> None:
     assert "2/4 trials" in text
     assert "best=1.5 (#1)" in text
     assert re.search(r"\[\d\d:\d\d<[\d:?]+", text)
+
+
+def test_in_sample_folds_score_each_stretch_of_the_market(tmp_path: Path) -> None:
+    """With folds, every trial is backtested per fold and scored by the worst fold."""
+    config = tiny_config(study__trials=2, split__in_sample_folds=3, split__fold_aggregate="min")
+    windows = split_windows(config)
+    assert len(windows.folds) == 3
+    assert windows.folds[0].start_ns == windows.train.start_ns
+    assert windows.folds[-1].end_ns == windows.train.end_ns == windows.test.start_ns
+    result = run_optimization(config, tmp_path, progress=False)
+    complete = result.study.get_trials(states=(TrialState.COMPLETE,))
+    assert complete
+    for trial in complete:
+        folds = trial.user_attrs[FOLD_METRICS]
+        assert len(folds) == 3
+        assert all(f["fills"] > 0 for f in folds)
+        assert trial.value == min(f["sharpe"] for f in folds)
+        total = trial.user_attrs[METRICS]
+        assert total["round_trips"] == sum(f["round_trips"] for f in folds)
+        assert total["max_drawdown_pct"] == max(f["max_drawdown_pct"] for f in folds)
+    summary = json.loads((tmp_path / SUMMARY_FILE).read_text())
+    assert len(summary["windows"]["in_sample_folds"]) == 3
