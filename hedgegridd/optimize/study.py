@@ -68,12 +68,20 @@ class StudyResult:
 
 
 def config_fingerprint(config: OptimizeConfig) -> str:
-    """Hash of everything that defines what a trial's score means (not how it is run)."""
+    """Hash of everything that defines what a trial's score means (not how it is run).
+
+    Host-independent: the base parameters enter by content (not by file path) and a
+    catalog by instrument and window (not by where it is mounted).
+    """
     relevant = config.model_dump(
         mode="json",
-        include={"data", "split", "backtest", "base", "space", "objective", "constraints"},
+        include={"data", "split", "backtest", "space", "objective", "constraints"},
     )
-    blob = json.dumps(relevant, sort_keys=True).encode()
+    catalog = relevant["data"].get("catalog")
+    if catalog is not None:
+        catalog.pop("path", None)
+    relevant["base"] = base_document(config)
+    blob = json.dumps(relevant, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 

@@ -17,10 +17,19 @@ from hedgegridd.errors import ConfigError
 from hedgegridd.optimize.config import OptimizeConfig, parse_optimize_config
 from hedgegridd.optimize.output import BEST_PARAMS_FILE, REPORT_FILE, SUMMARY_FILE
 from hedgegridd.optimize.progress import StudyProgress, best_feasible
-from hedgegridd.optimize.study import StudyResult, open_study, run_optimization
+from hedgegridd.optimize.study import (
+    StudyResult,
+    config_fingerprint,
+    open_study,
+    run_optimization,
+)
 from hedgegridd.optimize.windows import split_windows
 from hedgegridd.optimize.worker import FAIL_REASON, FEASIBLE, FOLD_METRICS, METRICS, PARAMS
-from hedgegridd.params import load_strategy_params
+from hedgegridd.params import (
+    default_strategy_params,
+    dump_strategy_params_toml,
+    load_strategy_params,
+)
 from hedgegridd.supervisor.settings import load_settings
 
 from .helpers import REAL, config_doc, tiny_config
@@ -229,3 +238,21 @@ def test_in_sample_folds_score_each_stretch_of_the_market(tmp_path: Path) -> Non
         assert total["max_drawdown_pct"] == max(f["max_drawdown_pct"] for f in folds)
     summary = json.loads((tmp_path / SUMMARY_FILE).read_text())
     assert len(summary["windows"]["in_sample_folds"]) == 3
+
+
+def test_fingerprint_ignores_where_files_live_but_not_what_they_say(tmp_path: Path) -> None:
+    """Hosts with the same strategy file at different paths can join; other content cannot."""
+    text = dump_strategy_params_toml(default_strategy_params())
+    fingerprints = []
+    for host, body in (
+        ("a", text),
+        ("b", text),
+        ("c", text.replace("levels_per_side = 10", "levels_per_side = 9")),
+    ):
+        folder = tmp_path / host
+        folder.mkdir()
+        (folder / "strategy.toml").write_text(body)
+        doc = config_doc()
+        doc["base"] = {"params_file": str(folder / "strategy.toml")}
+        fingerprints.append(config_fingerprint(parse_optimize_config(doc)))
+    assert fingerprints[0] == fingerprints[1] != fingerprints[2]
