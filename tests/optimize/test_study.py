@@ -49,6 +49,7 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> StudyResult:
     return run_optimization(real_config(), out, progress=False)
 
 
+@pytest.mark.slow
 def test_tiny_study_trades_and_writes_best_params(finished: StudyResult) -> None:
     """Trials trade (round trips > 0), a feasible best exists and is written as strategy TOML."""
     complete = finished.study.get_trials(states=(TrialState.COMPLETE,))
@@ -63,6 +64,7 @@ def test_tiny_study_trades_and_writes_best_params(finished: StudyResult) -> None
     assert str(written.grid.step_bps) == str(best.params["grid.step_bps"])
 
 
+@pytest.mark.slow
 def test_best_params_load_in_the_daemon_settings(finished: StudyResult, tmp_path: Path) -> None:
     """The daemon's [strategy] params_file accepts the written file unchanged."""
     daemon_toml = tmp_path / "hedgegridd.toml"
@@ -74,6 +76,7 @@ def test_best_params_load_in_the_daemon_settings(finished: StudyResult, tmp_path
     assert params.grid.levels_per_side >= 3
 
 
+@pytest.mark.slow
 def test_best_params_load_in_a_backtest_config_unchanged(
     finished: StudyResult, tmp_path: Path
 ) -> None:
@@ -91,6 +94,7 @@ def test_best_params_load_in_a_backtest_config_unchanged(
     )
 
 
+@pytest.mark.slow
 def test_out_of_sample_is_judged_on_a_later_window(finished: StudyResult) -> None:
     """Top in-sample trials are re-run on the held-out tail; the summary shows both."""
     w = finished.windows
@@ -111,6 +115,7 @@ def test_out_of_sample_is_judged_on_a_later_window(finished: StudyResult) -> Non
         assert isinstance(row["out_of_sample_violations"], list)
 
 
+@pytest.mark.slow
 def test_report_is_self_contained_with_history_importances_and_oos(
     finished: StudyResult,
 ) -> None:
@@ -126,6 +131,7 @@ def test_report_is_self_contained_with_history_importances_and_oos(
     assert len(html) > 1_000_000  # plotly.js is inlined
 
 
+@pytest.mark.slow
 def test_same_seed_gives_the_same_trials(finished: StudyResult, tmp_path: Path) -> None:
     """One worker with the same seed and data reproduces every trial's params and value."""
     again = run_optimization(real_config(), tmp_path, progress=False)
@@ -135,6 +141,7 @@ def test_same_seed_gives_the_same_trials(finished: StudyResult, tmp_path: Path) 
     assert again.best_number == finished.best_number
 
 
+@pytest.mark.slow
 def test_timed_out_trial_is_failed_with_reason(tmp_path: Path) -> None:
     """A trial over trial_timeout_s is killed and recorded FAIL with why; nothing is written."""
     config = tiny_config(
@@ -218,6 +225,7 @@ def test_progress_bar_shows_trials_best_score_and_eta() -> None:
     assert re.search(r"\[\d\d:\d\d<[\d:?]+", text)
 
 
+@pytest.mark.slow
 def test_in_sample_folds_score_each_stretch_of_the_market(tmp_path: Path) -> None:
     """With folds, every trial is backtested per fold and scored by the worst fold."""
     config = tiny_config(study__trials=2, split__in_sample_folds=3, split__fold_aggregate="min")
