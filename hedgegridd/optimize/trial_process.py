@@ -132,6 +132,11 @@ class TrialRunner:
         self._replies: Connection | None = None
         self._served = 0
 
+    @property
+    def pid(self) -> int | None:
+        """Process id of the current trial process (None before the first evaluation)."""
+        return None if self._proc is None else int(self._proc.pid)
+
     def __enter__(self) -> TrialRunner:
         return self
 

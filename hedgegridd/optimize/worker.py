@@ -24,6 +24,7 @@ from typing import Any
 import optuna
 import structlog
 from optuna.exceptions import UpdateFinishedTrialError
+from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from hedgegridd.errors import ConfigError
@@ -89,11 +90,10 @@ def task_for(job: WorkerJob, params: dict[str, Any], start_ns: int, end_ns: int)
     )
 
 
-def fail_stale_trials(study: optuna.Study, timeout_s: float) -> int:
+def fail_stale_trials(study: optuna.Study, storage: BaseStorage, timeout_s: float) -> int:
     """Mark RUNNING trials that outlived any possible run (their worker died) as FAIL."""
     limit = dt.timedelta(seconds=timeout_s * STALE_FACTOR + STALE_SLACK_S)
     now = dt.datetime.now()
-    storage = study._storage
     study_id = storage.get_study_id_from_name(study.study_name)
     failed = 0
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
@@ -205,7 +205,7 @@ def worker_main(job: WorkerJob) -> int:
     ran = 0
     with TrialRunner(memory_mb=job.config.study.trial_memory_mb) as runner:
         while True:
-            fail_stale_trials(study, job.config.study.trial_timeout_s)
+            fail_stale_trials(study, storage, job.config.study.trial_timeout_s)
             if trials_counted(study) >= job.n_trials:
                 break
             try:

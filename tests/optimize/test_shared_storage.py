@@ -134,13 +134,13 @@ def test_stale_running_trial_of_a_dead_worker_is_failed(
     live = study.ask()
     monkeypatch.setattr("hedgegridd.optimize.worker.STALE_SLACK_S", 0.0)
     time.sleep(0.05)
-    assert fail_stale_trials(study, timeout_s=0.0) == 2
-    assert fail_stale_trials(study, timeout_s=0.0) == 0
+    assert fail_stale_trials(study, storage, timeout_s=0.0) == 2
+    assert fail_stale_trials(study, storage, timeout_s=0.0) == 0
     states = {t.number: t.state for t in study.trials}
     assert states == {orphan.number: TrialState.FAIL, live.number: TrialState.FAIL}
     assert study.trials[0].user_attrs[FAIL_REASON].startswith("interrupted")
     fresh = study.ask()
-    assert fail_stale_trials(study, timeout_s=3600.0) == 0
+    assert fail_stale_trials(study, storage, timeout_s=3600.0) == 0
     assert study.trials[fresh.number].state == TrialState.RUNNING
 
 

@@ -48,12 +48,13 @@ def test_one_process_serves_many_trials_and_startup_is_not_timed() -> None:
         first = runner.evaluate("tests.optimize.slow_start:run", task, timeout_s=5.0)
         assert isinstance(first, Metrics)
         assert first.span_days == pytest.approx(1.5)
-        pid = runner._proc.pid
+        pid = runner.pid
+        assert pid is not None
         failed = runner.evaluate("tests.optimize.evaluators:raises", task, timeout_s=60)
         assert isinstance(failed, TrialFailure)
         again = runner.evaluate("tests.optimize.slow_start:run", task, timeout_s=5.0)
         assert again == first
-        assert runner._proc.pid == pid
+        assert runner.pid == pid
 
 
 def test_overrunning_trial_is_killed_and_reported() -> None:
