@@ -42,12 +42,13 @@ from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import Price, Quantity
 from nautilus_trader.model.orders import LimitOrder, MarketOrder, Order, StopMarketOrder
 
+from hedgegridd.core.order_ids import OrderIdGenerator, OrderKind, decode
 from hedgegridd.core.types import ExitKind, PlaceExit, Rung, Side
 
-ENTRY = "entry"
-TP = "tp"
-SL = "sl"
-FLATTEN = "flatten"
+ENTRY = OrderKind.ENTRY.value
+TP = OrderKind.TP.value
+SL = OrderKind.SL.value
+FLATTEN = OrderKind.FLATTEN.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,13 @@ class OrderBuilder:
         self._pair_exits = pair_exits
         self._price_prec = instrument.price_precision
         self._size_prec = instrument.size_precision
+        self._ids = OrderIdGenerator()
+
+    def client_order_id(self, kind: str, side: Side, level: int | None = None) -> ClientOrderId:
+        """A deterministic id that names kind, side and level (``hedgegridd.core.order_ids``)."""
+        return ClientOrderId(
+            self._ids.next_id(OrderKind(kind), side, level, self._clock.timestamp_ns())
+        )
 
     @property
     def pairs_exits(self) -> bool:
@@ -117,6 +125,7 @@ class OrderBuilder:
             time_in_force=TimeInForce.GTC,
             post_only=True,
             tags=[ENTRY, f"{rung.side.value}:{rung.level}"],
+            client_order_id=self.client_order_id(ENTRY, rung.side, rung.level),
         )
         return order
 
@@ -129,10 +138,11 @@ class OrderBuilder:
     ) -> Order:
         """Reduce-only TP (GTC limit) or SL (stop-market on last price), optionally OUO-linked."""
         side = _order_side(intent.side.exit_order_side)
-        coid = client_order_id or self._factory.generate_client_order_id()
+        kind = TP if intent.kind is ExitKind.TP else SL
+        coid = client_order_id or self.client_order_id(kind, intent.side)
         contingency = ContingencyType.OUO if linked is not None else ContingencyType.NO_CONTINGENCY
         links = [linked] if linked is not None else None
-        tags = [TP if intent.kind is ExitKind.TP else SL, intent.side.value]
+        tags = [kind, intent.side.value]
         ts = self._clock.timestamp_ns()
         if intent.kind is ExitKind.TP:
             return LimitOrder(
@@ -174,8 +184,8 @@ class OrderBuilder:
         """TP and SL of equal quantity, linked OUO when pairing is enabled."""
         if not self._pair_exits:
             return self.exit(tp), self.exit(sl)
-        tp_id = self._factory.generate_client_order_id()
-        sl_id = self._factory.generate_client_order_id()
+        tp_id = self.client_order_id(TP, tp.side)
+        sl_id = self.client_order_id(SL, sl.side)
         return (
             self.exit(tp, client_order_id=tp_id, linked=sl_id),
             self.exit(sl, client_order_id=sl_id, linked=tp_id),
@@ -190,28 +200,21 @@ class OrderBuilder:
             time_in_force=TimeInForce.GTC,
             reduce_only=True,
             tags=[FLATTEN, side.value],
+            client_order_id=self.client_order_id(FLATTEN, side),
         )
         return order
 
 
-def meta_from_order(order: Order, side: Side | None) -> OrderMeta | None:
-    """Classify an untagged order found at start (venue reconciliation after a restart).
+def meta_from_client_id(client_order_id: ClientOrderId) -> OrderMeta | None:
+    """Rebuild ``OrderMeta`` from one of our client order ids (None when not ours).
 
-    Opening-side limits are entries with level 0: no desired rung has that key, so the
-    first diff cancels them and the ladder is placed afresh (never duplicated). Closing
-    limits are TPs and closing stop-markets SLs: they count as protection at once.
+    This is what survives a restart: the Binance adapter reconciles resting orders
+    with ``position_id=None`` and no tags, but with the id we sent.
     """
-    if side is None:
+    info = decode(client_order_id.value)
+    if info is None:
         return None
-    closing = order.side == _order_side(side.exit_order_side)
-    type_name = order.type_string()
-    if not closing:
-        return OrderMeta(ENTRY, side, 0) if type_name == "LIMIT" else None
-    if type_name == "LIMIT":
-        return OrderMeta(TP, side)
-    if type_name == "STOP_MARKET":
-        return OrderMeta(SL, side)
-    return OrderMeta(FLATTEN, side)
+    return OrderMeta(info.kind.value, info.side, info.level)
 
 
 def meta_from_tags(tags: list[str] | None) -> OrderMeta | None:

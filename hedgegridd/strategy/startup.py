@@ -24,12 +24,7 @@ from hedgegridd.errors import ConfigError, DomainError, VenueRefusedError
 from hedgegridd.params import StrategyParams
 from hedgegridd.strategy.config import FUNDING_SOURCES, STOP_POLICIES
 from hedgegridd.strategy.handle import TradingState
-from hedgegridd.strategy.orders import (
-    OrderBuilder,
-    meta_from_order,
-    meta_from_tags,
-    side_of_position_id,
-)
+from hedgegridd.strategy.orders import OrderBuilder, meta_from_client_id, meta_from_tags
 from hedgegridd.strategy.state import StrategyAttrs
 from hedgegridd.strategy.warmup import WarmupData
 
@@ -130,27 +125,46 @@ class StartupMixin(StrategyAttrs):
             self.risk.pause(HALTED)
 
     def _adopt_existing(self) -> None:
-        """Restart: adopt open positions (cost basis) and our tagged open orders."""
+        """Restart: adopt open positions (cost basis) and our open orders by client id.
+
+        After a restart the Binance adapter reconciles resting orders with
+        ``position_id=None`` and no tags; our client order ids name kind, side and level
+        (``hedgegridd.core.order_ids``), so every order of ours is tracked again exactly:
+        entries keep their (side, level) so the diff never duplicates them, exits count
+        as protection and the exit planner cancels whatever exceeds the position (OUO
+        links do not survive reconciliation; the planner's quantity rule replaces them).
+
+        Policy for an open order on our instrument whose id is not ours (another
+        client's, or an id from before this scheme): it is cancelled. Its side cannot be
+        known (no position id), so it can be neither trusted as protection nor left
+        resting beyond the position; the ladder and the exit planner re-place exactly
+        what the confirmed position needs.
+        """
         long, short = self.confirmed_positions()
         for pos in (long, short):
             if pos.qty > 0 and pos.avg_price is not None:
                 self.book.seed_side(pos.side, pos.qty, pos.avg_price)
-        adopted = 0
+        adopted = cancelled = 0
         for order in self.cache.orders_open(instrument_id=self.instrument_id, strategy_id=self.id):
-            meta = meta_from_tags(order.tags) or meta_from_order(
-                order, side_of_position_id(self.cache.position_id(order.client_order_id))
-            )
+            meta = meta_from_client_id(order.client_order_id) or meta_from_tags(order.tags)
             if meta is None:
                 log.warning(
-                    "strategy.order_not_adopted", client_order_id=order.client_order_id.value
+                    "strategy.unknown_order_cancelled",
+                    client_order_id=order.client_order_id.value,
+                    order_side=order.side_string(),
+                    order_type=order.type_string(),
+                    qty=str(order.quantity),
                 )
+                self.cancel_order(order)
+                cancelled += 1
                 continue
             self.book.track(order, meta)
             adopted += 1
-        if adopted or long.qty or short.qty:
+        if adopted or cancelled or long.qty or short.qty:
             log.info(
                 "strategy.adopted",
                 orders=adopted,
+                unknown_cancelled=cancelled,
                 long_qty=str(long.qty),
                 short_qty=str(short.qty),
             )

@@ -15,6 +15,7 @@ ALLOWED_STDLIB = {
     "enum",
     "fractions",
     "math",
+    "re",
     "typing",
 }
 ALLOWED_OWN = ("hedgegridd.core", "hedgegridd.errors")
