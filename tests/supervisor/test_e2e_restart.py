@@ -21,6 +21,7 @@ import anyio
 import pytest
 
 from hedgegridd.control.client import ControlClient
+from hedgegridd.core.order_ids import OrderKind, decode
 from hedgegridd.errors import ControlError
 from hedgegridd.sim import SimBar, SimConfig, SimExchange
 
@@ -108,6 +109,12 @@ def assert_balanced(sim: SimExchange) -> None:
     keys = entry_keys(sim)
     dupes = [k for k, n in Counter(keys).items() if n > 1]
     assert dupes == [], f"duplicate entries at {dupes}"
+    ids = [o.client_id for o in sim.engine.open_orders()]
+    ids += [a.client_algo_id for a in sim.engine.open_algos()]
+    infos = [decode(i) for i in ids]
+    assert None not in infos, ids  # every resting order is one of ours, named by its id
+    levels = [(i.side, i.level) for i in infos if i is not None and i.kind is OrderKind.ENTRY]
+    assert len(levels) == len(set(levels)), f"duplicate entry levels {levels}"
     for side, b in venue_book(sim).items():
         assert b["tp"] == b["sl"] == b["pos"], f"{side}: {b}"
 
@@ -158,6 +165,7 @@ async def test_kill9_restart_readopts_every_order_without_excess_exits(tmp_path:
             first.stop_now()
         before = venue_book(sim)
         entries_before = sorted(entry_keys(sim))
+        resting_before = len(sim.engine.open_orders()) + len(sim.engine.open_algos())
 
         second = start_daemon(config, tmp_path, factory=None, watchdog_usec=None, tag="second")
         try:
@@ -167,6 +175,11 @@ async def test_kill9_restart_readopts_every_order_without_excess_exits(tmp_path:
             assert Decimal(status["peak_equity"]) >= peak
             pos = await _call(sock, "positions")
             assert Decimal(pos["long"]["quantity"]) == before["LONG"]["pos"]
+            assert Decimal(pos["short"]["quantity"]) == before["SHORT"]["pos"]
+            adopted = next(e for e in second.events() if e["event"] == "strategy.adopted")
+            assert adopted["orders"] == resting_before
+            assert adopted["unknown_cancelled"] == 0
+            assert Decimal(str(adopted["long_qty"])) == before["LONG"]["pos"]
 
             # Bars pass: nothing re-placed on top of the adopted orders.
             await anyio.sleep(3)
