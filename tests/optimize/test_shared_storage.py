@@ -14,6 +14,7 @@ from typing import Any
 import optuna
 import pytest
 from optuna.trial import TrialState
+from structlog.testing import LogCapture
 
 from hedgegridd.optimize.config import parse_optimize_config
 from hedgegridd.optimize.storage import open_storage
@@ -125,7 +126,7 @@ def test_interrupted_study_resumes_to_its_trial_budget(tmp_path: Path) -> None:
 
 
 def test_stale_running_trial_of_a_dead_worker_is_failed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, log_events: LogCapture
 ) -> None:
     """A RUNNING trial older than any possible run is marked FAIL with 'interrupted'."""
     storage = open_storage(f"sqlite:///{tmp_path / 's.db'}")
@@ -139,6 +140,9 @@ def test_stale_running_trial_of_a_dead_worker_is_failed(
     states = {t.number: t.state for t in study.trials}
     assert states == {orphan.number: TrialState.FAIL, live.number: TrialState.FAIL}
     assert study.trials[0].user_attrs[FAIL_REASON].startswith("interrupted")
+    stale = [e for e in log_events.entries if e["event"] == "optimize.stale_trial_failed"]
+    assert [e["trial"] for e in stale] == [orphan.number, live.number]
+    assert all(e["log_level"] == "warning" for e in stale)
     fresh = study.ask()
     assert fail_stale_trials(study, storage, timeout_s=3600.0) == 0
     assert study.trials[fresh.number].state == TrialState.RUNNING
