@@ -16,7 +16,6 @@ allowed range, e.g. ``strategy.grid.step_bps: Input should be greater than 0
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, Literal
 import annotated_types
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from hedgegridd.configfile import read_toml
 from hedgegridd.core.specs import (
     DiffSpec,
     ExitSpec,
@@ -292,13 +292,7 @@ def parse_strategy_params(data: Mapping[str, Any], *, source: str = "strategy") 
 def load_strategy_params(path: str | Path) -> StrategyParams:
     """Read strategy parameters from TOML (a ``[strategy]`` table or a bare file)."""
     p = Path(path)
-    try:
-        with p.open("rb") as fh:
-            doc = tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"strategy parameter file not found: {p}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"strategy parameter file {p} is not valid TOML: {exc}") from exc
+    doc = read_toml(p, "strategy parameter file")
     if "strategy" in doc:
         section = doc["strategy"]
         if not isinstance(section, dict):

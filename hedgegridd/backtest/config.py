@@ -23,7 +23,6 @@ Relative paths resolve against the config file's directory.
 
 from __future__ import annotations
 
-import tomllib
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hedgegridd.configfile import describe_validation_error, read_toml
 from hedgegridd.errors import ConfigError
 from hedgegridd.params import StrategyParams, load_strategy_params, parse_strategy_params
 
@@ -132,22 +132,12 @@ def parse_backtest_config(doc: dict[str, Any], *, base_dir: Path) -> BacktestCon
     try:
         return BacktestConfig.model_validate(data)
     except ValidationError as exc:
-        errors = "; ".join(
-            f"backtest.{'.'.join(str(p) for p in e['loc'])}: "
-            f"{str(e['msg']).removeprefix('Value error, ')}"
-            for e in exc.errors(include_url=False)
-        )
+        errors = describe_validation_error(exc, "backtest")
         raise ConfigError(f"invalid backtest config: {errors}") from exc
 
 
 def load_backtest_config(path: str | Path) -> BacktestConfig:
     """Read and validate a backtest TOML file; paths resolve against its directory."""
     p = Path(path)
-    try:
-        with p.open("rb") as fh:
-            doc = tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"backtest config not found: {p}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"backtest config {p} is not valid TOML: {exc}") from exc
+    doc = read_toml(p, "backtest config")
     return parse_backtest_config(doc, base_dir=p.resolve().parent)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import operator
-import tomllib
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 
+from hedgegridd.configfile import describe_validation_error, read_toml
 from hedgegridd.data.synthetic import SyntheticSpec
 from hedgegridd.errors import ConfigError
 from hedgegridd.params import StrategyParams
@@ -333,21 +333,12 @@ def check_param_range(name: str, rng: ParamRange) -> None:
                         raise ValueError(f"{name}: {end} = {value} outside allowed {text} {bound}")
 
 
-def _format(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in err["loc"])
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg}" if loc else msg)
-    return "; ".join(parts)
-
-
 def parse_optimize_config(doc: dict[str, Any], *, base_dir: Path | None = None) -> OptimizeConfig:
     """Validate a TOML document; relative ``base.params_file`` resolves against ``base_dir``."""
     try:
         config = OptimizeConfig.model_validate(doc)
     except ValidationError as exc:
-        raise ConfigError(f"invalid optimizer config: {_format(exc)}") from exc
+        raise ConfigError(f"invalid optimizer config: {describe_validation_error(exc)}") from exc
     if base_dir is None:
         return config
     pf = config.base.params_file
@@ -365,11 +356,5 @@ def parse_optimize_config(doc: dict[str, Any], *, base_dir: Path | None = None) 
 def load_optimize_config(path: str | Path) -> OptimizeConfig:
     """Read and validate an optimizer TOML file."""
     p = Path(path)
-    try:
-        with p.open("rb") as fh:
-            doc = tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"optimizer config not found: {p}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"optimizer config {p} is not valid TOML: {exc}") from exc
+    doc = read_toml(p, "optimizer config")
     return parse_optimize_config(doc, base_dir=p.parent)

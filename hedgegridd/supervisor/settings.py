@@ -10,7 +10,6 @@ here (see ``hedgegridd.supervisor.secrets``): a secret-looking key in the TOML i
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
 from decimal import Decimal
@@ -25,6 +24,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from hedgegridd.configfile import read_toml
 from hedgegridd.control.config import ControlConfig
 from hedgegridd.errors import ConfigError
 from hedgegridd.ops.config import AlertsConfig, KillSwitchConfig, MetricsConfig
@@ -215,17 +215,7 @@ def load_settings(path: Path | str | None, *, missing_ok: bool = False) -> Setti
     """
     data: dict[str, Any] = {}
     if path is not None:
-        file = Path(path)
-        try:
-            with file.open("rb") as fh:
-                data = tomllib.load(fh)
-        except FileNotFoundError as exc:
-            if not missing_ok:
-                raise ConfigError(f"config file {file} not found") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {file} is not valid TOML: {exc}") from exc
-        except OSError as exc:
-            raise ConfigError(f"config file {file} cannot be read: {exc.strerror}") from exc
+        data = read_toml(path, "config file", missing_ok=missing_ok)
     secret_keys = _find_secret_keys(data)
     if secret_keys:
         raise ConfigError(
