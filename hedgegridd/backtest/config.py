@@ -26,7 +26,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -34,13 +34,16 @@ from hedgegridd.configfile import describe_validation_error, read_toml
 from hedgegridd.errors import ConfigError
 from hedgegridd.params import StrategyParams, load_strategy_params, parse_strategy_params
 
+if TYPE_CHECKING:
+    from hedgegridd.backtest.engine import VenueModel
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class VenueSection(_Frozen):
-    """Simulated venue: balance, leverage, fees, latency and fill model."""
+class VenueFields(_Frozen):
+    """Simulated venue: balance, leverage, fees, latency, fill model (shared with optimize)."""
 
     starting_balance: Decimal = Field(default=Decimal(10_000), gt=0, le=Decimal(10) ** 12)
     leverage: Decimal = Field(default=Decimal(5), ge=1, le=125)
@@ -49,6 +52,24 @@ class VenueSection(_Frozen):
     latency_ms: int = Field(default=50, ge=0, le=10_000)
     prob_fill_on_limit: float = Field(default=1.0, ge=0, le=1)
     prob_slippage: float = Field(default=0.0, ge=0, le=1)
+
+    def venue_model(self, *, seed: int) -> VenueModel:
+        """The engine-side venue model of these settings with the fill model's ``seed``."""
+        from hedgegridd.backtest.engine import VenueModel
+
+        return VenueModel(
+            starting_balance=self.starting_balance,
+            leverage=self.leverage,
+            latency_ms=self.latency_ms,
+            prob_fill_on_limit=self.prob_fill_on_limit,
+            prob_slippage=self.prob_slippage,
+            seed=seed,
+        )
+
+
+class VenueSection(VenueFields):
+    """``[backtest.venue]``: the venue fields plus the fill model's seed."""
+
     seed: int = Field(default=42, ge=0, le=2**31 - 1)
 
 

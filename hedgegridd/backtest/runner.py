@@ -25,7 +25,6 @@ from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import CryptoPerpetual, Instrument
 
 from hedgegridd.backtest.config import BacktestConfig
-from hedgegridd.backtest.engine import VenueModel
 from hedgegridd.backtest.html import write_html
 from hedgegridd.backtest.report import compute_metrics, write_json
 from hedgegridd.backtest.results import BacktestResults
@@ -127,14 +126,7 @@ def run_backtest(
         )
     venue = cfg.venue
     instrument = with_fees(instrument, venue.maker_fee, venue.taker_fee)
-    model = VenueModel(
-        starting_balance=venue.starting_balance,
-        leverage=venue.leverage,
-        latency_ms=venue.latency_ms,
-        prob_fill_on_limit=venue.prob_fill_on_limit,
-        prob_slippage=venue.prob_slippage,
-        seed=venue.seed,
-    )
+    model = venue.venue_model(seed=venue.seed)
     session = BacktestSession(
         instrument, bars, funding, model, mark_prices=marks, log_level=cfg.log_level
     )

@@ -33,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 
+from hedgegridd.backtest.config import VenueFields
 from hedgegridd.configfile import describe_validation_error, read_toml
 from hedgegridd.data.synthetic import SyntheticSpec
 from hedgegridd.errors import ConfigError
@@ -165,16 +166,12 @@ class SplitSection(_Frozen):
     fold_aggregate: Literal["mean", "min"] = "mean"
 
 
-class BacktestSection(_Frozen):
-    """``[backtest]``: the simulated venue and which evaluator runs one backtest."""
+class BacktestSection(VenueFields):
+    """``[backtest]``: the simulated venue (as in a backtest config) and the evaluator.
 
-    starting_balance: Decimal = Field(default=Decimal(10_000), gt=0, le=Decimal(10**12))
-    leverage: Decimal = Field(default=Decimal(5), ge=1, le=125)
-    maker_fee: Decimal = Field(default=Decimal("0.0002"), ge=Decimal("-0.001"), le=Decimal("0.01"))
-    taker_fee: Decimal = Field(default=Decimal("0.0005"), ge=0, le=Decimal("0.01"))
-    latency_ms: int = Field(default=50, ge=0, le=10_000)
-    prob_fill_on_limit: float = Field(default=1.0, ge=0, le=1)
-    prob_slippage: float = Field(default=0.0, ge=0, le=1)
+    The fill model's seed is the study's per-trial seed, not a field here.
+    """
+
     evaluator: str = Field(
         default="hedgegridd.optimize.evaluate:run_backtest",
         pattern=r"^[\w.]+:\w+$",

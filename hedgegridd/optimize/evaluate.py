@@ -29,7 +29,7 @@ from nautilus_trader.model.data import Bar, BarType, FundingRateUpdate
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import Instrument
 
-from hedgegridd.backtest.engine import VenueModel, bars_from_arrays
+from hedgegridd.backtest.engine import bars_from_arrays
 from hedgegridd.backtest.runner import with_fees
 from hedgegridd.backtest.session import BacktestSession
 from hedgegridd.data.catalog import load_funding, load_mark_prices, open_catalog
@@ -179,14 +179,7 @@ def run_backtest(task: BacktestTask) -> BacktestOutcome:
     instrument = with_fees(market.instrument, venue.maker_fee, venue.taker_fee)
     funding = [u for u in market.funding if task.start_ns <= u.ts_event < task.end_ns]
     marks = [(t, p) for t, p in market.marks if task.start_ns < t <= task.end_ns]
-    model = VenueModel(
-        starting_balance=venue.starting_balance,
-        leverage=venue.leverage,
-        latency_ms=venue.latency_ms,
-        prob_fill_on_limit=venue.prob_fill_on_limit,
-        prob_slippage=venue.prob_slippage,
-        seed=task.seed,
-    )
+    model = venue.venue_model(seed=task.seed)
     session = BacktestSession(
         instrument,
         market.bars[first:last],
