@@ -143,8 +143,11 @@ class OrderEventsMixin(StrategyAttrs):
                 self.flattening.add(meta.side)
                 self._send_flatten(meta.side, qty)
         elif meta.kind in (TP, SL, FLATTEN):
+            # Re-place on the retry timer (or the next bar), never at once: an immediate
+            # re-sync after a refusal loops submit -> refuse -> submit at the throttler's
+            # rate for as long as the venue keeps refusing (a rate-limit ban on Binance).
             self._settle_flattening(meta.side)
-            self._sync("exit_refused", entries=False)
+            self._schedule_retry(now)
 
     def _settle_flattening(self, side: Side) -> None:
         """A side stops flattening once flat or when no closing order is left open."""

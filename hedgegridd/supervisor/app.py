@@ -245,13 +245,13 @@ class Daemon:
             )
             if self.ops.alerts is not None:
                 await tg.start(self.ops.alerts.run)
+            self._wire_sinks(strategy, store)  # before start: a start failure is alerted too
             self.notifier.status("starting node")
             if not await self._start_until_stop(tg, runner.run):
                 tg.cancel_scope.cancel()
                 return
             self.handle = handle
             self._apply_restored(handle, restored)
-            self._wire_state_sink(strategy, store)
             self.health.set_engines_probe(runner.engines_connected)
             monitor = Monitor(
                 mode=mode.value,
@@ -286,8 +286,9 @@ class Daemon:
             self.notifier.stopping()
             await self._shutdown(tg)
 
-    def _wire_state_sink(self, strategy: object, store: AsyncStateStore) -> None:
-        """Persist the strategy's peak equity / realized PnL as soon as they change."""
+    def _wire_sinks(self, strategy: object, store: AsyncStateStore) -> None:
+        """Persist the strategy's peak equity / realized PnL as soon as they change, and
+        route its incidents (degraded, circuit breaker, drawdown, start failure) to alerts."""
         set_sinks = getattr(strategy, "set_sinks", None)
         if not callable(set_sinks):
             return
@@ -301,7 +302,8 @@ class Daemon:
                 if value is not None:
                     self._tg.start_soon(persist, key, value)
 
-        set_sinks(state=sink)
+        alerts = self.ops.alerts if self.ops is not None else None
+        set_sinks(state=sink, alert=alerts.strategy_sink if alerts is not None else None)
 
     async def _shutdown(self, tg: Any) -> None:
         """Cancel every task; the node runner stops the node shielded within its deadline."""

@@ -146,3 +146,30 @@ def test_gap_in_bars_is_reported_and_indicators_rewarm(
     gaps = [e for e in log_events.entries if e["event"] == "bar.gap"]
     assert len(gaps) == 1
     assert gaps[0]["missed"] == 100
+
+
+def test_exit_refusal_retries_on_the_timer_not_in_a_loop(
+    disposer: list[Harness], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused TP/SL is re-placed by the retry timer, never by an immediate re-sync."""
+    from hedgegridd.strategy.events import RETRY_TIMER
+    from tests.strategy.harness import rejected
+
+    h = build(minutes=600)
+    disposer.append(h)
+    exit_order = None
+    for minute in range(30, 600):
+        h.session.advance(at(h, minute))
+        exit_order = next(
+            (o for o in h.orders() if o.is_open and o.tags and o.tags[0] in ("tp", "sl")), None
+        )
+        if exit_order is not None:
+            break
+    assert exit_order is not None
+    assert len(h.fills()) > 0
+    st = h.strategy
+    syncs: list[str] = []
+    monkeypatch.setattr(st, "_sync", lambda source, **kw: syncs.append(source))
+    st.on_order_rejected(rejected(st, exit_order.client_order_id, "Margin is insufficient."))
+    assert syncs == []
+    assert RETRY_TIMER in st.clock.timer_names
