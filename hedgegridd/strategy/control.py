@@ -30,6 +30,30 @@ from hedgegridd.strategy.state import StrategyAttrs
 
 log = structlog.get_logger(__name__)
 _ORDER_TYPES = {"LIMIT": "LIMIT", "STOP_MARKET": "STOP_MARKET", "MARKET": "MARKET"}
+MONEY_PLACES = 8  # PnL, equity, notional, ratios and funding rates in replies
+AVG_EXTRA_PLACES = 2  # an average entry price is kept 2 digits finer than the tick
+
+
+def _places(increment: Decimal | None, default: int) -> int:
+    """Decimal places of an increment (tick 0.10 -> 1, step 0.001 -> 3)."""
+    if increment is None:
+        return default
+    exponent = increment.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else default
+
+
+def _round(value: Decimal | None, places: int) -> Decimal | None:
+    """``value`` at ``places`` decimals (no float noise such as 59314.375999999975)."""
+    if value is None:
+        return None
+    return _round_z(value, places)
+
+
+def _round_z(value: Decimal, places: int) -> Decimal:
+    """Like ``_round`` for a value that is always present; zero stays a plain ``0``."""
+    if value == 0:
+        return ZERO
+    return value.quantize(Decimal(1).scaleb(-places))
 
 
 def _sides(side: FlattenSide) -> tuple[Side, ...]:
@@ -66,11 +90,25 @@ class ControlMixin(StrategyAttrs):
             reasons.append("circuit_breaker")
         return tuple(sorted(set(reasons)))
 
+    def _precisions(self) -> tuple[int, int]:
+        """(price places, size places) of the instrument (tick/step once started)."""
+        rules = self.rules
+        return (
+            _places(rules.tick if rules is not None else None, 8),
+            _places(rules.step if rules is not None else None, 8),
+        )
+
     def snapshot(self) -> StrategySnapshot:
-        """Current state in plain values (cheap: no order history is scanned)."""
+        """Current state in plain values (cheap: no order history is scanned).
+
+        Prices are at the instrument's price precision (average prices 2 digits finer),
+        quantities at its size precision, money, ratios and funding at 8 decimals.
+        """
         long, short = self.confirmed_positions()
         live, resting = self.book.views()
         price = self.last_price
+        px, sz = self._precisions()
+        m = MONEY_PLACES
 
         def side_snap(pos_side: Side) -> SideSnapshot:
             pos = long if pos_side is Side.LONG else short
@@ -80,26 +118,32 @@ class ControlMixin(StrategyAttrs):
                 upnl = (price - pos.avg_price) * pos.qty * sign
             return SideSnapshot(
                 side=pos_side.value,
-                quantity=pos.qty,
-                avg_price=pos.avg_price,
-                unrealized_pnl=upnl,
-                notional=pos.qty * price if price is not None else ZERO,
+                quantity=_round_z(pos.qty, sz),
+                avg_price=_round(pos.avg_price, px + AVG_EXTRA_PLACES),
+                unrealized_pnl=_round_z(upnl, m),
+                notional=_round_z(pos.qty * price if price is not None else ZERO, m),
                 entry_orders=sum(1 for e in live if e.side is pos_side and not e.pending_cancel),
-                tp_quantity=sum(
-                    (
-                        e.qty
-                        for e in resting
-                        if e.side is pos_side and e.kind is ExitKind.TP and not e.pending_cancel
+                tp_quantity=_round_z(
+                    sum(
+                        (
+                            e.qty
+                            for e in resting
+                            if e.side is pos_side and e.kind is ExitKind.TP and not e.pending_cancel
+                        ),
+                        ZERO,
                     ),
-                    ZERO,
+                    sz,
                 ),
-                sl_quantity=sum(
-                    (
-                        e.qty
-                        for e in resting
-                        if e.side is pos_side and e.kind is ExitKind.SL and not e.pending_cancel
+                sl_quantity=_round_z(
+                    sum(
+                        (
+                            e.qty
+                            for e in resting
+                            if e.side is pos_side and e.kind is ExitKind.SL and not e.pending_cancel
+                        ),
+                        ZERO,
                     ),
-                    ZERO,
+                    sz,
                 ),
             )
 
@@ -110,17 +154,17 @@ class ControlMixin(StrategyAttrs):
             state=self.state_now(),
             pause_reasons=self.pause_reasons_now(),
             regime=self.regime.regime.value if self.regime is not None else "WARMUP",
-            center_price=self.center,
-            last_price=price,
+            center_price=_round(self.center, px),
+            last_price=_round(price, px),
             throttle=self.throttle,
             long=ls,
             short=ss,
-            realized_pnl=self.book.realized_pnl,
-            unrealized_pnl=ls.unrealized_pnl + ss.unrealized_pnl,
-            equity=self.equity,
-            peak_equity=risk.peak_equity if risk is not None else None,
-            margin_ratio=self._margin_ratio(),
-            funding_rate=self.funding.rate if self.funding is not None else None,
+            realized_pnl=_round_z(self.book.realized_pnl, m),
+            unrealized_pnl=_round_z(ls.unrealized_pnl + ss.unrealized_pnl, m),
+            equity=_round(self.equity, m),
+            peak_equity=_round(risk.peak_equity if risk is not None else None, m),
+            margin_ratio=_round(self._margin_ratio(), m),
+            funding_rate=_round(self.funding.rate if self.funding is not None else None, m),
             next_funding_ns=self.funding.next_funding_ns if self.funding is not None else None,
             last_bar_ns=self.last_bar_ns,
             fills=self.book.fills,
@@ -142,6 +186,7 @@ class ControlMixin(StrategyAttrs):
     def open_orders(self) -> Sequence[OrderView]:
         """Our open orders (entries, exits, flatten) as plain views."""
         views: list[OrderView] = []
+        px, sz = self._precisions()
         for key, meta in self.book.open_ids.items():
             order = self.cache.order(ClientOrderId(key))
             if order is None or order.is_closed:
@@ -156,9 +201,9 @@ class ControlMixin(StrategyAttrs):
                     kind=meta.kind,
                     order_side=order.side_string(),
                     order_type=_ORDER_TYPES.get(order.type_string(), order.type_string()),
-                    price=price.as_decimal() if price is not None else None,
-                    quantity=order.quantity.as_decimal(),
-                    filled=order.filled_qty.as_decimal(),
+                    price=_round(price.as_decimal() if price is not None else None, px),
+                    quantity=_round_z(order.quantity.as_decimal(), sz),
+                    filled=_round_z(order.filled_qty.as_decimal(), sz),
                     status=order.status_string(),
                     level=meta.level if meta.kind == ENTRY else None,
                 )
@@ -170,8 +215,14 @@ class ControlMixin(StrategyAttrs):
         d = self.last_decision
         if d is None:
             return ()
+        px, sz = self._precisions()
         return tuple(
-            RungView(side=r.side.value, level=r.level, price=r.price, quantity=r.qty)
+            RungView(
+                side=r.side.value,
+                level=r.level,
+                price=_round_z(r.price, px),
+                quantity=_round_z(r.qty, sz),
+            )
             for r in d.desired_rungs
         )
 

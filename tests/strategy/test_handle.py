@@ -83,3 +83,43 @@ def test_halt_withdraws_entries_until_unhalt(disposer: list[Harness]) -> None:
     h.session.advance(at(h, 300))
     assert st.snapshot().state is TradingState.RUNNING
     assert len(entry_orders(h, after_ns=halted_at)) > 0
+
+
+def test_snapshot_and_order_views_carry_no_float_noise(disposer: list[Harness]) -> None:
+    """Replies use the instrument's precision (price 1 dp, size 3 dp) and 8 dp for money."""
+    h = build(minutes=900)
+    disposer.append(h)
+    h.session.advance(at(h, 900))
+    assert len(h.orders()) > 0
+    assert len(h.fills()) > 0
+    st = h.strategy
+    snap = st.snapshot()
+
+    def places(value: Decimal | None) -> int:
+        assert value is not None
+        exponent = value.as_tuple().exponent
+        assert isinstance(exponent, int)
+        return -exponent
+
+    assert snap.realized_pnl != 0
+    assert places(snap.realized_pnl) == 8
+    assert places(snap.unrealized_pnl) <= 8
+    assert places(snap.equity) <= 8
+    assert places(snap.peak_equity) <= 8
+    assert places(snap.last_price) == 1
+    assert places(snap.center_price) == 1
+    held = [side for side in (snap.long, snap.short) if side.quantity > 0]
+    assert held
+    for side in held:
+        assert places(side.quantity) == 3
+        assert places(side.tp_quantity) == places(side.sl_quantity) == 3
+        assert places(side.avg_price) <= 3
+    views = st.open_orders()
+    assert views
+    for view in views:
+        assert places(view.quantity) == 3
+        assert places(view.filled) <= 3
+        assert places(view.price) == 1
+    for rung in st.ladders():
+        assert places(rung.price) == 1
+        assert places(rung.quantity) == 3
