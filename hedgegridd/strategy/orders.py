@@ -21,6 +21,13 @@ Why exits can never open or flip a position:
    fills (partly), the venue shrinks or cancels the other in the same matching
    step, so a bar whose range crosses both cannot fill both (configurable with
    ``exit_contingency``; Binance ignores the link and relies on 2 and 3).
+   Links do not survive a restart (the adapter reconciles orders without them);
+   then 2 alone holds: after a fill the planner cancels whatever exit quantity now
+   exceeds the position (newest first), whichever lot it was placed for.
+
+Client order ids (``hedgegridd.core.order_ids``): ``HG-<kind><side><level>-<ms>-<seq>``
+from the engine clock and a counter, so a restart re-adopts every resting order by
+its id alone (reconciled orders carry no tags and no position id).
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 
 ZERO = Decimal(0)
 SIDES = ("LONG", "SHORT")
+LEGACY_ID = "O-20261124-224136-001-001-21"
 
 
 def flat(price: str, n: int) -> list[SimBar]:
@@ -166,6 +167,20 @@ async def test_kill9_restart_readopts_every_order_without_excess_exits(tmp_path:
         before = venue_book(sim)
         entries_before = sorted(entry_keys(sim))
         resting_before = len(sim.engine.open_orders()) + len(sim.engine.open_algos())
+        # A stop whose id is not ours (an earlier version's id, the reported defect): the
+        # restarted strategy cannot classify it, so it must cancel it.
+        await sim.place_algo_order(
+            {
+                "symbol": "BTCUSDT",
+                "side": "SELL",
+                "positionSide": "LONG",
+                "type": "STOP_MARKET",
+                "quantity": "0.003",
+                "triggerPrice": "57000.0",
+                "algoType": "CONDITIONAL",
+                "clientAlgoId": LEGACY_ID,
+            }
+        )
 
         second = start_daemon(config, tmp_path, factory=None, watchdog_usec=None, tag="second")
         try:
@@ -181,11 +196,12 @@ async def test_kill9_restart_readopts_every_order_without_excess_exits(tmp_path:
             assert Decimal(pos["short"]["quantity"]) == before["SHORT"]["pos"]
             adopted = next(e for e in second.events() if e["event"] == "strategy.adopted")
             assert adopted["orders"] == resting_before
-            assert adopted["unknown_cancelled"] == 0
+            assert adopted["unknown_cancelled"] == 1
             assert Decimal(str(adopted["long_qty"])) == before["LONG"]["pos"]
 
             # Bars pass: nothing re-placed on top of the adopted orders.
             await anyio.sleep(3)
+            assert LEGACY_ID not in [a.client_algo_id for a in sim.engine.open_algos()]
             assert_balanced(sim)
             assert venue_book(sim) == before
             assert sorted(entry_keys(sim)) == entries_before
