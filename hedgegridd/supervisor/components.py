@@ -15,15 +15,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import anyio
 import structlog
 
 from hedgegridd import __version__
 from hedgegridd.control.backend import HandleBackend
 from hedgegridd.control.results import (
+    FlattenResult,
     KillSwitchResult,
     ReloadResult,
     StateResult,
     ThrottleResult,
+    flatten_result,
     killswitch_result,
 )
 from hedgegridd.control.server import ControlServer
@@ -31,7 +34,7 @@ from hedgegridd.ops.alert_channels import AlertSecrets
 from hedgegridd.ops.alerts import AlertManager
 from hedgegridd.ops.killswitch import KillSwitch
 from hedgegridd.ops.metrics import MetricsServer
-from hedgegridd.strategy.handle import StrategyHandle
+from hedgegridd.strategy.handle import FlattenSide, StrategyHandle
 from hedgegridd.supervisor.health import Health
 from hedgegridd.supervisor.secrets import Secrets
 from hedgegridd.supervisor.settings import Settings
@@ -43,11 +46,25 @@ ReloadFn = Callable[[str], Awaitable[tuple[tuple[str, ...], tuple[str, ...]]]]
 
 
 class SupervisorBackend(HandleBackend):
-    """HandleBackend that also persists operator pause and throttle in the state store."""
+    """HandleBackend that persists operator pause and throttle in the state store and
+    sends ``flatten`` through the kill switch's close-and-verify path (pause, cancel,
+    close, verify flat, alert at each step) when the kill switch is enabled.
+    """
 
-    def __init__(self, *, store: AsyncStateStore, **kwargs: Any) -> None:
+    def __init__(
+        self, *, store: AsyncStateStore, killswitch: KillSwitch | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self._store = store
+        self._killswitch = killswitch
+
+    async def flatten(self, side: FlattenSide, *, actor: str) -> FlattenResult:
+        if self._killswitch is None:
+            return await super().flatten(side, actor=actor)
+        # Shielded: a client that gives up (ctl --timeout) must not cut verification short.
+        with anyio.CancelScope(shield=True):
+            ticket = await self._killswitch.flatten_ticket(side, actor=actor)
+        return flatten_result(ticket)
 
     async def pause(self, reason: str, *, actor: str) -> StateResult:
         result = await super().pause(reason, actor=actor)
@@ -154,6 +171,7 @@ def build_ops(
 
     backend = SupervisorBackend(
         store=store,
+        killswitch=killswitch,
         handle=lambda: handle,
         killswitch_status=ks_status,
         killswitch_reset=ks_reset,

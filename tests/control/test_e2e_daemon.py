@@ -121,6 +121,10 @@ async def test_ctl_steers_the_trading_daemon(tmp_path: Path) -> None:
             assert control[0][2] == f"uid={os.getuid()} pid={os.getpid()}"
             assert control[1][3]["pid"] != os.getpid()  # the hedgegridctl subprocess
             assert all(c[3]["uid"] == os.getuid() for c in control)
+            # flatten went through the kill switch's pause/close/verify path
+            kinds = [k for k, _, _ in entries]
+            assert "flatten.requested" in kinds
+            assert "flatten.verified" in kinds
 
             daemon.signal(signal.SIGTERM)
             assert await daemon.wait_exit(60) == 0
