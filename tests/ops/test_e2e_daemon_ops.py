@@ -204,9 +204,9 @@ async def test_daemon_kill_switch_fires_latches_and_only_ctl_reset_clears(tmp_pa
                 check=False,
             )
             assert ctl.returncode == 0, ctl.stdout.decode() + ctl.stderr.decode()
-            await until(lambda: not second_run.alive() or bool(entries()), 60)
             cleared = await scrape(url)
             assert cleared[("hedgegridd_killswitch_latched", ())] == 0
+            assert cleared[("hedgegridd_trading_state", (("state", "HALTED"),))] == 0
         finally:
             await second_run.stop()
     assert latch_rows(tmp_path) == []
