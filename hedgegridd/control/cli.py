@@ -23,6 +23,7 @@ from hedgegridd.control.protocol import (
     exit_code_for,
 )
 from hedgegridd.control.render import render
+from hedgegridd.control.results import FlattenResult
 from hedgegridd.errors import ControlError
 
 EXIT_CODES_HELP = """exit codes (stable):
@@ -34,10 +35,20 @@ EXIT_CODES_HELP = """exit codes (stable):
   5  refused by the daemon's state (e.g. resume while the kill switch is latched)
   6  version mismatch between hedgegridctl and hedgegridd
   7  timed out waiting for the daemon (--timeout)
+  8  flatten sent closing orders but the book was not verified flat
 
 environment: HEDGEGRID_SOCKET overrides the default socket path."""
 
 ArgsBuilder = Callable[[argparse.Namespace], dict[str, Any]]
+
+DEFAULT_TIMEOUT_S = 10.0
+FLATTEN_TIMEOUT_S = 60.0  # covers the kill switch's close-and-verify attempts
+
+
+def _timeout(args: argparse.Namespace) -> float:
+    if args.timeout is not None:
+        return float(args.timeout)
+    return FLATTEN_TIMEOUT_S if args.wire == "flatten" else DEFAULT_TIMEOUT_S
 
 
 def default_socket_path() -> str:
@@ -79,7 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--socket", default=default_socket_path(), help="control socket path")
     parser.add_argument("--json", action="store_true", help="machine-readable JSON output")
     parser.add_argument(
-        "--timeout", type=float, default=10.0, help="seconds to wait for the daemon (default 10)"
+        "--timeout",
+        type=float,
+        default=None,
+        help=f"seconds to wait for the daemon (default {DEFAULT_TIMEOUT_S:g}; "
+        f"flatten {FLATTEN_TIMEOUT_S:g}: it waits until the book is verified flat)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in ("status", "positions", "orders", "ladders", "reload", "version"):
@@ -104,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _call(args: argparse.Namespace) -> Any:
-    with anyio.fail_after(args.timeout):
+    with anyio.fail_after(_timeout(args)):
         async with await ControlClient.connect(args.socket) as client:
             return await client.call(args.wire, args.build(args))
 
@@ -130,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report_error(exc, as_json=args.json)
     except TimeoutError:
         err = ControlError(
-            ErrorCode.TIMEOUT, f"no answer from the daemon within {args.timeout:g} s"
+            ErrorCode.TIMEOUT, f"no answer from the daemon within {_timeout(args):g} s"
         )
         return _report_error(err, as_json=args.json)
     if args.json:
@@ -139,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.wire == "version":
             print(f"hedgegridctl     {__version__}")
         print(render(result))
+    if isinstance(result, FlattenResult) and result.verified is False:
+        return int(ExitCode.NOT_FLAT)
     return int(ExitCode.OK)
 
 

@@ -41,7 +41,7 @@ class ControlConfig(BaseModel):
     max_clients: Annotated[int, Field(ge=1, le=1024)] = 128
     handshake_timeout_s: Annotated[float, Field(gt=0, le=60)] = 5.0
     idle_timeout_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
-    request_timeout_s: Annotated[float, Field(gt=0, le=600)] = 30.0
+    request_timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
     send_timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0  # client not reading: drop
 
     @field_validator("socket_mode", mode="before")

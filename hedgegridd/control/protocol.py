@@ -5,8 +5,8 @@ Wire format
 A Unix stream socket carrying one JSON object per line (UTF-8, ``\\n``-terminated,
 at most ``MAX_FRAME_BYTES`` bytes per line). Unknown fields are rejected everywhere.
 
-1. The client opens with ``{"type": "hello", "protocol": 1, "client": "hedgegridctl/0.1.0"}``.
-2. The server answers ``{"type": "welcome", "protocol": 1, "daemon_version": "0.1.0",
+1. The client opens with ``{"type": "hello", "protocol": 2, "client": "hedgegridctl/0.1.0"}``.
+2. The server answers ``{"type": "welcome", "protocol": 2, "daemon_version": "0.1.0",
    "access": "admin"|"read"}`` or an error (``version_mismatch``, ``permission_denied``,
    ``handshake_required``, ``busy``) and closes.
 3. Requests: ``{"type": "request", "id": 7, "command": "throttle", "args": {"value": "0.5"}}``.
@@ -50,7 +50,7 @@ from hedgegridd.control.results import (
 )
 from hedgegridd.errors import ControlError
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 MAX_FRAME_BYTES = 64 * 1024
 MAX_REQUEST_ID = 2**53  # JSON-safe integer range
 
@@ -84,6 +84,7 @@ class ExitCode(enum.IntEnum):
     REFUSED_BY_STATE = 5  # the daemon's state forbids it (e.g. kill switch latched)
     VERSION_MISMATCH = 6  # ctl and daemon speak different protocol versions
     TIMEOUT = 7  # no answer within --timeout
+    NOT_FLAT = 8  # flatten sent closing orders but the book was not verified flat
 
 
 EXIT_CODE_FOR_ERROR: Mapping[ErrorCode, ExitCode] = {

@@ -134,7 +134,14 @@ def render(result: BaseModel) -> str:
             return pairs([("throttle", result.throttle), ("previous", result.previous)])
         case FlattenResult():
             closing = [(side, qty) for side, qty in result.closing_orders.items()]
-            head = pairs([("sides", result.sides), ("entries cancelled", result.entries_cancelled)])
+            flat = {True: "verified flat", False: "NOT VERIFIED FLAT", None: "not verified"}
+            head = pairs(
+                [
+                    ("sides", result.sides),
+                    ("entries cancelled", result.entries_cancelled),
+                    ("flat", f"{flat[result.verified]} (attempts: {result.attempts})"),
+                ]
+            )
             return head + ("\n\n" + table(("side", "closing qty"), closing) if closing else "")
         case KillSwitchResult():
             items: list[tuple[str, object]] = [

@@ -137,12 +137,16 @@ class ThrottleResult(BaseModel):
 
 
 class FlattenResult(BaseModel):
-    """``flatten``: entries cancelled and closing orders sent per side."""
+    """``flatten``: entries cancelled, closing orders sent per side, and whether the
+    book was then verified flat (``None``: no verification, the kill switch is off).
+    """
 
     model_config = _RESULT
     sides: tuple[str, ...]
     entries_cancelled: int
     closing_orders: dict[str, Decimal]
+    verified: bool | None = None
+    attempts: int = 0
 
 
 class KillSwitchResult(BaseModel):
@@ -242,12 +246,16 @@ def state_result(snapshot: StrategySnapshot) -> StateResult:
     return StateResult(state=str(snapshot.state), pause_reasons=tuple(snapshot.pause_reasons))
 
 
-def flatten_result(ticket: FlattenTicket) -> FlattenResult:
-    """``FlattenTicket`` -> ``FlattenResult``."""
+def flatten_result(
+    ticket: FlattenTicket, *, verified: bool | None = None, attempts: int = 0
+) -> FlattenResult:
+    """``FlattenTicket`` (+ the verification outcome, if any) -> ``FlattenResult``."""
     return FlattenResult(
         sides=tuple(ticket.sides),
         entries_cancelled=ticket.entries_cancelled,
         closing_orders=dict(ticket.closing_orders),
+        verified=verified,
+        attempts=attempts,
     )
 
 

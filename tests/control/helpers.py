@@ -17,6 +17,7 @@ import anyio.lowlevel
 
 from hedgegridd.control.backend import ControlBackend
 from hedgegridd.control.config import ControlConfig
+from hedgegridd.control.protocol import PROTOCOL_VERSION
 from hedgegridd.control.server import ControlServer, JournalWriter
 from tests.control.fakes import FakeDaemon
 
@@ -121,7 +122,7 @@ class RawClient:
         self.send(json.dumps(obj).encode() + b"\n")
 
     def hello(self) -> dict[str, Any]:
-        self.send_json({"type": "hello", "protocol": 1, "client": "raw"})
+        self.send_json({"type": "hello", "protocol": PROTOCOL_VERSION, "client": "raw"})
         reply = self.recv()
         assert reply is not None
         return reply

@@ -13,6 +13,7 @@ import pytest
 from hedgegridd.control import cli
 from hedgegridd.control.backend import HandleBackend
 from hedgegridd.control.client import ControlClient
+from hedgegridd.control.protocol import PROTOCOL_VERSION
 from hedgegridd.control.results import StatusResult
 from tests.control.helpers import ServerThread, config_for
 
@@ -156,13 +157,13 @@ def test_exit_code_version_mismatch_is_6(live, capsys, monkeypatch) -> None:
     """A ctl speaking another protocol version exits 6 with an explanation."""
     original = ControlClient.connect.__func__  # type: ignore[attr-defined]
 
-    async def connect_v2(cls, path, **kwargs):
-        return await original(cls, path, protocol=2)
+    async def connect_other(cls, path, **kwargs):
+        return await original(cls, path, protocol=PROTOCOL_VERSION + 1)
 
-    monkeypatch.setattr(ControlClient, "connect", classmethod(connect_v2))
+    monkeypatch.setattr(ControlClient, "connect", classmethod(connect_other))
     code, _, err = ctl(capsys, "--socket", live, "status")
     assert code == 6
-    assert "speaks control protocol 1" in err
+    assert f"speaks control protocol {PROTOCOL_VERSION}" in err
     assert "use the hedgegridctl installed with the daemon" in err
 
 
@@ -225,3 +226,41 @@ def test_socket_default_from_environment(monkeypatch) -> None:
     assert cli.build_parser().parse_args(["status"]).socket == "/run/other/control.sock"
     monkeypatch.delenv("RUNTIME_DIRECTORY")
     assert cli.build_parser().parse_args(["status"]).socket == "/run/hedgegrid/control.sock"
+
+
+class _UnverifiedFlattenBackend(HandleBackend):
+    """A backend whose flatten sent closing orders but never saw the book flat."""
+
+    async def flatten(self, side, *, actor):  # type: ignore[no-untyped-def]
+        result = await super().flatten(side, actor=actor)
+        return result.model_copy(update={"verified": False, "attempts": 3})
+
+
+def test_unverified_flatten_exits_8_and_says_so(sock_dir, daemon, capsys) -> None:
+    """A flatten that was not verified flat exits 8 and prints NOT VERIFIED FLAT."""
+    base = daemon.backend()
+    backend = _UnverifiedFlattenBackend(
+        handle=lambda: daemon.strategy,
+        killswitch_status=daemon.killswitch.status,
+        killswitch_reset=daemon._reset,
+        reload=daemon._reload,
+        mode="paper",
+        daemon_version="0.1.0",
+    )
+    assert isinstance(base, HandleBackend)
+    with ServerThread(config_for(sock_dir), daemon, backend=backend):
+        sock = str(sock_dir / "control.sock")
+        code, out, _ = ctl(capsys, "--socket", sock, "flatten", "long")
+        assert code == 8
+        assert "NOT VERIFIED FLAT (attempts: 3)" in out
+        code, out, _ = ctl(capsys, "--socket", sock, "--json", "flatten", "long")
+        assert code == 8
+        assert json.loads(out)["verified"] is False
+
+
+def test_flatten_waits_longer_than_other_commands() -> None:
+    """flatten waits up to 60 s for verification by default; --timeout still overrides it."""
+    parser = cli.build_parser()
+    assert cli._timeout(parser.parse_args(["flatten"])) == cli.FLATTEN_TIMEOUT_S == 60.0
+    assert cli._timeout(parser.parse_args(["status"])) == cli.DEFAULT_TIMEOUT_S
+    assert cli._timeout(parser.parse_args(["--timeout", "5", "flatten"])) == 5.0

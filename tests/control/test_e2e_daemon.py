@@ -100,6 +100,8 @@ async def test_ctl_steers_the_trading_daemon(tmp_path: Path) -> None:
 
             flat = await _call(sock, "flatten", {"side": "both"})
             assert set(flat["sides"]) == {"LONG", "SHORT"}
+            assert flat["verified"] is True
+            assert flat["attempts"] >= 1
 
             async def flat_now() -> bool:
                 pos = await _call(sock, "positions")

@@ -14,6 +14,7 @@ from hedgegridd.control.protocol import (
     COMMANDS,
     EXIT_CODE_FOR_ERROR,
     MAX_FRAME_BYTES,
+    PROTOCOL_VERSION,
     ErrorCode,
     ExitCode,
     Hello,
@@ -165,14 +166,15 @@ def test_handshake_requires_hello_first_and_matching_protocol() -> None:
     assert _code(parse_hello, b'{"type": "request", "id": 1, "command": "status"}') == (
         "handshake_required"
     )
-    hello = parse_hello(b'{"type": "hello", "protocol": 2, "client": "hedgegridctl/9.0"}')
+    other = PROTOCOL_VERSION + 1
+    hello = parse_hello(b'{"type": "hello", "protocol": %d, "client": "hedgegridctl/9.0"}' % other)
     with pytest.raises(ControlError) as err:
         check_protocol(hello, daemon_version="0.1.0")
     assert err.value.code == ErrorCode.VERSION_MISMATCH
-    assert "speaks control protocol 1" in err.value.message
+    assert f"speaks control protocol {PROTOCOL_VERSION}" in err.value.message
     assert "hedgegridctl/9.0" in err.value.message
-    assert "protocol 2" in err.value.message
-    check_protocol(Hello(protocol=1), daemon_version="0.1.0")
+    assert f"protocol {other}" in err.value.message
+    check_protocol(Hello(protocol=PROTOCOL_VERSION), daemon_version="0.1.0")
 
 
 def test_client_rejects_malformed_server_messages() -> None:

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hedgegridd.control.client import ControlClient
+from hedgegridd.control.protocol import PROTOCOL_VERSION
 from hedgegridd.control.results import StatusResult
 from hedgegridd.errors import ControlError
 from tests.control.fakes import FakeDaemon
@@ -23,6 +24,8 @@ from tests.control.helpers import (
     serve,
     wait_for,
 )
+
+HELLO = b'{"type":"hello","protocol":%d}\n' % PROTOCOL_VERSION
 
 
 def _status_works(path) -> bool:
@@ -99,7 +102,7 @@ def test_half_closed_client_still_gets_its_replies(sock_dir, daemon) -> None:
     with ServerThread(config_for(sock_dir), daemon):
         client = RawClient(sock_dir / "control.sock")
         batch = [
-            {"type": "hello", "protocol": 1},
+            {"type": "hello", "protocol": PROTOCOL_VERSION},
             {"type": "request", "id": 1, "command": "status"},
             {"type": "request", "id": 2, "command": "version"},
         ]
@@ -123,7 +126,7 @@ def test_silent_partial_and_vanishing_clients_do_not_block_others(sock_dir, daem
         partial.send(b'{"type":"request","id":1,"comm')
         for _ in range(5):
             gone = RawClient(path)
-            gone.send(b'{"type":"hello","protocol":1}\n{"type":"request","id":1,')
+            gone.send(HELLO + b'{"type":"request","id":1,')
             gone.close()
         assert _status_works(path)
         assert silent.recv() is None  # handshake timeout drops it
@@ -154,7 +157,7 @@ def test_version_mismatch_is_explained_and_closed(sock_dir, daemon) -> None:
         reply = client.recv()
         assert reply is not None
         assert reply["code"] == "version_mismatch"
-        assert "protocol 1" in reply["message"]
+        assert f"protocol {PROTOCOL_VERSION}" in reply["message"]
         assert "protocol 99" in reply["message"]
         assert client.recv() is None
         client.close()
@@ -178,7 +181,7 @@ async def test_hundred_concurrent_clients_with_garbage_mixed_in(sock_dir) -> Non
     async def bad(i: int) -> None:
         stream = await anyio.connect_unix(path)
         async with stream:
-            await stream.send(b'{"type":"hello","protocol":1}\n\xff\xfe' + bytes([i]) + b"\n")
+            await stream.send(HELLO + b"\xff\xfe" + bytes([i]) + b"\n")
             data = b""
             with anyio.fail_after(30):
                 while data.count(b"\n") < 2:
@@ -272,7 +275,7 @@ async def test_client_that_never_reads_is_dropped(sock_dir, daemon, log_events) 
         flood.connect(str(path))
         flood.setblocking(False)
         request = b'{"type":"request","id":1,"command":"orders"}\n'
-        pending = b'{"type":"hello","protocol":1}\n' + request * 20_000
+        pending = HELLO + request * 20_000
         with anyio.fail_after(60):
             while pending:
                 try:
@@ -328,7 +331,7 @@ async def test_failures_while_refusing_busy_clients_do_not_stop_the_server(
         for _ in range(2):
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             sock.connect(str(path))
-            sock.sendall(b'{"type":"hello","protocol":1}\n')
+            sock.sendall(HELLO)
             sock.settimeout(30)
             assert await anyio.to_thread.run_sync(sock.recv, 100) == b""  # dropped, no reply
             sock.close()

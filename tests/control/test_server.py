@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from hedgegridd.control.client import ControlClient
-from hedgegridd.control.protocol import COMMANDS, Access, ErrorCode
+from hedgegridd.control.protocol import COMMANDS, PROTOCOL_VERSION, Access, ErrorCode
 from hedgegridd.control.results import (
     FlattenResult,
     KillSwitchResult,
@@ -62,7 +62,7 @@ async def test_read_commands_return_strategy_state(sock_dir, daemon: FakeDaemon)
         assert [r.level for r in ladders.rungs] == [0, 1, 2, 3, 4]
         version = await client.call("version")
         assert isinstance(version, VersionResult)
-        assert version.protocol_version == 1
+        assert version.protocol_version == PROTOCOL_VERSION
         assert version.nautilus_version.startswith("1.231")
         ks = await client.call("killswitch.status")
         assert isinstance(ks, KillSwitchResult)
