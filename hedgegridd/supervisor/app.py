@@ -21,6 +21,7 @@ import structlog
 
 from hedgegridd import __version__
 from hedgegridd.errors import ConfigError, HedgegridError
+from hedgegridd.ops.alert_model import AlertKey
 from hedgegridd.ops.config import Severity
 from hedgegridd.strategy.handle import StrategyHandle
 from hedgegridd.supervisor.components import OpsComponents, build_ops
@@ -180,6 +181,7 @@ class Daemon:
             self.health,
             interval_s=interval,
             probe_interval_s=settings.watchdog.probe_interval_s,
+            on_ping=self._record_watchdog_ping,
         )
         # Signals live in an outer group so a second SIGTERM during shutdown still escalates.
         async with anyio.create_task_group() as outer:
@@ -279,12 +281,17 @@ class Daemon:
             await store.journal("daemon.ready", actor="daemon", details={}, at_ns=time.time_ns())
             if self.ops.alerts is not None:
                 self.ops.alerts.notify(
-                    "daemon.start", Severity.INFO, f"hedgegridd started ({mode.value})"
+                    AlertKey.STARTUP, Severity.INFO, f"hedgegridd started ({mode.value})"
                 )
             await self._stop.wait()
             self.health.mark_ready(False)
             self.notifier.stopping()
             await self._shutdown(tg)
+
+    def _record_watchdog_ping(self) -> None:
+        """Count a WATCHDOG=1 in the metrics (hedgegridd_watchdog_pings_total)."""
+        if self.ops is not None and self.ops.metrics is not None:
+            self.ops.metrics.record_watchdog_ping()
 
     def _wire_sinks(self, strategy: object, store: AsyncStateStore) -> None:
         """Persist the strategy's peak equity / realized PnL as soon as they change, and
@@ -309,7 +316,7 @@ class Daemon:
         """Cancel every task; the node runner stops the node shielded within its deadline."""
         log.info("daemon.stopping", deadline_s=self.settings.lifecycle.stop_deadline_s)
         if self.ops is not None and self.ops.alerts is not None:
-            self.ops.alerts.notify("daemon.stop", Severity.INFO, "hedgegridd stopping")
+            self.ops.alerts.notify(AlertKey.SHUTDOWN, Severity.INFO, "hedgegridd stopping")
             with anyio.CancelScope(shield=True), anyio.move_on_after(3.0):
                 await self.ops.alerts.drain(3.0)
         tg.cancel_scope.cancel()

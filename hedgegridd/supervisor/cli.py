@@ -99,6 +99,7 @@ def main(
             other_env_keys=secrets.binance_other_env,
             killswitch_enabled=settings.killswitch.enabled,
         )
+        settings.killswitch.require_for_mode(settings.mode.value)
     except ConfigError as exc:
         return _config_failure(str(exc))
     configure_logging(

@@ -34,6 +34,7 @@ from hedgegridd.ops.alert_channels import AlertSecrets
 from hedgegridd.ops.alerts import AlertManager
 from hedgegridd.ops.killswitch import KillSwitch
 from hedgegridd.ops.metrics import MetricsServer
+from hedgegridd.ops.watch import SnapshotAlerts
 from hedgegridd.strategy.handle import FlattenSide, FlattenTicket, StrategyHandle
 from hedgegridd.supervisor.health import Health
 from hedgegridd.supervisor.secrets import Secrets
@@ -142,6 +143,14 @@ def build_ops(
                 "killswitch",
                 max_age_s=settings.watchdog.max_heartbeat_age_s
                 + settings.killswitch.check_interval_s,
+            ),
+            # The strategy reports degraded/breaker itself (alert sink); this adds large loss.
+            on_check=(
+                SnapshotAlerts(
+                    alerts, large_loss=settings.alerts.large_loss, transitions=False
+                ).observe
+                if alerts is not None
+                else None
             ),
         )
     metrics = None

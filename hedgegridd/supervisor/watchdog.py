@@ -10,6 +10,7 @@ silent task makes ``Health.evaluate`` fail and stops the pings too.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import anyio
 import structlog
@@ -31,7 +32,9 @@ class Watchdog:
         *,
         interval_s: float | None,
         probe_interval_s: float,
+        on_ping: Callable[[], None] | None = None,
     ) -> None:
+        self._on_ping = on_ping or (lambda: None)
         self._notifier = notifier
         self._health = health
         self._interval_s = interval_s
@@ -64,6 +67,7 @@ class Watchdog:
                     self._unhealthy = False
                 self._notifier.watchdog()
                 self.pings += 1
+                self._on_ping()
                 next_ping = now + self._interval_s
             elif not self._unhealthy:
                 self._unhealthy = True

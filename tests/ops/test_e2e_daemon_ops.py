@@ -96,6 +96,7 @@ class Daemon:
             STATE_DIRECTORY=str(tmp_path / "state"),
             RUNTIME_DIRECTORY=str(tmp_path / "run"),
             PYTHONPATH=str(REPO),
+            WATCHDOG_USEC="1000000",  # pings every 0.5 s (no NOTIFY_SOCKET: counted only)
         )
         self.proc: anyio.abc.Process | None = None
 
@@ -172,6 +173,7 @@ async def test_daemon_kill_switch_fires_latches_and_only_ctl_reset_clears(tmp_pa
             assert after[("hedgegridd_killswitch_latched", ())] == 1
             assert after[("hedgegridd_killswitch_fired_total", ())] == 1
             assert after[("hedgegridd_trading_state", (("state", "HALTED"),))] == 1
+            assert after[("hedgegridd_watchdog_pings_total", ())] > 0
         finally:
             await first_run.stop()
         fired = first(first_run.log, "killswitch.fired")

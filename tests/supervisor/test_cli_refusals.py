@@ -52,6 +52,18 @@ def test_live_without_acknowledgement_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "state").exists()
 
 
+def test_testnet_with_kill_switch_disabled_refused(tmp_path: Path) -> None:
+    """mode=testnet with the kill switch disabled exits 78: ops cannot be switched off."""
+    result = _run(
+        tmp_path,
+        'mode = "testnet"\n[killswitch]\nenabled = false\n',
+        env={"BINANCE_TESTNET_API_KEY": "k" * 20, "BINANCE_TESTNET_API_SECRET": "s" * 20},
+    )
+    assert result.returncode == 78
+    assert "killswitch.enabled must be true in testnet mode" in result.stderr
+    assert "k" * 20 not in result.stderr + result.stdout
+
+
 def test_secret_in_config_refused(tmp_path: Path) -> None:
     """A Telegram token written into the TOML exits 78 and is not echoed."""
     result = _run(tmp_path, '[alerts]\ntelegram_bot_token = "123:ABCDEFsecret"\n')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -54,6 +55,11 @@ async def test_circuit_breaker_of_the_strategy_is_alerted_on_slack(tmp_path: Pat
         )
         try:
             await daemon.wait_lines(lambda ls: "READY=1" in ls, deadline_s=180)
+            await _until(
+                daemon,
+                lambda: any("hedgegridd started" in r["text"] for r in slack.requests),
+                "startup alert on Slack",
+            )
             await _until(daemon, lambda: len(sim.seen("/fapi/v1/order")) >= 5, "entries sent")
 
             def breaker_alerted() -> bool:
@@ -63,5 +69,8 @@ async def test_circuit_breaker_of_the_strategy_is_alerted_on_slack(tmp_path: Pat
             assert slack.problems == []
             events = [e["event"] for e in daemon.events()]
             assert "risk.breaker_tripped" in events
+            daemon.signal(signal.SIGTERM)
+            assert await daemon.wait_exit(60) == 0
+            assert any("hedgegridd stopping" in r["text"] for r in slack.requests)
         finally:
             daemon.stop_now()

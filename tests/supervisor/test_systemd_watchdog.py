@@ -157,6 +157,26 @@ async def test_watchdog_pings_while_healthy(listener: NotifyListener) -> None:
 
 
 @pytest.mark.asyncio
+async def test_each_ping_is_reported_to_the_metrics_hook(listener: NotifyListener) -> None:
+    """Every WATCHDOG=1 sent also calls on_ping (hedgegridd_watchdog_pings_total)."""
+    health = Health(WatchdogSettings(max_loop_lag_s=5))
+    health.mark_ready()
+    counted: list[int] = []
+    dog = Watchdog(
+        Notifier({"NOTIFY_SOCKET": str(listener.path)}),
+        health,
+        interval_s=0.05,
+        probe_interval_s=0.01,
+        on_ping=lambda: counted.append(1),
+    )
+    async with anyio.create_task_group() as tg:
+        await tg.start(dog.run)
+        await _wait(lambda: dog.pings >= 3)
+        tg.cancel_scope.cancel()
+    assert len(counted) == dog.pings
+
+
+@pytest.mark.asyncio
 async def test_blocked_loop_stops_pings(listener: NotifyListener, log_events) -> None:  # type: ignore[no-untyped-def]
     """A loop blocked longer than the lag bound sends no ping for that stall."""
     health = Health(WatchdogSettings(max_loop_lag_s=0.3, max_heartbeat_age_s=600))
