@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -66,6 +67,23 @@ def _read(name: str, environ: Mapping[str, str]) -> SecretStr | None:
     return SecretStr(value) if value else None
 
 
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _slack_webhook(environ: Mapping[str, str]) -> SecretStr | None:
+    """The Slack webhook URL, refused unless https (plain http only to a loopback
+    receiver). The value is a secret, so errors never show it."""
+    url = _read("slack_webhook_url", environ)
+    if url is None:
+        return None
+    parts = urlsplit(url.get_secret_value())
+    if (parts.scheme == "https" and parts.hostname) or (
+        parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
+    ):
+        return url
+    raise ConfigError("credential slack_webhook_url must be an https:// URL (value not shown)")
+
+
 def _pair(key_name: str, secret_name: str, environ: Mapping[str, str]) -> BinanceKeys | None:
     key, secret = _read(key_name, environ), _read(secret_name, environ)
     if key is None and secret is None:
@@ -95,7 +113,7 @@ def load_secrets(mode: Mode, environ: Mapping[str, str] | None = None) -> Secret
     return Secrets(
         binance=binance,
         binance_other_env=other,
-        slack_webhook_url=_read("slack_webhook_url", env),
+        slack_webhook_url=_slack_webhook(env),
         telegram_bot_token=_read("telegram_bot_token", env),
         ignored_binance_keys=mode is Mode.PAPER and (live is not None or testnet is not None),
     )

@@ -130,3 +130,27 @@ def test_live_example_passes_live_guards() -> None:
         other_env_keys=None,
         killswitch_enabled=settings.killswitch.enabled,
     )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://hooks.slack.com/services/T000/B000/XXXXsecretXXXX",  # plain http off-host
+        "hooks.slack.com/services/T000/B000/XXXXsecretXXXX",  # no scheme
+        "ftp://example.org/XXXXsecretXXXX",
+    ],
+)
+def test_slack_webhook_must_be_https_and_is_never_echoed(url: str) -> None:
+    """A non-https Slack webhook is a config error whose message does not show the URL."""
+    with pytest.raises(ConfigError) as err:
+        load_secrets(Mode.PAPER, {"SLACK_WEBHOOK_URL": url})
+    assert "slack_webhook_url" in str(err.value)
+    assert "XXXXsecretXXXX" not in str(err.value)
+
+
+def test_slack_webhook_https_or_loopback_http_accepted() -> None:
+    """https webhooks, and plain http to a loopback receiver (tests, relays), are accepted."""
+    for url in ("https://hooks.slack.com/services/T0/B0/x", "http://127.0.0.1:8080/services/x"):
+        secrets = load_secrets(Mode.PAPER, {"SLACK_WEBHOOK_URL": url})
+        assert secrets.slack_webhook_url is not None
+        assert secrets.slack_webhook_url.get_secret_value() == url
