@@ -6,8 +6,10 @@
 TOML layout (``load_strategy_params``): either a file whose top level has a
 ``[strategy]`` table (so it can share a file with other sections) or a bare file
 whose top level *is* the strategy; sub-tables ``grid``, ``exits``, ``regime``,
-``policy``, ``funding``, ``orders``, ``risk``. Every section except ``grid`` and
-``exits`` is optional. ``dump_strategy_params_toml`` writes the bare form.
+``policy``, ``funding``, ``orders``, ``risk``. ``grid``, ``exits`` and ``risk`` are
+required (``risk.max_position_qty`` has no default: the position limit is always
+explicit); the other sections are optional. ``dump_strategy_params_toml`` writes the
+bare form.
 
 Errors are ``ConfigError`` whose message names the field (dotted path) and its
 allowed range, e.g. ``strategy.grid.step_bps: Input should be greater than 0

@@ -188,3 +188,14 @@ def test_shipped_example_config_loads() -> None:
     example = Path(__file__).resolve().parents[1] / "etc" / "hedgegrid" / "strategy-example.toml"
     params = load_strategy_params(example)
     assert params.grid.levels_per_side >= 1
+
+
+def test_position_limit_is_required_not_defaulted() -> None:
+    """Without a risk section (max_position_qty) the params are refused, naming the field."""
+    data = _base()
+    del data["risk"]
+    with pytest.raises(ConfigError, match=r"strategy\.risk"):
+        parse_strategy_params(data)
+    data["risk"] = {}
+    with pytest.raises(ConfigError, match=r"strategy\.risk\.max_position_qty"):
+        parse_strategy_params(data)
