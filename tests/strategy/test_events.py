@@ -140,8 +140,17 @@ def test_gap_in_bars_is_reported_and_indicators_rewarm(
     gapped = bars[:300] + bars[400:]
     h = build(minutes=600, bars=gapped)
     disposer.append(h)
+    h.session.advance(at(h, 300))  # the last bar before the gap
+    assert len(h.orders()) > 0
+    detector = h.strategy.regime
+    assert detector is not None
+    assert detector.is_warm
+    h.session.advance(at(h, 301))  # the first bar after 100 missing minutes
+    assert not detector.is_warm  # indicators restart instead of bridging the gap
+    assert h.strategy.snapshot().regime == "WARMUP"
     h.session.run()
     assert len(h.orders()) > 0
+    assert detector.is_warm
     assert h.strategy.snapshot().bar_gaps == 1
     gaps = [e for e in log_events.entries if e["event"] == "bar.gap"]
     assert len(gaps) == 1
