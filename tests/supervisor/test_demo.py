@@ -35,7 +35,12 @@ def test_demo_trades_and_stops_cleanly_on_ctrl_c() -> None:
             if not line:
                 break
             seen.append(line)
-            if line.startswith("[status]") and "entries=0/0" not in line and "mode=sim" in line:
+            trading = any(
+                ln.startswith("[status]") and "entries=0/0" not in ln and "mode=sim" in ln
+                for ln in seen
+            )
+            # STATUS= lines are relayed as they come: one may precede the READY banner.
+            if trading and any("hedgegridctl --socket" in ln for ln in seen):
                 break
         text = "".join(seen)
         assert "hedgegridd is READY" in text
