@@ -34,6 +34,14 @@ class FlattenOutcome:
     verified_after_s: float | None  # book seen flat
     ticket: FlattenTicket | None = None  # what the first successful flatten call did
 
+    @property
+    def sent(self) -> FlattenTicket:
+        """``ticket``, or an empty one for ``side`` when no flatten call succeeded."""
+        if self.ticket is not None:
+            return self.ticket
+        sides = ("LONG", "SHORT") if self.side is FlattenSide.BOTH else (self.side.value,)
+        return FlattenTicket(sides=sides, entries_cancelled=0, closing_orders={})
+
 
 async def close_and_verify(
     strategy: StrategyHandle,

@@ -45,7 +45,6 @@ from hedgegridd.ops.killswitch_rules import (
 from hedgegridd.ops.latch import KillSwitchStore, LatchRecord, MemoryLatch
 from hedgegridd.strategy.handle import (
     FlattenSide,
-    FlattenTicket,
     StrategyHandle,
     StrategySnapshot,
 )
@@ -356,14 +355,6 @@ class KillSwitch:
         self._strategy.pause(PAUSE_REASON_FLATTEN)
         await self._journal("flatten.requested", actor, {"side": side.value})
         return await self._flatten_path(side, actor=actor)
-
-    async def flatten_ticket(self, side: FlattenSide, *, actor: str) -> FlattenTicket:
-        """``flatten`` for the control backend: what was sent (empty if nothing was open)."""
-        outcome = await self.flatten(side, actor=actor)
-        if outcome.ticket is not None:
-            return outcome.ticket
-        sides = ("LONG", "SHORT") if side is FlattenSide.BOTH else (side.value,)
-        return FlattenTicket(sides=sides, entries_cancelled=0, closing_orders={})
 
     async def _flatten_path(self, side: FlattenSide, *, actor: str) -> FlattenOutcome:
         async with self._lock():

@@ -35,7 +35,7 @@ from hedgegridd.ops.alerts import AlertManager
 from hedgegridd.ops.killswitch import KillSwitch
 from hedgegridd.ops.metrics import MetricsServer
 from hedgegridd.ops.watch import SnapshotAlerts
-from hedgegridd.strategy.handle import FlattenSide, FlattenTicket, StrategyHandle
+from hedgegridd.strategy.handle import FlattenSide, StrategyHandle
 from hedgegridd.supervisor.health import Health
 from hedgegridd.supervisor.secrets import Secrets
 from hedgegridd.supervisor.settings import Settings
@@ -65,10 +65,7 @@ class SupervisorBackend(HandleBackend):
         # Shielded: a client that gives up (ctl --timeout) must not cut verification short.
         with anyio.CancelScope(shield=True):
             outcome = await self._killswitch.flatten(side, actor=actor)
-        sides = ("LONG", "SHORT") if side is FlattenSide.BOTH else (side.value,)
-        nothing = FlattenTicket(sides=sides, entries_cancelled=0, closing_orders={})
-        ticket = outcome.ticket or nothing
-        return flatten_result(ticket, verified=outcome.verified, attempts=outcome.attempts)
+        return flatten_result(outcome.sent, verified=outcome.verified, attempts=outcome.attempts)
 
     async def pause(self, reason: str, *, actor: str) -> StateResult:
         result = await super().pause(reason, actor=actor)

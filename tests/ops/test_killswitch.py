@@ -202,7 +202,7 @@ async def test_manual_flatten_pauses_and_uses_the_same_path(store: AsyncStateSto
     assert "operator_flatten" in book.pause_reasons
     assert not ks.latched
     assert AlertKey.FLATTEN_VERIFIED in alerts.keys
-    ticket = await ks.flatten_ticket(FlattenSide.LONG, actor="ctl:uid=1000")
+    ticket = (await ks.flatten(FlattenSide.LONG, actor="ctl:uid=1000")).sent
     assert ticket.closing_orders == {"LONG": D("0.1")}
 
 
@@ -429,3 +429,14 @@ async def test_a_failing_store_does_not_stop_checking_or_firing(store: AsyncStat
     assert results[-1] is not None
     assert results[-1].fire
     assert alerts.keys.count(AlertKey.STATE_STORE_FAILED) == 1
+
+
+async def test_outcome_without_a_successful_call_reports_an_empty_ticket_for_its_side() -> None:
+    """FlattenOutcome.sent names the side(s) and no closing orders when nothing was sent."""
+    from hedgegridd.ops.flatten import FlattenOutcome
+
+    both = FlattenOutcome(FlattenSide.BOTH, "ctl", False, 3, None, None)
+    assert both.sent.sides == ("LONG", "SHORT")
+    assert both.sent.closing_orders == {}
+    short = FlattenOutcome(FlattenSide.SHORT, "ctl", True, 1, 0.01, 0.02)
+    assert short.sent.sides == ("SHORT",)
