@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from hedgegridd.errors import ConfigError
 from hedgegridd.supervisor.secrets import load_secrets
-from hedgegridd.supervisor.settings import load_settings
+from hedgegridd.supervisor.settings import Settings, load_settings
 from hedgegridd.venues.config import Mode
 
 REPO = Path(__file__).resolve().parents[2]
@@ -154,3 +156,28 @@ def test_slack_webhook_https_or_loopback_http_accepted() -> None:
         secrets = load_secrets(Mode.PAPER, {"SLACK_WEBHOOK_URL": url})
         assert secrets.slack_webhook_url is not None
         assert secrets.slack_webhook_url.get_secret_value() == url
+
+
+def _settings_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    keys: list[str] = []
+    for name, info in model.model_fields.items():
+        candidates = (*getattr(info.annotation, "__args__", ()), info.annotation)
+        sub = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+        keys += _settings_keys(sub, f"{prefix}{name}.") if sub else [prefix + name]
+    return keys
+
+
+def test_shipped_config_documents_every_settings_key() -> None:
+    """etc/hedgegrid/hedgegridd.toml names every settings key (set or commented out)."""
+    text = (REPO / "etc" / "hedgegrid" / "hedgegridd.toml").read_text()
+    section, documented = "", set()
+    for raw in text.splitlines():
+        line = raw.lstrip("# ").strip()
+        if m := re.fullmatch(r"\[([a-z_.]+)\]", line):
+            section = m.group(1) + "."
+        elif m := re.match(r"([a-z_]+)\s*=", line):
+            documented.add(section + m.group(1) if section else m.group(1))
+    missing = [k for k in _settings_keys(Settings) if k not in documented]
+    assert missing == []
