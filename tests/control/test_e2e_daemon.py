@@ -7,7 +7,6 @@ import os
 import signal
 import sqlite3
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from hedgegridd.control.client import ControlClient
 from hedgegridd.control.protocol import ErrorCode
 from hedgegridd.errors import ControlError
 from hedgegridd.sim import SimConfig, SimExchange
-from tests.supervisor.daemon_harness import DaemonProcess, sim_config_toml, start_daemon
+from tests.supervisor.daemon_harness import sim_config_toml, start_daemon
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 
@@ -26,22 +25,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 async def _call(sock: Path, command: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
     async with await ControlClient.connect(sock) as client:
         return await client.call_raw(command, args)
-
-
-async def _until(daemon: DaemonProcess, check: Any, what: str, deadline_s: float = 180) -> Any:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        daemon.notify.drain()
-        if daemon.proc.poll() is not None:
-            raise AssertionError(f"daemon exited waiting for {what}:\n{daemon.log_text()[-3000:]}")
-        try:
-            value = await check()
-        except (ControlError, OSError):
-            value = None
-        if value:
-            return value
-        await anyio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}\n{daemon.log_text()[-3000:]}")
 
 
 def _journal(state_dir: Path) -> list[tuple[str, str, dict[str, Any]]]:
@@ -72,7 +55,7 @@ async def test_ctl_steers_the_trading_daemon(tmp_path: Path) -> None:
                 status = await _call(sock, "status")
                 return status if status["fills"] > 0 else None
 
-            status = await _until(daemon, filled, "first fills")
+            status = await daemon.until(filled, "first fills")
             assert status["fills"] > 0
             assert len(sim.engine.trades) > 0
             assert status["mode"] == "sim"
@@ -107,7 +90,7 @@ async def test_ctl_steers_the_trading_daemon(tmp_path: Path) -> None:
                 pos = await _call(sock, "positions")
                 return pos["long"]["quantity"] == "0" and pos["short"]["quantity"] == "0"
 
-            await _until(daemon, flat_now, "flat after flatten", deadline_s=120)
+            await daemon.until(flat_now, "flat after flatten", deadline_s=120)
 
             entries = await anyio.to_thread.run_sync(_journal, tmp_path / "state")
             control = [

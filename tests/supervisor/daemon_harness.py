@@ -9,6 +9,7 @@ runtime directory.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import signal
@@ -18,7 +19,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from hedgegridd.errors import ControlError
 from hedgegridd.sim import SimExchange
 
 from .notify_listener import NotifyListener
@@ -116,6 +119,29 @@ class DaemonProcess:
         raise AssertionError(
             f"notify condition not met: {self.notify.lines()}\n{self.log_text()[-3000:]}"
         )
+
+    async def until(self, check: Callable[[], Any], what: str, deadline_s: float = 180) -> Any:
+        """Poll ``check`` (sync or async) until truthy; fail if the daemon exits or time runs out.
+
+        A ``ControlError``/``OSError`` from the check (socket not up yet) counts as not yet.
+        """
+        end = time.monotonic() + deadline_s
+        while time.monotonic() < end:
+            self.notify.drain()
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"daemon exited waiting for {what}:\n{self.log_text()[-4000:]}"
+                )
+            try:
+                value = check()
+                if inspect.isawaitable(value):
+                    value = await value
+            except (ControlError, OSError):
+                value = None
+            if value:
+                return value
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}\n{self.log_text()[-4000:]}")
 
     def stop_now(self) -> None:
         if self.proc.poll() is None:

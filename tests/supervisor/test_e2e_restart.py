@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any
@@ -22,10 +20,9 @@ import pytest
 
 from hedgegridd.control.client import ControlClient
 from hedgegridd.core.order_ids import OrderKind, decode
-from hedgegridd.errors import ControlError
 from hedgegridd.sim import SimBar, SimConfig, SimExchange
 
-from .daemon_harness import DaemonProcess, sim_config_toml, start_daemon
+from .daemon_harness import sim_config_toml, start_daemon
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 
@@ -42,24 +39,6 @@ def flat(price: str, n: int) -> list[SimBar]:
 async def _call(sock: Path, command: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
     async with await ControlClient.connect(sock) as client:
         return await client.call_raw(command, args)
-
-
-async def _until(
-    daemon: DaemonProcess, check: Callable[[], Awaitable[Any]], what: str, deadline_s: float = 120
-) -> Any:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        daemon.notify.drain()
-        if daemon.proc.poll() is not None:
-            raise AssertionError(f"daemon exited waiting for {what}:\n{daemon.log_text()[-4000:]}")
-        try:
-            value = await check()
-        except (ControlError, OSError):
-            value = None
-        if value:
-            return value
-        await anyio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}\n{daemon.log_text()[-4000:]}")
 
 
 def venue_book(sim: SimExchange) -> dict[str, dict[str, Decimal]]:
@@ -143,14 +122,14 @@ async def test_kill9_restart_readopts_every_order_without_excess_exits(tmp_path:
                 keys = entry_keys(sim)
                 return len([k for k in keys if k[0] == "LONG"]) >= 3
 
-            await _until(first, laddered, "entry ladder placed")
+            await first.until(laddered, "entry ladder placed")
             await sim.jump_price(to=Decimal("59640"))  # fills the first two LONG levels
 
             async def protected() -> bool:
                 book = venue_book(sim)
                 return book["LONG"]["pos"] > 0 and balanced(sim)
 
-            await _until(first, protected, "LONG entries filled with TP and SL resting")
+            await first.until(protected, "LONG entries filled with TP and SL resting")
             assert len(sim.engine.trades) > 0
             assert venue_book(sim)["LONG"]["sl"] > 0
             throttled = await _call(sock, "throttle", {"value": "0.5"})
@@ -159,7 +138,7 @@ async def test_kill9_restart_readopts_every_order_without_excess_exits(tmp_path:
             async def peak_persisted() -> Decimal | None:
                 return await anyio.to_thread.run_sync(db_decimal, tmp_path / "state", "peak_equity")
 
-            peak = await _until(first, peak_persisted, "peak equity persisted")
+            peak = await first.until(peak_persisted, "peak equity persisted")
             first.signal(signal.SIGKILL)
             assert await first.wait_exit(20) == -signal.SIGKILL
         finally:
@@ -185,7 +164,7 @@ async def test_kill9_restart_readopts_every_order_without_excess_exits(tmp_path:
         second = start_daemon(config, tmp_path, factory=None, watchdog_usec=None, tag="second")
         try:
             await second.wait_lines(lambda ls: "READY=1" in ls, deadline_s=180)
-            status = await _until(second, lambda: _call(sock, "status"), "status after restart")
+            status = await second.until(lambda: _call(sock, "status"), "status after restart")
             assert status["throttle"] == "0.5"
             restored = next(e for e in second.events() if e["event"] == "state.restored")
             assert Decimal(str(restored["peak_equity"])) == peak
@@ -213,7 +192,7 @@ async def test_kill9_restart_readopts_every_order_without_excess_exits(tmp_path:
                 book = venue_book(sim)
                 return book["LONG"]["pos"] == 0 and book["LONG"]["sl"] == 0 and balanced(sim)
 
-            await _until(second, long_closed_and_clean, "LONG closed and its stops cancelled")
+            await second.until(long_closed_and_clean, "LONG closed and its stops cancelled")
             await anyio.sleep(2)
             assert_balanced(sim)
         finally:
