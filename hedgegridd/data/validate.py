@@ -198,6 +198,16 @@ class Validator:
         }[self.kind]
         return Columns({c: np.array([], dtype=np.int64) for c in cols})
 
+    def _reject(
+        self, checks: list[tuple[str, np.ndarray]], ok: np.ndarray, first_row: int
+    ) -> np.ndarray:
+        """Report the still-valid rows each check hits (in order) and drop them from ``ok``."""
+        for reason, mask in checks:
+            hit = ok & mask
+            self.report.add(reason, np.flatnonzero(hit), first_row)
+            ok = ok & ~hit
+        return ok
+
     def _times(self, raw: np.ndarray, bad: np.ndarray, first_row: int) -> np.ndarray:
         """Declared-unit timestamps to ns; unparsable rows stay 0 (they are rejected).
 
@@ -272,10 +282,7 @@ class Validator:
                 & _on_grid(c, spec.tick_size, spec.price_precision)
             )
             checks.append(("price_off_tick", off))
-        for reason, mask in checks:
-            hit = ok & mask
-            rep.add(reason, np.flatnonzero(hit), first_row)
-            ok &= ~hit
+        ok = self._reject(checks, ok, first_row)
         ok = self._order(open_ns, open_ns, ok, first_row)
         return _select(
             ok,
@@ -308,10 +315,7 @@ class Validator:
             ("price_off_tick", ~_on_grid(price, spec.tick_size, spec.price_precision)),
             ("quantity_off_step", ~_on_grid(qty, spec.step_size, spec.size_precision)),
         ]
-        for reason, mask in checks:
-            hit = ok & mask
-            rep.add(reason, np.flatnonzero(hit), first_row)
-            ok &= ~hit
+        ok = self._reject(checks, ok, first_row)
         ok = self._order(ids, ts, ok, first_row)
         return _select(
             ok,
@@ -345,10 +349,7 @@ class Validator:
             ("non_positive_price", mark <= 0),
             ("bad_interval", (hours < 1) | (hours > 24)),
         ]
-        for reason, mask in checks:
-            hit = ok & mask
-            rep.add(reason, np.flatnonzero(hit), first_row)
-            ok &= ~hit
+        ok = self._reject(checks, ok, first_row)
         ok = self._order(ts, ts, ok, first_row)
         return _select(
             ok,
