@@ -112,7 +112,9 @@ async def test_partial_fills_reach_the_strategy() -> None:
     async with sim_with_node(SimConfig(speed=600), SWING) as (sim, strat):
         await wait_for(lambda: strat.quotes, what="quotes")
         sim.set_partial_fills(True)
-        order = strat.limit(OrderSide.BUY, "59960.00", "0.004", "LONG")
+        # At the swing's low: it can never cross on arrival (ask = last + 1 tick >= 59950.1),
+        # so it always rests and is filled by touches, which partial fills split.
+        order = strat.limit(OrderSide.BUY, "59950.00", "0.004", "LONG")
         await wait_for(lambda: strat.cache.order(order.client_order_id).is_closed, what="filled")
         fills = [f for f in strat.fills() if f.client_order_id == order.client_order_id]
         assert len(fills) >= 2
