@@ -12,12 +12,18 @@ import socket
 import struct
 from dataclasses import dataclass
 
+import structlog
+
 from hedgegridd.control.config import AccessGroups
 from hedgegridd.control.protocol import Access
 
+log = structlog.get_logger(__name__)
 _SO_PEERGROUPS = getattr(socket, "SO_PEERGROUPS", 59)  # Linux value; absent from CPython
 _UCRED = struct.Struct("3i")
-_MAX_GROUPS = 1024
+# CPython's getsockopt() refuses a buffer over 1024 bytes (OSError EINVAL), so at most
+# 256 supplementary groups can be read; a peer with more gets ERANGE from the kernel
+# and only its primary group counts (fails closed, logged).
+_GROUPS_BUFLEN = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +46,10 @@ def read_peer_credentials(sock: socket.socket) -> PeerCredentials:
     pid, uid, gid = _UCRED.unpack(raw)
     groups = {gid}
     try:
-        packed = sock.getsockopt(socket.SOL_SOCKET, _SO_PEERGROUPS, 4 * _MAX_GROUPS)
-    except OSError:
-        packed = b""  # old kernel: only the primary group counts
+        packed = sock.getsockopt(socket.SOL_SOCKET, _SO_PEERGROUPS, _GROUPS_BUFLEN)
+    except OSError as exc:  # old kernel, or more than 256 groups: primary group only
+        log.warning("control.peer_groups_unreadable", pid=pid, uid=uid, errno=exc.errno)
+        packed = b""
     count = len(packed) // 4
     groups.update(struct.unpack(f"{count}I", packed[: count * 4]))
     return PeerCredentials(pid=pid, uid=uid, gid=gid, groups=frozenset(groups))

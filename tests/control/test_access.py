@@ -30,8 +30,10 @@ NOBODY = 65534
 NOGROUP = grp.getgrgid(65534).gr_name
 
 
-def run_ctl_as(uid: int, gid: int, argv: list[str]) -> tuple[int, dict]:
-    """Fork, drop to ``uid``/``gid`` (no supplementary groups), run hedgegridctl --json."""
+def run_ctl_as(
+    uid: int, gid: int, argv: list[str], groups: tuple[int, ...] = ()
+) -> tuple[int, dict]:
+    """Fork, drop to ``uid``/``gid`` (supplementary ``groups`` only), run hedgegridctl --json."""
     read_fd, write_fd = os.pipe()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # fork with helper threads alive
@@ -41,7 +43,7 @@ def run_ctl_as(uid: int, gid: int, argv: list[str]) -> tuple[int, dict]:
         try:
             os.close(read_fd)
             sys.stdout = open(write_fd, "w", closefd=False)  # noqa: SIM115 - pytest swapped it
-            os.setgroups([])
+            os.setgroups(list(groups))
             os.setgid(gid)
             os.setuid(uid)
             code = cli.main(["--json", "--timeout", "30", *argv])
@@ -124,6 +126,52 @@ def test_admin_group_member_may_mutate_and_is_journaled(sock_dir, daemon) -> Non
     (entry,) = daemon.journal.entries
     assert entry["details"]["uid"] == NOBODY
     assert entry["details"]["pid"] not in (0, os.getpid())
+
+
+def test_supplementary_admin_group_grants_admin(sock_dir, daemon) -> None:
+    """``usermod -aG``: a uid whose admin group is only supplementary may pause (SO_PEERGROUPS)."""
+    admin = grp.getgrnam("users")  # nobody's primary group is nogroup, not this one
+    admin_gid = admin.gr_gid
+    path = sock_dir / "control.sock"
+    with ServerThread(config_for(sock_dir, admin_group=admin.gr_name), daemon):
+        path.chmod(0o666)
+        code, out = run_ctl_as(
+            NOBODY, NOBODY, ["--socket", str(path), "pause", "--reason", "sup"], (admin_gid,)
+        )
+    assert code == 0, out
+    assert daemon.strategy.pause_reasons == ["sup"]
+
+
+def test_peer_groups_of_a_process_with_many_groups() -> None:
+    """All supplementary groups of the peer are read (the buffer fits CPython's 1024-byte cap)."""
+    many = tuple(range(5000, 5200))
+    read_fd, write_fd = os.pipe()
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # child: connect a fresh pair as a process holding ``many``
+        code = 1
+        try:
+            os.setgroups(list(many))
+            srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            cli_sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            srv.bind(b"\0hg-peergroups-%d" % os.getpid())
+            srv.listen(1)
+            cli_sock.connect(srv.getsockname())
+            conn, _ = srv.accept()
+            creds = read_peer_credentials(conn)
+            os.write(write_fd, json.dumps(sorted(creds.groups)).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    a.close()
+    b.close()
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        groups = json.loads(pipe.read() or b"[]")
+    os.waitpid(pid, 0)
+    assert set(many) <= set(groups)
 
 
 def test_peer_credentials_report_the_connecting_process() -> None:
