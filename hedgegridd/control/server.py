@@ -5,7 +5,10 @@ strategy is never touched from another thread. Each connection is checked
 against the peer's kernel credentials before a byte is read, then must complete
 the version handshake. A misbehaving client (garbage, huge lines, silence, a
 half-closed socket) gets an error reply or is dropped; it cannot stop the
-server or disturb the other clients.
+server or disturb the other clients. When every slot is taken, the connection
+that has been idle (waiting between requests) the longest is closed to make
+room, so quiet clients cannot lock operators out; only when every slot is busy
+with a request is the newcomer refused (``busy``).
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ class ControlServer:
         self._heartbeat_interval_s = heartbeat_interval_s
         self._environ = dict(os.environ) if environ is None else environ
         self._active = 0
+        self._idle: dict[int, tuple[float, anyio.CancelScope]] = {}  # id -> (since, scope)
         self.socket_path = config.resolved_socket_path(self._environ)
 
     @property
@@ -133,7 +137,7 @@ class ControlServer:
                     stream = await accept(bound.sock)
                     if self._heartbeat is not None:
                         self._heartbeat()
-                    if self._active >= self._config.max_clients:
+                    if self._active >= self._config.max_clients and not self._evict_idle():
                         tg.start_soon(self._refuse_busy, stream)
                     else:
                         self._active += 1
@@ -143,6 +147,16 @@ class ControlServer:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(lambda: remove_socket_file(bound))
             log.info("control.stopped")
+
+    def _evict_idle(self) -> bool:
+        """Close the longest-idle session to free a slot; False when none is idle."""
+        if not self._idle:
+            return False
+        key = min(self._idle, key=lambda k: self._idle[k][0])
+        since, scope = self._idle.pop(key)
+        scope.cancel()
+        log.info("control.idle_evicted", idle_s=round(time.monotonic() - since, 3))
+        return True
 
     async def _beat(self) -> None:
         assert self._heartbeat is not None
@@ -215,10 +229,23 @@ class ControlServer:
         )
         await self._send(stream, welcome)
         while True:
-            line = await self._read_line(stream, reader, self._config.idle_timeout_s)
+            line = await self._read_idle(stream, reader)
             if line is None:
                 return
             await self._send(stream, await self._handle_line(line, peer, access))
+
+    async def _read_idle(
+        self, stream: SocketStream, reader: BufferedByteReceiveStream
+    ) -> bytes | None:
+        """Wait for the next request; evictable while waiting (a full server needs the slot)."""
+        key = id(stream)
+        with anyio.CancelScope() as scope:
+            self._idle[key] = (time.monotonic(), scope)
+            try:
+                return await self._read_line(stream, reader, self._config.idle_timeout_s)
+            finally:
+                self._idle.pop(key, None)
+        return None  # evicted
 
     async def _read_line(
         self, stream: SocketStream, reader: BufferedByteReceiveStream, timeout_s: float

@@ -200,23 +200,49 @@ async def test_hundred_concurrent_clients_with_garbage_mixed_in(sock_dir) -> Non
         await eventually(lambda: server.active_connections == 0)
 
 
+def _raw_without_hello(path: object) -> socket.socket:
+    """A connection that never finishes its handshake (holds a slot, not idle)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(str(path))
+    return sock
+
+
 @pytest.mark.anyio
 async def test_clients_over_the_limit_get_busy(sock_dir, daemon) -> None:
-    """Past max_clients a new connection gets code busy; after others leave it is served."""
+    """Past max_clients with no idle session a newcomer gets busy; once one leaves it is served."""
     path = sock_dir / "control.sock"
-    config = config_for(sock_dir, max_clients=2)
+    config = config_for(sock_dir, max_clients=2, handshake_timeout_s=60)
     async with serve(config, daemon.backend(), daemon.journal) as server:
-        first = await ControlClient.connect(path)
-        second = await ControlClient.connect(path)
+        first, second = _raw_without_hello(path), _raw_without_hello(path)
+        await eventually(lambda: server.active_connections == 2)
         with pytest.raises(ControlError) as refused:
             await ControlClient.connect(path)
         assert refused.value.code == "busy"
-        await first.aclose()
-        await second.aclose()
+        first.close()
+        second.close()
         await eventually(lambda: server.active_connections == 0)
         third = await ControlClient.connect(path)
         assert isinstance(await third.call("status"), StatusResult)
         await third.aclose()
+
+
+@pytest.mark.anyio
+async def test_idle_clients_are_evicted_for_a_newcomer(sock_dir, daemon, log_events) -> None:
+    """Quiet clients holding every slot cannot lock an operator out: the longest idle goes."""
+    path = sock_dir / "control.sock"
+    config = config_for(sock_dir, max_clients=2)
+    async with serve(config, daemon.backend(), daemon.journal):
+        oldest = await ControlClient.connect(path)
+        newer = await ControlClient.connect(path)
+        async with await ControlClient.connect(path) as operator:
+            assert isinstance(await operator.call("status"), StatusResult)
+        with pytest.raises((ControlError, OSError)):
+            await oldest.call("status")
+        assert isinstance(await newer.call("status"), StatusResult)
+        await oldest.aclose()
+        await newer.aclose()
+    evicted = [e for e in log_events.entries if e["event"] == "control.idle_evicted"]
+    assert len(evicted) == 1
 
 
 @pytest.fixture(scope="module")
@@ -319,14 +345,15 @@ async def test_failures_while_refusing_busy_clients_do_not_stop_the_server(
     from hedgegridd.control import server as server_module
 
     path = sock_dir / "control.sock"
-    config = config_for(sock_dir, max_clients=1)
+    config = config_for(sock_dir, max_clients=1, handshake_timeout_s=60)
     failures = iter([server_module._ClientGone(), RuntimeError("boom")])
 
     async def failing_refuse(*_args: object) -> None:
         raise next(failures)
 
     async with serve(config, daemon.backend(), daemon.journal) as server:
-        holder = await ControlClient.connect(path)
+        holder = _raw_without_hello(path)
+        await eventually(lambda: server.active_connections == 1)
         server._refuse = failing_refuse  # type: ignore[method-assign]
         for _ in range(2):
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -335,8 +362,7 @@ async def test_failures_while_refusing_busy_clients_do_not_stop_the_server(
             sock.settimeout(30)
             assert await anyio.to_thread.run_sync(sock.recv, 100) == b""  # dropped, no reply
             sock.close()
-        assert isinstance(await holder.call("status"), StatusResult)
-        await holder.aclose()
+        holder.close()
         await eventually(lambda: server.active_connections == 0)
         async with await ControlClient.connect(path) as client:
             assert isinstance(await client.call("status"), StatusResult)
