@@ -37,6 +37,12 @@ from hedgegridd.data.kinds import (
 )
 from hedgegridd.errors import ConfigError, DataError
 
+DESCRIPTION = (
+    "Import Binance public archives or CSV files, fetch history from the REST API, "
+    "generate seeded synthetic data, and inspect the Nautilus Parquet catalog that "
+    "backtests, the optimizer and the simulator read. Bars are stamped at their close."
+)
+
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_REJECTED = 3
@@ -90,7 +96,7 @@ def register(subparsers: Any) -> None:
     data = subparsers.add_parser(
         "data",
         help="import, fetch, generate and inspect market data",
-        description=__doc__,
+        description=DESCRIPTION,
         epilog=EXIT_CODES_HELP,
     )
     sub = data.add_subparsers(dest="data_command", metavar="COMMAND", required=True)
@@ -101,7 +107,7 @@ def register(subparsers: Any) -> None:
         epilog=EXIT_CODES_HELP,
     )
     imp.add_argument("paths", nargs="+", type=Path, help=".zip/.csv files or directories")
-    imp.add_argument("--kind", required=True, choices=KINDS)
+    imp.add_argument("--kind", required=True, choices=KINDS, help="what the files hold")
     imp.add_argument(
         "--time-unit",
         choices=TIME_UNITS,
@@ -111,35 +117,73 @@ def register(subparsers: Any) -> None:
         "--columns",
         help="generic CSV: canonical=source column pairs, e.g. transact_time=ts,price=px",
     )
-    imp.add_argument("--delimiter", default=",", help="generic CSV delimiter")
-    imp.add_argument("--max-reject-fraction", type=_fraction, default=0.001)
-    imp.add_argument("--chunk-rows", type=_positive, default=1_000_000)
-    imp.add_argument("--mark-precision", type=int, help="decimals for mark prices")
+    imp.add_argument("--delimiter", default=",", help="generic CSV delimiter (default: ,)")
+    imp.add_argument(
+        "--max-reject-fraction",
+        type=_fraction,
+        default=0.001,
+        help="fail (exit 3) when more than this fraction of rows is invalid (default: 0.001)",
+    )
+    imp.add_argument(
+        "--chunk-rows",
+        type=_positive,
+        default=1_000_000,
+        help="rows read per chunk; bounds memory (default: 1000000)",
+    )
+    imp.add_argument(
+        "--mark-precision", type=int, help="decimals for mark prices (default: the tick's)"
+    )
     _common(imp)
     imp.set_defaults(handler=_guarded(_cmd_import))
 
     fetch = sub.add_parser(
         "fetch", help="download history from the Binance REST API", epilog=EXIT_CODES_HELP
     )
-    fetch.add_argument("--kind", required=True, choices=KINDS)
+    fetch.add_argument("--kind", required=True, choices=KINDS, help="what to download")
     fetch.add_argument("--start", required=True, type=_utc, help="ISO date/time (UTC)")
     fetch.add_argument("--end", required=True, type=_utc, help="ISO date/time (UTC), exclusive")
-    fetch.add_argument("--base-url", default="https://fapi.binance.com")
+    fetch.add_argument(
+        "--base-url",
+        default="https://fapi.binance.com",
+        help="REST base URL (default: https://fapi.binance.com)",
+    )
     fetch.add_argument("--no-resume", action="store_true", help="do not skip what is stored")
     fetch.add_argument(
-        "--max-attempts", type=_positive, default=6, help="tries per request (429/418/5xx)"
+        "--max-attempts",
+        type=_positive,
+        default=6,
+        help="tries per request on 429/418/5xx (default: 6)",
     )
-    fetch.add_argument("--max-reject-fraction", type=_fraction, default=0.001)
+    fetch.add_argument(
+        "--max-reject-fraction",
+        type=_fraction,
+        default=0.001,
+        help="fail (exit 3) when more than this fraction of rows is invalid (default: 0.001)",
+    )
     _common(fetch)
     fetch.set_defaults(handler=_guarded(_cmd_fetch))
 
     synth = sub.add_parser(
         "synth", help="generate seeded synthetic data into a catalog", epilog=EXIT_CODES_HELP
     )
-    synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--minutes", type=_positive, default=7 * 1440)
-    synth.add_argument("--start", type=_utc, default=datetime(2024, 1, 1, tzinfo=UTC))
-    synth.add_argument("--start-price", default="50000")
+    synth.add_argument(
+        "--seed", type=int, default=0, help="random seed; same seed, same data (default: 0)"
+    )
+    synth.add_argument(
+        "--minutes",
+        type=_positive,
+        default=7 * 1440,
+        help="length in 1-minute bars (default: 10080, one week)",
+    )
+    synth.add_argument(
+        "--start",
+        type=_utc,
+        default=datetime(2024, 1, 1, tzinfo=UTC),
+        help="ISO date/time (UTC) of the first bar's open (default: 2024-01-01T00:00Z)",
+    )
+    synth.add_argument(
+        "--start-price", default="50000", help="price of the first bar's open (default: 50000)"
+    )
     synth.add_argument("--no-trades", action="store_true", help="bars, marks, funding only")
     synth.add_argument(
         "--archive-dir",
@@ -151,8 +195,8 @@ def register(subparsers: Any) -> None:
     synth.set_defaults(handler=_guarded(_cmd_synth))
 
     insp = sub.add_parser("inspect", help="summarize a catalog", epilog=EXIT_CODES_HELP)
-    insp.add_argument("--catalog", required=True, type=Path)
-    insp.add_argument("--json", action="store_true")
+    insp.add_argument("--catalog", required=True, type=Path, help="ParquetDataCatalog directory")
+    insp.add_argument("--json", action="store_true", help="print the summary as JSON")
     insp.set_defaults(handler=_guarded(_cmd_inspect))
 
 
