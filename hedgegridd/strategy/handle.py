@@ -45,7 +45,7 @@ class SideSnapshot:
     quantity: Decimal  # confirmed position size, >= 0
     avg_price: Decimal | None  # None when flat
     unrealized_pnl: Decimal
-    notional: Decimal  # quantity * mark (or last) price, quote currency
+    notional: Decimal  # quantity * mark price (bar close before the first mark), quote
     entry_orders: int  # resting entry orders on this side
     tp_quantity: Decimal  # resting take-profit quantity protecting this side
     sl_quantity: Decimal  # resting stop-loss quantity protecting this side
@@ -76,6 +76,11 @@ class StrategySnapshot:
     circuit_breaker_trips: int
     rejects_by_reason: Mapping[str, int] = field(default_factory=dict)
     bar_gaps: int = 0  # gaps detected in the live bar stream
+    # The price positions are valued at (streamed mark, quote mid in paper, or the bar
+    # close while no mark streams) and the node-clock ns it was received at: the kill
+    # switch's staleness is measured from ``mark_ns`` (``last_bar_ns`` when None).
+    mark_price: Decimal | None = None
+    mark_ns: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

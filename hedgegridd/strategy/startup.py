@@ -85,10 +85,14 @@ class StartupMixin(StrategyAttrs):
                 BinanceFuturesMarkPriceUpdate,
             )
 
+            # The instrument id must also be passed as an argument: with the metadata
+            # alone Nautilus logs "client_id or instrument_id need to be specified" and
+            # never sends the subscription to the venue (no mark, no funding updates).
             self.subscribe_data(
                 DataType(
                     BinanceFuturesMarkPriceUpdate, metadata={"instrument_id": self.instrument_id}
-                )
+                ),
+                instrument_id=self.instrument_id,
             )
         if cfg.subscribe_quotes:
             self.subscribe_quote_ticks(self.instrument_id)

@@ -13,13 +13,14 @@ trading state DEGRADED is ours and the component stays RUNNING.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import structlog
-from nautilus_trader.model.data import Bar, BarType, FundingRateUpdate
+from nautilus_trader.model.data import Bar, BarType, FundingRateUpdate, QuoteTick
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.trading.strategy import Strategy
 
@@ -36,7 +37,8 @@ from hedgegridd.strategy.config import HedgeGridConfig
 from hedgegridd.strategy.control import ControlMixin
 from hedgegridd.strategy.events import OrderEventsMixin
 from hedgegridd.strategy.execution import ExecutionMixin
-from hedgegridd.strategy.handle import TradingState
+from hedgegridd.strategy.handle import SideSnapshot, StrategySnapshot, TradingState
+from hedgegridd.strategy.mark import MarkTracker
 from hedgegridd.strategy.orders import (
     OrderBuilder,
     position_id_for,
@@ -88,6 +90,7 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
         self.last_price: Decimal | None = None
         self.last_bar_ns: int | None = None
         self.funding: FundingState | None = None
+        self.mark = MarkTracker()  # valuation price for equity/drawdown/notional (risk)
         self.throttle = Decimal(1)
         self.bar_gaps = 0
         self.errors = 0
@@ -143,6 +146,7 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
         self.book = Book()
         self.center = self.last_price = self.last_bar_ns = None
         self.funding = None
+        self.mark.reset()
         self.last_decision = None
         self.flattening.clear()
         self.bar_gaps = self.errors = 0
@@ -180,6 +184,7 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
             log.warning("bar.gap", missed=check.missed, close_ns=close_ns, gaps=self.bar_gaps)
         self.last_bar_ns = close_ns
         self.last_price = bar.close.as_decimal()
+        self.mark.observe_bar(self.last_price, self.clock.timestamp_ns())
         before = self.regime.regime
         after = self.regime.update(bar.high.as_double(), bar.low.as_double(), bar.close.as_double())
         if after is not before:
@@ -199,10 +204,28 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
 
     @guarded
     def on_data(self, data: Any) -> None:
+        # BinanceFuturesMarkPriceUpdate: mark price + funding, ~1/s (sim, testnet, live).
         rate = getattr(data, "funding_rate", None)
         nxt = getattr(data, "next_funding_ns", None)
         if rate is not None and nxt:
             self._set_funding(Decimal(str(rate)), int(nxt))
+        mark = getattr(data, "mark", None)
+        if mark is not None and getattr(data, "instrument_id", None) == self.instrument_id:
+            self._on_mark(mark.as_decimal(), int(data.ts_init), "mark")
+
+    @guarded
+    def on_quote_tick(self, tick: QuoteTick) -> None:
+        # Paper: no mark stream; the quote mid values the book.
+        if tick.instrument_id == self.instrument_id:
+            mid = (tick.bid_price.as_decimal() + tick.ask_price.as_decimal()) / 2
+            self._on_mark(mid, int(tick.ts_init), "quote")
+
+    def _on_mark(self, price: Decimal, received_ns: int, source: str) -> None:
+        """Revalue the book at a streamed price: equity, drawdown gate, risk readings."""
+        if not self.mark.observe_stream(price, received_ns, source=source):
+            return
+        if self.risk is not None and self.start_failure is None:
+            self._update_equity()
 
     def _set_funding(self, rate: Decimal, next_ns: int) -> None:
         state = FundingState(rate, next_ns)
@@ -317,16 +340,51 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
         balance = sum((m.as_decimal() for m in account.balances_total().values()), ZERO)
         return balance + self.unrealized_pnl()
 
+    def valuation_price(self) -> Decimal | None:
+        """The streamed mark (quote mid in paper), else the last bar close."""
+        return self.mark.price if self.mark.price is not None else self.last_price
+
     def unrealized_pnl(self) -> Decimal:
-        """Unrealized PnL of both sides at the last price (ZERO before the first bar)."""
-        if self.last_price is None:
+        """Unrealized PnL of both sides at the mark (ZERO before any price)."""
+        price = self.valuation_price()
+        if price is None:
             return ZERO
         total = ZERO
         long, short = self.confirmed_positions()
         for pos, sign in ((long, 1), (short, -1)):
             if pos.qty > 0 and pos.avg_price is not None:
-                total += (self.last_price - pos.avg_price) * pos.qty * sign
+                total += (price - pos.avg_price) * pos.qty * sign
         return total
+
+    def snapshot(self) -> StrategySnapshot:
+        """``ControlMixin.snapshot`` with positions valued at the mark, not the bar close."""
+        snap: StrategySnapshot = super().snapshot()
+        price = self.valuation_price()
+        if price is None:
+            return snap
+        long, short = self.confirmed_positions()
+        places = Decimal(1).scaleb(-8)  # money at 8 decimals, as the control replies
+
+        def revalue(side: SideSnapshot, pos: Position, sign: int) -> SideSnapshot:
+            upnl = ZERO
+            if pos.qty > 0 and pos.avg_price is not None:
+                upnl = (price - pos.avg_price) * pos.qty * sign
+            notional = pos.qty * price
+            return dataclasses.replace(
+                side,
+                unrealized_pnl=upnl.quantize(places) if upnl else ZERO,
+                notional=notional.quantize(places) if notional else ZERO,
+            )
+
+        ls, ss = revalue(snap.long, long, 1), revalue(snap.short, short, -1)
+        return dataclasses.replace(
+            snap,
+            long=ls,
+            short=ss,
+            unrealized_pnl=ls.unrealized_pnl + ss.unrealized_pnl,
+            mark_price=price,
+            mark_ns=self.mark.received_ns,
+        )
 
     # -- failure handling ----------------------------------------------------------
     def _enter_degraded(self, where: str, exc: BaseException) -> None:
