@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,7 +18,7 @@ from hedgegridd.core.closing import (
     plan_close,
     split_qty,
 )
-from hedgegridd.core.types import ExitKind, InstrumentRules, RestingExit, Side
+from hedgegridd.core.types import ZERO, ExitKind, InstrumentRules, RestingExit, Side
 
 from .conftest import BTC_RULES
 
@@ -101,7 +102,8 @@ def test_close_is_split_at_max_qty_and_done_when_flat() -> None:
 def test_blocking_exits_skip_cancel_pending_and_other_sides() -> None:
     """Only active exits of the side count; pending cancels are already on their way."""
     short = RestingExit("s", Side.SHORT, ExitKind.TP, D(1), D(1))
-    exits = (_exit("a", ExitKind.TP, "0.010", pending=True), _exit("b", ExitKind.TP, "0.010"), short)
+    pending = _exit("a", ExitKind.TP, "0.010", pending=True)
+    exits = (pending, _exit("b", ExitKind.TP, "0.010"), short)
     assert blocking_exits(Side.LONG, D(0), exits) == ("b",)
     assert exposure_of(D(1), Side.LONG, exits).tp == D("0.020")
 
@@ -122,11 +124,11 @@ class _Order:
 class _Venue:
     """A hedge leg with our reducing orders; every send goes through ``admit``."""
 
-    position: Decimal = D(0)
+    position: Decimal = ZERO
     orders: dict[int, _Order] = field(default_factory=dict)
     next_id: int = 0
     want: Decimal | None = None  # a close in progress (None: no close)
-    closes_sent: Decimal = D(0)
+    closes_sent: Decimal = ZERO
 
     def exits(self) -> tuple[RestingExit, ...]:
         return tuple(
@@ -218,7 +220,7 @@ _ops = st.lists(
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(_ops)
-def test_no_interleaving_takes_a_leg_below_zero_or_over_closes(ops: list[tuple]) -> None:
+def test_no_interleaving_takes_a_leg_below_zero_or_over_closes(ops: list[tuple[Any, ...]]) -> None:
     """Entries, exits, flattens, partial fills, cancels and rejects: leg >= 0, never over."""
     v = _Venue()
     for op in ops:
