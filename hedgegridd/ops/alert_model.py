@@ -28,6 +28,9 @@ class AlertKey(enum.StrEnum):
     FLATTEN_SENT = "flatten_sent"
     FLATTEN_VERIFIED = "flatten_verified"
     FLATTEN_UNVERIFIED = "flatten_unverified"
+    FLATTEN_RESUMED = "flatten_resumed"  # a flatten interrupted by a crash is finished
+    KILLSWITCH_BLIND = "killswitch_blind"  # readings cannot be taken: entries paused
+    KILLSWITCH_SIGHTED = "killswitch_sighted"  # readings back: the blind pause is lifted
     LARGE_LOSS = "large_loss"
     DATA_STALE = "data_stale"
     READINGS_MISSING = "readings_missing"

@@ -113,7 +113,7 @@ class KillSwitchConfig(_Frozen):
         default=180.0,
         ge=1.0,
         le=3600.0,
-        description="price-derived readings older than this (last bar age) are stale",
+        description="price-derived readings older than this (last mark or bar age) are stale",
     )
     flatten_verify_timeout_s: float = Field(
         default=10.0, ge=0.1, le=300.0, description="deadline per attempt to see the book flat"
@@ -124,10 +124,23 @@ class KillSwitchConfig(_Frozen):
     flatten_attempts: int = Field(
         default=3, ge=1, le=10, description="closing attempts before reporting 'unverified'"
     )
+    fail_closed_after_checks: int = Field(
+        default=10,
+        ge=0,
+        le=10_000,
+        description=(
+            "fail closed: after this many consecutive checks in which no limit could be "
+            "evaluated (the book cannot be read, or every reading is missing or stale), "
+            "alert critical and pause entries (reason 'killswitch_blind') until readings "
+            "return; 0 = off (refused in live)"
+        ),
+    )
 
     def require_for_mode(self, mode: str) -> None:
-        """Raise ConfigError when ``mode`` trades real money and the kill switch is off.
+        """Raise ConfigError when ``mode`` must not run with this kill switch.
 
+        Live and testnet need it enabled with at least one limit; live also needs it
+        to fail closed (``fail_closed_after_checks`` > 0).
         The supervisor calls this before starting a ``live`` (or ``testnet``) node;
         a kill switch that cannot run is fatal there, never a warning.
         """
@@ -135,6 +148,11 @@ class KillSwitchConfig(_Frozen):
             raise ConfigError(f"killswitch.enabled must be true in {mode} mode")
         if mode in ("live", "testnet") and not thresholds_configured(self):
             raise ConfigError(f"killswitch: at least one limit must be set in {mode} mode")
+        if mode == "live" and self.fail_closed_after_checks == 0:
+            raise ConfigError(
+                "killswitch.fail_closed_after_checks must be > 0 in live mode "
+                "(the kill switch must fail closed)"
+            )
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:

@@ -5,10 +5,17 @@ Cancel entries, hand closing orders to the strategy, then poll ``is_flat`` with
 flat, send closing orders again, up to ``flatten_attempts``; alert at each step
 (sent, verified, unverified). Strategy errors are logged and count as a failed
 attempt: this path never raises on their account.
+
+Its log events are ``flatten.*`` with the ``actor`` (``killswitch`` when the kill
+switch fired, the operator's peer for ``hedgegridctl flatten``, ``restart:...`` when
+a flatten interrupted by a crash is finished); ``killswitch.*`` events are the kill
+switch's own. ``flatten.closing_sent`` carries ``sent_ns`` (wall clock) of the first
+closing orders handed to the strategy.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -63,7 +70,8 @@ async def close_and_verify(
             ticket = strategy.flatten(side)
         except Exception as exc:  # retried below, then reported unverified
             log.error(
-                "killswitch.flatten_call_failed",
+                "flatten.call_failed",
+                actor=actor,
                 attempt=attempt,
                 error=type(exc).__name__,
                 exc_info=True,
@@ -74,7 +82,9 @@ async def close_and_verify(
                 first_ticket = ticket
             orders = {k: str(v) for k, v in ticket.closing_orders.items()}
             log.warning(
-                "killswitch.closing_sent",
+                "flatten.closing_sent",
+                actor=actor,
+                sent_ns=time.time_ns(),
                 side=side.value,
                 attempt=attempt,
                 entries_cancelled=cancelled + ticket.entries_cancelled,
@@ -91,7 +101,11 @@ async def close_and_verify(
         ):
             elapsed = anyio.current_time() - started
             log.warning(
-                "killswitch.flat_verified", side=side.value, attempts=attempt, after_s=elapsed
+                "flatten.flat_verified",
+                actor=actor,
+                side=side.value,
+                attempts=attempt,
+                after_s=elapsed,
             )
             alerts.notify(
                 AlertKey.FLATTEN_VERIFIED,
@@ -100,8 +114,10 @@ async def close_and_verify(
                 fields={"actor": actor, "attempts": str(attempt), "after_s": f"{elapsed:.2f}"},
             )
             return FlattenOutcome(side, actor, True, attempt, sent_after, elapsed, first_ticket)
-        log.error("killswitch.not_flat", side=side.value, attempt=attempt)
-    log.critical("killswitch.flat_unverified", side=side.value, attempts=cfg.flatten_attempts)
+        log.error("flatten.not_flat", actor=actor, side=side.value, attempt=attempt)
+    log.critical(
+        "flatten.flat_unverified", actor=actor, side=side.value, attempts=cfg.flatten_attempts
+    )
     alerts.notify(
         AlertKey.FLATTEN_UNVERIFIED,
         Severity.CRITICAL,
@@ -131,5 +147,5 @@ def _is_flat(strategy: StrategyHandle, side: FlattenSide) -> bool:
     try:
         return bool(strategy.is_flat(side))
     except Exception as exc:  # unknown counts as not flat, and is logged
-        log.error("killswitch.is_flat_failed", error=type(exc).__name__, exc_info=True)
+        log.error("flatten.is_flat_failed", error=type(exc).__name__, exc_info=True)
         return False

@@ -14,6 +14,16 @@ A manual ``flatten`` (control socket) goes through the same path and pauses the
 strategy. ``run`` restores a persisted latch (strategy halted) before it reports
 started. Errors reading the latch propagate (``StateStoreError``): the supervisor
 decides that a kill switch failing to start is fatal in live mode.
+
+Crash consistency: every flatten (fired or manual) is recorded in the state store
+(``flatten_intent``, with the manual flatten's pause) *before* closing orders are
+sent. After a kill -9 the restarted daemon pauses again at start (the strategy
+factory reads the intent) and ``run`` finishes a pending flatten through the same
+close-and-verify path; the pause stays until an operator resumes
+(``clear_flatten_pause``).
+
+Fails closed: see ``hedgegridd.ops.blind``. ``wake()`` (called on every mark update)
+makes the next check run at once instead of at the end of the interval.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ from anyio.abc import TaskStatus
 
 from hedgegridd.errors import HedgegridError
 from hedgegridd.ops.alert_model import AlertKey, AlertSink, NullAlertSink
+from hedgegridd.ops.blind import PAUSE_REASON_BLIND, BlindWatch, is_blind
 from hedgegridd.ops.config import KillSwitchConfig, Severity
 from hedgegridd.ops.flatten import FlattenOutcome, close_and_verify
 from hedgegridd.ops.killswitch_rules import (
@@ -42,7 +53,7 @@ from hedgegridd.ops.killswitch_rules import (
     readings_from_snapshot,
     total_pnl,
 )
-from hedgegridd.ops.latch import KillSwitchStore, LatchRecord, MemoryLatch
+from hedgegridd.ops.latch import IntentRecord, KillSwitchStore, LatchRecord, MemoryLatch
 from hedgegridd.strategy.handle import (
     FlattenSide,
     StrategyHandle,
@@ -51,13 +62,24 @@ from hedgegridd.strategy.handle import (
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["FlattenOutcome", "KillSwitch", "KillSwitchStatus", "KillSwitchStore", "LatchRecord"]
+__all__ = [
+    "PAUSE_REASON_BLIND",
+    "FlattenOutcome",
+    "KillSwitch",
+    "KillSwitchStatus",
+    "KillSwitchStore",
+    "LatchRecord",
+]
 
 # State-store keys owned by the kill switch.
 KEY_PEAK = "killswitch.peak_equity"
 KEY_DAILY_BASIS = "killswitch.daily_basis_pnl"
 KEY_DAILY_DAY = "killswitch.daily_basis_day"  # yyyymmdd (UTC) as a Decimal
 PAUSE_REASON_FLATTEN = "operator_flatten"
+# The strategy's own pause while it closes a side (``StrategyHandle.flatten``).
+PAUSE_REASON_STRATEGY_FLATTEN = "flatten"
+# A woken check (mark update) runs at most this often.
+MIN_WAKE_GAP_S = 0.05
 # Consecutive checks with a missing reading before it is alerted (startup gaps are normal).
 MISSING_ALERT_AFTER_CHECKS = 30
 
@@ -80,6 +102,8 @@ class KillSwitchStatus:
     checks_total: int
     last_check: CheckResult | None
     last_flatten: FlattenOutcome | None
+    blind: bool = False  # failing closed: entries paused, readings cannot be taken
+    flatten_pending: bool = False  # a persisted flatten not yet verified flat
 
 
 class KillSwitch:
@@ -116,6 +140,10 @@ class KillSwitch:
         self._missing_reported: frozenset[str] = frozenset()
         self._missing_checks = 0
         self._persist_failed = False
+        self._blind = BlindWatch(strategy, self._alerts, config.fail_closed_after_checks)
+        self._intent: IntentRecord | None = None
+        self._wake: anyio.Event | None = None
+        self._woken_at_ns: int | None = None
         self.fired_total = 0
         self.checks_total = 0
         self.last_check: CheckResult | None = None
@@ -147,13 +175,22 @@ class KillSwitch:
             checks_total=self.checks_total,
             last_check=self.last_check,
             last_flatten=self.last_flatten,
+            blind=self._blind.blind,
+            flatten_pending=self._intent is not None and self._intent.pending,
         )
+
+    def wake(self) -> None:
+        """Run the next check now (a mark update arrived); cheap, call from the loop."""
+        if self._wake is not None and not self._wake.is_set():
+            self._woken_at_ns = self._clock_ns()
+            self._wake.set()
 
     def reconfigure(self, config: KillSwitchConfig) -> None:
         """Apply new limits/cadence (SIGHUP reload); the breach window starts afresh."""
         old = self._config
         self._config = config
         self._tracker = BreachTracker(config)
+        self._blind.after_checks = config.fail_closed_after_checks
         log.warning(
             "killswitch.reconfigured",
             limits={k.value: str(v) for k, v in self._tracker.limits.items()},
@@ -178,6 +215,18 @@ class KillSwitch:
         if latch is not None:
             self._strategy.halt(latch.reason)
             log.warning("killswitch.latch_restored", reason=latch.reason, at_ns=latch.fired_at_ns)
+        self._intent = await self._store.flatten_intent()
+        intent = self._intent
+        if intent is not None and intent.pause_reason is not None:
+            self._strategy.pause(intent.pause_reason)
+        if intent is not None:
+            log.warning(
+                "flatten.intent_restored",
+                side=intent.side,
+                actor=intent.actor,
+                pending=intent.pending,
+                pause_reason=intent.pause_reason,
+            )
         self._restored = True
         return latch
 
@@ -193,7 +242,16 @@ class KillSwitch:
             latched=self.latched,
         )
         task_status.started()
+        async with anyio.create_task_group() as tg:
+            intent = self._intent
+            if intent is not None and intent.pending:
+                tg.start_soon(self._finish_interrupted, intent)
+            await self._check_loop()
+
+    async def _check_loop(self) -> None:
+        self._wake = anyio.Event()
         next_at = anyio.current_time()
+        last_check = -MIN_WAKE_GAP_S
         if not self._config.enabled:
             log.warning("killswitch.disabled", latched=self.latched)
         while True:
@@ -202,6 +260,7 @@ class KillSwitch:
             # once and flattens both sides as soon as the manual path has finished.
             interval = self._config.check_interval_s
             if self._config.enabled and not self.latched:
+                last_check = anyio.current_time()
                 result = await self.check_once()
                 if result is not None and result.fire:
                     await self._fire(result)
@@ -210,14 +269,18 @@ class KillSwitch:
                     interval = self._config.confirm_interval_s or interval
             now = anyio.current_time()
             next_at = max(now, min(next_at + interval, now + interval))  # no burst after lag
-            await anyio.sleep_until(next_at)
+            with anyio.move_on_after(next_at - now):
+                await self._wake.wait()  # a mark update wakes the next check early
+            if self._wake.is_set():
+                self._wake = anyio.Event()
+                await anyio.sleep_until(last_check + MIN_WAKE_GAP_S)
 
     # ----------------------------------------------------------------- checking
     async def check_once(self) -> CheckResult | None:
         """One check: read the snapshot, update baselines and the breach window."""
         try:
             snapshot = self._strategy.snapshot()
-        except Exception as exc:  # a failing read is reported, the switch lives on
+        except Exception as exc:  # reported, counted as blind: N in a row fail closed
             log.error("killswitch.snapshot_failed", error=type(exc).__name__, exc_info=True)
             self._alerts.notify(
                 AlertKey.READINGS_MISSING,
@@ -225,6 +288,7 @@ class KillSwitch:
                 "kill switch cannot read the strategy",
                 fields={"error": type(exc).__name__},
             )
+            self._blind.observe(blind=True, cause=f"snapshot failed: {type(exc).__name__}")
             return None
         now_ns = self._clock_ns()
         await self._update_baselines(snapshot, now_ns)
@@ -244,7 +308,32 @@ class KillSwitch:
         self.checks_total += 1
         self.last_check = result
         self._report_unknown(result, readings.data_age_s)
+        self._blind.observe(blind=is_blind(result), cause="no limit could be evaluated")
+        self._report_breaches(result, snapshot, now_ns)
         return result
+
+    def _report_breaches(self, result: CheckResult, snap: StrategySnapshot, now_ns: int) -> None:
+        """``killswitch.breach`` per breaching limit: the hook for "mark crossed the limit".
+
+        ``mark_ns`` is when the strategy received the price the reading was taken at
+        (node clock), ``checked_ns`` when this check ran, ``woken`` whether a mark
+        update woke the check.
+        """
+        for v in result.verdicts:
+            if v.status is ReadingStatus.BREACH:
+                log.warning(
+                    "killswitch.breach",
+                    limit=v.limit.value,
+                    value=str(v.value),
+                    threshold=str(v.threshold),
+                    breaches=v.breaches_in_window,
+                    required=self._config.breaches_required,
+                    mark_price=str(snap.mark_price),
+                    mark_ns=snap.mark_ns,
+                    checked_ns=now_ns,
+                    woken=self._woken_at_ns is not None,
+                )
+        self._woken_at_ns = None
 
     def _equity_basis(self) -> Decimal | None:
         if self._config.drawdown_basis == "starting_balance":
@@ -306,7 +395,7 @@ class KillSwitch:
                 AlertKey.DATA_STALE,
                 Severity.WARNING,
                 "market data stale: kill switch cannot evaluate price-based limits",
-                fields={"last_bar_age_s": "none" if data_age_s is None else f"{data_age_s:.0f}"},
+                fields={"price_age_s": "none" if data_age_s is None else f"{data_age_s:.0f}"},
             )
         self._stale_reported = stale
 
@@ -348,13 +437,64 @@ class KillSwitch:
                 Severity.CRITICAL,
                 "kill switch latch could NOT be persisted: a restart would not stay halted",
             )
+        await self._record_intent(FlattenSide.BOTH, actor, pause_reason=None)
         return await self._flatten_path(FlattenSide.BOTH, actor=actor)
 
     async def flatten(self, side: FlattenSide, *, actor: str) -> FlattenOutcome:
-        """Manual flatten (control socket): pause, then the same close-and-verify path."""
+        """Manual flatten (control socket): pause, persist, then the close-and-verify path."""
         self._strategy.pause(PAUSE_REASON_FLATTEN)
+        await self._record_intent(side, actor, pause_reason=PAUSE_REASON_FLATTEN)
         await self._journal("flatten.requested", actor, {"side": side.value})
         return await self._flatten_path(side, actor=actor)
+
+    async def _record_intent(
+        self, side: FlattenSide, actor: str, *, pause_reason: str | None
+    ) -> None:
+        """Persist the flatten (and its pause) before any closing order is sent."""
+        try:
+            self._intent = await self._store.set_flatten_intent(
+                side.value, actor=actor, pause_reason=pause_reason, at_ns=self._clock_ns()
+            )
+        except HedgegridError as exc:  # closing the book matters more; loud instead
+            log.error("flatten.intent_persist_failed", error=type(exc).__name__, exc_info=True)
+            self._alerts.notify(
+                AlertKey.STATE_STORE_FAILED,
+                Severity.CRITICAL,
+                "flatten intent could NOT be persisted: a crash now would not resume it",
+                fields={"error": type(exc).__name__},
+            )
+
+    async def _finish_interrupted(self, intent: IntentRecord) -> None:
+        """After a restart: send what remains of a flatten a crash interrupted."""
+        actor = f"restart:{intent.actor}"
+        log.warning("flatten.resumed", side=intent.side, actor=actor)
+        self._alerts.notify(
+            AlertKey.FLATTEN_RESUMED,
+            Severity.WARNING,
+            f"finishing a flatten interrupted by a restart ({intent.side})",
+            fields={"requested_by": intent.actor},
+        )
+        await self._journal("flatten.resumed", actor, {"side": intent.side})
+        await self._flatten_path(FlattenSide(intent.side), actor=actor)
+
+    async def clear_flatten_pause(self, *, by: str) -> bool:
+        """Operator resume: lift the flatten pauses unless a flatten is still in progress.
+
+        Returns False (pauses kept) while closing orders are being sent or verified,
+        or while a persisted flatten is still pending.
+        """
+        if self._flattening or (self._intent is not None and self._intent.pending):
+            return False
+        for reason in (PAUSE_REASON_FLATTEN, PAUSE_REASON_STRATEGY_FLATTEN):
+            self._strategy.resume(reason)
+        try:
+            await self._store.clear_flatten_pause()
+        except HedgegridError as exc:
+            log.error("flatten.pause_clear_failed", error=type(exc).__name__, exc_info=True)
+        if self._intent is not None:
+            await self._journal("flatten.pause_cleared", by, {"side": self._intent.side})
+        self._intent = None
+        return True
 
     async def _flatten_path(self, side: FlattenSide, *, actor: str) -> FlattenOutcome:
         async with self._lock():
@@ -371,12 +511,25 @@ class KillSwitch:
             finally:
                 self._flattening = False
         self.last_flatten = outcome
+        if outcome.verified:
+            await self._finish_intent()
         await self._journal(
             "flatten.verified" if outcome.verified else "flatten.unverified",
             actor,
             {"side": side.value, "attempts": outcome.attempts},
         )
         return outcome
+
+    async def _finish_intent(self) -> None:
+        intent = self._intent
+        if intent is None:
+            return
+        try:
+            await self._store.finish_flatten_intent()
+        except HedgegridError as exc:  # a restart would re-verify an already flat book
+            log.error("flatten.intent_finish_failed", error=type(exc).__name__, exc_info=True)
+            return
+        self._intent = None if intent.pause_reason is None else await self._store.flatten_intent()
 
     # ----------------------------------------------------------------- reset
     async def reset(self, *, by: str) -> bool:
@@ -394,6 +547,10 @@ class KillSwitch:
             self._tracker.reset()
             await self._rebase()
             self._strategy.unhalt()
+            if self._intent is None or self._intent.pause_reason is None:
+                # The fired flatten's own pause goes with the latch (an operator
+                # flatten's pause stays until resume).
+                self._strategy.resume(PAUSE_REASON_STRATEGY_FLATTEN)
         log.warning("killswitch.reset", by=by, previous_reason=previous)
         self._alerts.notify(
             AlertKey.KILLSWITCH_RESET,

@@ -41,7 +41,7 @@ class ReadingStatus(enum.StrEnum):
     STALE = "stale"  # the value derives from prices older than max_reading_age_s
 
 
-# Readings whose value depends on market prices (stale when the last bar is old).
+# Readings whose value depends on market prices (stale when the last mark or bar is old).
 PRICE_DERIVED = frozenset(
     {
         Limit.DRAWDOWN,
@@ -63,7 +63,7 @@ class Readings:
     session_loss: Decimal | None
     daily_loss: Decimal | None
     position_notional: Decimal | None
-    data_age_s: float | None  # age of the last bar; None when no bar was seen
+    data_age_s: float | None  # age of the freshest mark or bar; None before either
 
     def value(self, limit: Limit) -> Decimal | None:
         """The reading that ``limit`` compares against its threshold."""
@@ -166,7 +166,8 @@ def readings_from_snapshot(
 ) -> Readings:
     """Compute the readings of one check from the strategy snapshot and the baselines."""
     pnl = total_pnl(snapshot)
-    age = None if snapshot.last_bar_ns is None else max(0.0, (now_ns - snapshot.last_bar_ns) / 1e9)
+    seen = [ns for ns in (snapshot.mark_ns, snapshot.last_bar_ns) if ns is not None]
+    age = max(0.0, (now_ns - max(seen)) / 1e9) if seen else None
     return Readings(
         drawdown_pct=drawdown_pct(snapshot.equity, equity_basis),
         margin_ratio=snapshot.margin_ratio,

@@ -1,8 +1,9 @@
 """Durable daemon state in one SQLite file (WAL): ``StateStore`` and ``AsyncStateStore``.
 
 What lives here survives restarts: peak equity, realized PnL, throttle and other
-decimals, flags (pause), the kill-switch latch and a journal of operator commands
-and safety actions. The schema is versioned; a database that is corrupt, not a
+decimals, flags (pause), the kill-switch latch, the flatten intent (a flatten in
+progress and its pause, written before any closing order is sent) and a journal of
+operator commands and safety actions. The schema is versioned; a database that is corrupt, not a
 SQLite file, or of an unknown schema version raises ``StateStoreError`` and is
 never silently reset.
 
@@ -27,9 +28,9 @@ from typing import Any, TypeVar
 
 from hedgegridd.errors import StateStoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-_SCHEMA = (
+_SCHEMA_V1 = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE kv_decimal (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE kv_flag (key TEXT PRIMARY KEY, value INTEGER NOT NULL CHECK (value IN (0, 1)))",
@@ -38,6 +39,15 @@ _SCHEMA = (
     "CREATE TABLE journal (id INTEGER PRIMARY KEY AUTOINCREMENT, at_ns INTEGER NOT NULL,"
     " kind TEXT NOT NULL, actor TEXT NOT NULL, details TEXT NOT NULL)",
 )
+# Upgrades: MIGRATIONS[v] takes a database from schema v to v + 1.
+_FLATTEN_INTENT = (
+    "CREATE TABLE flatten_intent (id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " side TEXT NOT NULL, actor TEXT NOT NULL, pause_reason TEXT,"
+    " pending INTEGER NOT NULL CHECK (pending IN (0, 1)), requested_at_ns INTEGER NOT NULL)"
+)
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: (_FLATTEN_INTENT,)}
+_SCHEMA = (*_SCHEMA_V1, _FLATTEN_INTENT)
+_SIDES = ("LONG", "SHORT", "BOTH")
 
 T = TypeVar("T")
 
@@ -49,6 +59,23 @@ class Latch:
     reason: str
     details: Mapping[str, Any]
     fired_at_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenIntent:
+    """A flatten that was requested and, until an operator resumes, its pause.
+
+    ``pending`` is true until the book was verified flat: a restarted daemon sends
+    what remains. ``pause_reason`` (e.g. ``operator_flatten``) keeps entries paused
+    across restarts until an operator resumes; None for a kill-switch flatten (the
+    latch holds that one).
+    """
+
+    side: str  # LONG | SHORT | BOTH
+    actor: str
+    pause_reason: str | None
+    pending: bool
+    requested_at_ns: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +151,19 @@ class StateStore:
         if "meta" not in tables:
             raise StateStoreError(f"state database {db_path} has no schema version (not ours?)")
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None or row[0] != str(SCHEMA_VERSION):
-            found = None if row is None else row[0]
+        found = None if row is None else row[0]
+        version = int(found) if found is not None and found.isdigit() else None
+        if version is None or not 1 <= version <= SCHEMA_VERSION:
             raise StateStoreError(
                 f"state database {db_path} has schema version {found}, expected {SCHEMA_VERSION}"
             )
+        while version < SCHEMA_VERSION:  # upgrade in place, one version per transaction
+            conn.execute("BEGIN IMMEDIATE")
+            for stmt in MIGRATIONS[version]:
+                conn.execute(stmt)
+            version += 1
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
+            conn.execute("COMMIT")
 
     def close(self) -> None:
         """Checkpoint and close the connection (idempotent)."""
@@ -220,6 +255,66 @@ class StateStore:
         except sqlite3.Error as exc:
             raise StateStoreError(f"state database error: {exc}") from exc
 
+    # -- flatten intent --------------------------------------------------------------
+    def flatten_intent(self) -> FlattenIntent | None:
+        """The persisted flatten intent, or None."""
+        row = self._exec(
+            "SELECT side, actor, pause_reason, pending, requested_at_ns FROM flatten_intent"
+            " WHERE id = 1"
+        ).fetchone()
+        if row is None:
+            return None
+        return FlattenIntent(
+            side=row[0],
+            actor=row[1],
+            pause_reason=row[2],
+            pending=bool(row[3]),
+            requested_at_ns=int(row[4]),
+        )
+
+    def set_flatten_intent(
+        self, side: str, *, actor: str, pause_reason: str | None, at_ns: int
+    ) -> FlattenIntent:
+        """Record a flatten before its closing orders go out (merged with one pending).
+
+        Two pending sides merge to BOTH; a pause reason already recorded is kept.
+        Journaled as ``flatten.intent`` in the same transaction.
+        """
+        if side not in _SIDES:
+            raise StateStoreError(f"flatten side must be one of {_SIDES}, got {side!r}")
+        try:
+            with self._transaction():
+                old = self.flatten_intent()
+                merged_side = side
+                if old is not None and old.pending and old.side != side:
+                    merged_side = "BOTH"
+                reason = pause_reason or (old.pause_reason if old is not None else None)
+                self._conn.execute(
+                    "INSERT INTO flatten_intent (id, side, actor, pause_reason, pending,"
+                    " requested_at_ns) VALUES (1, ?, ?, ?, 1, ?) ON CONFLICT(id) DO UPDATE SET"
+                    " side = excluded.side, actor = excluded.actor,"
+                    " pause_reason = excluded.pause_reason, pending = 1,"
+                    " requested_at_ns = excluded.requested_at_ns",
+                    (merged_side, actor, reason, at_ns),
+                )
+                self._conn.execute(
+                    "INSERT INTO journal (at_ns, kind, actor, details) VALUES (?, ?, ?, ?)",
+                    (at_ns, "flatten.intent", actor, _dumps({"side": merged_side})),
+                )
+        except sqlite3.Error as exc:
+            raise StateStoreError(f"state database error: {exc}") from exc
+        return FlattenIntent(merged_side, actor, reason, True, at_ns)
+
+    def finish_flatten_intent(self) -> None:
+        """The book was verified flat: no longer pending; dropped when it holds no pause."""
+        self._exec("DELETE FROM flatten_intent WHERE id = 1 AND pause_reason IS NULL")
+        self._exec("UPDATE flatten_intent SET pending = 0 WHERE id = 1")
+
+    def clear_flatten_pause(self) -> None:
+        """An operator resumed: forget the pause (a pending flatten is still finished)."""
+        self._exec("DELETE FROM flatten_intent WHERE id = 1 AND pending = 0")
+        self._exec("UPDATE flatten_intent SET pause_reason = NULL WHERE id = 1")
+
     # -- journal ---------------------------------------------------------------------
     def journal(self, kind: str, *, actor: str, details: Mapping[str, Any], at_ns: int) -> None:
         """Append one entry to the event journal."""
@@ -308,6 +403,25 @@ class AsyncStateStore:
 
     async def clear_killswitch_latch(self, by: str, at_ns: int) -> None:
         await self._worker.call(self._store.clear_killswitch_latch, by, at_ns)
+
+    async def flatten_intent(self) -> FlattenIntent | None:
+        return await self._worker.call(self._store.flatten_intent)
+
+    async def set_flatten_intent(
+        self, side: str, *, actor: str, pause_reason: str | None, at_ns: int
+    ) -> FlattenIntent:
+        def _do() -> FlattenIntent:
+            return self._store.set_flatten_intent(
+                side, actor=actor, pause_reason=pause_reason, at_ns=at_ns
+            )
+
+        return await self._worker.call(_do)
+
+    async def finish_flatten_intent(self) -> None:
+        await self._worker.call(self._store.finish_flatten_intent)
+
+    async def clear_flatten_pause(self) -> None:
+        await self._worker.call(self._store.clear_flatten_pause)
 
     async def journal(
         self, kind: str, *, actor: str, details: Mapping[str, Any], at_ns: int

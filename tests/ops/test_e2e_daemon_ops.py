@@ -162,7 +162,7 @@ async def test_daemon_kill_switch_fires_latches_and_only_ctl_reset_clears(tmp_pa
 
             level1 = max(o.price for o in sim.engine.open_orders() if o.side == "BUY")
             await sim.jump_price(to=level1 - Decimal(50))  # fills LONG entries: notional > 150
-            await until(lambda: first(first_run.log, "killswitch.flat_verified") is not None, 60)
+            await until(lambda: first(first_run.log, "flatten.flat_verified") is not None, 60)
             assert sim.engine.trades  # entries and closes really traded at the venue
             posted = sim.seen("/fapi/v1/order", "POST")
             closes = [r.params for r in posted if r.params.get("type") == "MARKET"]

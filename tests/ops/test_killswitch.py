@@ -132,7 +132,7 @@ async def test_unverified_flatten_is_alerted(
     assert len(book.flatten_calls) == 3
     assert not outcome.verified
     assert alerts.keys[-1] == AlertKey.FLATTEN_UNVERIFIED
-    assert any(e["event"] == "killswitch.flat_unverified" for e in log_events.entries)
+    assert any(e["event"] == "flatten.flat_unverified" for e in log_events.entries)
     kinds = [e.kind for e in await store.recent_journal(10)]
     assert "flatten.unverified" in kinds
 

@@ -142,3 +142,61 @@ async def test_async_open_corrupt_raises(tmp_path: Path) -> None:
     path.write_bytes(b"garbage" * 1000)
     with pytest.raises(StateStoreError):
         await AsyncStateStore.open(path)
+
+
+def test_schema_1_database_is_upgraded_in_place(tmp_path: Path) -> None:
+    """A version-1 database keeps its values and gains the flatten intent table."""
+    path = tmp_path / "s.db"
+    conn = sqlite3.connect(path)
+    for stmt in (
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE kv_decimal (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE kv_flag (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+        "CREATE TABLE killswitch_latch (id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " reason TEXT NOT NULL, details TEXT NOT NULL, fired_at_ns INTEGER NOT NULL)",
+        "CREATE TABLE journal (id INTEGER PRIMARY KEY AUTOINCREMENT, at_ns INTEGER NOT NULL,"
+        " kind TEXT NOT NULL, actor TEXT NOT NULL, details TEXT NOT NULL)",
+        "INSERT INTO meta VALUES ('schema_version', '1')",
+        "INSERT INTO kv_decimal VALUES ('peak_equity', '123.4')",
+    ):
+        conn.execute(stmt)
+    conn.commit()
+    conn.close()
+    store = StateStore.open(path)
+    assert store.get_decimal("peak_equity") == Decimal("123.4")
+    assert store.flatten_intent() is None
+    store.set_flatten_intent("LONG", actor="a", pause_reason="operator_flatten", at_ns=1)
+    store.close()
+    conn = sqlite3.connect(path)
+    version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    conn.close()
+    assert version == (str(SCHEMA_VERSION),)
+
+
+def test_flatten_intent_lifecycle(tmp_path: Path) -> None:
+    """Pending sides merge to BOTH, finishing keeps the pause, clearing the pause drops it."""
+    store = StateStore.open(tmp_path / "s.db")
+    store.set_flatten_intent("LONG", actor="a", pause_reason="operator_flatten", at_ns=1)
+    merged = store.set_flatten_intent("SHORT", actor="b", pause_reason=None, at_ns=2)
+    assert merged.side == "BOTH"
+    assert merged.pause_reason == "operator_flatten"  # kept from the first request
+    store.clear_flatten_pause()  # an operator resume while pending: the flatten still runs
+    intent = store.flatten_intent()
+    assert intent is not None
+    assert intent.pending
+    assert intent.pause_reason is None
+    store.set_flatten_intent("BOTH", actor="a", pause_reason="operator_flatten", at_ns=3)
+    store.finish_flatten_intent()
+    done = store.flatten_intent()
+    assert done is not None
+    assert not done.pending
+    assert done.pause_reason == "operator_flatten"
+    store.clear_flatten_pause()
+    assert store.flatten_intent() is None
+    store.set_flatten_intent("BOTH", actor="killswitch", pause_reason=None, at_ns=4)
+    store.finish_flatten_intent()  # no pause to keep: gone
+    assert store.flatten_intent() is None
+    assert [e.kind for e in store.recent_journal(3)] == ["flatten.intent"] * 3
+    with pytest.raises(StateStoreError, match="side"):
+        store.set_flatten_intent("UP", actor="a", pause_reason=None, at_ns=5)
+    store.close()
