@@ -1,0 +1,841 @@
+"""The compiled screening kernel (numba ``@njit``): one pass over bar arrays.
+
+Prices are integer ticks, quantities integer steps (exact, like the core's Decimals);
+money is float64. It implements ``hedgegridd.core`` (ladder with arithmetic/geometric
+spacing and qty scale, inventory cap, regime detector with hysteresis, placement
+policy, funding guard, exits planner with TP/SL per side, risk gate: drawdown and
+position limit) as ``HedgeGridStrategy`` drives it, and the Nautilus venue of
+``hedgegridd.backtest`` as it behaves (read from nautilus_trader 1.231's matching
+engine, ``bar_execution=True``):
+
+* intra-bar path: open -> high -> low -> close (Nautilus' default; ``path_mode=1``
+  walks open -> nearer extreme -> farther extreme -> close instead, as the simulator
+  does); a point equal to the last price is skipped;
+* a resting limit crossed on the path fills completely at its limit price as MAKER
+  (even through a gap at the open); a stop fills at its trigger on the high/low/close
+  and at the open price when the open gaps through it (TAKER). Fills are never
+  partial: the bar's volume is assumed to cover the order (use data whose volume
+  does, or the Nautilus engine);
+* latency: an order or cancel sent at bar j's close arrives at the venue when the
+  venue is next processed at or after ``close_j + latency``: with latency > 0 that is
+  after bar j+d's matching and strategy (d = ceil(latency / interval)), so it is
+  first matched against bar j+d's close (a marketable limit fills there as TAKER at
+  the close, a stop already through it is rejected and the side is flattened at
+  market) and can rest from bar j+d+1; cancelled orders stay fillable until then;
+* every fill re-plans exits at once (entries wait for the bar), TP and SL placed
+  together are OUO twins (one filling cancels the other), a stop-loss already
+  through the last price is replaced by a market close of the side;
+* funding: the guard uses the latest published rate and next funding time at the
+  bar's close; payments ``qty * mark * rate`` are settled at the first venue
+  processing at or after the funding time.
+Not modelled: venue rejections other than crossed stops (so the circuit breaker never
+trips), partial fills, the fill model's probabilities/slippage, margin limits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# int parameter slots (``ip``)
+(
+    I_LEVELS,
+    I_GEOMETRIC,
+    I_S_NUM,
+    I_S_DEN,
+    I_SCALP,
+    I_COUNTER_LEVELS,
+    I_CAP,
+    I_MAXPOS,
+    I_MIN_QTY,
+    I_MAX_QTY,
+    I_MN_PQ,
+    I_EMA_FAST,
+    I_EMA_SLOW,
+    I_ADX_P,
+    I_ATR_P,
+    I_CONFIRM,
+    I_WARMUP,
+    I_FUNDING_ON,
+    I_WINDOW_NS,
+    I_DELAY,
+    I_INTERVAL_NS,
+    I_PATH_MODE,
+    I_PAIR,
+    I_START,
+    I_FILL_CAP,
+    I_N,
+) = range(26)
+# float parameter slots (``fp``)
+(
+    F_TICK,
+    F_STEP,
+    F_RECENTER,
+    F_TP,
+    F_SL,
+    F_ADX_THR,
+    F_ADX_HYST,
+    F_SPREAD_IN,
+    F_SPREAD_OUT,
+    F_RATE_THR,
+    F_MAKER,
+    F_TAKER,
+    F_BALANCE,
+    F_MAX_DD,
+    F_PX_TOL,
+    F_QTY_TOL,
+    F_N,
+) = range(17)
+# result slots (``out``)
+(
+    R_FILLS,
+    R_MAKER_FILLS,
+    R_ROUND_TRIPS,
+    R_FEES,
+    R_BALANCE,
+    R_FUNDING_PAID,
+    R_FUNDING_RECV,
+    R_LONG_QTY,
+    R_SHORT_QTY,
+    R_LONG_AVG,
+    R_SHORT_AVG,
+    R_ORDERS,
+    R_CANCELS,
+    R_REJECTS,
+    R_EXIT_EXCESS,
+    R_DD_LATCHED,
+    R_FILLS_LOGGED,
+    R_FLATTENS,
+    R_N,
+) = range(19)
+
+ENTRY, TP, SL, FLAT = 0, 1, 2, 3
+LONG, SHORT = 0, 1
+_EPS = 1e-7
+_REG_WARM, _REG_SIDE, _REG_UP, _REG_DOWN = 0, 1, 2, 3
+_MAXO = 4096
+
+
+@njit(cache=True)
+def _floor_eps(x: float) -> int:
+    return math.floor(x + _EPS)
+
+
+@njit(cache=True)
+def _ceil_eps(x: float) -> int:
+    return math.ceil(x - _EPS)
+
+
+@njit(cache=True)
+def _regime_update(rs, ri, ip, fp, h, lo, c):
+    """Feed one bar to the detector; ``rs`` floats, ``ri`` ints (see ``new_regime``)."""
+    # rs: 0 ema_f, 1 ema_s, 2 atr, 3 tr_s, 4 pdm_s, 5 mdm_s, 6 adx, 7..9 prev h/l/c,
+    #     10 atr_seed, 11 tr_seed, 12 pdm_seed, 13 mdm_seed, 14 adx_seed
+    # ri: 0 bars, 1 regime, 2 candidate, 3 cand_bars, 4 has_prev, 5 ema_init,
+    #     6 atr_n, 7 tr_n, 8 dm_n, 9 adx_n  (counts while seeding; -1 once seeded)
+    af = 2.0 / (ip[I_EMA_FAST] + 1)
+    asl = 2.0 / (ip[I_EMA_SLOW] + 1)
+    if ri[5] == 0:
+        rs[0] = c
+        rs[1] = c
+        ri[5] = 1
+    else:
+        rs[0] = rs[0] + af * (c - rs[0])
+        rs[1] = rs[1] + asl * (c - rs[1])
+    if ri[4] == 1:
+        ph, pl, pc = rs[7], rs[8], rs[9]
+        tr = max(h - lo, abs(h - pc), abs(lo - pc))
+        up = h - ph
+        down = pl - lo
+        pdm = up if (up > down and up > 0) else 0.0
+        mdm = down if (down > up and down > 0) else 0.0
+        n_atr = ip[I_ATR_P]
+        if ri[6] >= 0:
+            rs[10] += tr
+            ri[6] += 1
+            if ri[6] == n_atr:
+                rs[2] = rs[10] / n_atr
+                ri[6] = -1
+        else:
+            rs[2] = (rs[2] * (n_atr - 1) + tr) / n_atr
+        n = ip[I_ADX_P]
+        if ri[7] >= 0:
+            rs[11] += tr
+            rs[12] += pdm
+            rs[13] += mdm
+            ri[7] += 1
+            if ri[7] == n:
+                rs[3] = rs[11] / n
+                rs[4] = rs[12] / n
+                rs[5] = rs[13] / n
+                ri[7] = -1
+        else:
+            rs[3] = (rs[3] * (n - 1) + tr) / n
+            rs[4] = (rs[4] * (n - 1) + pdm) / n
+            rs[5] = (rs[5] * (n - 1) + mdm) / n
+        if ri[7] == -1:
+            dx = 0.0
+            if rs[3] > 0:
+                pdi = 100.0 * rs[4] / rs[3]
+                mdi = 100.0 * rs[5] / rs[3]
+                if pdi + mdi > 0:
+                    dx = 100.0 * abs(pdi - mdi) / (pdi + mdi)
+            if ri[9] >= 0:
+                rs[14] += dx
+                ri[9] += 1
+                if ri[9] == n:
+                    rs[6] = rs[14] / n
+                    ri[9] = -1
+            else:
+                rs[6] = (rs[6] * (n - 1) + dx) / n
+    rs[7], rs[8], rs[9] = h, lo, c
+    ri[4] = 1
+    ri[0] += 1
+    spread = 0.0
+    if ri[6] == -1 and rs[2] > 0:
+        spread = (rs[0] - rs[1]) / rs[2]
+    if ri[0] < ip[I_WARMUP] or ri[9] != -1:
+        return
+    if ri[1] == _REG_WARM:
+        ri[1] = _REG_SIDE
+    # classify
+    direction = _REG_UP if spread > 0 else _REG_DOWN
+    adx = rs[6]
+    entering = adx >= fp[F_ADX_THR] and abs(spread) >= fp[F_SPREAD_IN]
+    if ri[1] == _REG_UP or ri[1] == _REG_DOWN:
+        holding = (
+            direction == ri[1]
+            and adx >= fp[F_ADX_THR] - fp[F_ADX_HYST]
+            and abs(spread) >= fp[F_SPREAD_OUT]
+        )
+        if holding:
+            cand = ri[1]
+        elif entering and direction != ri[1]:
+            cand = direction
+        else:
+            cand = _REG_SIDE
+    else:
+        cand = direction if entering else _REG_SIDE
+    # step with confirmation
+    if cand == ri[1]:
+        ri[2] = -1
+        ri[3] = 0
+        return
+    if cand == ri[2]:
+        ri[3] += 1
+    else:
+        ri[2] = cand
+        ri[3] = 1
+    if ri[3] >= ip[I_CONFIRM]:
+        ri[1] = cand
+        ri[2] = -1
+        ri[3] = 0
+
+
+@njit(cache=True)
+def _regime_reset(rs, ri):
+    rs[:] = 0.0
+    ri[:] = 0
+    ri[2] = -1
+
+
+@njit(cache=True)
+def _base_ladder(ip, qtab, center, side, counter, paying, bpx, bq):
+    """Priced and sized rungs of ``side`` (qty 0 = untradable) before the cap."""
+    levels = ip[I_LEVELS]
+    unit = 10_000 * ip[I_S_DEN]
+    s_num = ip[I_S_NUM]
+    move = -s_num if side == LONG else s_num
+    combo = (1 if counter else 0) + (2 if paying else 0)
+    max_level = levels
+    if counter and ip[I_SCALP] == 1:
+        max_level = min(levels, ip[I_COUNTER_LEVELS])
+        combo = 2 if paying else 0
+    f = 1.0
+    ratio = (unit + move) / unit
+    for lv in range(1, levels + 1):
+        bq[side, lv] = 0
+        bpx[side, lv] = 0
+    for lv in range(1, max_level + 1):
+        if ip[I_GEOMETRIC] == 1:
+            f *= ratio
+            x = center * f
+            ticks = _floor_eps(x) if side == LONG else _ceil_eps(x)
+        else:
+            num = center * (unit + move * lv)
+            ticks = num // unit if side == LONG else -((-num) // unit)
+        if ticks <= 0:
+            break
+        q = qtab[combo, lv]
+        if q <= 0 or ticks * q < ip[I_MN_PQ]:
+            continue
+        bpx[side, lv] = ticks
+        bq[side, lv] = q
+
+
+@njit(cache=True)
+def _cap(ip, bpx, bq, side, pos_q, cq):
+    """Inventory cap: deepest levels dropped, the last kept rung trimmed (core rules)."""
+    room = ip[I_CAP] - pos_q
+    for lv in range(1, ip[I_LEVELS] + 1):
+        q = bq[side, lv]
+        cq[side, lv] = 0
+        if q <= 0:
+            continue
+        if q <= room:
+            cq[side, lv] = q
+            room -= q
+            continue
+        if room > 0:
+            t = min(room, ip[I_MAX_QTY])
+            if t >= ip[I_MIN_QTY] and bpx[side, lv] * t >= ip[I_MN_PQ]:
+                cq[side, lv] = t
+                room -= t
+
+
+# --------------------------------------------------------------------------- orders
+# Order table columns (int64 matrix ``ot``), rows kept in placement order.
+O_ID, O_KIND, O_SIDE, O_LEVEL, O_PX, O_QTY, O_ARRIVE, O_LIVE, O_PC, O_CANCEL_AT, O_TWIN = range(11)
+O_COLS = 11
+# Mutable scalars (int64 vector ``st``)
+S_N, S_NEXT_ID, S_POS_L, S_POS_S, S_FLAT_L, S_FLAT_S, S_LAST_PX, S_CENTER, S_DD = range(9)
+S_BASE_KEY_C, S_BASE_KEY_CTR, S_BASE_KEY_PAY, S_CAP_L, S_CAP_S, S_BAR, S_N_ST = range(9, 16)
+
+
+@njit(cache=True)
+def _add_order(ot, st, out, kind, side, level, px, qty, arrive, twin):
+    n = st[S_N]
+    if n >= ot.shape[0]:
+        return -1
+    oid = st[S_NEXT_ID]
+    st[S_NEXT_ID] = oid + 1
+    ot[n, O_ID] = oid
+    ot[n, O_KIND] = kind
+    ot[n, O_SIDE] = side
+    ot[n, O_LEVEL] = level
+    ot[n, O_PX] = px
+    ot[n, O_QTY] = qty
+    ot[n, O_ARRIVE] = arrive
+    ot[n, O_LIVE] = 0
+    ot[n, O_PC] = 0
+    ot[n, O_CANCEL_AT] = -1
+    ot[n, O_TWIN] = twin
+    st[S_N] = n + 1
+    out[R_ORDERS] += 1
+    return oid
+
+
+@njit(cache=True)
+def _remove(ot, st, i):
+    n = st[S_N]
+    for k in range(i, n - 1):
+        ot[k, :] = ot[k + 1, :]
+    st[S_N] = n - 1
+
+
+@njit(cache=True)
+def _find(ot, st, oid):
+    for i in range(st[S_N]):
+        if ot[i, O_ID] == oid:
+            return i
+    return -1
+
+
+@njit(cache=True)
+def _apply_fill(ot, st, pos_avg, money, out, fl, fp, ip, i, px, maker, bar):
+    """Book the complete fill of order row ``i`` at ``px`` ticks; removes it (and its
+    OUO twin); returns (side, kind, had_twin)."""
+    kind = ot[i, O_KIND]
+    side = ot[i, O_SIDE]
+    q = ot[i, O_QTY]
+    oid_twin = ot[i, O_TWIN]
+    price = px * fp[F_TICK]
+    qty = q * fp[F_STEP]
+    fee = price * qty * (fp[F_MAKER] if maker else fp[F_TAKER])
+    money[0] -= fee
+    out[R_FEES] += fee
+    out[R_FILLS] += 1
+    if maker:
+        out[R_MAKER_FILLS] += 1
+    pk = S_POS_L if side == LONG else S_POS_S
+    held = st[pk]
+    if kind == ENTRY:
+        pos_avg[side] = (pos_avg[side] * held + price * q) / (held + q)
+        st[pk] = held + q
+    else:
+        closed = min(q, held)
+        if q > held:
+            out[R_EXIT_EXCESS] += 1
+        sign = 1.0 if side == LONG else -1.0
+        money[0] += (price - pos_avg[side]) * closed * fp[F_STEP] * sign
+        st[pk] = held - closed
+        if st[pk] == 0:
+            pos_avg[side] = 0.0
+        out[R_ROUND_TRIPS] += 1
+    k = int(out[R_FILLS_LOGGED])
+    if k < ip[I_FILL_CAP]:
+        fl[k, 0] = bar
+        fl[k, 1] = side
+        fl[k, 2] = kind
+        fl[k, 3] = px
+        fl[k, 4] = q
+        fl[k, 5] = 1 if maker else 0
+        out[R_FILLS_LOGGED] = k + 1
+    _remove(ot, st, i)
+    had_twin = False
+    if oid_twin >= 0:
+        j = _find(ot, st, oid_twin)
+        if j >= 0:
+            _remove(ot, st, j)
+            had_twin = True
+    return side, kind, had_twin
+
+
+@njit(cache=True)
+def _settle_flattening(ot, st, side):
+    fk = S_FLAT_L if side == LONG else S_FLAT_S
+    if st[fk] == 0:
+        return
+    pk = S_POS_L if side == LONG else S_POS_S
+    if st[pk] == 0:
+        st[fk] = 0
+        return
+    for i in range(st[S_N]):
+        if ot[i, O_KIND] == FLAT and ot[i, O_SIDE] == side:
+            return
+    st[fk] = 0
+
+
+@njit(cache=True)
+def _exit_px(avg, side, kind, fp):
+    """TP/SL in ticks from the average entry price (core ``exit_prices``)."""
+    a = avg / fp[F_TICK]
+    ceiling = _ceil_eps(2.0 * a)
+    if kind == TP:
+        off = a * fp[F_TP] / 10_000.0
+        p = _ceil_eps(a + off) if side == LONG else _floor_eps(a - off)
+    else:
+        off = a * fp[F_SL] / 10_000.0
+        p = _floor_eps(a - off) if side == LONG else _ceil_eps(a + off)
+    return min(max(p, 1), ceiling)
+
+
+@njit(cache=True)
+def _plan_exits(ot, st, pos_avg, out, ip, fp, bar):
+    """Core ``plan_exits`` + the strategy's placement (OUO pairs, breached stops)."""
+    arrive = bar + ip[I_DELAY]
+    mid = st[S_LAST_PX]
+    for side in range(2):
+        flat = st[S_FLAT_L if side == LONG else S_FLAT_S] == 1
+        target = 0 if flat else st[S_POS_L if side == LONG else S_POS_S]
+        tp_sum = 0
+        sl_sum = 0
+        for i in range(st[S_N]):
+            if ot[i, O_SIDE] == side and ot[i, O_PC] == 0:
+                if ot[i, O_KIND] == TP:
+                    tp_sum += ot[i, O_QTY]
+                elif ot[i, O_KIND] == SL:
+                    sl_sum += ot[i, O_QTY]
+        if tp_sum == target and sl_sum == target:
+            continue
+        tops = np.zeros(3, np.int64)
+        for kind in (TP, SL):
+            covered = 0
+            kept = 0
+            for i in range(st[S_N]):
+                if ot[i, O_SIDE] != side or ot[i, O_KIND] != kind or ot[i, O_PC] == 1:
+                    continue
+                if covered + ot[i, O_QTY] <= target:
+                    covered += ot[i, O_QTY]
+                    kept += 1
+                else:
+                    ot[i, O_PC] = 1
+                    ot[i, O_CANCEL_AT] = arrive
+                    out[R_CANCELS] += 1
+            if target == 0 or covered == target:
+                continue
+            top = target - covered
+            if top < ip[I_MIN_QTY] and kept > 0:
+                for i in range(st[S_N]):
+                    if ot[i, O_SIDE] == side and ot[i, O_KIND] == kind and ot[i, O_PC] == 0:
+                        ot[i, O_PC] = 1
+                        ot[i, O_CANCEL_AT] = arrive
+                        out[R_CANCELS] += 1
+                top = target
+            if top >= ip[I_MIN_QTY]:
+                tops[kind] = top
+        if tops[TP] == 0 and tops[SL] == 0:
+            continue
+        avg = pos_avg[side]
+        if tops[SL] > 0:
+            slp = _exit_px(avg, side, SL, fp)
+            breached = slp >= mid if side == LONG else slp <= mid
+            if breached:
+                fk = S_FLAT_L if side == LONG else S_FLAT_S
+                if st[fk] == 0:
+                    st[fk] = 1
+                    _send_flatten(ot, st, out, ip, side, min(tops[SL], ip[I_MAX_QTY]), arrive)
+                continue
+        _place_exit_chunks(ot, st, out, ip, fp, side, avg, tops[TP], tops[SL], arrive)
+
+
+@njit(cache=True)
+def _send_flatten(ot, st, out, ip, side, qty, arrive):
+    out[R_FLATTENS] += 1
+    while qty > 0:
+        chunk = min(qty, ip[I_MAX_QTY])
+        _add_order(ot, st, out, FLAT, side, 0, 0, chunk, arrive, -1)
+        qty -= chunk
+
+
+@njit(cache=True)
+def _place_exit_chunks(ot, st, out, ip, fp, side, avg, tp_q, sl_q, arrive):
+    """TP/SL top-ups split at max qty; equal TP/SL chunks in order become OUO pairs."""
+    mx = ip[I_MAX_QTY]
+    tpp = _exit_px(avg, side, TP, fp) if tp_q > 0 else 0
+    slp = _exit_px(avg, side, SL, fp) if sl_q > 0 else 0
+    while tp_q > 0 and sl_q > 0:
+        a = min(tp_q, mx)
+        b = min(sl_q, mx)
+        if a != b or ip[I_PAIR] == 0:
+            break
+        next_id = st[S_NEXT_ID]
+        _add_order(ot, st, out, TP, side, 0, tpp, a, arrive, next_id + 1)
+        _add_order(ot, st, out, SL, side, 0, slp, b, arrive, next_id)
+        tp_q -= a
+        sl_q -= b
+    while tp_q > 0:
+        a = min(tp_q, mx)
+        _add_order(ot, st, out, TP, side, 0, tpp, a, arrive, -1)
+        tp_q -= a
+    while sl_q > 0:
+        b = min(sl_q, mx)
+        _add_order(ot, st, out, SL, side, 0, slp, b, arrive, -1)
+        sl_q -= b
+
+
+@njit(cache=True)
+def _after_fill(ot, st, pos_avg, out, ip, fp, bar, side, kind, had_twin):
+    """The strategy's fill handler: settle flattening, re-plan exits (entries wait)."""
+    _settle_flattening(ot, st, side)
+    if kind == ENTRY or (kind != FLAT and had_twin) or ip[I_PAIR] == 0:
+        _plan_exits(ot, st, pos_avg, out, ip, fp, bar)
+
+
+@njit(cache=True)
+def _crossed(ot, st, p, up):
+    """Row of the first live order the move to ``p`` crosses (bids first by price
+    desc, then asks by price asc, as the matching engine iterates), or -1."""
+    best = -1
+    best_px = 0
+    best_bid = False
+    for i in range(st[S_N]):
+        if ot[i, O_LIVE] == 0:
+            continue
+        kind = ot[i, O_KIND]
+        side = ot[i, O_SIDE]
+        px = ot[i, O_PX]
+        if kind == FLAT:
+            continue
+        # BUY orders: LONG entries, SHORT TP (limits), SHORT SL (stop)
+        is_buy = (side == LONG) == (kind == ENTRY)
+        hit = False
+        if kind == SL:
+            hit = (px <= p) if is_buy else (px >= p)
+        elif is_buy:
+            hit = px >= p
+        else:
+            hit = px <= p
+        if not hit:
+            continue
+        if best < 0 or (is_buy and not best_bid):
+            better = True
+        elif is_buy != best_bid:
+            better = False
+        elif is_buy:
+            better = px > best_px
+        else:
+            better = px < best_px
+        if better:
+            best, best_px, best_bid = i, px, is_buy
+    return best
+
+
+@njit(cache=True)
+def _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, p, at_open):
+    up = p > st[S_BAR]
+    while True:
+        i = _crossed(ot, st, p, up)
+        if i < 0:
+            break
+        kind = ot[i, O_KIND]
+        if kind == SL:
+            px = p if at_open else ot[i, O_PX]
+            maker = False
+        else:
+            px = ot[i, O_PX]
+            maker = True
+        side, kind, twin = _apply_fill(ot, st, pos_avg, money, out, fl, fp, ip, i, px, maker, bar)
+        _after_fill(ot, st, pos_avg, out, ip, fp, bar, side, kind, twin)
+    st[S_BAR] = p
+
+
+@njit(cache=True)
+def _walk_bar(ot, st, pos_avg, money, out, fl, ip, fp, bar, o, h, lo, c, first):
+    """Open -> high -> low -> close (or nearer extreme first with path_mode 1)."""
+    if first or o != st[S_BAR]:
+        st[S_BAR] = o if first else st[S_BAR]
+        _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, o, True)
+    high_first = ip[I_PATH_MODE] == 0 or abs(h - o) < abs(lo - o)
+    for k in range(2):
+        if (k == 0) == high_first:
+            if h > st[S_BAR]:
+                _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, h, False)
+        elif lo < st[S_BAR]:
+            _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, lo, False)
+    if c != st[S_BAR]:
+        _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, c, False)
+
+
+@njit(cache=True)
+def _settle(ot, st, pos_avg, money, out, fl, ip, fp, bar, close):
+    """Venue processing after bar ``bar``: arrivals (matched against the close), cancels."""
+    while True:
+        progressed = False
+        i = 0
+        while i < st[S_N]:
+            if ot[i, O_LIVE] == 1 or ot[i, O_ARRIVE] > bar:
+                i += 1
+                continue
+            progressed = True
+            ot[i, O_LIVE] = 1
+            kind = ot[i, O_KIND]
+            side = ot[i, O_SIDE]
+            px = ot[i, O_PX]
+            is_buy = (side == LONG) == (kind == ENTRY)
+            if kind == FLAT:
+                held = st[S_POS_L if side == LONG else S_POS_S]
+                if held <= 0:
+                    _remove(ot, st, i)
+                    _settle_flattening(ot, st, side)
+                    continue
+                ot[i, O_QTY] = min(ot[i, O_QTY], held)
+                s2, k2, tw = _apply_fill(
+                    ot, st, pos_avg, money, out, fl, fp, ip, i, close, False, bar
+                )
+                _after_fill(ot, st, pos_avg, out, ip, fp, bar, s2, k2, tw)
+                i = 0
+                continue
+            if kind == SL:
+                crossed = (px <= close) if is_buy else (px >= close)
+                if crossed:
+                    out[R_REJECTS] += 1
+                    qty = ot[i, O_QTY]
+                    _remove(ot, st, i)
+                    held = st[S_POS_L if side == LONG else S_POS_S]
+                    qty = min(qty, held)
+                    if qty > 0:
+                        st[S_FLAT_L if side == LONG else S_FLAT_S] = 1
+                        _send_flatten(ot, st, out, ip, side, qty, bar + ip[I_DELAY])
+                    i = 0
+                    continue
+                i += 1
+                continue
+            marketable = (px >= close) if is_buy else (px <= close)
+            if marketable:
+                s2, k2, tw = _apply_fill(
+                    ot, st, pos_avg, money, out, fl, fp, ip, i, close, False, bar
+                )
+                _after_fill(ot, st, pos_avg, out, ip, fp, bar, s2, k2, tw)
+                i = 0
+                continue
+            i += 1
+        i = 0
+        while i < st[S_N]:
+            if ot[i, O_PC] == 1 and 0 <= ot[i, O_CANCEL_AT] <= bar:
+                _remove(ot, st, i)
+                progressed = True
+            else:
+                i += 1
+        if not progressed:
+            break
+    st[S_BAR] = close
+
+
+@njit(cache=True)
+def _bar_sync(ot, st, pos_avg, out, ip, fp, qtab, bpx, bq, cq, bar, counter, paying, withdraw):
+    """``GridEngine.decide`` + ``_execute`` for a bar: recenter, ladders, diff, exits."""
+    mid = st[S_LAST_PX]
+    center = st[S_CENTER]
+    if center <= 0 or abs(mid - center) * 10_000.0 > fp[F_RECENTER] * center:
+        center = mid
+        st[S_CENTER] = center
+    levels = ip[I_LEVELS]
+    if center != st[S_BASE_KEY_C] or counter != st[S_BASE_KEY_CTR] or paying != st[S_BASE_KEY_PAY]:
+        for side in range(2):
+            _base_ladder(ip, qtab, center, side, counter == side, paying == side, bpx, bq)
+        st[S_BASE_KEY_C] = center
+        st[S_BASE_KEY_CTR] = counter
+        st[S_BASE_KEY_PAY] = paying
+        st[S_CAP_L] = -1
+    pl = 0 if st[S_FLAT_L] == 1 else st[S_POS_L]
+    ps = 0 if st[S_FLAT_S] == 1 else st[S_POS_S]
+    if st[S_CAP_L] != pl or st[S_CAP_S] != ps:
+        _cap(ip, bpx, bq, LONG, pl, cq)
+        _cap(ip, bpx, bq, SHORT, ps, cq)
+        st[S_CAP_L] = pl
+        st[S_CAP_S] = ps
+    arrive = bar + ip[I_DELAY]
+    kept = np.zeros((2, levels + 1), np.bool_)
+    tol = fp[F_PX_TOL] > 0 or fp[F_QTY_TOL] > 0
+    # entry cancels: every live entry not matching its key's desired passive rung
+    for i in range(st[S_N]):
+        if ot[i, O_KIND] != ENTRY or ot[i, O_PC] == 1:
+            continue
+        side = ot[i, O_SIDE]
+        lv = ot[i, O_LEVEL]
+        q = cq[side, lv] if not withdraw else 0
+        px = bpx[side, lv]
+        passive = (px < mid) if side == LONG else (px > mid)
+        keep = False
+        if q > 0 and passive and not kept[side, lv]:
+            if ot[i, O_PX] == px and ot[i, O_QTY] == q:
+                keep = True
+            elif tol:
+                dp = abs(ot[i, O_PX] - px) * 10_000.0 <= fp[F_PX_TOL] * px
+                dq = abs(ot[i, O_QTY] - q) * 100.0 <= fp[F_QTY_TOL] * q
+                keep = dp and dq
+        if keep:
+            kept[side, lv] = True
+        else:
+            ot[i, O_PC] = 1
+            ot[i, O_CANCEL_AT] = arrive
+            out[R_CANCELS] += 1
+    _plan_exits(ot, st, pos_avg, out, ip, fp, bar)
+    if withdraw:
+        return
+    for side in range(2):
+        existing = st[S_POS_L if side == LONG else S_POS_S]
+        pending = 0
+        for i in range(st[S_N]):
+            if ot[i, O_KIND] == ENTRY and ot[i, O_SIDE] == side and ot[i, O_PC] == 0:
+                pending += ot[i, O_QTY]
+        for lv in range(1, levels + 1):
+            q = cq[side, lv]
+            if q <= 0 or kept[side, lv]:
+                continue
+            px = bpx[side, lv]
+            if not ((px < mid) if side == LONG else (px > mid)):
+                continue
+            if existing + pending + q > ip[I_MAXPOS]:
+                continue
+            _add_order(ot, st, out, ENTRY, side, lv, px, q, arrive, -1)
+            pending += q
+
+
+@njit(cache=True)
+def run_kernel(
+    o,
+    h,
+    lo,
+    c,
+    hf,
+    lf,
+    cf,
+    ts,
+    ip,
+    fp,
+    qtab,
+    fu_bar,
+    fu_rate,
+    fu_next,
+    fs_bar,
+    fs_rate,
+    fs_mark,
+    equity,
+    fl,
+    out,
+):
+    """Run bars ``[ip[I_START], len)`` (earlier bars only warm the regime detector)."""
+    n = o.shape[0]
+    levels = ip[I_LEVELS]
+    ot = np.zeros((_MAXO, O_COLS), np.int64)
+    st = np.zeros(S_N_ST, np.int64)
+    st[S_BASE_KEY_C] = -1
+    st[S_CAP_L] = -1
+    pos_avg = np.zeros(2, np.float64)
+    money = np.zeros(1, np.float64)
+    money[0] = fp[F_BALANCE]
+    bpx = np.zeros((2, levels + 1), np.int64)
+    bq = np.zeros((2, levels + 1), np.int64)
+    cq = np.zeros((2, levels + 1), np.int64)
+    rs = np.zeros(15, np.float64)
+    ri = np.zeros(10, np.int64)
+    _regime_reset(rs, ri)
+    start = ip[I_START]
+    interval = ip[I_INTERVAL_NS]
+    fu_k = 0
+    fs_k = 0
+    rate = 0.0
+    next_ns = -1
+    have_funding = False
+    peak = -1.0
+    latched = False
+    first = True
+    for j in range(n):
+        if j > 0 and ts[j] - ts[j - 1] >= 2 * interval:
+            _regime_reset(rs, ri)
+        if j < start:
+            _regime_update(rs, ri, ip, fp, hf[j], lf[j], cf[j])
+            st[S_LAST_PX] = c[j]
+            continue
+        _walk_bar(ot, st, pos_avg, money, out, fl, ip, fp, j, o[j], h[j], lo[j], c[j], first)
+        first = False
+        # -- on_bar
+        st[S_LAST_PX] = c[j]
+        _regime_update(rs, ri, ip, fp, hf[j], lf[j], cf[j])
+        while fu_k < fu_bar.shape[0] and fu_bar[fu_k] <= j:
+            rate = fu_rate[fu_k]
+            next_ns = fu_next[fu_k]
+            have_funding = True
+            fu_k += 1
+        unreal = (c[j] * fp[F_TICK] - pos_avg[LONG]) * st[S_POS_L] * fp[F_STEP]
+        unreal -= (c[j] * fp[F_TICK] - pos_avg[SHORT]) * st[S_POS_S] * fp[F_STEP]
+        eq = money[0] + unreal
+        equity[j] = eq
+        if peak < 0 or eq > peak:
+            peak = eq
+        if peak > 0 and (peak - eq) * 100.0 / peak >= fp[F_MAX_DD]:
+            latched = True
+        reg = ri[1]
+        counter = SHORT if reg == _REG_UP else (LONG if reg == _REG_DOWN else -1)
+        paying = -1
+        if ip[I_FUNDING_ON] == 1 and have_funding:
+            remaining = next_ns - ts[j]
+            if 0 < remaining <= ip[I_WINDOW_NS] and rate != 0.0 and abs(rate) >= fp[F_RATE_THR]:
+                paying = LONG if rate > 0 else SHORT
+        _bar_sync(ot, st, pos_avg, out, ip, fp, qtab, bpx, bq, cq, j, counter, paying, latched)
+        # -- venue processing at the bar's time
+        _settle(ot, st, pos_avg, money, out, fl, ip, fp, j, c[j])
+        while fs_k < fs_bar.shape[0] and fs_bar[fs_k] <= j:
+            for side in range(2):
+                q = st[S_POS_L if side == LONG else S_POS_S]
+                if q == 0:
+                    continue
+                amt = q * fp[F_STEP] * fs_mark[fs_k] * fs_rate[fs_k]
+                amt = -amt if side == LONG else amt
+                amt = round(amt * 1e8) / 1e8
+                money[0] += amt
+                if amt < 0:
+                    out[R_FUNDING_PAID] -= amt
+                else:
+                    out[R_FUNDING_RECV] += amt
+            fs_k += 1
+    out[R_BALANCE] = money[0]
+    out[R_LONG_QTY] = st[S_POS_L]
+    out[R_SHORT_QTY] = st[S_POS_S]
+    out[R_LONG_AVG] = pos_avg[LONG]
+    out[R_SHORT_AVG] = pos_avg[SHORT]
+    out[R_DD_LATCHED] = 1.0 if latched else 0.0
