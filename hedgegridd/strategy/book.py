@@ -23,7 +23,7 @@ from nautilus_trader.model.identifiers import ClientOrderId
 from nautilus_trader.model.orders import Order
 
 from hedgegridd.core.types import ZERO, ExitKind, LiveEntry, RestingExit, Side
-from hedgegridd.strategy.orders import ENTRY, SL, TP, OrderMeta
+from hedgegridd.strategy.orders import ENTRY, FLATTEN, SL, TP, OrderMeta
 
 _SEEN_LIMIT = 50_000
 
@@ -75,6 +75,7 @@ class Book:
         # of the cache): the cost of a view does not grow with the number of open orders.
         self._entry_views: dict[str, LiveEntry] = {}
         self._exit_views: dict[str, RestingExit] = {}
+        self._close_views: dict[str, tuple[Side, Decimal]] = {}  # market closes: leaves qty
         self._views_version = -1
         self._entries: tuple[LiveEntry, ...] = ()
         self._exits: tuple[RestingExit, ...] = ()
@@ -102,6 +103,8 @@ class Book:
                 qty=order.quantity.as_decimal(),
                 pending_cancel=pending,
             )
+        elif meta.kind == FLATTEN:
+            self._close_views[key] = (meta.side, order.leaves_qty.as_decimal())
         elif meta.kind in (TP, SL):
             price = order.price if meta.kind == TP else order.trigger_price
             self._exit_views[key] = RestingExit(
@@ -119,6 +122,7 @@ class Book:
         self.cancelling.discard(key)
         self._entry_views.pop(key, None)
         self._exit_views.pop(key, None)
+        self._close_views.pop(key, None)
 
     def refresh(self, client_order_id: ClientOrderId, cache: Cache) -> None:
         """An order of ours changed (fill, update, close): refresh or drop its view."""
@@ -152,6 +156,10 @@ class Book:
             self._exits = tuple(self._exit_views.values())
             self._views_version = self.version
         return self._entries, self._exits
+
+    def closing_qty(self, side: Side) -> Decimal:
+        """Open (unfilled) quantity of our market closes on ``side``, submitted or accepted."""
+        return sum((q for s, q in self._close_views.values() if s is side), ZERO)
 
     # -- fills ----------------------------------------------------------------
     def apply_fill(

@@ -16,6 +16,7 @@ from nautilus_trader.model.identifiers import ClientOrderId
 from hedgegridd.core.policy import validate_throttle
 from hedgegridd.core.types import ZERO, ExitKind, Side
 from hedgegridd.errors import ConfigError, DomainError
+from hedgegridd.strategy.closer import FLATTEN_REASON
 from hedgegridd.strategy.handle import (
     FlattenSide,
     FlattenTicket,
@@ -30,6 +31,7 @@ from hedgegridd.strategy.state import StrategyAttrs
 
 log = structlog.get_logger(__name__)
 _ORDER_TYPES = {"LIMIT": "LIMIT", "STOP_MARKET": "STOP_MARKET", "MARKET": "MARKET"}
+FLATTEN_PAUSE = "flatten"
 MONEY_PLACES = 8  # PnL, equity, notional, ratios and funding rates in replies
 AVG_EXTRA_PLACES = 2  # an average entry price is kept 2 digits finer than the tick
 
@@ -145,6 +147,8 @@ class ControlMixin(StrategyAttrs):
                     ),
                     sz,
                 ),
+                closing_quantity=_round_z(self.book.closing_qty(pos_side), sz),
+                closing=self.closer.is_closing(pos_side),
             )
 
         ls, ss = side_snap(Side.LONG), side_snap(Side.SHORT)
@@ -226,12 +230,27 @@ class ControlMixin(StrategyAttrs):
             for r in d.desired_rungs
         )
 
-    def pause(self, reason: str) -> None:
-        """Stop placing entries (exits stay managed); reasons accumulate."""
+    def pause(self, reason: str, *, keep_orders: bool = False) -> None:
+        """Stop new exposure under ``reason``: resting entries are withdrawn (cancelled),
+        or with ``keep_orders`` left resting untouched (frozen). Exits always stay.
+
+        Reasons accumulate; entries stay frozen only while every pause reason in force
+        was given with ``keep_orders`` (a later pause without it withdraws them).
+        """
         if self.risk is None:
             return
+        if keep_orders:
+            self.frozen_pauses.add(reason)
+        else:
+            self.frozen_pauses.discard(reason)
         self.risk.pause(reason)
-        log.info("strategy.paused", reason=reason, reasons=list(self.pause_reasons_now()))
+        log.info(
+            "strategy.paused",
+            reason=reason,
+            keep_orders=keep_orders,
+            reasons=list(self.pause_reasons_now()),
+        )
+        self._sync_guarded("pause")
 
     def resume(self, reason: str | None = None) -> None:
         """Clear ``reason`` ("*": every operator/degraded reason; "drawdown" re-bases the peak).
@@ -252,6 +271,7 @@ class ControlMixin(StrategyAttrs):
             for r in self.risk.pause_reasons:
                 if r != "halted":
                     self.risk.resume(r)
+                    self.frozen_pauses.discard(r)
             self.degraded_reason = None
         elif reason == "drawdown":
             equity = self.current_equity()
@@ -259,6 +279,7 @@ class ControlMixin(StrategyAttrs):
                 self.risk.clear_drawdown(equity)
         else:
             self.risk.resume(reason)
+            self.frozen_pauses.discard(reason)
             if reason == "degraded":
                 self.degraded_reason = None
         log.info("strategy.resumed", reason=reason, reasons=list(self.pause_reasons_now()))
@@ -282,25 +303,51 @@ class ControlMixin(StrategyAttrs):
         return count
 
     def flatten(self, side: FlattenSide) -> FlattenTicket:
-        """Pause, cancel entries and exits of ``side`` and send reduce-only market closes."""
-        self.pause("flatten")
+        """Pause, cancel entries of ``side`` and close what is not already being closed.
+
+        Idempotent by quantity: closes in flight (and the part queued behind exits being
+        cancelled) count against the position, so any number of calls (operator, kill
+        switch retries, gap closes) closes the position once, never more. A call while a
+        close waits for its retry backoff retries at once.
+        """
+        self.pause(FLATTEN_PAUSE)
         sides = _sides(side)
         cancelled = 0
         closing: dict[str, Decimal] = {}
-        long, short = self.confirmed_positions()
+        already: dict[str, Decimal] = {}
+        sent: dict[str, Decimal] = {}
         for s in sides:
             cancelled += self._cancel_kind(entries=True, exits=False, side=s)
-            self._cancel_kind(entries=False, exits=True, side=s)
-            qty = (long if s is Side.LONG else short).qty
-            if qty > 0:
-                self.flattening.add(s)
-                closing[s.value] = self._send_flatten(s, qty)
-        log.warning("strategy.flatten", sides=[s.value for s in sides], closing=closing)
+            held = self._held(s)
+            if held == 0 and not self.closer.is_closing(s):
+                continue
+            before = self.closer.committed(s, held)
+            now = self.closer.request(s, None, FLATTEN_REASON)
+            after = self.closer.committed(s, self._held(s))
+            if before > 0:
+                already[s.value] = before
+            if after > before:
+                closing[s.value] = after - before
+            if now > 0:
+                sent[s.value] = now
+        log.warning(
+            "strategy.flatten",
+            sides=[s.value for s in sides],
+            closing={k: str(v) for k, v in closing.items()},
+            already_closing={k: str(v) for k, v in already.items()},
+            sent_now={k: str(v) for k, v in sent.items()},
+        )
         return FlattenTicket(
             sides=tuple(s.value for s in sides),
             entries_cancelled=cancelled,
-            closing_orders={k: v for k, v in closing.items()},
+            closing_orders=closing,
+            already_closing=already,
+            sent_now=sent,
         )
+
+    def _held(self, side: Side) -> Decimal:
+        long, short = self.confirmed_positions()
+        return (long if side is Side.LONG else short).qty
 
     def is_flat(self, side: FlattenSide) -> bool:
         """True when the confirmed position of ``side`` (or both) is zero."""

@@ -5,9 +5,11 @@
 - rejection/denial: counted once per order; an entry rejection feeds the circuit
   breaker under its logical key (``LONG:3``), so retries count once per window,
   and schedules one retry of the sync (through the risk gate) after
-  ``retry_delay``; a stop-loss refused because its trigger is already crossed is
-  replaced by a reduce-only market close of the same quantity (the stop fired).
-- cancel/expire/update/accept: the views are rebuilt; a cancelled exit is re-planned.
+  ``retry_delay``; a stop-loss refused because its trigger is already crossed starts
+  a gap close of its quantity (``Closer``: blocking exits cancelled, one market
+  close, the stop fired); a refused close is retried by the closer with backoff.
+- cancel/expire/update/accept: the views are rebuilt; a cancelled exit is re-planned;
+  a side being closed is pumped (its close goes once the blocking exits are gone).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from nautilus_trader.model.identifiers import ClientOrderId
 
 from hedgegridd.core.risk import BreakerEvent
 from hedgegridd.core.types import Side
+from hedgegridd.strategy.closer import GAP_REASON
 from hedgegridd.strategy.orders import ENTRY, FLATTEN, SL, TP, side_of_position_id
 
 if TYPE_CHECKING:
@@ -84,7 +87,8 @@ class OrderEventsMixin(StrategyAttrs):
             return
         meta = self.book.meta.get(event.client_order_id.value)
         self.book.forget_if_closed(event.client_order_id, self.cache)
-        self._settle_flattening(side)
+        if meta is not None and meta.kind == FLATTEN:
+            self.closer.on_close_filled(side, event.last_qty.as_decimal())
         # No per-fill log line: fills are in Nautilus' own event records and in the
         # snapshot counters; a structlog call costs ~50 us even when filtered out.
         if opening or self.builder is None or not self.builder.pairs_exits:
@@ -93,6 +97,8 @@ class OrderEventsMixin(StrategyAttrs):
             self._sync("fill", entries=False)
         elif meta is None:
             self._sync("fill", entries=False)
+        if self.closer.is_closing(side):
+            self.closer.pump(side)
 
     def on_order_rejected(self, event: OrderRejected) -> None:
         try:
@@ -140,24 +146,14 @@ class OrderEventsMixin(StrategyAttrs):
             qty = min(qty, held)
             if qty > 0:
                 log.warning("exit.stop_crossed", side=meta.side.value, qty=str(qty))
-                self.flattening.add(meta.side)
-                self._send_flatten(meta.side, qty)
-        elif meta.kind in (TP, SL, FLATTEN):
+                self.closer.request(meta.side, qty, GAP_REASON)
+        elif meta.kind == FLATTEN:
+            self.closer.on_close_refused(meta.side, reason_key(reason))
+        elif meta.kind in (TP, SL):
             # Re-place on the retry timer (or the next bar), never at once: an immediate
             # re-sync after a refusal loops submit -> refuse -> submit at the throttler's
             # rate for as long as the venue keeps refusing (a rate-limit ban on Binance).
-            self._settle_flattening(meta.side)
             self._schedule_retry(now)
-
-    def _settle_flattening(self, side: Side) -> None:
-        """A side stops flattening once flat or when no closing order is left open."""
-        if side not in self.flattening:
-            return
-        long, short = self.confirmed_positions()
-        flat = (long if side is Side.LONG else short).qty == 0
-        open_closes = any(m.kind == FLATTEN and m.side is side for m in self.book.open_ids.values())
-        if flat or not open_closes:
-            self.flattening.discard(side)
 
     def _schedule_retry(self, now_ns: int) -> None:
         if RETRY_TIMER in self.clock.timer_names:
@@ -177,6 +173,8 @@ class OrderEventsMixin(StrategyAttrs):
             self.book.forget_if_closed(event.client_order_id, self.cache)
             if meta is not None and meta.kind in (TP, SL):
                 self._sync("exit_cancelled", entries=False)
+            if meta is not None and self.closer.is_closing(meta.side):
+                self.closer.pump(meta.side)
         except Exception as exc:  # noqa: BLE001 - handler boundary
             self._enter_degraded("on_order_canceled", exc)
 

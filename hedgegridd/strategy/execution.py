@@ -15,9 +15,11 @@ import structlog
 from nautilus_trader.model.identifiers import ClientOrderId, PositionId
 from nautilus_trader.model.orders import Order
 
+from hedgegridd.core.closing import Exposure, ReduceKind, admit, exposure_of
 from hedgegridd.core.engine import Decision
 from hedgegridd.core.exits import StopBreached
 from hedgegridd.core.types import ZERO, ExitKind, PlaceEntry, PlaceExit, Side
+from hedgegridd.strategy.closer import GAP_REASON
 from hedgegridd.strategy.orders import ENTRY, FLATTEN, SL, TP, OrderMeta, side_of_position_id
 from hedgegridd.strategy.state import StrategyAttrs
 
@@ -74,35 +76,82 @@ class ExecutionMixin(StrategyAttrs):
                 recentered=decision.recentered,
             )
 
+    def _exposure(self, side: Side) -> Exposure:
+        """Confirmed position of ``side`` and the open quantity of our reducing orders on it."""
+        long, short = self.confirmed_positions()
+        position = (long if side is Side.LONG else short).qty
+        _, exits = self.book.views()
+        return exposure_of(position, side, exits, self.book.closing_qty(side))
+
+    def _admit(self, side: Side, kind: ReduceKind, qty: Decimal) -> Decimal:
+        """The reduce gate (one enforcement point): how much of ``qty`` may be sent.
+
+        Every TP, SL and market close passes here, so the open TP total plus closes and
+        the open SL total plus closes never exceed the confirmed position of the side:
+        no interleaving of fills can change the sign of a hedge leg
+        (``hedgegridd.core.closing``, property-tested).
+        """
+        assert self.rules is not None
+        allowed = admit(self._exposure(side), kind, qty, self.rules)
+        if allowed < qty:
+            log.warning(
+                "order.reduce_gated",
+                side=side.value,
+                kind=kind.value,
+                qty=str(qty),
+                allowed=str(allowed),
+            )
+        return allowed
+
+    def _send_close(self, side: Side, qty: Decimal) -> Decimal:
+        """A reduce-only market close of up to ``qty`` of ``side`` (what the gate admits)."""
+        builder = self.builder
+        assert builder is not None
+        allowed = self._admit(side, ReduceKind.CLOSE, qty)
+        if allowed > 0:
+            self._send(builder.flatten(side, allowed), OrderMeta(FLATTEN, side))
+        return allowed
+
     def _place_exits(
         self, places: Sequence[PlaceExit], breached: Sequence[StopBreached] = ()
     ) -> int:
         builder = self.builder
         assert builder is not None
         sent = 0
-        for b in breached:
-            # The stop is already through the market: it has fired; close at market instead.
-            if b.side not in self.flattening:
+        gone: set[Side] = set()
+        for side in (Side.LONG, Side.SHORT):
+            qty = sum((b.qty for b in breached if b.side is side), ZERO)
+            if qty > 0:
+                # The stop is already through the market: it has fired. Close the quantity
+                # it would have protected at market instead (one incident per side).
+                b = next(b for b in breached if b.side is side)
                 log.warning(
-                    "exit.stop_breached", side=b.side.value, stop=str(b.stop_price), mid=str(b.mid)
+                    "exit.stop_breached", side=side.value, stop=str(b.stop_price), mid=str(b.mid)
                 )
-                self.flattening.add(b.side)
-                self._send_flatten(b.side, b.qty)
-                sent += 1
-        if breached:
-            gone = {b.side for b in breached}
-            places = [p for p in places if p.side not in gone]
+                gone.add(side)
+                self.closer.request(side, qty, GAP_REASON)
+        places = [p for p in places if p.side not in gone]
         for side in (Side.LONG, Side.SHORT):
             tps = [p for p in places if p.side is side and p.kind is ExitKind.TP]
             sls = [p for p in places if p.side is side and p.kind is ExitKind.SL]
             while tps and sls and tps[0].qty == sls[0].qty:
-                tp_order, sl_order = builder.exit_pair(tps.pop(0), sls.pop(0))
-                self._send(tp_order, OrderMeta(TP, side))
-                self._send(sl_order, OrderMeta(SL, side))
-                sent += 2
+                tp, sl = tps.pop(0), sls.pop(0)
+                tp_ok = self._admit(side, ReduceKind.TP, tp.qty) == tp.qty
+                sl_ok = self._admit(side, ReduceKind.SL, sl.qty) == sl.qty
+                if tp_ok and sl_ok:
+                    tp_order, sl_order = builder.exit_pair(tp, sl)
+                    self._send(tp_order, OrderMeta(TP, side))
+                    self._send(sl_order, OrderMeta(SL, side))
+                    sent += 2
+                elif tp_ok or sl_ok:  # the other waits for a cancel in flight (gated)
+                    single = tp if tp_ok else sl
+                    self._send(builder.exit(single), OrderMeta(TP if tp_ok else SL, side))
+                    sent += 1
             for p in (*tps, *sls):
-                kind = TP if p.kind is ExitKind.TP else SL
-                self._send(builder.exit(p), OrderMeta(kind, side))
+                kind = ReduceKind.TP if p.kind is ExitKind.TP else ReduceKind.SL
+                if self._admit(side, kind, p.qty) != p.qty:
+                    continue
+                self._send(builder.exit(p), OrderMeta(TP if kind is ReduceKind.TP else SL, side))
                 sent += 1
         return sent
 
@@ -151,15 +200,3 @@ class ExecutionMixin(StrategyAttrs):
             if (entries and is_entry) or (exits and is_exit):
                 count += self._cancel_id(key)
         return count
-
-    def _send_flatten(self, side: Side, qty: Decimal) -> Decimal:
-        """Reduce-only market orders closing ``qty`` of ``side`` (split at max qty)."""
-        builder, rules = self.builder, self.rules
-        assert builder is not None
-        assert rules is not None
-        remaining = qty
-        while remaining > 0:
-            chunk = min(remaining, rules.max_qty)
-            self._send(builder.flatten(side, chunk), OrderMeta(FLATTEN, side))
-            remaining -= chunk
-        return qty

@@ -49,6 +49,8 @@ class SideSnapshot:
     entry_orders: int  # resting entry orders on this side
     tp_quantity: Decimal  # resting take-profit quantity protecting this side
     sl_quantity: Decimal  # resting stop-loss quantity protecting this side
+    closing_quantity: Decimal = Decimal(0)  # market closes in flight (flatten, gap close)
+    closing: bool = False  # a flatten or gap close of this side is in progress
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,11 +113,20 @@ class RungView:
 
 @dataclass(frozen=True, slots=True)
 class FlattenTicket:
-    """What a flatten request did: entries cancelled and closing orders sent per side."""
+    """What a flatten request did, per side.
+
+    ``closing_orders``: quantity this call set to close (sent at once, or queued until
+    the exits blocking it are confirmed cancelled, one venue round trip); summed over
+    any number of calls it never exceeds the position. ``already_closing``: quantity
+    that was being closed before the call (a retry adds nothing for it).
+    ``sent_now``: market close quantity submitted during this call.
+    """
 
     sides: tuple[str, ...]
     entries_cancelled: int
-    closing_orders: Mapping[str, Decimal]  # side -> quantity sent to close
+    closing_orders: Mapping[str, Decimal]  # side -> quantity this call set to close
+    already_closing: Mapping[str, Decimal] = field(default_factory=dict)
+    sent_now: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -134,8 +145,9 @@ class StrategyHandle(Protocol):
         """The desired rungs of the last grid decision (empty before the first bar)."""
         ...
 
-    def pause(self, reason: str) -> None:
-        """Stop placing entries (exits stay managed). Idempotent; reasons accumulate."""
+    def pause(self, reason: str, *, keep_orders: bool = False) -> None:
+        """No new exposure: withdraw resting entries (``keep_orders``: leave them resting,
+        frozen). Exits stay managed. Idempotent; reasons accumulate."""
         ...
 
     def resume(self, reason: str) -> None:
@@ -151,7 +163,8 @@ class StrategyHandle(Protocol):
         ...
 
     def flatten(self, side: FlattenSide) -> FlattenTicket:
-        """Pause, cancel entries and exits of ``side`` and send closing orders for it."""
+        """Pause, cancel entries and exits of ``side`` and close what is not already closing
+        (any number of calls closes the position once)."""
         ...
 
     def is_flat(self, side: FlattenSide) -> bool:

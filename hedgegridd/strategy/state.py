@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from hedgegridd.core.types import InstrumentRules, Position, Side
     from hedgegridd.params import StrategyParams
     from hedgegridd.strategy.book import Book
+    from hedgegridd.strategy.closer import Closer
     from hedgegridd.strategy.config import HedgeGridConfig
     from hedgegridd.strategy.handle import TradingState
     from hedgegridd.strategy.orders import OrderBuilder
@@ -51,7 +52,8 @@ class StrategyAttrs:
     bar_gaps: int
     errors: int
     gate_denials: dict[str, int]
-    flattening: set[Side]
+    closer: Closer
+    frozen_pauses: set[str]
     last_decision: Decision | None
     equity: Decimal | None
 
@@ -95,7 +97,9 @@ class StrategyAttrs:
 
         def _poll_breaker(self) -> None: ...
 
-        def _send_flatten(self, side: Side, qty: Decimal) -> Decimal: ...
+        def _send_close(self, side: Side, qty: Decimal) -> Decimal: ...
+
+        def _cancel_id(self, order_id: str) -> bool: ...
 
         def _cancel_kind(self, *, entries: bool, exits: bool, side: Side | None = None) -> int: ...
 

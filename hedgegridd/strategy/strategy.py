@@ -33,6 +33,7 @@ from hedgegridd.core.types import ZERO, InstrumentRules, Position, Side
 from hedgegridd.errors import DomainError, HedgegridError
 from hedgegridd.params import StrategyParams
 from hedgegridd.strategy.book import Book
+from hedgegridd.strategy.closer import Closer
 from hedgegridd.strategy.config import HedgeGridConfig
 from hedgegridd.strategy.control import ControlMixin
 from hedgegridd.strategy.events import OrderEventsMixin
@@ -95,7 +96,8 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
         self.bar_gaps = 0
         self.errors = 0
         self.gate_denials: dict[str, int] = {}
-        self.flattening: set[Side] = set()
+        self.closer = Closer(self)
+        self.frozen_pauses: set[str] = set()  # pause reasons given with keep_orders
         self.last_decision: Decision | None = None
         self.equity: Decimal | None = None
         self._warmup: WarmupData | None = None
@@ -148,7 +150,8 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
         self.funding = None
         self.mark.reset()
         self.last_decision = None
-        self.flattening.clear()
+        self.closer.clear()
+        self.frozen_pauses.clear()
         self.bar_gaps = self.errors = 0
         self.gate_denials = {}
         self._positions_key = None
@@ -239,6 +242,10 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
         verdict = self.risk.check_entries(now_ns)
         if verdict.allowed:
             return EntryMode.ACTIVE
+        if DenyReason.PAUSED in verdict.reasons and not self.frozen_pauses.issuperset(
+            self.risk.pause_reasons
+        ):
+            return EntryMode.WITHDRAW  # a pause means no new exposure (unless keep_orders)
         if (
             self.halted_reason is not None
             or DenyReason.DRAWDOWN in verdict.reasons
@@ -256,10 +263,7 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
         now = self.clock.timestamp_ns()
         live, resting = self.book.views()
         long, short = self.confirmed_positions()
-        if Side.LONG in self.flattening:
-            long = Position(Side.LONG)
-        if Side.SHORT in self.flattening:
-            short = Position(Side.SHORT)
+        long, short = self.closer.effective(long), self.closer.effective(short)
         mode = self._entry_mode(now) if entries else EntryMode.FREEZE
         decision = self.grid.decide(
             DecisionInputs(
@@ -279,9 +283,10 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
         if entries:
             self.center = decision.center
             self.last_decision = decision
-        if decision.entries.is_empty and decision.exits.is_empty:
-            return
-        self._execute(decision, now, source)
+        if not (decision.entries.is_empty and decision.exits.is_empty):
+            self._execute(decision, now, source)
+        if self.closer.active:
+            self.closer.pump()
 
     def _sync_guarded(self, source: str) -> None:
         """``_sync`` for operator commands: a failure degrades, the caller gets no traceback."""
@@ -299,8 +304,9 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
             None if sp is None or sp.is_closed else (sp.quantity.raw, sp.avg_px_open),
         )
         if key != self._positions_key:
-            self._positions_key = key
-            self._positions = (_core_position(Side.LONG, lp), _core_position(Side.SHORT, sp))
+            # Build first, then store: a failure must not leave a stale cache marked fresh.
+            positions = (_core_position(Side.LONG, lp), _core_position(Side.SHORT, sp))
+            self._positions, self._positions_key = positions, key
         return self._positions
 
     # -- risk bookkeeping ----------------------------------------------------------

@@ -121,6 +121,7 @@ class ObservedStrategy(HedgeGridStrategy):
         self.over: list[str] = []  # resting exits exceeding the position (could open/flip it)
         self.under: list[str] = []  # position left under-protected after the strategy's turn
         self.flips: list[str] = []
+        self.awaiting_ack: list[str] = []  # short at a bar only behind a cancel in flight
         self.events_checked = 0
         self.bars_checked = 0
 
@@ -136,19 +137,24 @@ class ObservedStrategy(HedgeGridStrategy):
             out[side] = (pid, qty)
         return out
 
-    def _protection(self, pid: PositionId, event: Any | None) -> tuple[Decimal, Decimal]:
-        """Active (not cancel-pending) TP and SL quantity resting on ``pid``."""
+    def _protection(
+        self, pid: PositionId, event: Any | None, *, with_cancelling: bool = False
+    ) -> tuple[Decimal, Decimal]:
+        """TP and SL quantity resting on ``pid``: active only (not cancel-pending), or with
+        ``with_cancelling`` also those whose cancel is in flight (they rest until the ack)."""
         tp = sl = Decimal(0)
         filled_now = event.client_order_id if type(event).__name__ == "OrderFilled" else None
         for order in self.cache.orders_for_position(pid):
             if not order.is_reduce_only or not (order.is_open or order.is_inflight):
                 continue
-            if order.client_order_id.value in self.book.cancelling:
+            cancelling = (
+                order.client_order_id.value in self.book.cancelling
+                or order.status == OrderStatus.PENDING_CANCEL
+            )
+            if cancelling and not with_cancelling:
                 continue  # a cancel in flight is not protection (spec)
             if filled_now is not None and filled_now in (order.linked_order_ids or ()):
                 continue  # OUO twin filled in this very matching step: the venue cancels it
-            if order.status == OrderStatus.PENDING_CANCEL:
-                continue
             if order.tags and order.tags[0] == "tp":
                 tp += order.leaves_qty.as_decimal()
             elif order.tags and order.tags[0] == "sl":
@@ -170,8 +176,18 @@ class ObservedStrategy(HedgeGridStrategy):
         self.bars_checked += 1
         for side, (pid, qty) in self._sides().items():
             tp, sl = self._protection(pid, None)
-            if tp != qty or sl != qty:
+            if tp > qty or sl > qty:
+                self.under.append(f"{bar.ts_event} {side} pos={qty} tp={tp} sl={sl} (over)")
+                continue
+            if tp == qty and sl == qty:
+                continue
+            # Short only while an exit's cancel is in flight: the reduce gate counts it (it
+            # can still fill) and its replacement goes on the ack, one venue round trip.
+            tp_all, sl_all = self._protection(pid, None, with_cancelling=True)
+            if tp_all < qty or sl_all < qty:
                 self.under.append(f"{bar.ts_event} {side} pos={qty} tp={tp} sl={sl}")
+            else:
+                self.awaiting_ack.append(f"{bar.ts_event} {side} pos={qty} tp={tp} sl={sl}")
 
 
 def rejected(strategy: HedgeGridStrategy, client_order_id: Any, reason: str) -> Any:
