@@ -36,6 +36,7 @@ EXIT_CODES_HELP = """exit codes (stable):
   6  version mismatch between hedgegridctl and hedgegridd
   7  timed out waiting for the daemon (--timeout)
   8  flatten sent closing orders but the book was not verified flat
+  78 reload refused: the config file is invalid or not allowed for the mode (names the key)
 
 environment: HEDGEGRID_SOCKET overrides the default socket path."""
 

@@ -69,6 +69,7 @@ class ErrorCode(enum.StrEnum):
     BUSY = "busy"  # too many clients connected
     TIMEOUT = "timeout"  # the daemon or the client gave up waiting
     INTERNAL = "internal"  # the daemon failed; details are in its log
+    CONFIG_INVALID = "config_invalid"  # reload refused: the file is invalid or not for the mode
     NOT_RUNNING = "not_running"  # client side: no daemon listening on the socket
     PROTOCOL_VIOLATION = "protocol_violation"  # client side: the daemon replied nonsense
 
@@ -85,6 +86,7 @@ class ExitCode(enum.IntEnum):
     VERSION_MISMATCH = 6  # ctl and daemon speak different protocol versions
     TIMEOUT = 7  # no answer within --timeout
     NOT_FLAT = 8  # flatten sent closing orders but the book was not verified flat
+    CONFIG_INVALID = 78  # reload refused: the config names the key (EX_CONFIG, as the daemon)
 
 
 EXIT_CODE_FOR_ERROR: Mapping[ErrorCode, ExitCode] = {
@@ -99,6 +101,7 @@ EXIT_CODE_FOR_ERROR: Mapping[ErrorCode, ExitCode] = {
     ErrorCode.BUSY: ExitCode.NOT_RUNNING,
     ErrorCode.TIMEOUT: ExitCode.TIMEOUT,
     ErrorCode.INTERNAL: ExitCode.INTERNAL,
+    ErrorCode.CONFIG_INVALID: ExitCode.CONFIG_INVALID,
     ErrorCode.NOT_RUNNING: ExitCode.NOT_RUNNING,
     ErrorCode.PROTOCOL_VIOLATION: ExitCode.INTERNAL,
 }

@@ -98,12 +98,14 @@ class Daemon:
 
     # -- phases --------------------------------------------------------------------------
     async def _restore(self, store: AsyncStateStore) -> RestoredState:
+        intent = await store.flatten_intent()
         restored = RestoredState(
             peak_equity=await store.get_decimal("peak_equity"),
             realized_pnl=await store.get_decimal("realized_pnl"),
             throttle=await store.get_decimal("throttle"),
             paused=bool(await store.get_flag("paused")),
             latch=await store.killswitch_latch(),
+            flatten_pause=None if intent is None else intent.pause_reason,
         )
         log.info(
             "state.restored",
@@ -112,6 +114,8 @@ class Daemon:
             throttle=str(restored.throttle),
             paused=restored.paused,
             latched=restored.latch is not None,
+            flatten_pause=restored.flatten_pause,
+            flatten_pending=intent is not None and intent.pending,
         )
         return restored
 
@@ -122,6 +126,8 @@ class Daemon:
         handle.set_throttle(throttle)
         if restored.paused:
             handle.pause("operator")
+        if restored.flatten_pause:
+            handle.pause(restored.flatten_pause)
 
     async def run(self) -> ExitCode:
         """Run every phase; never raises (errors become exit codes)."""
@@ -274,6 +280,7 @@ class Daemon:
                 store=store,
                 handle=lambda: self.handle,
                 components=self.ops.reconfigurable(),
+                guards=self._check_guards,
             )
             await tg.start(monitor.run)
             self.health.mark_ready()
@@ -358,6 +365,18 @@ class Daemon:
         return started
 
     # -- reload --------------------------------------------------------------------------
+    def _check_guards(self, settings: Settings) -> None:
+        """The start guards of the mode, applied to a reloaded file (running credentials)."""
+        from hedgegridd.venues.guards import check_mode_guards
+
+        check_mode_guards(
+            settings.mode,
+            settings.venue,
+            settings.killswitch,
+            keys=self.secrets.binance,
+            other_env_keys=self.secrets.binance_other_env,
+        )
+
     def _on_sighup(self) -> None:
         if self._reloader is None:
             log.warning("reload.ignored_not_ready")

@@ -20,7 +20,7 @@ from hedgegridd.supervisor.exit_codes import EXIT_CODES_HELP, ExitCode
 from hedgegridd.supervisor.logsetup import configure_logging
 from hedgegridd.supervisor.secrets import load_secrets
 from hedgegridd.supervisor.settings import DEFAULT_CONFIG_PATH, load_settings
-from hedgegridd.venues.guards import check_venue
+from hedgegridd.venues.guards import check_mode_guards
 
 if TYPE_CHECKING:
     from hedgegridd.supervisor.inputs import StrategyFactory
@@ -92,14 +92,13 @@ def main(
     try:
         settings = load_settings(args.config)
         secrets = load_secrets(settings.mode)
-        check_venue(
+        check_mode_guards(
             settings.mode,
             settings.venue,
+            settings.killswitch,
             keys=secrets.binance,
             other_env_keys=secrets.binance_other_env,
-            killswitch_enabled=settings.killswitch.enabled,
         )
-        settings.killswitch.require_for_mode(settings.mode.value)
     except ConfigError as exc:
         return _config_failure(str(exc))
     configure_logging(

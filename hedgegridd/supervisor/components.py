@@ -20,6 +20,7 @@ import structlog
 
 from hedgegridd import __version__
 from hedgegridd.control.backend import HandleBackend
+from hedgegridd.control.protocol import ErrorCode
 from hedgegridd.control.results import (
     FlattenResult,
     KillSwitchResult,
@@ -28,8 +29,10 @@ from hedgegridd.control.results import (
     ThrottleResult,
     flatten_result,
     killswitch_result,
+    state_result,
 )
 from hedgegridd.control.server import ControlServer
+from hedgegridd.errors import ConfigError, ControlError
 from hedgegridd.ops.alert_channels import AlertSecrets
 from hedgegridd.ops.alerts import AlertManager
 from hedgegridd.ops.killswitch import KillSwitch
@@ -73,9 +76,20 @@ class SupervisorBackend(HandleBackend):
         return result
 
     async def resume(self, reason: str, *, actor: str) -> StateResult:
+        """``operator`` (the default) and ``*`` also lift a finished flatten's pauses.
+
+        A flatten still sending or verifying keeps its pauses; the reply names every
+        reason that remains.
+        """
         result = await super().resume(reason, actor=actor)
         await self._store.set_flag("paused", False)
-        return result
+        if reason not in ("operator", "*"):
+            return result
+        if self._killswitch is not None:
+            await self._killswitch.clear_flatten_pause(by=actor)
+        else:  # flatten went straight to the strategy: only its own pause to lift
+            self._strategy().resume("flatten")
+        return state_result(self._strategy().snapshot())
 
     async def throttle(self, value: Decimal, *, actor: str) -> ThrottleResult:
         result = await super().throttle(value, actor=actor)
@@ -150,6 +164,12 @@ def build_ops(
                 else None
             ),
         )
+    add_observer = getattr(getattr(handle, "mark", None), "add_observer", None)
+    if killswitch is not None and callable(add_observer):
+        # Every streamed mark wakes the kill switch: a check runs at once, not at the
+        # end of its interval (the strategy and the kill switch share the one loop).
+        ks = killswitch
+        add_observer(lambda _price, _ns: ks.wake())
     metrics = None
     if settings.metrics.enabled:
         metrics = MetricsServer(
@@ -175,7 +195,10 @@ def build_ops(
         return await ks_status()
 
     async def do_reload(actor: str) -> ReloadResult:
-        applied, restart = await reload(actor)
+        try:
+            applied, restart = await reload(actor)
+        except ConfigError as exc:  # names the key; nothing was applied
+            raise ControlError(ErrorCode.CONFIG_INVALID, f"reload refused: {exc}") from exc
         return ReloadResult(applied=applied, restart_required=restart)
 
     backend = SupervisorBackend(

@@ -24,6 +24,7 @@ class RestoredState:
     throttle: Decimal | None  # operator throttle persisted by ctl/reload
     paused: bool  # operator pause persisted
     latch: Latch | None  # kill switch latched before the restart
+    flatten_pause: str | None = None  # a flatten's pause (until an operator resumes)
 
 
 @dataclass(frozen=True, slots=True)

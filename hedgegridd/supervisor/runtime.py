@@ -3,7 +3,11 @@
 ``Monitor`` runs as a task: it watches market-data freshness (the strategy's last bar
 stamp changing, measured on the monotonic clock so an accelerated sim clock does not
 matter), keeps ``STATUS=`` current and persists peak equity / realized PnL.
-``Reloader`` applies what SIGHUP (or ``hedgegridctl reload``) may change at runtime.
+``Reloader`` applies what SIGHUP (or ``hedgegridctl reload``) may change at runtime,
+after the same guards start applies for the mode (``check_mode_guards``): a file that
+start would refuse (kill switch off or without limits in live, URLs or keys of
+another environment) or that changes the mode is refused whole with a
+``ConfigError`` naming the key, and nothing is applied.
 """
 
 from __future__ import annotations
@@ -126,8 +130,10 @@ class Reloader:
         store: AsyncStateStore,
         handle: Callable[[], StrategyHandle | None],
         components: Mapping[str, object],
+        guards: Callable[[Settings], None],
     ) -> None:
         self._path = config_path
+        self._guards = guards
         self.settings = settings
         self._notifier = notifier
         self._store = store
@@ -147,6 +153,12 @@ class Reloader:
     async def _reload(self, actor: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         try:
             new = await anyio.to_thread.run_sync(load_settings, self._path)
+            if new.mode is not self.settings.mode:
+                raise ConfigError(
+                    f"mode: cannot change from {self.settings.mode.value} to "
+                    f"{new.mode.value} on reload; restart the daemon to change the mode"
+                )
+            self._guards(new)  # what start would refuse for the mode, reload refuses too
         except ConfigError as exc:
             log.error("reload.rejected", error=str(exc), actor=actor)
             raise

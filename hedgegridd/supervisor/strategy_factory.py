@@ -65,6 +65,7 @@ def warmup_data(inputs: StrategyInputs) -> Any:
         peak_equity=restored.peak_equity,
         realized_pnl=restored.realized_pnl,
         throttle=restored.throttle,
-        pause_reasons=("operator",) if restored.paused else (),
+        pause_reasons=(("operator",) if restored.paused else ())
+        + ((restored.flatten_pause,) if restored.flatten_pause else ()),
         halted_reason=None if restored.latch is None else restored.latch.reason,
     )

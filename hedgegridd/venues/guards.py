@@ -9,6 +9,10 @@ Every rule here is a defect of an earlier system made impossible:
 - sim only talks to loopback URLs.
 All refusals are ``ConfigError`` naming the key, so the daemon exits 78 and systemd
 does not restart-loop on them.
+
+``check_mode_guards`` is the one entry point: the CLI applies it before start and
+``reload`` (SIGHUP, ``hedgegridctl reload``) applies it to the new file, so nothing
+start would refuse for the mode can be switched on at runtime.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 
 from hedgegridd.errors import ConfigError
+from hedgegridd.ops.config import KillSwitchConfig
 from hedgegridd.venues.config import LIVE_ACKNOWLEDGEMENT, Mode, VenueSettings
 
 _TESTNET_HOST_MARKERS = ("testnet", "binancefuture.com", "demo-")
@@ -61,6 +66,25 @@ def is_production_url(url: str) -> bool:
     if is_testnet_url(url):
         return False
     return any(host == p or host.endswith("." + p) for p in _PRODUCTION_HOSTS)
+
+
+def check_mode_guards(
+    mode: Mode,
+    venue: VenueSettings,
+    killswitch: KillSwitchConfig,
+    *,
+    keys: BinanceKeys | None,
+    other_env_keys: BinanceKeys | None,
+) -> None:
+    """Every start guard of ``mode``: venue URLs and keys, and the kill switch it needs."""
+    check_venue(
+        mode,
+        venue,
+        keys=keys,
+        other_env_keys=other_env_keys,
+        killswitch_enabled=killswitch.enabled,
+    )
+    killswitch.require_for_mode(mode.value)
 
 
 def check_venue(
