@@ -160,6 +160,16 @@ class OpsCollector(Collector):
             "1 while a flatten is being closed and verified.",
             value=int(status.flattening),
         )
+        yield GaugeMetricFamily(
+            P + "killswitch_blind",
+            "1 while the kill switch fails closed (readings cannot be taken; entries paused).",
+            value=int(status.blind),
+        )
+        yield GaugeMetricFamily(
+            P + "flatten_pending",
+            "1 while a persisted flatten is not yet verified flat (finished after a restart).",
+            value=int(status.flatten_pending),
+        )
         yield CounterMetricFamily(
             P + "killswitch_fired", "Times the kill switch fired.", value=status.fired_total
         )
@@ -286,6 +296,17 @@ def _snapshot_families(
             P + "last_bar_age_seconds",
             "Seconds since the last bar was seen.",
             value=max(0.0, (now_ns - snap.last_bar_ns) / 1e9),
+        )
+    yield from _gauge(
+        "mark_price",
+        "Price positions are valued at (streamed mark; quote mid in paper).",
+        snap.mark_price,
+    )
+    if snap.mark_ns is not None:
+        yield GaugeMetricFamily(
+            P + "mark_age_seconds",
+            "Seconds since the valuation price was last updated.",
+            value=max(0.0, (now_ns - snap.mark_ns) / 1e9),
         )
     yield GaugeMetricFamily(
         P + "throttle_ratio", "Operator throttle 0..1.", value=_f(snap.throttle)
