@@ -1,7 +1,7 @@
 """HTTP fault-injection and inspection API under ``/_sim`` (loopback, unsigned).
 
 - ``POST /_sim/faults/drop_streams``      ``{"kind": "market"|"user"|"all"}``
-- ``POST /_sim/faults/stall_streams``     ``{"seconds": 5, "kind": "market"}``
+- ``POST /_sim/faults/stall_streams``     ``{"seconds": 5, "kind": "user", "mode": "delay"|"drop"}``
 - ``POST /_sim/faults/expire_listen_key`` ``{}``
 - ``POST /_sim/faults/reject_orders``     ``{"count": 2, "code": -2019, "msg": "..."}``
 - ``POST /_sim/faults/server_errors``     ``{"count": 3, "status": 503, "path_prefix": "/fapi/"}``
@@ -10,9 +10,14 @@
 - ``POST /_sim/faults/hedge_mode``        ``{"enabled": false}``
 - ``POST /_sim/faults/partial_fills``     ``{"enabled": true}``
 - ``POST /_sim/faults/weight_limit``      ``{"limit": 20}``
+- ``POST /_sim/faults/restart``           ``{"down_s": 5}``
+- ``POST /_sim/faults/mark_premium``      ``{"bps": "50"}`` and/or ``{"abs": "-20"}``
+- ``POST /_sim/faults/funding_rate``      ``{"rate": "0.003"}`` (``null``: back to the data's)
 - ``POST /_sim/faults/clear``             ``{}``
+- ``POST /_sim/scenario``                 one step ``{"kind": "crash", "pct": -10, "seconds": 30,
+  "at_s": 0}`` or ``{"steps": [...]}``; ``GET`` lists pending/active/done; ``DELETE`` clears
 - ``GET  /_sim/requests?prefix=/fapi/v1/order`` what was requested (method, path)
-- ``GET  /_sim/state``                    price, wallet, positions, open orders
+- ``GET  /_sim/state``                    last, mark, wallet, legs, open orders and algo orders
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
+from hedgegridd.errors import ConfigError
 
 if TYPE_CHECKING:
     from hedgegridd.sim.exchange import SimExchange
@@ -71,27 +78,61 @@ def install_control_routes(app: web.Application, sim: SimExchange) -> None:
         return web.json_response({"requests": rows})
 
     async def state(_request: web.Request) -> web.Response:
-        eng = sim.engine
-        return web.json_response(
-            {
-                "price": sim.fmt.px(eng.price),
-                "wallet": f"{eng.wallet:.8f}",
-                "dual_side_position": eng.dual_side,
-                "positions": {
-                    side: {"amt": sim.fmt.qt(p.amt), "entry": sim.fmt.px(p.entry)}
-                    for side, p in eng.positions.items()
-                },
-                "open_orders": len(eng.open_orders()),
-                "open_algo_orders": len(eng.open_algos()),
-                "trades": len(eng.trades),
-                "bar_index": sim.ticker.bar_index,
-                "sim_time_ms": sim.ticker.sim_ms,
-            }
-        )
+        return web.json_response(sim_state(sim))
+
+    async def scenario(request: web.Request) -> web.Response:
+        if request.method == "GET":
+            return web.json_response(sim.director.status())
+        if request.method == "DELETE":
+            sim.clear_scenarios()
+            return web.json_response({"ok": True})
+        try:
+            body = await request.json()
+        except ValueError:
+            return web.json_response({"error": "body must be JSON"}, status=400)
+        raw = body.get("steps", body) if isinstance(body, dict) else body
+        try:
+            steps = sim.director.schedule_raw(raw)
+        except ConfigError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        return web.json_response({"ok": True, "scheduled": [s.describe() for s in steps]})
 
     app.router.add_post("/_sim/faults/{name}", fault)
     app.router.add_get("/_sim/requests", requests)
     app.router.add_get("/_sim/state", state)
+    for method in ("GET", "POST", "DELETE"):
+        app.router.add_route(method, "/_sim/scenario", scenario)
+
+
+def sim_state(sim: SimExchange) -> dict[str, Any]:
+    """``GET /_sim/state``: last and mark prices, wallet, legs, open orders, sim time."""
+    eng = sim.engine
+    fmt = sim.fmt
+    return {
+        "price": fmt.px(eng.price),
+        "last": fmt.px(eng.price),
+        "mark": fmt.px(eng.mark),
+        "funding_rate": f"{sim.ticker.funding_rate:.8f}",
+        "wallet": f"{eng.wallet:.8f}",
+        "dual_side_position": eng.dual_side,
+        "down": sim.faults.is_down(),
+        "positions": {
+            side: {
+                "amt": fmt.qt(p.amt),
+                "entry": fmt.px(p.entry),
+                "upnl": f"{p.unrealized(eng.mark):.8f}",
+            }
+            for side, p in eng.positions.items()
+        },
+        "open_orders": len(eng.open_orders()),
+        "open_algo_orders": len(eng.open_algos()),
+        "orders": [o.to_rest(fmt) for o in eng.open_orders()],
+        "algo_orders": [a.to_rest(fmt) for a in eng.open_algos()],
+        "trades": len(eng.trades),
+        "bar_index": sim.ticker.bar_index,
+        "sim_time_ms": sim.ticker.sim_ms,
+        "scenario_idle": sim.director.idle,
+    }
 
 
 async def _apply(sim: SimExchange, name: str, body: dict[str, Any]) -> dict[str, Any] | None:
@@ -102,10 +143,39 @@ async def _apply(sim: SimExchange, name: str, body: dict[str, Any]) -> dict[str,
         return {"closed": await sim.drop_streams(kind)}
     if name == "stall_streams":
         kind = str(body.get("kind", "market"))
-        if kind not in ("market", "user"):
-            raise _BadRequest("field 'kind' must be market or user")
-        sim.stall_streams(_field(body, "seconds", float), kind)
+        if kind not in ("market", "user", "all"):
+            raise _BadRequest("field 'kind' must be market, user or all")
+        mode = str(body.get("mode", "drop"))
+        if mode not in ("drop", "delay"):
+            raise _BadRequest("field 'mode' must be drop or delay")
+        seconds = _field(body, "seconds", float)
+        if not 0 < seconds <= 3600:
+            raise _BadRequest("field 'seconds' must be in (0, 3600]")
+        sim.stall_streams(seconds, kind, mode)
         return {}
+    if name == "restart":
+        down_s = _field(body, "down_s", float, 5.0)
+        if not 0 <= down_s <= 3600:
+            raise _BadRequest("field 'down_s' must be in [0, 3600]")
+        return {"closed": await sim.restart(down_s)}
+    if name == "mark_premium":
+        if "bps" not in body and "abs" not in body:
+            raise _BadRequest("field 'bps' or 'abs' is required")
+        bps = _field(body, "bps", Decimal, "0")
+        absolute = _field(body, "abs", Decimal, "0")
+        if not (bps.is_finite() and absolute.is_finite()) or abs(bps) > 5000:
+            raise _BadRequest("field 'bps' must be in [-5000, 5000] and 'abs' finite")
+        await sim.set_mark_premium(bps, absolute)
+        return {"mark": sim.fmt.px(sim.engine.mark)}
+    if name == "funding_rate":
+        if body.get("rate") is None:
+            sim.set_funding_rate(None)
+        else:
+            rate = _field(body, "rate", Decimal)
+            if not rate.is_finite() or abs(rate) > Decimal("0.03"):
+                raise _BadRequest("field 'rate' must be in [-0.03, 0.03]")
+            sim.set_funding_rate(rate)
+        return {"funding_rate": f"{sim.ticker.funding_rate:.8f}"}
     if name == "expire_listen_key":
         return {"expired": await sim.expire_listen_key()}
     if name == "reject_orders":

@@ -1,10 +1,11 @@
-"""The simulated account and matching engine (hedge mode, Decimal throughout).
+"""The simulated venue's order book for one symbol: order entry, cancels, amendments.
 
-``MatchingEngine`` holds one symbol's book of resting orders, the conditional
-(algo) orders, the position legs and the USDT wallet. Every mutating call returns
+``MatchingEngine`` holds the resting orders and the conditional (algo) orders and
+owns the ``Ledger`` (wallet, legs, trades, mark price). Every mutating call returns
 the user-stream events Binance would push (ORDER_TRADE_UPDATE, TRADE_LITE,
 ACCOUNT_UPDATE, ALGO_UPDATE) as JSON-ready dicts; the REST and stream layers only
-route them. Venue rules raise ``VenueError`` carrying Binance's error code.
+route them. Venue rules raise ``VenueError`` carrying Binance's error code. Price
+moves (fills, triggers, liquidation) are walked by ``hedgegridd.sim.matching``.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import itertools
 from decimal import Decimal
 from typing import Any
 
-from hedgegridd.sim.events import Event, account_event, algo_event, order_event, trade_lite
+import hedgegridd.sim.checks as checks
+from hedgegridd.sim.events import Event, algo_event, order_event, trade_lite
+from hedgegridd.sim.ledger import Ledger, is_hedge_close
 from hedgegridd.sim.orders import AlgoOrder, Formats, SimOrder, SimPosition, SimTrade, VenueError
 from hedgegridd.sim.rules import SymbolRules, check_price, check_qty, int_id, param_decimal
 
 
 class MatchingEngine:
-    """One symbol's venue state: wallet, hedge-mode positions, orders, algo orders, trades."""
+    """One symbol's venue state: orders, algo orders and the account ledger."""
 
     def __init__(
         self,
@@ -34,23 +37,56 @@ class MatchingEngine:
     ) -> None:
         self.rules = rules
         self.fmt = fmt
-        self.wallet = balance
-        self.leverage = leverage
+        self.ledger = Ledger(
+            rules, fmt, balance=balance, leverage=leverage, price=price, max_history=max_history
+        )
         self.dual_side = dual_side
-        self.price = price
         self.orders: dict[int, SimOrder] = {}
         self.algos: dict[int, AlgoOrder] = {}
-        self.trades: list[SimTrade] = []
-        self.positions: dict[str, SimPosition] = {
-            side: SimPosition(side) for side in ("LONG", "SHORT", "BOTH")
-        }
         self.max_history = max_history
         self.partial_fills = False
         self._ids = itertools.count(8_389_765_000_000_001)
-        self._trade_ids = itertools.count(5_000_000_001)
         self._algo_ids = itertools.count(3_000_000_001)
 
-    # ------------------------------------------------------------------ book
+    # ------------------------------------------------------- account views
+    @property
+    def price(self) -> Decimal:
+        """The last traded price."""
+        return self.ledger.price
+
+    @price.setter
+    def price(self, value: Decimal) -> None:
+        self.ledger.price = value
+
+    @property
+    def mark(self) -> Decimal:
+        """The mark price (last price plus the premium)."""
+        return self.ledger.mark
+
+    @property
+    def wallet(self) -> Decimal:
+        """USDT wallet balance."""
+        return self.ledger.wallet
+
+    @property
+    def leverage(self) -> int:
+        """The symbol's leverage."""
+        return self.ledger.leverage
+
+    @leverage.setter
+    def leverage(self, value: int) -> None:
+        self.ledger.leverage = value
+
+    @property
+    def positions(self) -> dict[str, SimPosition]:
+        """The LONG, SHORT and BOTH legs."""
+        return self.ledger.positions
+
+    @property
+    def trades(self) -> list[SimTrade]:
+        """Fills, oldest first (bounded)."""
+        return self.ledger.trades
+
     @property
     def bid(self) -> Decimal:
         """Best bid: the last price."""
@@ -68,6 +104,23 @@ class MatchingEngine:
     def open_algos(self) -> list[AlgoOrder]:
         """Untriggered algo orders, oldest first."""
         return [a for a in self.algos.values() if a.is_open]
+
+    def available_balance(self) -> Decimal:
+        """Wallet + unrealized - position initial margin - open-order initial margin."""
+        led = self.ledger
+        return led.wallet + led.unrealized() - led.position_margin() - self.open_order_margin()
+
+    def open_order_margin(self) -> Decimal:
+        """Initial margin held by resting orders that open exposure."""
+        lev = Decimal(self.leverage)
+        return sum(
+            (
+                o.remaining * o.price / lev
+                for o in self.open_orders()
+                if not is_hedge_close(o.side, o.position_side)
+            ),
+            Decimal(0),
+        )
 
     def find_order(self, order_id: str | None, client_id: str | None) -> SimOrder:
         """The order with this id or client id (-2013 when unknown)."""
@@ -93,67 +146,9 @@ class MatchingEngine:
                     return algo
         raise VenueError(-2013, "Order does not exist.")
 
-    # ------------------------------------------------------------ validation
     def _check_symbol(self, params: dict[str, str]) -> None:
         if params.get("symbol") != self.rules.symbol:
             raise VenueError(-1121, "Invalid symbol.")
-
-    def _position_side(self, params: dict[str, str]) -> str:
-        ps = params.get("positionSide", "BOTH")
-        if ps not in ("BOTH", "LONG", "SHORT"):
-            raise VenueError(-4006, "Invalid position side.")
-        if (self.dual_side and ps == "BOTH") or (not self.dual_side and ps != "BOTH"):
-            raise VenueError(-4061, "Order's position side does not match user's setting.")
-        return ps
-
-    def _check_price(self, price: Decimal) -> None:
-        check_price(self.rules, price)
-
-    def _check_qty(self, qty: Decimal, *, market: bool) -> None:
-        check_qty(self.rules, qty, market=market)
-
-    def _reduce_only(self, params: dict[str, str]) -> bool:
-        """The reduceOnly flag; Binance refuses it in hedge mode (-1106)."""
-        flag = params.get("reduceOnly", "false").lower() == "true"
-        if flag and self.dual_side:
-            raise VenueError(-1106, "Parameter 'reduceonly' sent when not required.")
-        return flag
-
-    def _is_closing(self, side: str, ps: str) -> bool:
-        return (ps == "LONG" and side == "SELL") or (ps == "SHORT" and side == "BUY")
-
-    def _check_close(self, side: str, ps: str, qty: Decimal) -> None:
-        pending = sum(
-            (o.remaining for o in self.open_orders() if o.position_side == ps and o.side == side),
-            Decimal(0),
-        )
-        if qty + pending > abs(self.positions[ps].amt):
-            raise VenueError(-2022, "ReduceOnly Order is rejected.")
-
-    def available_balance(self) -> Decimal:
-        """Wallet + unrealized - position initial margin - open-order initial margin."""
-        lev = Decimal(self.leverage)
-        upnl = sum((p.unrealized(self.price) for p in self.positions.values()), Decimal(0))
-        pos_im = sum((abs(p.amt) * self.price / lev for p in self.positions.values()), Decimal(0))
-        return self.wallet + upnl - pos_im - self.open_order_margin()
-
-    def open_order_margin(self) -> Decimal:
-        """Initial margin held by resting orders that open exposure."""
-        lev = Decimal(self.leverage)
-        return sum(
-            (
-                o.remaining * o.price / lev
-                for o in self.open_orders()
-                if not self._is_closing(o.side, o.position_side)
-            ),
-            Decimal(0),
-        )
-
-    def _check_margin(self, side: str, ps: str, qty: Decimal, price: Decimal) -> None:
-        if self.dual_side and self._is_closing(side, ps):
-            return
-        if qty * price / Decimal(self.leverage) > self.available_balance():
-            raise VenueError(-2019, "Margin is insufficient.")
 
     # ---------------------------------------------------------------- orders
     def new_order(self, params: dict[str, str], now_ms: int) -> tuple[dict[str, Any], list[Event]]:
@@ -167,11 +162,11 @@ class MatchingEngine:
             if otype in ("STOP_MARKET", "TAKE_PROFIT_MARKET", "STOP", "TAKE_PROFIT"):
                 raise VenueError(-4120, "Order type not supported for this endpoint.")
             raise VenueError(-1116, "Invalid orderType.")
-        ps = self._position_side(params)
+        ps = checks.position_side(params, self.dual_side)
         qty = param_decimal(params, "quantity")
         assert qty is not None
         market = otype == "MARKET"
-        self._check_qty(qty, market=market)
+        check_qty(self.rules, qty, market=market)
         tif = params.get("timeInForce", "GTC") if not market else "GTC"
         if tif not in ("GTC", "GTX", "IOC", "FOK"):
             raise VenueError(-1115, "Invalid timeInForce.")
@@ -179,11 +174,11 @@ class MatchingEngine:
         if not market:
             p = param_decimal(params, "price")
             assert p is not None
-            self._check_price(p)
+            check_price(self.rules, p)
             price = p
         ref_price = price if not market else (self.ask if side == "BUY" else self.bid)
-        closing = self.dual_side and self._is_closing(side, ps)
-        reduce_only = self._reduce_only(params)
+        closing = is_hedge_close(side, ps)
+        reduce_only = checks.reduce_only(params, self.dual_side)
         if not closing and not reduce_only and qty * ref_price < self.rules.min_notional:
             raise VenueError(
                 -4164,
@@ -191,13 +186,10 @@ class MatchingEngine:
                 "(unless you choose reduce only).",
             )
         if closing:
-            self._check_close(side, ps, qty)
+            checks.check_close(self.ledger, self.open_orders(), side, ps, qty)
         if reduce_only:
-            amt = self.positions["BOTH"].amt
-            reduces = (side == "SELL" and amt > 0) or (side == "BUY" and amt < 0)
-            if not reduces or qty > abs(amt):
-                raise VenueError(-2022, "ReduceOnly Order is rejected.")
-        self._check_margin(side, ps, qty, ref_price)
+            checks.check_reduce_only(self.ledger, side, qty)
+        checks.check_margin(self.ledger, self.open_order_margin(), side, ps, qty, ref_price)
         takes = (
             market
             or (side == "BUY" and price >= self.ask)
@@ -212,6 +204,31 @@ class MatchingEngine:
         client_id = params.get("newClientOrderId") or f"sim-{next(self._ids)}"
         if any(o.client_id == client_id and o.is_open for o in self.orders.values()):
             raise VenueError(-4015, "Client order id is not valid.")
+        order = self.add_order(side, ps, otype, tif, price, qty, reduce_only, client_id, now_ms)
+        events = [order_event(self.fmt, order, "NEW", now_ms)]
+        if takes:
+            fill_px = self.ask if side == "BUY" else self.bid
+            events += self.fill(order, order.remaining, fill_px, maker=False, now_ms=now_ms)
+        elif tif in ("IOC", "FOK"):
+            # Nothing to take at once: immediate-or-cancel orders expire instead of resting.
+            order.status = "EXPIRED"
+            events.append(order_event(self.fmt, order, "EXPIRED", now_ms))
+        return order.to_rest(self.fmt), events
+
+    def add_order(
+        self,
+        side: str,
+        ps: str,
+        otype: str,
+        tif: str,
+        price: Decimal,
+        qty: Decimal,
+        reduce_only: bool,
+        client_id: str,
+        now_ms: int,
+        **extra: Any,
+    ) -> SimOrder:
+        """Record a new order (no checks, no events)."""
         order = SimOrder(
             order_id=next(self._ids),
             client_id=client_id,
@@ -225,19 +242,11 @@ class MatchingEngine:
             reduce_only=reduce_only,
             time_ms=now_ms,
             update_ms=now_ms,
+            **extra,
         )
         self.orders[order.order_id] = order
-        events = [order_event(self.fmt, order, "NEW", now_ms)]
-        rest = order.to_rest(self.fmt)
-        if takes:
-            fill_px = self.ask if side == "BUY" else self.bid
-            events += self._fill(order, order.remaining, fill_px, maker=False, now_ms=now_ms)
-        elif tif in ("IOC", "FOK"):
-            # Nothing to take at once: immediate-or-cancel orders expire instead of resting.
-            order.status = "EXPIRED"
-            events.append(order_event(self.fmt, order, "EXPIRED", now_ms))
-            rest = order.to_rest(self.fmt)
-        return rest, events
+        self._prune()
+        return order
 
     def cancel_order(self, order: SimOrder, now_ms: int) -> tuple[dict[str, Any], list[Event]]:
         """DELETE /fapi/v1/order on a known order (-2011 when it is no longer open)."""
@@ -257,8 +266,8 @@ class MatchingEngine:
         price = param_decimal(params, "price")
         assert qty is not None
         assert price is not None
-        self._check_qty(qty, market=False)
-        self._check_price(price)
+        check_qty(self.rules, qty, market=False)
+        check_price(self.rules, price)
         if qty <= order.executed:
             raise VenueError(-4003, "Quantity less than or equal to zero.")
         order.qty, order.price, order.update_ms = qty, price, now_ms
@@ -267,24 +276,26 @@ class MatchingEngine:
     def new_algo_order(
         self, params: dict[str, str], now_ms: int
     ) -> tuple[dict[str, Any], list[Event]]:
-        """POST /fapi/v1/algoOrder: a STOP_MARKET held until the path crosses its trigger."""
+        """POST /fapi/v1/algoOrder: a STOP_MARKET/TAKE_PROFIT_MARKET held until triggered.
+
+        -2021 when it would trigger at once: against the last price for
+        ``workingType=CONTRACT_PRICE`` (default), against the mark for ``MARK_PRICE``.
+        """
         self._check_symbol(params)
-        if params.get("algoType", "CONDITIONAL") != "CONDITIONAL":
-            raise VenueError(-1116, "Invalid algoType.")
+        otype = checks.conditional_type(params)
         side = params.get("side", "")
         if side not in ("BUY", "SELL"):
             raise VenueError(-1117, "Invalid side.")
-        otype = params.get("type", "")
-        if otype != "STOP_MARKET":
-            raise VenueError(-1116, "Invalid orderType.")
-        ps = self._position_side(params)
+        ps = checks.position_side(params, self.dual_side)
         qty = param_decimal(params, "quantity")
         trigger = param_decimal(params, "triggerPrice")
         assert qty is not None
         assert trigger is not None
-        self._check_qty(qty, market=True)
-        self._check_price(trigger)
-        if (side == "BUY" and trigger <= self.price) or (side == "SELL" and trigger >= self.price):
+        check_qty(self.rules, qty, market=True)
+        check_price(self.rules, trigger)
+        wt = checks.working_type(params)
+        now_px = self.mark if wt == "MARK_PRICE" else self.price
+        if checks.would_trigger(otype, side, trigger, now_px):
             raise VenueError(-2021, "Order would immediately trigger.")
         client_id = params.get("clientAlgoId") or f"sim-algo-{next(self._algo_ids)}"
         algo = AlgoOrder(
@@ -296,9 +307,9 @@ class MatchingEngine:
             order_type=otype,
             qty=qty,
             trigger_price=trigger,
-            working_type=params.get("workingType", "CONTRACT_PRICE"),
+            working_type=wt,
             tif=params.get("timeInForce", "GTC"),
-            reduce_only=self._reduce_only(params),
+            reduce_only=checks.reduce_only(params, self.dual_side),
             create_ms=now_ms,
             update_ms=now_ms,
         )
@@ -319,120 +330,8 @@ class MatchingEngine:
         }
         return body, [algo_event(self.fmt, algo, now_ms)]
 
-    # -------------------------------------------------------------- matching
-    def move_to(self, price: Decimal, now_ms: int) -> list[Event]:
-        """Walk the last price to ``price``, filling what the segment crosses."""
-        start = self.price
-        lo, hi = min(start, price), max(start, price)
-        events: list[Event] = []
-        for order in sorted(self.open_orders(), key=lambda o: o.price, reverse=price < start):
-            if order.type != "LIMIT" or not order.is_open:
-                continue
-            if (order.side == "BUY" and order.price >= lo) or (
-                order.side == "SELL" and order.price <= hi
-            ):
-                self.price = order.price
-                qty = self._touch_qty(order.remaining)
-                events += self._fill(order, qty, order.price, maker=True, now_ms=now_ms)
-        for algo in self.open_algos():
-            if not algo.is_open:
-                continue
-            hit = (algo.side == "BUY" and hi >= algo.trigger_price) or (
-                algo.side == "SELL" and lo <= algo.trigger_price
-            )
-            if hit:
-                self.price = algo.trigger_price
-                events += self._trigger(algo, now_ms)
-        self.price = price
-        return events
-
-    def check_liquidation(self, now_ms: int) -> list[Event]:
-        """Liquidate every leg at the mark when margin balance <= maintenance margin.
-
-        Open orders and algo orders are cancelled first; each leg closes with an
-        ``autoclose-`` LIMIT IOC order reported as ``x: CALCULATED`` (Binance's
-        liquidation execution), charged the taker fee.
-        """
-        legs = [p for p in self.positions.values() if p.amt != 0]
-        if not legs:
-            return []
-        mark = self.price
-        upnl = sum((p.unrealized(mark) for p in legs), Decimal(0))
-        maint = sum((abs(p.amt) * mark * self.rules.maint_margin for p in legs), Decimal(0))
-        if self.wallet + upnl > maint:
-            return []
-        events: list[Event] = []
-        for order in self.open_orders():
-            events += self.cancel_order(order, now_ms)[1]
-        for algo in self.open_algos():
-            events += self.cancel_algo(algo, now_ms)[1]
-        for n, pos in enumerate(legs):
-            order = SimOrder(
-                order_id=next(self._ids),
-                client_id=f"autoclose-{now_ms}{n}",
-                symbol=self.rules.symbol,
-                side="SELL" if pos.amt > 0 else "BUY",
-                position_side=pos.side,
-                type="LIMIT",
-                tif="IOC",
-                price=mark,
-                qty=abs(pos.amt),
-                reduce_only=True,
-                time_ms=now_ms,
-                update_ms=now_ms,
-            )
-            self.orders[order.order_id] = order
-            events += self._fill(
-                order, order.qty, mark, maker=False, now_ms=now_ms, exec_type="CALCULATED"
-            )
-        return events
-
-    def _touch_qty(self, remaining: Decimal) -> Decimal:
-        """What a touch fills: everything, or half (on the step) when partial fills are on."""
-        step = self.rules.step
-        if not self.partial_fills or remaining <= step:
-            return remaining
-        return max(step, (remaining / 2 // step) * step)
-
-    def _trigger(self, algo: AlgoOrder, now_ms: int) -> list[Event]:
-        """Trigger an algo order into a MARKET order filled at its trigger price."""
-        algo.trigger_ms = algo.update_ms = now_ms
-        ps = algo.position_side
-        if (
-            self.dual_side
-            and self._is_closing(algo.side, ps)
-            and algo.qty > abs(self.positions[ps].amt)
-        ):
-            algo.status = "EXPIRED"
-            return [algo_event(self.fmt, algo, now_ms)]
-        order = SimOrder(
-            order_id=next(self._ids),
-            client_id=algo.client_algo_id,
-            symbol=algo.symbol,
-            side=algo.side,
-            position_side=ps,
-            type="MARKET",
-            tif=algo.tif,
-            price=Decimal(0),
-            qty=algo.qty,
-            reduce_only=algo.reduce_only,
-            time_ms=now_ms,
-            orig_type=algo.order_type,
-            stop_price=algo.trigger_price,
-            update_ms=now_ms,
-        )
-        self.orders[order.order_id] = order
-        algo.status = "TRIGGERED"
-        algo.actual_order_id = order.order_id
-        events = [algo_event(self.fmt, algo, now_ms)]
-        events += self._fill(order, order.qty, algo.trigger_price, maker=False, now_ms=now_ms)
-        algo.status = "FINISHED"
-        algo.executed = order.executed
-        algo.avg_price = order.avg_price
-        events.append(algo_event(self.fmt, algo, now_ms))
-        return events
-
-    def _fill(
+    # ----------------------------------------------------------------- fills
+    def fill(
         self,
         order: SimOrder,
         qty: Decimal,
@@ -442,61 +341,22 @@ class MatchingEngine:
         now_ms: int,
         exec_type: str = "TRADE",
     ) -> list[Event]:
-        pos = self.positions[order.position_side]
-        delta = qty if order.side == "BUY" else -qty
-        realized = Decimal(0)
-        if pos.amt == 0 or (pos.amt > 0) == (delta > 0):
-            new_amt = pos.amt + delta
-            pos.entry = (abs(pos.amt) * pos.entry + qty * px) / abs(new_amt)
-            pos.amt = new_amt
-        else:
-            closed = min(qty, abs(pos.amt))
-            realized = closed * (px - pos.entry) * (1 if pos.amt > 0 else -1)
-            pos.amt += delta
-            if pos.amt == 0:
-                pos.entry = Decimal(0)
-            elif (pos.amt > 0) == (delta > 0):  # flipped (one-way mode only)
-                pos.entry = px
-        fee_rate = self.rules.maker_fee if maker else self.rules.taker_fee
-        commission = (qty * px * fee_rate).quantize(Decimal("0.00000001"))
-        pos.realized += realized
-        pos.update_ms = now_ms
-        self.wallet += realized - commission
-        order.executed += qty
-        order.cum_quote += qty * px
-        order.status = "FILLED" if order.remaining == 0 else "PARTIALLY_FILLED"
-        order.update_ms = now_ms
-        trade = SimTrade(
-            trade_id=next(self._trade_ids),
-            order_id=order.order_id,
-            symbol=order.symbol,
-            side=order.side,
-            position_side=order.position_side,
-            price=px,
-            qty=qty,
-            realized_pnl=realized,
-            commission=commission,
-            maker=maker,
-            time_ms=now_ms,
-        )
-        self.trades.append(trade)
-        self._prune()
+        """Fill ``qty`` of ``order`` at ``px``; closes beyond what is left of a leg expire."""
+        trade = self.ledger.book_fill(order, qty, px, maker=maker, now_ms=now_ms)
         events = [
             trade_lite(self.fmt, order, trade),
             order_event(self.fmt, order, exec_type, now_ms, trade),
-            self._account("ORDER", now_ms, [order.position_side]),
+            self.ledger.account_update("ORDER", now_ms, [order.position_side]),
         ]
-        if self.dual_side and self._is_closing(order.side, order.position_side):
+        if is_hedge_close(order.side, order.position_side):
             events += self._expire_excess_closes(order.position_side, now_ms)
         return events
 
     def _expire_excess_closes(self, leg: str, now_ms: int) -> list[Event]:
-        """Hedge mode: close orders on ``leg`` beyond what is left of it expire (newest first)."""
+        """Close orders on ``leg`` beyond what is left of it expire (newest first)."""
         pos = abs(self.positions[leg].amt)
         closes = [
-            o
-            for o in self.open_orders()
-            if o.position_side == leg and self._is_closing(o.side, leg)
+            o for o in self.open_orders() if o.position_side == leg and is_hedge_close(o.side, leg)
         ]
         events: list[Event] = []
         pending = sum((o.remaining for o in closes), Decimal(0))
@@ -510,33 +370,8 @@ class MatchingEngine:
         return events
 
     def _prune(self) -> None:
-        """Keep at most ``max_history`` trades and closed orders (open ones always stay)."""
-        if len(self.trades) > self.max_history:
-            del self.trades[: len(self.trades) - self.max_history]
+        """Keep at most ``max_history`` closed orders (open ones always stay)."""
         if len(self.orders) > self.max_history:
             closed = [oid for oid, o in self.orders.items() if not o.is_open]
             for oid in closed[: len(self.orders) - self.max_history]:
                 del self.orders[oid]
-
-    def settle_funding(self, rate: Decimal, mark: Decimal, now_ms: int) -> list[Event]:
-        """Funding: each leg pays ``amt * mark * rate`` (longs pay a positive rate)."""
-        legs = [p for p in self.positions.values() if p.amt != 0]
-        if not legs:
-            return []
-        total = Decimal(0)
-        for pos in legs:
-            fee = -(pos.amt * mark * rate).quantize(Decimal("0.00000001"))
-            self.wallet += fee
-            total += fee
-            pos.extra["funding"] = pos.extra.get("funding", Decimal(0)) + fee
-        # Cross margin: Binance pushes the balance only (no P) for a funding fee.
-        event = account_event(
-            self.fmt, self.rules.symbol, self.wallet, self.price, [], "FUNDING_FEE", now_ms, total
-        )
-        return [event]
-
-    def _account(self, reason: str, now_ms: int, sides: list[str]) -> Event:
-        legs = [self.positions[side] for side in sides]
-        return account_event(
-            self.fmt, self.rules.symbol, self.wallet, self.price, legs, reason, now_ms
-        )

@@ -24,6 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -34,8 +35,8 @@ from hedgegridd.data.instruments import BTCUSDT_PERP, InstrumentSpec, exchange_i
 from hedgegridd.errors import ConfigError
 from hedgegridd.sim.config import SimConfig
 from hedgegridd.sim.control import install_control_routes
+from hedgegridd.sim.director import MarketDirector
 from hedgegridd.sim.engine import MatchingEngine
-from hedgegridd.sim.events import Event
 from hedgegridd.sim.faults import Faults, OrderRejection, ServerFailure
 from hedgegridd.sim.limits import OrderRateLimiter, WeightLimiter
 from hedgegridd.sim.market import (
@@ -48,8 +49,11 @@ from hedgegridd.sim.market import (
 from hedgegridd.sim.orders import Formats, VenueError
 from hedgegridd.sim.rest import RestApi, SeenRequest
 from hedgegridd.sim.rules import SymbolRules
+from hedgegridd.sim.scenarios import ScenarioStep
+from hedgegridd.sim.shaper import PriceShaper
 from hedgegridd.sim.streams import StreamHub
 from hedgegridd.sim.ticker import MarketTicker
+from hedgegridd.sim.venue import Venue, wall_ms
 
 log = structlog.get_logger(__name__)
 
@@ -58,7 +62,6 @@ def _str_decimals(text: str) -> int:
     return len(text.split(".", 1)[1]) if "." in text else 0
 
 
-FINISHED_DELAY_S = 0.2
 REQUEST_LOG_SIZE = 100_000
 ORDER_ENDPOINTS = frozenset(
     {
@@ -72,14 +75,6 @@ ORDER_ENDPOINTS = frozenset(
 )
 
 
-def _is_algo_finished(event: Event) -> bool:
-    return event.get("e") == "ALGO_UPDATE" and event["o"].get("X") == "FINISHED"
-
-
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class SimExchange:
     """The simulator: REST + streams + matching + faults on one aiohttp server."""
 
@@ -89,6 +84,7 @@ class SimExchange:
         *,
         bars: Sequence[SimBar] | None = None,
         spec: InstrumentSpec = BTCUSDT_PERP,
+        scenario: list[ScenarioStep] | None = None,
     ) -> None:
         self.config = config or SimConfig()
         self.spec = spec
@@ -116,11 +112,18 @@ class SimExchange:
         self.path: PricePath
         self.engine: MatchingEngine
         self.ticker: MarketTicker
+        self.venue: Venue
         self.funding_rates: list[Decimal] = []
         self.history_bars = 0
+        self.faults = Faults()
+        self.hub = StreamHub(self.faults, self.config.listen_key_ttl_s)
+        self.director = MarketDirector(
+            lambda: self.engine, lambda: self.venue, lambda: self.ticker, spec.tick_size
+        )
+        self.shaper: PriceShaper = self.director.shaper
+        self._scenario = scenario or []
         if self._explicit is not None:
             self._build(MarketData(self._explicit, []), history=0)
-        self.faults = Faults()
         self.limiter = WeightLimiter(
             self.config.weight_limit_per_minute,
             self.config.ban_after_429s,
@@ -129,14 +132,10 @@ class SimExchange:
         self.order_limiter = OrderRateLimiter(
             self.config.orders_per_10s, self.config.orders_per_minute
         )
-        self.hub = StreamHub(self.faults, self.config.listen_key_ttl_s)
         self.requests: deque[SeenRequest] = deque(maxlen=REQUEST_LOG_SIZE)
         self._runner: web.AppRunner | None = None
         self._port = 0
         self._clock_task: asyncio.Task[None] | None = None
-        self._countdown: asyncio.Task[None] | None = None
-        self._lock = asyncio.Lock()
-        self._deferred: set[asyncio.Task[None]] = set()
 
     def _build(self, data: MarketData, *, history: int) -> None:
         """Price path, matching engine and clock from the replayed data."""
@@ -153,6 +152,7 @@ class SimExchange:
             dual_side=self.config.dual_side_position,
             price=first[0],
         )
+        self.venue = Venue(self.engine, self.hub, self.faults)
         self.ticker = MarketTicker(self)
 
     def _load_data(self) -> MarketData:
@@ -210,18 +210,21 @@ class SimExchange:
         sockets = getattr(server, "sockets", None) or []
         self._port = sockets[0].getsockname()[1]
         self._clock_task = asyncio.create_task(self.ticker.run(), name="sim-clock")
+        if self._scenario:
+            self.director.schedule(self._scenario)
         log.info("sim.started", http=self.base_url_http, ws=self.base_url_ws)
 
     async def stop(self) -> None:
         """Stop the clock, close every stream and the server."""
-        for task in (self._clock_task, self._countdown, *self._deferred):
-            if task is not None:
-                task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
-        self._clock_task = self._countdown = None
+        if self._clock_task is not None:
+            self._clock_task.cancel()
+            try:
+                await self._clock_task
+            except asyncio.CancelledError:
+                pass
+        self._clock_task = None
+        if hasattr(self, "venue"):
+            await self.venue.close()
         await self.hub.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -255,141 +258,50 @@ class SimExchange:
                 await self.stop()
 
     # --------------------------------------------------------------- orders
-    async def _publish(self, events: list[Event]) -> None:
-        # ALGO_UPDATE FINISHED trails the triggered order's fill by a moment on Binance; the
-        # adapter emits a synthetic fill if FINISHED is processed before that fill.
-        now_events = [e for e in events if not _is_algo_finished(e)]
-        later = [e for e in events if _is_algo_finished(e)]
-        await self.hub.publish_user(now_events)
-        if later:
-            task = asyncio.create_task(self._publish_later(later, FINISHED_DELAY_S))
-            self._deferred.add(task)
-            task.add_done_callback(self._deferred.discard)
-
-    async def _publish_later(self, events: list[Event], delay_s: float) -> None:
-        await asyncio.sleep(delay_s)
-        await self.hub.publish_user(events)
-
     def check_symbol(self, params: dict[str, str]) -> None:
         """-1121 unless the request names the simulated symbol."""
         if params.get("symbol") != self.spec.symbol:
             raise VenueError(-1121, "Invalid symbol.")
 
-    def _maybe_reject(self) -> None:
-        rejection = self.faults.take_rejection()
-        if rejection is not None:
-            raise VenueError(rejection.code, rejection.msg)
-
     async def place_order(self, params: dict[str, str]) -> dict[str, Any]:
-        """Place a regular order; returns the REST body, pushes its events."""
-        async with self._lock:
-            self._maybe_reject()
-            rest, events = self.engine.new_order(params, _wall_ms())
-            await self._publish(events)
-            return rest
+        """Place a regular order as ``POST /fapi/v1/order`` would."""
+        return await self.venue.place_order(params)
 
     async def place_algo_order(self, params: dict[str, str]) -> dict[str, Any]:
-        """Place a conditional (STOP_MARKET) order."""
-        async with self._lock:
-            self._maybe_reject()
-            rest, events = self.engine.new_algo_order(params, _wall_ms())
-            await self._publish(events)
-            return rest
-
-    async def cancel_order(self, order_id: str | None, client_id: str | None) -> dict[str, Any]:
-        """Cancel one regular order (-2011 if unknown or no longer open)."""
-        async with self._lock:
-            try:
-                order = self.engine.find_order(order_id, client_id)
-            except VenueError as exc:
-                raise VenueError(-2011, "Unknown order sent.") from exc
-            rest, events = self.engine.cancel_order(order, _wall_ms())
-            await self._publish(events)
-            return rest
-
-    async def modify_order(self, params: dict[str, str]) -> dict[str, Any]:
-        """Amend a resting LIMIT order's price and quantity."""
-        async with self._lock:
-            order = self.engine.find_order(params.get("orderId"), params.get("origClientOrderId"))
-            rest, events = self.engine.modify_order(order, params, _wall_ms())
-            await self._publish(events)
-            return rest
-
-    async def cancel_algo_order(self, algo_id: str | None, client_id: str | None) -> dict[str, Any]:
-        """Cancel one algo order (-2011 if unknown or no longer open)."""
-        async with self._lock:
-            try:
-                algo = self.engine.find_algo(algo_id, client_id)
-            except VenueError as exc:
-                raise VenueError(-2011, "Unknown order sent.") from exc
-            body, events = self.engine.cancel_algo(algo, _wall_ms())
-            await self._publish(events)
-            return body
-
-    async def cancel_all(self) -> int:
-        """Cancel every open regular order; returns how many."""
-        async with self._lock:
-            events: list[Event] = []
-            orders = self.engine.open_orders()
-            for order in orders:
-                events += self.engine.cancel_order(order, _wall_ms())[1]
-            await self._publish(events)
-            return len(orders)
-
-    def set_countdown(self, countdown_ms: int) -> None:
-        """Arm (or with 0 disarm) the dead-man switch that cancels all orders."""
-        if self._countdown is not None:
-            self._countdown.cancel()
-            self._countdown = None
-        if countdown_ms > 0:
-            self._countdown = asyncio.create_task(self._countdown_fire(countdown_ms / 1000))
-
-    async def _countdown_fire(self, delay_s: float) -> None:
-        await asyncio.sleep(delay_s)
-        cancelled = await self.cancel_all()
-        log.info("sim.countdown_cancel_all", cancelled=cancelled)
+        """Place a conditional order as ``POST /fapi/v1/algoOrder`` would."""
+        return await self.venue.place_algo_order(params)
 
     async def step_price(self, price: Decimal) -> None:
-        """Move the last price (clock tick or jump), matching what the move crosses."""
-        async with self._lock:
-            now = _wall_ms()
-            events = self.engine.move_to(price, now)
-            liquidation = self.engine.check_liquidation(now)
-            if liquidation:
-                log.warning("sim.liquidation", price=str(price), wallet=str(self.engine.wallet))
-            await self._publish(events + liquidation)
+        """Move the last price now (continuous move), matching what it crosses."""
+        async with self.venue.lock:
+            await self.venue.move_locked(price)
 
-    async def settle_funding(self, rate: Decimal) -> None:
-        """Settle funding at the current mark for every open leg."""
-        async with self._lock:
-            await self._publish(self.engine.settle_funding(rate, self.engine.price, _wall_ms()))
-
-    # -------------------------------------------------------------- views
-    def premium_index(self) -> dict[str, Any]:
-        """``GET /fapi/v1/premiumIndex``: mark price and funding."""
-        return self.ticker.premium_index()
-
-    def book_ticker(self) -> dict[str, Any]:
-        """``GET /fapi/v1/ticker/bookTicker``."""
-        return self.ticker.book_ticker_rest()
-
-    def klines(self, params: dict[str, str]) -> list[list[Any]]:
-        """``GET /fapi/v1/klines``: closed bars emitted so far."""
-        return self.ticker.klines_rest(params)
+    async def fire_due_steps(self, t_ms: int) -> None:
+        """Apply the scenario steps due at sim time ``t_ms`` (the clock calls this)."""
+        await self.director.fire_due(t_ms)
 
     # --------------------------------------------------------------- faults
     async def drop_streams(self, kind: str = "all") -> int:
         """Fault: close WebSocket connections ("market", "user" or "all") server-side."""
         return await self.hub.drop(kind)
 
-    def stall_streams(self, seconds: float, kind: str = "market") -> None:
-        """Fault: withhold messages on streams of ``kind`` for ``seconds`` (not buffered)."""
-        self.faults.stall_until[kind] = time.monotonic() + seconds
-        log.info("sim.fault_stall", kind=kind, seconds=seconds)
+    def stall_streams(self, seconds: float, kind: str = "market", mode: str = "drop") -> None:
+        """Fault: withhold messages on ``kind`` ("market"/"user"/"all") streams for ``seconds``.
+
+        ``mode="drop"``: they are lost (REST still shows what happened);
+        ``mode="delay"``: they are delivered in order when the stall ends.
+        """
+        if mode not in ("drop", "delay"):
+            raise ConfigError(f"stall_streams: mode must be drop or delay, got {mode!r}")
+        for k in ("market", "user") if kind == "all" else (kind,):
+            self.faults.stall(k, seconds, mode)
+        if mode == "delay":
+            self.hub.flush_after(seconds)
+        log.info("sim.fault_stall", kind=kind, seconds=seconds, mode=mode)
 
     async def expire_listen_key(self) -> int:
         """Fault: push ``listenKeyExpired`` and invalidate every listen key."""
-        return await self.hub.expire_listen_keys(_wall_ms())
+        return await self.hub.expire_listen_keys(wall_ms())
 
     def reject_next_orders(self, count: int, code: int = -2019, msg: str = "") -> None:
         """Fault: the next ``count`` order placements fail with Binance error ``code``."""
@@ -411,18 +323,45 @@ class SimExchange:
         log.info("sim.fault_latency", seconds=seconds, path_prefix=path_prefix)
 
     async def jump_price(self, *, to: Decimal | None = None, pct: Decimal | None = None) -> Decimal:
-        """Fault: jump the price now (to a price or by a percentage); the path follows."""
-        current = self.engine.price
-        if to is None:
-            if pct is None:
-                raise ConfigError("jump_price: give 'to' or 'pct'")
-            to = current * (1 + pct / 100)
-        target = max(self.rules.tick, (to / self.rules.tick).to_integral_value() * self.rules.tick)
-        self.path.jump(target - current)
-        await self.step_price(target)
-        await self.ticker.publish_quote()
-        log.info("sim.fault_price_jump", before=str(current), after=str(target))
-        return target
+        """Fault: gap the price now (to a price or by a percentage); the whole path follows.
+
+        Nothing snaps back: the rest of the current bar and every later bar are shifted.
+        Resting orders between fill at their prices; triggered stops fill at the market.
+        """
+        return await self.director.jump(to=to, pct=pct)
+
+    def scenario(self, kind: str, *, at_s: float | Decimal = 0, **params: Any) -> ScenarioStep:
+        """Schedule one scenario step ``at_s`` sim seconds from now (see ``scenarios``)."""
+        return self.director.add(kind, at_s=at_s, **params)
+
+    def load_scenario(self, path: Path) -> list[ScenarioStep]:
+        """Validate a TOML scenario file and schedule its steps from now."""
+        return self.director.load(path)
+
+    def clear_scenarios(self) -> None:
+        """Drop pending steps; moves in progress stop where they are (no snap back)."""
+        self.director.clear()
+
+    async def set_mark_premium(
+        self, bps: Decimal = Decimal(0), absolute: Decimal = Decimal(0)
+    ) -> None:
+        """Mark = last * (1 + bps / 10000) + absolute (MARK_PRICE orders trigger on it)."""
+        await self.venue.set_premium(Decimal(bps), Decimal(absolute))
+
+    def set_funding_rate(self, rate: Decimal | None) -> None:
+        """Override the next funding rate (None: back to the data's/configured rate)."""
+        self.ticker.funding_override = rate
+
+    async def restart(self, down_s: float) -> int:
+        """Fault: the venue restarts: every WebSocket closes, listen keys are forgotten, and
+        for ``down_s`` seconds REST answers 503 and WebSocket upgrades are refused. Account
+        state (wallet, legs, resting orders) is kept; trading halts meanwhile and the
+        market reopens where the path has got to (a gap). Returns the connections closed.
+        """
+        self.faults.down_until = time.monotonic() + down_s
+        closed = await self.hub.restart()
+        log.warning("sim.restart", down_s=down_s, closed=closed)
+        return closed
 
     def set_hedge_mode(self, enabled: bool) -> None:
         """Fault/config: what ``/fapi/v1/positionSide/dual`` reports (hedge mode on/off)."""
@@ -440,7 +379,7 @@ class SimExchange:
         self.limiter.reset()
 
     def clear_faults(self) -> None:
-        """Remove every active fault and reset the rate limiter."""
+        """Remove every active fault and reset the rate limiter (scenarios keep running)."""
         self.faults.clear()
         self.engine.partial_fills = False
         self.limiter.set_limit(self.config.weight_limit_per_minute)

@@ -38,6 +38,8 @@ class Faults:
     latency_s: float = 0.0
     latency_prefix: str = "/fapi/"
     stall_until: dict[str, float] = field(default_factory=dict)
+    stall_mode: dict[str, str] = field(default_factory=dict)
+    down_until: float = 0.0
 
     def take_rejection(self) -> OrderRejection | None:
         """Consume one order rejection, if any is pending."""
@@ -70,9 +72,31 @@ class Faults:
         until = self.stall_until.get(kind)
         return until is not None and time.monotonic() < until
 
+    def stall(self, kind: str, seconds: float, mode: str) -> float:
+        """Stall streams of ``kind`` for ``seconds`` (``mode``: "drop" or "delay")."""
+        until = time.monotonic() + seconds
+        self.stall_until[kind] = until
+        self.stall_mode[kind] = mode
+        return until
+
+    def stalled_mode(self, kind: str) -> str | None:
+        """ "drop" or "delay" while streams of ``kind`` stall, else None."""
+        return self.stall_mode.get(kind, "drop") if self.is_stalled(kind) else None
+
+    def stall_remaining(self) -> float:
+        """Seconds until every current stall is over (0 when none is active)."""
+        now = time.monotonic()
+        return max((until - now for until in self.stall_until.values()), default=0.0)
+
+    def is_down(self) -> bool:
+        """Whether the venue is "restarting" (REST 503, WebSocket upgrades refused)."""
+        return time.monotonic() < self.down_until
+
     def clear(self) -> None:
-        """Remove every fault."""
+        """Remove every fault (a restart in progress ends too)."""
         self.rejections.clear()
         self.failures.clear()
         self.latency_s = 0.0
         self.stall_until.clear()
+        self.stall_mode.clear()
+        self.down_until = 0.0

@@ -4,8 +4,9 @@ Bars come from ``hedgegridd.data.synthetic`` (deterministic per seed), from a Na
 catalog (``hedgegridd.data.catalog``), or are given explicitly (tests design paths
 that cross their orders). Each bar is walked open -> low -> high -> close when it
 closes up and open -> high -> low -> close otherwise, with extra points
-interpolated when ``steps_per_bar`` > 4. A price jump (fault) shifts every later
-point by a fixed offset. All prices are Decimal on the tick grid.
+interpolated when ``steps_per_bar`` > 4. Jumps and scripted moves are not applied
+here but per point by the clock (``hedgegridd.sim.shaper``). All prices are
+Decimal on the tick grid.
 """
 
 from __future__ import annotations
@@ -70,14 +71,13 @@ def intra_bar_points(bar: SimBar, steps: int, tick: Decimal) -> list[Decimal]:
 
 
 class PricePath:
-    """A replayable sequence of bars with a jump offset (fault) applied to every point."""
+    """A replayable sequence of bars, continuous across wrap-arounds."""
 
     def __init__(self, bars: Sequence[SimBar], tick: Decimal) -> None:
         if not bars:
             raise DataError("the price path has no bars")
         self._bars = list(bars)
         self._tick = tick
-        self._offset = Decimal(0)
         self._wrap_offset = Decimal(0)
 
     def __len__(self) -> int:
@@ -85,15 +85,11 @@ class PricePath:
 
     @property
     def offset(self) -> Decimal:
-        """Total shift applied to the recorded prices (jumps and wrap-arounds)."""
-        return self._offset + self._wrap_offset
-
-    def jump(self, delta: Decimal) -> None:
-        """Shift every later point by ``delta`` (a price-jump fault)."""
-        self._offset += delta
+        """Shift applied to the recorded prices by wrap-arounds."""
+        return self._wrap_offset
 
     def bar(self, index: int) -> SimBar:
-        """Bar ``index`` (wrapping around the recorded data), shifted by the offset."""
+        """Bar ``index`` (wrapping around the recorded data), shifted by the wrap offset."""
         n = len(self._bars)
         if index > 0 and index % n == 0:
             # Keep the path continuous when it wraps: next open continues the last close.

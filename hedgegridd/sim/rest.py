@@ -1,10 +1,11 @@
 """REST side of the simulator: Binance USD-M ``/fapi`` endpoints the adapter calls.
 
-Per-route guard (``RestApi._guarded``): record the request, apply latency and 5xx
-faults, count weight (429/418), check the API key, ``timestamp`` against
-``recvWindow`` (-1021) and the HMAC-SHA256 ``signature`` of the query string
-(-1022), count new orders (429 -1015), then dispatch. Errors are Binance's JSON
-``{"code": ..., "msg": ...}``; nothing internal is ever put in a response.
+Per-route guard (``RestApi._guarded``): record the request, answer 503 while the
+venue is restarting, apply latency and 5xx faults, count weight (429/418), check
+the API key, ``timestamp`` against ``recvWindow`` (-1021) and the HMAC-SHA256
+``signature`` of the query string (-1022), count new orders (429 -1015), then
+dispatch. Errors are Binance's JSON ``{"code": ..., "msg": ...}``; nothing
+internal is ever put in a response.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from aiohttp import web
 
-from hedgegridd.sim import views
+import hedgegridd.sim.views as views
 from hedgegridd.sim.orders import VenueError
 
 if TYPE_CHECKING:
@@ -79,9 +80,12 @@ class RestApi:
             ("GET", "/fapi/v1/ping"): (PUBLIC, e(lambda r, p: {})),
             ("GET", "/fapi/v1/time"): (PUBLIC, e(lambda r, p: {"serverTime": _now_ms()})),
             ("GET", "/fapi/v1/exchangeInfo"): (PUBLIC, e(lambda r, p: views.exchange_info(sim))),
-            ("GET", "/fapi/v1/premiumIndex"): (PUBLIC, e(lambda r, p: sim.premium_index())),
-            ("GET", "/fapi/v1/ticker/bookTicker"): (PUBLIC, e(lambda r, p: sim.book_ticker())),
-            ("GET", "/fapi/v1/klines"): (PUBLIC, e(lambda r, p: sim.klines(p))),
+            ("GET", "/fapi/v1/premiumIndex"): (PUBLIC, e(lambda r, p: sim.ticker.premium_index())),
+            ("GET", "/fapi/v1/ticker/bookTicker"): (
+                PUBLIC,
+                e(lambda r, p: sim.ticker.book_ticker_rest()),
+            ),
+            ("GET", "/fapi/v1/klines"): (PUBLIC, e(lambda r, p: sim.ticker.klines_rest(p))),
             ("GET", "/fapi/v1/depth"): (PUBLIC, e(lambda r, p: views.depth(sim, p))),
             ("GET", "/fapi/v1/ticker/price"): (PUBLIC, e(lambda r, p: views.ticker_price(sim))),
             ("GET", "/fapi/v2/ticker/price"): (PUBLIC, e(lambda r, p: views.ticker_price(sim))),
@@ -142,6 +146,10 @@ class RestApi:
             body = await request.text() if request.can_read_body else ""
             params = _params(request, body)
             sim.requests.append(SeenRequest(method, path, params, time.time()))
+            if sim.faults.is_down():
+                return web.json_response(
+                    {"code": -1001, "msg": "Service unavailable (venue restarting)."}, status=503
+                )
             delay = sim.faults.latency_for(path)
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -268,7 +276,7 @@ class RestApi:
         return {"code": 200, "msg": "success"}
 
     async def _new_order(self, _r: web.Request, p: dict[str, str]) -> dict[str, Any]:
-        return await self.sim.place_order(p)
+        return await self.sim.venue.place_order(p)
 
     def _query_order(self, _r: web.Request, p: dict[str, str]) -> dict[str, Any]:
         self.sim.check_symbol(p)
@@ -277,18 +285,18 @@ class RestApi:
 
     async def _cancel_order(self, _r: web.Request, p: dict[str, str]) -> dict[str, Any]:
         self.sim.check_symbol(p)
-        return await self.sim.cancel_order(p.get("orderId"), p.get("origClientOrderId"))
+        return await self.sim.venue.cancel_order(p.get("orderId"), p.get("origClientOrderId"))
 
     async def _modify_order(self, _r: web.Request, p: dict[str, str]) -> dict[str, Any]:
         self.sim.check_symbol(p)
-        return await self.sim.modify_order(p)
+        return await self.sim.venue.modify_order(p)
 
     async def _batch_new(self, _r: web.Request, p: dict[str, str]) -> list[dict[str, Any]]:
         batch = _json_list(p.get("batchOrders"), "batchOrders")
         out: list[dict[str, Any]] = []
         for item in batch[:5]:
             try:
-                out.append(await self.sim.place_order({k: str(v) for k, v in item.items()}))
+                out.append(await self.sim.venue.place_order({k: str(v) for k, v in item.items()}))
             except VenueError as exc:
                 out.append(exc.body())
         return out
@@ -305,7 +313,7 @@ class RestApi:
         out: list[dict[str, Any]] = []
         for order_id, client_id in pairs[:10]:
             try:
-                out.append(await self.sim.cancel_order(order_id, client_id))
+                out.append(await self.sim.venue.cancel_order(order_id, client_id))
             except VenueError as exc:
                 out.append(exc.body())
         return out
@@ -338,7 +346,7 @@ class RestApi:
 
     async def _cancel_all(self, _r: web.Request, p: dict[str, str]) -> dict[str, Any]:
         self.sim.check_symbol(p)
-        await self.sim.cancel_all()
+        await self.sim.venue.cancel_all()
         return {"code": 200, "msg": "The operation of cancel all open order is done."}
 
     def _countdown(self, _r: web.Request, p: dict[str, str]) -> dict[str, Any]:
@@ -347,18 +355,18 @@ class RestApi:
             ms = int(p.get("countdownTime", ""))
         except ValueError as exc:
             raise VenueError(-1102, "Mandatory parameter 'countdownTime' was not sent.") from exc
-        self.sim.set_countdown(ms)
+        self.sim.venue.set_countdown(ms)
         return {"symbol": p["symbol"], "countdownTime": str(ms)}
 
     async def _new_algo(self, _r: web.Request, p: dict[str, str]) -> dict[str, Any]:
-        return await self.sim.place_algo_order(p)
+        return await self.sim.venue.place_algo_order(p)
 
     def _query_algo(self, _r: web.Request, p: dict[str, str]) -> dict[str, Any]:
         algo = self.sim.engine.find_algo(p.get("algoId"), p.get("clientAlgoId"))
         return algo.to_rest(self.sim.fmt)
 
     async def _cancel_algo(self, _r: web.Request, p: dict[str, str]) -> dict[str, Any]:
-        return await self.sim.cancel_algo_order(p.get("algoId"), p.get("clientAlgoId"))
+        return await self.sim.venue.cancel_algo_order(p.get("algoId"), p.get("clientAlgoId"))
 
     def _open_algos(self, _r: web.Request, p: dict[str, str]) -> list[dict[str, Any]]:
         return [a.to_rest(self.sim.fmt) for a in self.sim.engine.open_algos()]
@@ -371,7 +379,7 @@ class RestApi:
     async def _cancel_all_algos(self, _r: web.Request, p: dict[str, str]) -> dict[str, Any]:
         self.sim.check_symbol(p)
         for algo in self.sim.engine.open_algos():
-            await self.sim.cancel_algo_order(str(algo.algo_id), None)
+            await self.sim.venue.cancel_algo_order(str(algo.algo_id), None)
         return {"code": 200, "msg": "The operation of cancel all open order is done."}
 
 

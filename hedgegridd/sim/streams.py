@@ -7,9 +7,11 @@
 - ``/ws?listenKey=K`` and ``/ws/K``: the user data stream of listen key ``K``
   (raw events, as Binance sends them).
 
-Faults: ``drop`` closes connections server-side, ``stall`` withholds messages
-(not buffered) for a while, ``expire_listen_keys`` pushes ``listenKeyExpired`` and
-invalidates the keys.
+Faults: ``drop`` closes connections server-side; a stall withholds messages for a
+while, either losing them (mode ``drop``) or delivering them in order when it ends
+(mode ``delay``); ``expire_listen_keys`` pushes ``listenKeyExpired`` and
+invalidates the keys; ``restart`` closes everything and forgets every key, and
+while the venue is down (``Faults.is_down``) upgrades are refused with 503.
 """
 
 from __future__ import annotations
@@ -52,6 +54,11 @@ class StreamHub:
         self.listen_keys: dict[str, float] = {}
         self.connects: dict[str, int] = {"market": 0, "user": 0}
         self.subscribe_requests = 0
+        self.dropped: dict[str, int] = {"market": 0, "user": 0}
+        self._held_market: list[tuple[str, dict[str, Any]]] = []
+        self._held_user: list[dict[str, Any]] = []
+        self._user_send = asyncio.Lock()
+        self._flushers: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------ listen keys
     def create_listen_key(self) -> str:
@@ -111,6 +118,10 @@ class StreamHub:
     # ------------------------------------------------------------- handlers
     async def handle_ws(self, request: web.Request) -> web.StreamResponse:
         """Dispatch ``/ws``, ``/ws/<...>`` and ``/stream`` to the right kind of stream."""
+        if self._faults.is_down():
+            return web.json_response(
+                {"code": -1001, "msg": "Service unavailable (venue restarting)."}, status=503
+            )
         tail = request.match_info.get("tail", "")
         key = request.query.get("listenKey") or (tail if tail in self.listen_keys else None)
         if key is not None or "listenKey" in request.query:
@@ -200,9 +211,21 @@ class StreamHub:
         return len(self._market)
 
     async def publish(self, stream: str, data: dict[str, Any]) -> None:
-        """Send ``data`` on ``stream`` to every subscriber (unless market streams stall)."""
-        if self._faults.is_stalled("market"):
+        """Send ``data`` on ``stream`` to every subscriber (held or lost while stalled)."""
+        mode = self._faults.stalled_mode("market")
+        if mode == "delay":
+            self._held_market.append((stream, data))
             return
+        if mode == "drop":
+            self.dropped["market"] += 1
+            return
+        if self._held_market:
+            held, self._held_market = self._held_market, []
+            for name, payload in held:
+                await self._send_market(name, payload)
+        await self._send_market(stream, data)
+
+    async def _send_market(self, stream: str, data: dict[str, Any]) -> None:
         raw: str | None = None
         wrapped: str | None = None
         for conn in list(self._market):
@@ -216,15 +239,52 @@ class StreamHub:
                 await self._send(conn.ws, raw)
 
     async def publish_user(self, events: list[dict[str, Any]]) -> None:
-        """Push user-data events to every valid user stream (unless user streams stall)."""
-        if not events or self._faults.is_stalled("user"):
+        """Push user-data events to every valid user stream (held or lost while stalled)."""
+        if not events:
             return
+        mode = self._faults.stalled_mode("user")
+        if mode == "delay":
+            self._held_user.extend(events)
+            return
+        if mode == "drop":
+            self.dropped["user"] += len(events)
+            log.info("sim.user_events_dropped", count=len(events))
+            return
+        async with self._user_send:
+            if self._held_user:
+                held, self._held_user = self._held_user, []
+                await self._send_user(held)
+            await self._send_user(events)
+
+    async def _send_user(self, events: list[dict[str, Any]]) -> None:
         for key, conns in list(self._user.items()):
             if key not in self.listen_keys:
                 continue
             for ws in list(conns):
                 for event in events:
                     await self._send(ws, json.dumps(event))
+
+    def flush_after(self, delay_s: float) -> None:
+        """Deliver held (delayed) messages once a stall of ``delay_s`` seconds is over."""
+        task = asyncio.create_task(self._flush_later(delay_s))
+        self._flushers.add(task)
+        task.add_done_callback(self._flushers.discard)
+
+    async def _flush_later(self, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        remaining = self._faults.stall_remaining()
+        if remaining > 0:  # a longer stall was set meanwhile
+            self.flush_after(remaining)
+            return
+        if self._held_user:
+            async with self._user_send:
+                held, self._held_user = self._held_user, []
+                await self._send_user(held)
+        if self._held_market:
+            held_market, self._held_market = self._held_market, []
+            for name, payload in held_market:
+                await self._send_market(name, payload)
+        log.info("sim.stall_over")
 
     async def _send(self, ws: web.WebSocketResponse, text: str) -> None:
         if ws.closed:
@@ -258,6 +318,17 @@ class StreamHub:
         log.info("sim.streams_dropped", kind=kind, count=closed)
         return closed
 
+    async def restart(self) -> int:
+        """Venue restart: close every connection, forget every listen key and held message."""
+        closed = await self.drop("all")
+        self.listen_keys.clear()
+        self._user.clear()
+        self._held_user.clear()
+        self._held_market.clear()
+        return closed
+
     async def close_all(self) -> None:
         """Close every connection (shutdown)."""
+        for task in list(self._flushers):
+            task.cancel()
         await self.drop("all")

@@ -1,7 +1,11 @@
 """The sim clock: walks the price path and streams market data from it.
 
-Per intra-bar point: the matcher moves (fills and triggers), then ``bookTicker``,
-``aggTrade``, an open ``kline_1m`` and ``markPrice`` go to their subscribers. At the
+Per intra-bar point: the price is the recorded path plus the shaper's offset at that
+sim time (jumps, scripted moves), the matcher moves (fills and triggers), then
+``bookTicker``, ``aggTrade``, an open ``kline_1m`` and ``markPrice`` go to their
+subscribers, all under the venue lock so no print can overtake a jump. Points are
+the recorded ones, every corner of a scripted move, every due scenario step, and
+one per sim second while a move runs. At the
 end of each sim-minute a closed kline (``x: true``) goes out. Funding settles
 whenever sim time crosses a multiple of ``funding_interval_hours`` (00/08/16 UTC).
 Market-data timestamps are sim time, which leads the wall clock when speed > 1.
@@ -28,6 +32,7 @@ log = structlog.get_logger(__name__)
 
 MINUTE_MS = 60_000
 KLINE_HISTORY = 1500  # Binance's max klines per request
+MOVE_RESOLUTION_MS = 1000  # while a scripted move runs, a point at least every sim second
 
 
 @dataclass(slots=True)
@@ -61,6 +66,12 @@ class MarketTicker:
         self._update_ids = itertools.count(7_000_000_001)
         self.kline: KlineState | None = None
         self.finished = asyncio.Event()
+        self.funding_override: Decimal | None = None
+        self.resolution_ms = MOVE_RESOLUTION_MS
+        self._minute_s = 60.0 / sim.config.speed
+        self._real_t0 = time.monotonic()
+        self._wake = asyncio.Event()
+        self._resume_gap = False
 
     def _open_ms(self, index: int) -> int:
         """Open time of bar ``index``: history bars end where the clock starts (t0)."""
@@ -77,58 +88,123 @@ class MarketTicker:
         """Stream-name prefix, e.g. ``btcusdt``."""
         return self.sim.spec.symbol.lower()
 
+    def real_time(self, t_ms: int) -> float:
+        """The monotonic clock reading at which sim time ``t_ms`` is reached."""
+        return self._real_t0 + (t_ms - self.t0_ms) / MINUTE_MS * self._minute_s
+
+    def sim_now_ms(self) -> int:
+        """Sim time now (between points too), from the monotonic clock."""
+        return self.t0_ms + int((time.monotonic() - self._real_t0) / self._minute_s * MINUTE_MS)
+
+    def wake(self) -> None:
+        """Recompute the next point now (a scenario was scheduled or a move began)."""
+        self._wake.set()
+
+    async def _sleep_or_wake(self, deadline: float) -> bool:
+        """Sleep until ``deadline``; True when woken early by ``wake``."""
+        delay = deadline - time.monotonic()
+        if delay <= 0:
+            await asyncio.sleep(0)
+            return False
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), delay)
+        except TimeoutError:
+            return False
+        return True
+
+    def _next_time(self, t: int, base_times: list[int], end: int) -> int:
+        """The next point after ``t``: a recorded point, a move's corner or a due step."""
+        candidates = [bt for bt in base_times if bt > t]
+        corner = self.sim.shaper.next_corner(t)
+        if corner is not None:
+            candidates.append(corner)
+        if self.sim.shaper.moving(t):
+            candidates.append(t + self.resolution_ms)
+        return min([end, *candidates])
+
     async def run(self) -> None:
         """Walk bars forever (or once through when ``loop_data`` is off)."""
         cfg = self.sim.config
-        steps = cfg.steps_per_bar
-        minute_s = 60.0 / cfg.speed
         # The clock started at t0 (the wall minute): at speed 1 sim time is wall time and
         # klines close on wall-minute boundaries, like Binance's.
         elapsed_ms = time.time_ns() // 1_000_000 - self.t0_ms
-        real_t0 = time.monotonic() - elapsed_ms / MINUTE_MS * minute_s
+        self._real_t0 = time.monotonic() - elapsed_ms / MINUTE_MS * self._minute_s
         while cfg.loop_data or self.bar_index < len(self.sim.path):
-            i = self.bar_index
-            bar = self.sim.path.bar(i)
-            points = self.sim.path.points(bar, steps)
-            open_ms = self._open_ms(i)
-            live = i - self.history_bars
-            vol_step = bar.volume / len(points)
-            first = points[0]
-            self.kline = KlineState(open_ms, first, first, first, first, Decimal(0), 0)
-            for k, px in enumerate(points):
-                await _sleep_until(real_t0 + (live + k / len(points)) * minute_s)
-                self.sim_ms = open_ms + k * MINUTE_MS // len(points)
-                await self.sim.step_price(px)
-                px = self.sim.engine.price
-                kl = self.kline
-                kl.high, kl.low, kl.close = max(kl.high, px), min(kl.low, px), px
-                kl.volume += vol_step
-                kl.trades += 1
-                await self._publish_point(px, vol_step)
-                await self._maybe_fund()
-                await self.sim.hub.expire_stale_listen_keys(self.sim_ms)
-            await _sleep_until(real_t0 + (live + 1) * minute_s)
-            self.sim_ms = open_ms + MINUTE_MS - 1
-            await self._publish_kline(self.kline, closed=True)
-            self.closed.append(self.kline)
-            if len(self.closed) > KLINE_HISTORY + 500:
-                del self.closed[:500]
+            await self._walk_bar(self.bar_index, cfg.steps_per_bar)
             self.bar_index += 1
         self.finished.set()
         log.info("sim.path_finished", bars=self.bar_index)
+
+    async def _walk_bar(self, i: int, steps: int) -> None:
+        bar = self.sim.path.bar(i)
+        base = self.sim.path.points(bar, steps)
+        open_ms = self._open_ms(i)
+        end = open_ms + MINUTE_MS
+        base_times = [open_ms + k * MINUTE_MS // len(base) for k in range(len(base))]
+        vol_step = bar.volume / len(base)
+        self.kline = None
+        prev, t = open_ms - 1, open_ms
+        while t < end:
+            if await self._sleep_or_wake(self.real_time(t)):
+                t = self._next_time(prev, base_times, end)
+                continue
+            self.sim_ms = t
+            await self.sim.fire_due_steps(t)
+            qty = vol_step if t in base_times else vol_step / 10
+            await self._point(_base_at(base_times, base, t), t, qty)
+            await self._maybe_fund()
+            await self.sim.hub.expire_stale_listen_keys(self.sim_ms)
+            prev, t = t, self._next_time(t, base_times, end)
+        await _sleep_until(self.real_time(end))
+        self.sim_ms = end - 1
+        if self.kline is None:  # the venue was down for the whole bar
+            px = self.sim.engine.price
+            self.kline = KlineState(open_ms, px, px, px, px, Decimal(0), 0)
+        await self._publish_kline(self.kline, closed=True)
+        self.closed.append(self.kline)
+        if len(self.closed) > KLINE_HISTORY + 500:
+            del self.closed[:500]
+
+    async def _point(self, base_px: Decimal, t: int, qty: Decimal) -> None:
+        """One intra-bar point: move the market (under the venue lock) and print it."""
+        sim = self.sim
+        async with sim.venue.lock:
+            if sim.faults.is_down():
+                self._resume_gap = True  # trading is halted; the market reopens with a gap
+                return
+            px = round_to_tick(base_px + sim.shaper.offset_at(t), sim.spec.tick_size)
+            sim.shaper.settle(t)
+            await sim.venue.move_locked(px, gap=self._resume_gap)
+            self._resume_gap = False
+            await self.print_locked(qty)
+
+    async def print_locked(self, qty: Decimal) -> None:
+        """Print the engine's last price: kline, trade, quote, mark (caller holds the lock)."""
+        px = self.sim.engine.price
+        if self.kline is None:
+            open_ms = self._open_ms(self.bar_index)
+            self.kline = KlineState(open_ms, px, px, px, px, Decimal(0), 0)
+        kl = self.kline
+        kl.high, kl.low, kl.close = max(kl.high, px), min(kl.low, px), px
+        kl.volume += qty
+        kl.trades += 1
+        await self._publish_point(px, qty)
 
     async def _maybe_fund(self) -> None:
         if self.sim_ms < self.next_funding_ms:
             return
         rate = self.funding_rate
-        await self.sim.settle_funding(rate)
+        await self.sim.venue.settle_funding(rate)
         self.funding_settlements += 1
         self.next_funding_ms += self._funding_interval
         log.info("sim.funding_settled", rate=str(rate), settlement=self.funding_settlements)
 
     @property
     def funding_rate(self) -> Decimal:
-        """Rate of the next settlement: the replayed data's, else the configured one."""
+        """Rate of the next settlement: a scenario's override, the data's, or the configured one."""
+        if self.funding_override is not None:
+            return self.funding_override
         rates = self.sim.funding_rates
         if rates:
             return rates[self.funding_settlements % len(rates)]
@@ -225,28 +301,29 @@ class MarketTicker:
         }
 
     def mark_payload(self) -> dict[str, Any]:
-        """``markPrice`` stream payload: mark = index = last price; configured funding rate."""
-        px = self.sim.fmt.px(self.sim.engine.price)
+        """``markPrice`` stream payload: mark (last + premium), index = last, funding rate."""
+        mark = self.sim.fmt.px(self.sim.engine.mark)
+        index = self.sim.fmt.px(self.sim.engine.price)
         return {
             "e": "markPriceUpdate",
             "E": self.sim_ms,
             "s": self.sim.spec.symbol,
-            "p": px,
-            "ap": px,
-            "P": px,
-            "i": px,
+            "p": mark,
+            "ap": mark,
+            "P": mark,
+            "i": index,
             "r": f"{self.funding_rate:.8f}",
             "T": self.next_funding_ms,
         }
 
     def premium_index(self) -> dict[str, Any]:
-        """``GET /fapi/v1/premiumIndex`` body."""
-        px = self.sim.fmt.px(self.sim.engine.price)
+        """``GET /fapi/v1/premiumIndex`` body (mark with its premium, index = last)."""
+        mark = self.sim.fmt.px(self.sim.engine.mark)
         return {
             "symbol": self.sim.spec.symbol,
-            "markPrice": px,
-            "indexPrice": px,
-            "estimatedSettlePrice": px,
+            "markPrice": mark,
+            "indexPrice": self.sim.fmt.px(self.sim.engine.price),
+            "estimatedSettlePrice": mark,
             "lastFundingRate": f"{self.funding_rate:.8f}",
             "interestRate": "0.00010000",
             "nextFundingTime": self.next_funding_ms,
@@ -300,6 +377,17 @@ class MarketTicker:
                 ]
             )
         return rows[:limit] if "startTime" in params else rows[-limit:]
+
+
+def _base_at(times: list[int], prices: list[Decimal], t: int) -> Decimal:
+    """The recorded path at ``t``: linear between its points, the close after the last."""
+    if t <= times[0]:
+        return prices[0]
+    for k in range(1, len(times)):
+        t0, t1, p0, p1 = times[k - 1], times[k], prices[k - 1], prices[k]
+        if t <= t1:
+            return p0 + (p1 - p0) * Decimal(t - t0) / Decimal(t1 - t0)
+    return prices[-1]
 
 
 async def _sleep_until(deadline: float) -> None:

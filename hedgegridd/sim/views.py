@@ -43,11 +43,10 @@ def exchange_info(sim: SimExchange) -> dict[str, Any]:
 def account_info(sim: SimExchange) -> dict[str, Any]:
     """``GET /fapi/v2/account``: USDT wallet and the position legs."""
     eng = sim.engine
-    upnl = sum((p.unrealized(eng.price) for p in eng.positions.values()), Decimal(0))
+    upnl = eng.ledger.unrealized()
     available = eng.available_balance()
     now = _wall_ms()
-    lev = Decimal(eng.leverage)
-    pos_im = sum((abs(p.amt) * eng.price / lev for p in eng.positions.values()), Decimal(0))
+    pos_im = eng.ledger.position_margin()
     return {
         "feeTier": 0,
         "canTrade": True,
@@ -72,14 +71,21 @@ def account_info(sim: SimExchange) -> dict[str, Any]:
 
 
 def position_risk(sim: SimExchange) -> list[dict[str, Any]]:
-    """``GET /fapi/v3/positionRisk``: LONG and SHORT legs (BOTH in one-way mode)."""
+    """``GET /fapi/v3/positionRisk``: LONG and SHORT legs (BOTH in one-way mode), at the mark.
+
+    With hedge mode switched off by the fault while legs are open, those legs are
+    still listed (Binance would not allow the switch; the sim shows the truth).
+    """
     eng = sim.engine
-    sides = ("LONG", "SHORT") if eng.dual_side else ("BOTH",)
+    sides = ["LONG", "SHORT"] if eng.dual_side else ["BOTH"]
+    if not eng.dual_side:
+        sides += [s for s in ("LONG", "SHORT") if eng.positions[s].amt != 0]
     now = _wall_ms()
+    mark = eng.mark
     out = []
     for side in sides:
         pos = eng.positions[side]
-        notional = pos.amt * eng.price
+        notional = pos.amt * mark
         out.append(
             {
                 "symbol": sim.spec.symbol,
@@ -87,8 +93,8 @@ def position_risk(sim: SimExchange) -> list[dict[str, Any]]:
                 "positionAmt": sim.fmt.qt(pos.amt),
                 "entryPrice": sim.fmt.px(pos.entry),
                 "breakEvenPrice": sim.fmt.px(pos.entry),
-                "markPrice": sim.fmt.px(eng.price),
-                "unRealizedProfit": money(pos.unrealized(eng.price)),
+                "markPrice": sim.fmt.px(mark),
+                "unRealizedProfit": money(pos.unrealized(mark)),
                 "liquidationPrice": "0",
                 "isolatedMargin": "0",
                 "notional": money(notional),

@@ -8,6 +8,7 @@ import pytest
 
 from hedgegridd.data.instruments import BTCUSDT_PERP
 from hedgegridd.sim.engine import MatchingEngine
+from hedgegridd.sim.matching import check_liquidation, walk
 from hedgegridd.sim.orders import Formats, VenueError
 from hedgegridd.sim.rules import SymbolRules
 
@@ -54,7 +55,7 @@ def test_resting_orders_fill_as_maker_when_the_path_crosses() -> None:
     _, ev = eng.new_order(limit("BUY", "LONG", "59900", "0.010"), 1)
     assert [e["o"]["x"] for e in ev] == ["NEW"]
     eng.new_order(limit("SELL", "SHORT", "60100", "0.010"), 1)
-    events = eng.move_to(D("59850"), 2)
+    events = walk(eng, D("59850"), 2)
     kinds = [e["e"] for e in events]
     assert kinds == ["TRADE_LITE", "ORDER_TRADE_UPDATE", "ACCOUNT_UPDATE"]
     fill = events[1]["o"]
@@ -67,7 +68,7 @@ def test_resting_orders_fill_as_maker_when_the_path_crosses() -> None:
     )
     assert fill["n"] == "0.11980000"  # 0.010 * 59900 * 0.0002
     assert eng.positions["LONG"].amt == D("0.010")
-    eng.move_to(D("60150"), 3)
+    walk(eng, D("60150"), 3)
     assert eng.positions["SHORT"].amt == D("-0.010")
     assert eng.wallet == D("10000") - D("0.1198") - D("0.1202")
 
@@ -81,7 +82,7 @@ def test_close_realizes_pnl_and_reduce_beyond_position_is_refused() -> None:
         eng.new_order(limit("SELL", "LONG", "60500", "0.011"), 2)
     assert err.value.code == -2022
     eng.new_order(limit("SELL", "LONG", "60500", "0.010"), 2)
-    eng.move_to(D("60600"), 3)
+    walk(eng, D("60600"), 3)
     assert eng.positions["LONG"].amt == 0
     assert eng.positions["LONG"].realized == D("4.999")
 
@@ -104,7 +105,7 @@ def test_stop_market_triggers_at_its_price_and_rejects_immediate_trigger() -> No
     assert err.value.code == -2021
     rest, ev = eng.new_algo_order({**base, "triggerPrice": "59500"}, 2)
     assert (rest["algoStatus"], ev[0]["o"]["X"]) == ("NEW", "NEW")
-    events = eng.move_to(D("59400"), 3)
+    events = walk(eng, D("59400"), 3)
     algo_states = [e["o"]["X"] for e in events if e["e"] == "ALGO_UPDATE"]
     assert algo_states == ["TRIGGERED", "FINISHED"]
     fill = next(e["o"] for e in events if e["e"] == "ORDER_TRADE_UPDATE")
@@ -124,7 +125,7 @@ def test_funding_long_pays_short_receives() -> None:
     eng.new_order(limit("BUY", "LONG", "60000.10", "0.020"), 1)
     eng.new_order(limit("SELL", "SHORT", "60000", "0.010"), 1)
     wallet = eng.wallet
-    (event,) = eng.settle_funding(D("0.0001"), D("60000"), 5)
+    (event,) = eng.ledger.settle_funding(D("0.0001"), 5)
     assert event["a"]["m"] == "FUNDING_FEE"
     assert event["a"]["P"] == []  # cross margin: balance only
     assert D(event["a"]["B"][0]["bc"]) == -D("0.12") + D("0.06")
@@ -221,13 +222,13 @@ def test_close_orders_beyond_the_leg_expire_when_it_shrinks() -> None:
         "clientAlgoId": "sl",
     }
     eng.new_algo_order(stop, 2)
-    events = eng.move_to(D("59400"), 3)
+    events = walk(eng, D("59400"), 3)
     expired = [
         e["o"] for e in events if e["e"] == "ORDER_TRADE_UPDATE" and e["o"]["x"] == "EXPIRED"
     ]
     assert [o["c"] for o in expired] == ["tp"]
     assert eng.find_order(None, "tp").status == "EXPIRED"
-    eng.move_to(D("61500"), 4)  # the path reaches the old TP price: nothing fills
+    walk(eng, D("61500"), 4)  # the path reaches the old TP price: nothing fills
     assert eng.positions["LONG"].amt == 0
     assert len(eng.trades) == 2
 
@@ -237,11 +238,11 @@ def test_partial_fills_split_a_touched_order() -> None:
     eng = engine()
     eng.partial_fills = True
     eng.new_order(limit("BUY", "LONG", "59900", "0.005", cid="p"), 1)
-    first = eng.move_to(D("59850"), 2)
+    first = walk(eng, D("59850"), 2)
     fill = next(e["o"] for e in first if e["e"] == "ORDER_TRADE_UPDATE")
     assert (fill["X"], fill["l"], fill["z"]) == ("PARTIALLY_FILLED", "0.002", "0.002")
     for ts in (3, 4, 5):
-        eng.move_to(D("59800"), ts)
+        walk(eng, D("59800"), ts)
     order = eng.find_order(None, "p")
     assert order.status == "FILLED"
     assert [t.qty for t in eng.trades] == [D("0.002"), D("0.001"), D("0.001"), D("0.001")]
@@ -252,9 +253,9 @@ def test_liquidation_closes_every_leg_when_margin_runs_out() -> None:
     eng = engine(balance="200")
     eng.new_order(limit("BUY", "LONG", "60000.10", "0.030"), 1)
     eng.new_order(limit("SELL", "LONG", "65000", "0.010", cid="rest"), 1)  # a resting close
-    assert eng.check_liquidation(2) == []  # healthy at 60000
-    eng.move_to(D("52000"), 3)  # upnl ~ -240 > wallet ~ 199
-    events = eng.check_liquidation(4)
+    assert check_liquidation(eng, 2) == []  # healthy at 60000
+    walk(eng, D("52000"), 3)  # upnl ~ -240 > wallet ~ 199
+    events = check_liquidation(eng, 4)
     updates = [e["o"] for e in events if e["e"] == "ORDER_TRADE_UPDATE"]
     assert (updates[0]["c"], updates[0]["x"]) == ("rest", "CANCELED")
     liq = updates[-1]

@@ -27,18 +27,17 @@ def test_up_bar_walks_low_first_and_down_bar_high_first() -> None:
     assert (many[0], many[-1], min(many), max(many)) == (D("100"), D("105"), D("95"), D("110"))
 
 
-def test_jump_shifts_later_bars_and_wrap_keeps_continuity() -> None:
-    """A jump offsets every later bar; wrapping continues from the last close."""
+def test_wrap_keeps_continuity() -> None:
+    """Wrapping around the recorded bars continues from the last close."""
     bars = [
         SimBar(D("100"), D("102"), D("99"), D("101")),
         SimBar(D("101"), D("103"), D("100"), D("102")),
     ]
     path = PricePath(bars, TICK)
     assert path.bar(0).open == D("100")
-    path.jump(D("10"))
-    assert path.bar(1).open == D("111")
+    assert path.bar(1).open == D("101")
     wrapped = path.bar(2)
-    assert wrapped.open == D("112")  # bar 0 (100) + jump 10 + wrap (102 - 100)
+    assert wrapped.open == D("102")  # bar 0 (100) + wrap (102 - 100)
 
 
 def test_inconsistent_bar_is_refused() -> None:
