@@ -1,11 +1,14 @@
 """``Closer``: the sides being closed at market (flatten, gap through the stop) and their retries.
 
-A side is *closing* from ``request`` until it is flat (flatten: all of it) or the
-requested quantity has been filled (gap close: the quantity its stop could not
-protect). While closing:
+A side is *closing* from ``request`` until its position is down to what it keeps:
+nothing for a flatten; for a gap close, the part still protected by its own exits
+when the incident started (exit fills of that part shrink it). Everything else of the
+side is closed at market: the quantity whose stop is through the market, and any lot
+that fills while the incident lasts (its stop would be through the market too, so it
+is closed instead of being sent a stop the venue would refuse). While closing:
 
-- the exit planner sees the side's position less what is being closed
-  (``effective``), so it neither re-places exits for that part nor fights the close;
+- the exit planner sees only the kept part (``effective``), so it neither places exits
+  for the part being closed nor fights the close;
 - ``pump`` applies ``hedgegridd.core.closing.plan_close``: exits blocking the close are
   cancelled and a market close goes out for what the reduce gate admits now (the
   quantity not already being closed, less what still-open exits could take); the rest
@@ -68,7 +71,7 @@ class SideClose:
     """One closing incident of a side."""
 
     reason: str  # FLATTEN_REASON | GAP_REASON
-    want: Decimal | None  # still to close (fills subtract); None = the whole side
+    keep: Decimal  # position kept under its exits (ZERO for a flatten); the rest closes
     started_ns: int
     refusals: int = 0
     retry_at_ns: int = 0
@@ -99,20 +102,17 @@ class Closer:
     def committed(self, side: Side, position: Decimal) -> Decimal:
         """Quantity of ``side`` already set to close: in flight or queued behind exit cancels."""
         inc = self._sides.get(side)
-        in_flight = self._host.book.closing_qty(side)
+        in_flight = min(self._host.book.closing_qty(side), position)
         if inc is None:
-            return min(in_flight, position)
-        target = position if inc.want is None else min(inc.want, position)
-        return max(target, min(in_flight, position))
+            return in_flight
+        return max(position - min(inc.keep, position), in_flight)
 
     def effective(self, position: Position) -> Position:
-        """``position`` as the exit planner should see it: less what is being closed."""
+        """``position`` as the exit planner should see it: only the part kept under exits."""
         inc = self._sides.get(position.side)
-        if inc is None or position.qty == 0:
+        if inc is None or position.qty <= inc.keep:
             return position
-        keep = ZERO if inc.want is None else max(position.qty - inc.want, ZERO)
-        if keep == position.qty:
-            return position
+        keep = inc.keep
         return Position(position.side, keep, position.avg_price if keep > 0 else None)
 
     # -- commands ------------------------------------------------------------------
@@ -123,19 +123,25 @@ class Closer:
         while the side is already closing adds the newly uncovered quantity.
         """
         now = self._host.clock.timestamp_ns()
+        position = self._held(side)
         inc = self._sides.get(side)
         if inc is None:
-            inc = SideClose(reason, qty, now)
+            keep = ZERO if qty is None else max(position - qty, ZERO)
+            inc = SideClose(reason, keep, now)
             self._sides[side] = inc
             if reason == GAP_REASON:
-                details = {"side": side.value, "qty": str(qty)}
+                details = {"side": side.value, "qty": str(qty), "position": str(position)}
                 log.warning("exit.gap_close", **details)
                 self._host._alert("gap_close", details)
         elif qty is None:
-            inc.want, inc.reason, inc.retry_at_ns = None, reason, 0
-        elif inc.want is not None:
-            inc.want += qty
+            inc.keep, inc.reason, inc.retry_at_ns = ZERO, reason, 0
+        else:
+            inc.keep = max(min(inc.keep, position) - qty, ZERO)
         return self.pump(side)
+
+    def _held(self, side: Side) -> Decimal:
+        long, short = self._host.confirmed_positions()
+        return (long if side is Side.LONG else short).qty
 
     def pump(self, side: Side | None = None) -> Decimal:
         """Cancel what blocks and send what may go now, for ``side`` or every closing side."""
@@ -150,10 +156,10 @@ class Closer:
         rules = host.rules
         if rules is None:
             return ZERO
-        long, short = host.confirmed_positions()
-        position = (long if side is Side.LONG else short).qty
+        position = self._held(side)
         _, exits = host.book.views()
-        plan = plan_close(side, position, inc.want, exits, host.book.closing_qty(side), rules)
+        want = max(position - inc.keep, ZERO)
+        plan = plan_close(side, position, want, exits, host.book.closing_qty(side), rules)
         if plan.done:
             self._finish(side, position)
             return ZERO
@@ -180,11 +186,11 @@ class Closer:
         )
 
     # -- events ---------------------------------------------------------------------
-    def on_close_filled(self, side: Side, qty: Decimal) -> None:
-        """A close of ours filled ``qty``: that much less is wanted."""
+    def on_exit_filled(self, side: Side, qty: Decimal) -> None:
+        """A TP/SL of the kept part filled ``qty``: that much less is kept."""
         inc = self._sides.get(side)
-        if inc is not None and inc.want is not None:
-            inc.want = max(inc.want - qty, ZERO)
+        if inc is not None:
+            inc.keep = max(inc.keep - qty, ZERO)
 
     def on_close_refused(self, side: Side, reason: str) -> None:
         """A close was refused: retry after a backoff; one critical alert after a few."""

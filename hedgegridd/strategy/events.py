@@ -87,8 +87,8 @@ class OrderEventsMixin(StrategyAttrs):
             return
         meta = self.book.meta.get(event.client_order_id.value)
         self.book.forget_if_closed(event.client_order_id, self.cache)
-        if meta is not None and meta.kind == FLATTEN:
-            self.closer.on_close_filled(side, event.last_qty.as_decimal())
+        if meta is not None and meta.kind in (TP, SL):
+            self.closer.on_exit_filled(side, event.last_qty.as_decimal())
         # No per-fill log line: fills are in Nautilus' own event records and in the
         # snapshot counters; a structlog call costs ~50 us even when filtered out.
         if opening or self.builder is None or not self.builder.pairs_exits:

@@ -14,6 +14,7 @@ from nautilus_trader.model.instruments import Instrument
 
 from hedgegridd.backtest.engine import VenueModel, bars_from_arrays
 from hedgegridd.backtest.session import BacktestSession
+from hedgegridd.core.types import Side
 from hedgegridd.data.instruments import BTCUSDT_PERP, to_nautilus_instrument
 from hedgegridd.data.synthetic import SyntheticSpec, generate
 from hedgegridd.params import StrategyParams, default_strategy_params, parse_strategy_params
@@ -122,6 +123,7 @@ class ObservedStrategy(HedgeGridStrategy):
         self.under: list[str] = []  # position left under-protected after the strategy's turn
         self.flips: list[str] = []
         self.awaiting_ack: list[str] = []  # short at a bar only behind a cancel in flight
+        self.closing_bars: list[str] = []  # covered by market closes in flight instead
         self.events_checked = 0
         self.bars_checked = 0
 
@@ -184,7 +186,12 @@ class ObservedStrategy(HedgeGridStrategy):
             # Short only while an exit's cancel is in flight: the reduce gate counts it (it
             # can still fill) and its replacement goes on the ack, one venue round trip.
             tp_all, sl_all = self._protection(pid, None, with_cancelling=True)
-            if tp_all < qty or sl_all < qty:
+            # A side being closed at market: every unit is in a close in flight, or still
+            # under exits whose cancel lets the close follow (one venue round trip).
+            closing = self.book.closing_qty(Side(side))
+            if self.closer.is_closing(Side(side)) and max(tp_all, sl_all) + closing >= qty:
+                self.closing_bars.append(f"{bar.ts_event} {side} pos={qty} closing={closing}")
+            elif tp_all < qty or sl_all < qty:
                 self.under.append(f"{bar.ts_event} {side} pos={qty} tp={tp} sl={sl}")
             else:
                 self.awaiting_ack.append(f"{bar.ts_event} {side} pos={qty} tp={tp} sl={sl}")
