@@ -23,6 +23,7 @@ from hedgegridd.errors import HedgegridError
 
 if TYPE_CHECKING:
     from hedgegridd.sim.config import SimConfig
+    from hedgegridd.sim.scenarios import ScenarioStep
 
 log = structlog.get_logger(__name__)
 
@@ -34,7 +35,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = subparsers.add_parser(
         "sim",
         help="run the local Binance USD-M look-alike",
-        description="Local Binance USD-M Futures simulator for the real Nautilus adapter.",
+        description="Local Binance USD-M Futures simulator for the real Nautilus adapter. "
+        "Faults and scripted market scenarios are driven over HTTP under /_sim "
+        "(POST /_sim/faults/<name>, POST/GET/DELETE /_sim/scenario, GET /_sim/state) "
+        "or from a --scenario file.",
     )
     p.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 = ephemeral)")
     p.add_argument("--speed", type=float, default=60.0, help="sim minutes per real minute")
@@ -52,13 +56,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--api-key", default="sim-api-key", help="API key clients must send")
     p.add_argument("--balance", type=Decimal, default=Decimal("10000"), help="USDT to start with")
     p.add_argument("--no-hedge-mode", action="store_true", help="report dualSidePosition false")
+    p.add_argument(
+        "--scenario",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="TOML scenario file ([[steps]] with kind gap/crash/spike/wick/bleed/funding/"
+        "premium and at_s/after_s in sim seconds from the clock's start); see docs/sim.md",
+    )
     p.set_defaults(handler=run_sim)
 
 
 def run_sim(args: argparse.Namespace) -> int:
     """Validate the arguments into a ``SimConfig`` and serve until a stop signal."""
     from hedgegridd.sim.config import SimConfig
+    from hedgegridd.sim.scenarios import load_scenario_file
 
+    steps: list[ScenarioStep] = []
+    if args.scenario is not None:
+        try:
+            steps = load_scenario_file(args.scenario)
+        except HedgegridError as exc:
+            print(f"hedgegrid sim: {exc}", file=sys.stderr)
+            return 2
     try:
         config = SimConfig(
             port=args.port,
@@ -79,18 +99,18 @@ def run_sim(args: argparse.Namespace) -> int:
             print(f"hedgegrid sim: invalid {field}: {err['msg']}", file=sys.stderr)
         return 2
     try:
-        anyio.run(_serve, config, backend="asyncio")
+        anyio.run(_serve, config, steps, backend="asyncio")
     except HedgegridError as exc:
         print(f"hedgegrid sim: {exc}", file=sys.stderr)
         return 2
     return 0
 
 
-async def _serve(config: SimConfig) -> None:
+async def _serve(config: SimConfig, steps: list[ScenarioStep]) -> None:
     from hedgegridd.sim.exchange import SimExchange
 
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with SimExchange(config) as sim:
+        async with SimExchange(config, scenario=steps) as sim:
             print(f"base_url_http={sim.base_url_http}", flush=True)
             print(f"base_url_ws={sim.base_url_ws}", flush=True)
             print(f"base_url_ws_stream={sim.base_url_ws_stream}", flush=True)

@@ -50,7 +50,7 @@ async def test_grid_round_trip_with_real_adapter() -> None:
             await wait_for(lambda: len(strat.fills()) >= 3, what="take-profit fill")
             await wait_for(lambda: sim.engine.open_algos(), what="stop accepted")
             assert len(strat.fills()) == 3
-            # Price-jump fault: the stop triggers and fills at its trigger price.
+            # Price-jump fault (a gap): the stop triggers and fills at the market after the gap.
             await sim.jump_price(to=Decimal("60150"))
             await wait_for(lambda: len(strat.fills()) >= 4, what="stop fill")
             filled_ids = {f.client_order_id for f in strat.fills()}
@@ -61,7 +61,7 @@ async def test_grid_round_trip_with_real_adapter() -> None:
             px = {f.client_order_id: decimal(f.last_px) for f in strat.fills()}
             long_pnl = (px[tp.client_order_id] - px[buy.client_order_id]) * Decimal("0.002")
             short_pnl = (px[sell.client_order_id] - px[stop.client_order_id]) * Decimal("0.002")
-            assert px[stop.client_order_id] == Decimal("60100")
+            assert px[stop.client_order_id] == Decimal("60150.10")  # the ask after the gap
             assert sim.engine.positions["LONG"].realized == long_pnl > 0
             assert sim.engine.positions["SHORT"].realized == short_pnl < 0
             # A far order rests, then is cancelled.
