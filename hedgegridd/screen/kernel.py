@@ -11,25 +11,30 @@ engine, ``bar_execution=True``):
 * intra-bar path: open -> high -> low -> close (Nautilus' default; ``path_mode=1``
   walks open -> nearer extreme -> farther extreme -> close instead, as the simulator
   does); a point equal to the last price is skipped;
-* a resting limit crossed on the path fills completely at its limit price as MAKER
-  (even through a gap at the open); a stop fills at its trigger on the high/low/close
+* each point is a trade tick: a move up fills SELL limits and BUY stops, a move down
+  BUY limits and SELL stops, in placement order; a resting limit fills completely at
+  its limit price as MAKER (even through a gap at the open) and moves the market to
+  that price for the rest of the tick (so a deeper limit waits for the next tick, as
+  Nautilus' matching "targets" do); a stop fills at its trigger on the high/low/close
   and at the open price when the open gaps through it (TAKER). Fills are never
   partial: the bar's volume is assumed to cover the order (use data whose volume
   does, or the Nautilus engine);
 * latency: an order or cancel sent at bar j's close arrives at the venue when the
   venue is next processed at or after ``close_j + latency``: with latency > 0 that is
   after bar j+d's matching and strategy (d = ceil(latency / interval)), so it is
-  first matched against bar j+d's close (a marketable limit fills there as TAKER at
-  the close, a stop already through it is rejected and the side is flattened at
-  market) and can rest from bar j+d+1; cancelled orders stay fillable until then;
+  first matched against bar j+d's close (a post-only entry that would take is
+  rejected: the breaker counts it and the strategy re-syncs 5 s later; a marketable
+  exit fills there as TAKER at the close; a stop already through it is rejected and
+  the side is flattened at market) and can rest from bar j+d+1; cancelled orders stay
+  fillable until then;
 * every fill re-plans exits at once (entries wait for the bar), TP and SL placed
   together are OUO twins (one filling cancels the other), a stop-loss already
   through the last price is replaced by a market close of the side;
 * funding: the guard uses the latest published rate and next funding time at the
   bar's close; payments ``qty * mark * rate`` are settled at the first venue
   processing at or after the funding time.
-Not modelled: venue rejections other than crossed stops (so the circuit breaker never
-trips), partial fills, the fill model's probabilities/slippage, margin limits.
+Not modelled: venue rejections other than post-only entries and crossed stops,
+partial fills, the fill model's probabilities/slippage, margin limits.
 """
 
 from __future__ import annotations
@@ -66,8 +71,11 @@ from numba import njit
     I_PAIR,
     I_START,
     I_FILL_CAP,
+    I_MAX_REJ,
+    I_REJ_WINDOW_NS,
+    I_COOLDOWN_NS,
     I_N,
-) = range(26)
+) = range(29)
 # float parameter slots (``fp``)
 (
     F_TICK,
@@ -116,6 +124,7 @@ LONG, SHORT = 0, 1
 _EPS = 1e-7
 _REG_WARM, _REG_SIDE, _REG_UP, _REG_DOWN = 0, 1, 2, 3
 _MAXO = 4096
+_RETRY_NS = 5_000_000_000
 
 
 @njit(cache=True)
@@ -301,7 +310,9 @@ O_ID, O_KIND, O_SIDE, O_LEVEL, O_PX, O_QTY, O_ARRIVE, O_LIVE, O_PC, O_CANCEL_AT,
 O_COLS = 11
 # Mutable scalars (int64 vector ``st``)
 S_N, S_NEXT_ID, S_POS_L, S_POS_S, S_FLAT_L, S_FLAT_S, S_LAST_PX, S_CENTER, S_DD = range(9)
-S_BASE_KEY_C, S_BASE_KEY_CTR, S_BASE_KEY_PAY, S_CAP_L, S_CAP_S, S_BAR, S_N_ST = range(9, 16)
+S_BASE_KEY_C, S_BASE_KEY_CTR, S_BASE_KEY_PAY, S_CAP_L, S_CAP_S, S_BAR = range(9, 15)
+S_RETRY, S_TRIPPED_AT, S_N_REJ, S_NOW, S_N_ST = range(15, 20)
+_REJ_MAX = 64
 
 
 @njit(cache=True)
@@ -525,59 +536,43 @@ def _after_fill(ot, st, pos_avg, out, ip, fp, bar, side, kind, had_twin):
 
 
 @njit(cache=True)
-def _crossed(ot, st, p, up):
-    """Row of the first live order the move to ``p`` crosses (bids first by price
-    desc, then asks by price asc, as the matching engine iterates), or -1."""
-    best = -1
-    best_px = 0
-    best_bid = False
-    for i in range(st[S_N]):
-        if ot[i, O_LIVE] == 0:
+def _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, p, at_open):
+    """One trade tick at ``p``: a move up (BUYER aggressor) can fill SELL limits and BUY
+    stops, a move down BUY limits and SELL stops. Orders are matched in placement order;
+    a maker fill through its limit moves the market to that limit for the rest of the
+    tick (Nautilus' "targets"), so a deeper limit waits for the next tick."""
+    up = p > st[S_BAR]
+    eff = p
+    i = 0
+    while i < st[S_N]:
+        if ot[i, O_LIVE] == 0 or ot[i, O_KIND] == FLAT:
+            i += 1
             continue
         kind = ot[i, O_KIND]
         side = ot[i, O_SIDE]
         px = ot[i, O_PX]
-        if kind == FLAT:
-            continue
-        # BUY orders: LONG entries, SHORT TP (limits), SHORT SL (stop)
         is_buy = (side == LONG) == (kind == ENTRY)
-        hit = False
         if kind == SL:
-            hit = (px <= p) if is_buy else (px >= p)
-        elif is_buy:
-            hit = px >= p
+            is_buy = side == SHORT
+            hit = is_buy == up and ((px <= p) if is_buy else (px >= p))
         else:
-            hit = px <= p
+            hit = is_buy != up and ((px >= eff) if is_buy else (px <= eff))
         if not hit:
+            i += 1
             continue
-        if best < 0 or (is_buy and not best_bid):
-            better = True
-        elif is_buy != best_bid:
-            better = False
-        elif is_buy:
-            better = px > best_px
-        else:
-            better = px < best_px
-        if better:
-            best, best_px, best_bid = i, px, is_buy
-    return best
-
-
-@njit(cache=True)
-def _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, p, at_open):
-    up = p > st[S_BAR]
-    while True:
-        i = _crossed(ot, st, p, up)
-        if i < 0:
-            break
-        kind = ot[i, O_KIND]
         if kind == SL:
-            px = p if at_open else ot[i, O_PX]
+            fill_px = p if at_open else px
             maker = False
         else:
-            px = ot[i, O_PX]
+            fill_px = px
             maker = True
-        side, kind, twin = _apply_fill(ot, st, pos_avg, money, out, fl, fp, ip, i, px, maker, bar)
+            eff = px
+        tj = _find(ot, st, ot[i, O_TWIN]) if ot[i, O_TWIN] >= 0 else -1
+        side, kind, twin = _apply_fill(
+            ot, st, pos_avg, money, out, fl, fp, ip, i, fill_px, maker, bar
+        )
+        if twin and 0 <= tj < i:
+            i -= 1
         _after_fill(ot, st, pos_avg, out, ip, fp, bar, side, kind, twin)
     st[S_BAR] = p
 
@@ -600,7 +595,35 @@ def _walk_bar(ot, st, pos_avg, money, out, fl, ip, fp, bar, o, h, lo, c, first):
 
 
 @njit(cache=True)
-def _settle(ot, st, pos_avg, money, out, fl, ip, fp, bar, close):
+def _record_rejection(st, rej, ip, key):
+    """RiskGate.record_rejection: distinct keys within the window trip the breaker."""
+    if st[S_TRIPPED_AT] >= 0:
+        return
+    now = st[S_NOW]
+    horizon = now - ip[I_REJ_WINDOW_NS]
+    m = 0
+    dup = False
+    for r in range(st[S_N_REJ]):
+        if rej[r, 0] > horizon:
+            rej[m, 0] = rej[r, 0]
+            rej[m, 1] = rej[r, 1]
+            if rej[m, 1] == key:
+                dup = True
+            m += 1
+    st[S_N_REJ] = m
+    if dup:
+        return
+    if m < _REJ_MAX:
+        rej[m, 0] = now
+        rej[m, 1] = key
+        st[S_N_REJ] = m + 1
+    if st[S_N_REJ] >= ip[I_MAX_REJ]:
+        st[S_TRIPPED_AT] = now
+        st[S_N_REJ] = 0
+
+
+@njit(cache=True)
+def _settle(ot, st, pos_avg, money, out, fl, ip, fp, bar, close, rej):
     """Venue processing after bar ``bar``: arrivals (matched against the close), cancels."""
     while True:
         progressed = False
@@ -644,6 +667,15 @@ def _settle(ot, st, pos_avg, money, out, fl, ip, fp, bar, close):
                 i += 1
                 continue
             marketable = (px >= close) if is_buy else (px <= close)
+            if marketable and kind == ENTRY:
+                # post-only entry that would take: rejected; the breaker counts its
+                # logical key and the strategy retries the sync on its timer
+                out[R_REJECTS] += 1
+                _record_rejection(st, rej, ip, side * 1000 + ot[i, O_LEVEL])
+                _remove(ot, st, i)
+                st[S_RETRY] = 1
+                i = 0
+                continue
             if marketable:
                 s2, k2, tw = _apply_fill(
                     ot, st, pos_avg, money, out, fl, fp, ip, i, close, False, bar
@@ -773,6 +805,8 @@ def run_kernel(
     cq = np.zeros((2, levels + 1), np.int64)
     rs = np.zeros(15, np.float64)
     ri = np.zeros(10, np.int64)
+    rej = np.zeros((_REJ_MAX, 2), np.int64)
+    st[S_TRIPPED_AT] = -1
     _regime_reset(rs, ri)
     start = ip[I_START]
     interval = ip[I_INTERVAL_NS]
@@ -791,6 +825,7 @@ def run_kernel(
             _regime_update(rs, ri, ip, fp, hf[j], lf[j], cf[j])
             st[S_LAST_PX] = c[j]
             continue
+        st[S_NOW] = ts[j]
         _walk_bar(ot, st, pos_avg, money, out, fl, ip, fp, j, o[j], h[j], lo[j], c[j], first)
         first = False
         # -- on_bar
@@ -816,9 +851,25 @@ def run_kernel(
             remaining = next_ns - ts[j]
             if 0 < remaining <= ip[I_WINDOW_NS] and rate != 0.0 and abs(rate) >= fp[F_RATE_THR]:
                 paying = LONG if rate > 0 else SHORT
-        _bar_sync(ot, st, pos_avg, out, ip, fp, qtab, bpx, bq, cq, j, counter, paying, latched)
-        # -- venue processing at the bar's time
-        _settle(ot, st, pos_avg, money, out, fl, ip, fp, j, c[j])
+        if st[S_TRIPPED_AT] >= 0 and ts[j] - st[S_TRIPPED_AT] >= ip[I_COOLDOWN_NS]:
+            st[S_TRIPPED_AT] = -1
+        withdraw = latched or st[S_TRIPPED_AT] >= 0
+        _bar_sync(ot, st, pos_avg, out, ip, fp, qtab, bpx, bq, cq, j, counter, paying, withdraw)
+        # -- venue processing at the bar's time; a rejection retries the sync 5 s later
+        _settle(ot, st, pos_avg, money, out, fl, ip, fp, j, c[j], rej)
+        retries = 0
+        while st[S_RETRY] == 1 and (retries + 1) * _RETRY_NS < interval:
+            st[S_RETRY] = 0
+            retries += 1
+            st[S_NOW] = ts[j] + retries * _RETRY_NS
+            if st[S_TRIPPED_AT] >= 0 and st[S_NOW] - st[S_TRIPPED_AT] >= ip[I_COOLDOWN_NS]:
+                st[S_TRIPPED_AT] = -1
+            withdraw = latched or st[S_TRIPPED_AT] >= 0
+            _bar_sync(ot, st, pos_avg, out, ip, fp, qtab, bpx, bq, cq, j, counter, paying, withdraw)
+            if ip[I_DELAY] == 0:
+                _settle(ot, st, pos_avg, money, out, fl, ip, fp, j, c[j], rej)
+        st[S_RETRY] = 0
+        st[S_NOW] = ts[j]
         while fs_k < fs_bar.shape[0] and fs_bar[fs_k] <= j:
             for side in range(2):
                 q = st[S_POS_L if side == LONG else S_POS_S]

@@ -186,6 +186,9 @@ def kernel_params(
     ip[k.I_PAIR] = 1
     ip[k.I_START] = start
     ip[k.I_FILL_CAP] = fill_cap
+    ip[k.I_MAX_REJ] = rk.max_rejections
+    ip[k.I_REJ_WINDOW_NS] = int(rk.rejection_window_s * _NS)
+    ip[k.I_COOLDOWN_NS] = int(rk.cooldown_s * _NS)
     fp = np.zeros(k.F_N, dtype=np.float64)
     fp[k.F_TICK], fp[k.F_STEP] = float(rules.tick), float(rules.step)
     fp[k.F_RECENTER] = float(g.recenter_bps)
