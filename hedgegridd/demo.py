@@ -35,6 +35,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--seed", type=int, default=1, help="synthetic data seed")
     p.add_argument("--metrics-port", type=int, default=0, help="metrics port (0 = a free one)")
     p.add_argument("--keep", action="store_true", help="keep the state directory afterwards")
+    p.add_argument(
+        "--scenario",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="TOML market scenario for the simulator (see docs/sim.md); its at_s/after_s "
+        "offsets count in sim seconds from when the daemon reports READY",
+    )
     p.set_defaults(handler=run_demo)
 
 
@@ -106,8 +114,17 @@ def _print_help(out: TextIO, sock: Path, metrics_port: int) -> None:
 
 
 async def _run(args: argparse.Namespace, base: Path) -> int:
+    from hedgegridd.errors import ConfigError
     from hedgegridd.sim import SimConfig, SimExchange
+    from hedgegridd.sim.scenarios import ScenarioStep, load_scenario_file
 
+    steps: list[ScenarioStep] = []
+    if args.scenario is not None:
+        try:
+            steps = load_scenario_file(args.scenario)
+        except ConfigError as exc:
+            print(f"hedgegrid demo: {exc}", file=sys.stderr)
+            return 2
     (base / "state").mkdir()
     (base / "run").mkdir()
     metrics_port = args.metrics_port or _free_port()
@@ -133,6 +150,9 @@ async def _run(args: argparse.Namespace, base: Path) -> int:
                     if line == "READY=1" and not ready:
                         ready = True
                         _print_help(sys.stdout, base / "run" / "control.sock", metrics_port)
+                        if steps:
+                            sim.director.schedule(steps)
+                            print(f"scenario: {len(steps)} steps scheduled", flush=True)
                     elif line.startswith("STATUS=") and line != last_status:
                         last_status = line
                         print(f"[status] {line[7:]}", flush=True)

@@ -6,9 +6,11 @@ Public API: ``SimExchange`` (async context manager / component with ``run``),
 streams, order types, venue rules and error codes, faults) and its known
 differences from Binance are documented in ``docs/sim.md``. In short: one
 symbol, hedge-mode (or one-way) cross-margin account, LIMIT/GTX/MARKET orders and
-STOP_MARKET algo orders filled against a replayed price path with a speed factor,
-fees and 8-hourly funding; faults: drop/stall streams, expire the listenKey,
-reject the next N orders, 5xx, latency, price jumps, hedge mode off, 429/418.
+STOP_MARKET/TAKE_PROFIT_MARKET algo orders (last- or mark-triggered) filled against
+a replayed price path with a speed factor, fees and 8-hourly funding; scripted
+scenarios (gap, crash, spike, wick, bleed, funding spike, mark premium); faults:
+drop/stall (drop or delay) streams, expire the listenKey, reject the next N
+orders, 5xx, latency, price jumps, venue restart, hedge mode off, 429/418.
 """
 
 from hedgegridd.sim.config import SimConfig
