@@ -103,8 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
     pause = _add(sub, "pause", "pause", lambda a: {"reason": a.reason})
     pause.add_argument("--reason", default="operator", help="pause reason (default operator)")
     resume = _add(sub, "resume", "resume", lambda a: {"reason": "*" if a.all else a.reason})
-    resume.add_argument("--reason", default="operator", help="pause reason to clear")
-    resume.add_argument("--all", action="store_true", help="clear every operator/degraded pause")
+    resume.add_argument(
+        "--reason",
+        default="operator",
+        help="pause reason to clear (default operator: your pause and a finished flatten's)",
+    )
+    resume.add_argument(
+        "--all",
+        action="store_true",
+        help="clear every operator/degraded pause, a finished flatten's included",
+    )
     throttle = _add(sub, "throttle", "throttle", lambda a: {"value": a.value})
     throttle.add_argument("value", help="entry size factor between 0 and 1, e.g. 0.5")
     flatten = _add(sub, "flatten", "flatten", lambda a: {"side": a.side})
