@@ -454,7 +454,7 @@ async def daemon_trial(interval_s: float, workdir: Path) -> dict[str, float]:
                         venue_flat = time.time_ns()
                         break
                     await anyio.sleep(0.005)
-                while _log_event_ns(log_path, "killswitch.flat_verified") is None:  # noqa: ASYNC110
+                while _log_event_ns(log_path, "flatten.flat_verified") is None:  # noqa: ASYNC110
                     await anyio.sleep(0.05)
         finally:
             if proc.returncode is None:
@@ -464,8 +464,8 @@ async def daemon_trial(interval_s: float, workdir: Path) -> dict[str, float]:
                 if proc.returncode is None:
                     proc.kill()
     fired = _log_event_ns(log_path, "killswitch.fired")
-    sent = _log_event_ns(log_path, "killswitch.closing_sent")
-    verified = _log_event_ns(log_path, "killswitch.flat_verified")
+    sent = _log_event_ns(log_path, "flatten.closing_sent")
+    verified = _log_event_ns(log_path, "flatten.flat_verified")
     assert fired is not None
     assert sent is not None
     assert verified is not None
