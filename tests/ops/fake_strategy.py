@@ -2,7 +2,8 @@
 
 It keeps LONG/SHORT positions, a wallet balance and a mark price; equity includes
 unrealized PnL. Closing orders from ``flatten`` rest until ``fill_closing`` (or an
-``exchange`` task) fills them at the mark, realizing PnL, like a venue would.
+``exchange`` task) fills them at the mark, realizing PnL, like a venue would; a
+repeated ``flatten`` sends only what is not already closing (as the strategy does).
 """
 
 from __future__ import annotations
@@ -153,11 +154,14 @@ class FakeBook:
         self.flatten_calls.append(side)
         self.pause("flatten")
         sides = ("LONG", "SHORT") if side is FlattenSide.BOTH else (side.value,)
-        orders = {s: self.positions[s].qty for s in sides if self.positions[s].qty > ZERO}
+        # Like the strategy: only what is not already closing is sent (no overshoot).
+        remaining = {s: self.positions[s].qty - self.pending_close.get(s, ZERO) for s in sides}
+        orders = {s: q for s, q in remaining.items() if q > ZERO}
         if self.ignore_flattens > 0:
             self.ignore_flattens -= 1
         else:
-            self.pending_close.update(orders)
+            for s, q in orders.items():
+                self.pending_close[s] = self.pending_close.get(s, ZERO) + q
             if self.auto_fill:
                 self.fill_closing()
         return FlattenTicket(sides=sides, entries_cancelled=0, closing_orders=orders)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 from hypothesis import given
@@ -159,3 +160,15 @@ def test_fires_exactly_when_k_of_the_last_n_checks_breached(
         fired = tracker.update(margin_only(value[kind])).fire
         recent = seq[max(0, i + 1 - window) : i + 1]
         assert fired == (recent.count("breach") >= k)
+
+
+def test_data_age_is_measured_from_the_freshest_mark_or_bar() -> None:
+    """A mark received after the last bar makes price readings fresh; neither: unknown age."""
+    snap = dataclasses.replace(FakeBook().snapshot(), last_bar_ns=0, mark_ns=50_000_000_000)
+    kw = {"equity_basis": None, "session_basis_pnl": None, "daily_basis_pnl": None}
+    readings = readings_from_snapshot(snap, now_ns=60_000_000_000, **kw)  # type: ignore[arg-type]
+    assert readings.data_age_s == 10.0  # the mark, not the minute-old bar
+    bar_only = dataclasses.replace(snap, mark_ns=None)
+    assert readings_from_snapshot(bar_only, now_ns=60_000_000_000, **kw).data_age_s == 60.0  # type: ignore[arg-type]
+    neither = dataclasses.replace(snap, mark_ns=None, last_bar_ns=None)
+    assert readings_from_snapshot(neither, now_ns=1, **kw).data_age_s is None  # type: ignore[arg-type]
