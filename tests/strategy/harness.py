@@ -88,6 +88,7 @@ def build(
     config: dict[str, Any] | None = None,
     observer: bool = False,
     balance: Decimal = Decimal(10_000),
+    latency_ms: int = 50,
 ) -> Harness:
     """Engine + strategy ready to run (not run yet)."""
     instrument, mbars, mfunding = market(minutes, seed)
@@ -96,7 +97,7 @@ def build(
         instrument,
         use_bars,
         mfunding if funding is None else funding,
-        VenueModel(starting_balance=balance),
+        VenueModel(starting_balance=balance, latency_ms=latency_ms),
     )
     cfg = HedgeGridConfig.create(
         strategy_params or default_strategy_params(), instrument_id=INSTRUMENT_ID, bar_type=BAR_TYPE
@@ -163,6 +164,17 @@ class ObservedStrategy(HedgeGridStrategy):
                 sl += order.leaves_qty.as_decimal()
         return tp, sl
 
+    def _closes(self, pid: PositionId) -> Decimal:
+        """Unfilled quantity of our market closes (flatten, gap close) on ``pid``."""
+        return sum(
+            (
+                o.leaves_qty.as_decimal()
+                for o in self.cache.orders_for_position(pid)
+                if o.tags and o.tags[0] == "flatten" and (o.is_open or o.is_inflight)
+            ),
+            Decimal(0),
+        )
+
     def on_event(self, event: Any) -> None:
         super().on_event(event)
         if not isinstance(event, OrderEvent):
@@ -172,6 +184,9 @@ class ObservedStrategy(HedgeGridStrategy):
             tp, sl = self._protection(pid, event)
             if tp > qty or sl > qty:
                 self.over.append(f"{event} {side} pos={qty} tp={tp} sl={sl}")
+            closes = self._closes(pid)
+            if closes and (tp + closes > qty or sl + closes > qty):
+                self.over.append(f"{event} {side} pos={qty} tp={tp} sl={sl} closes={closes}")
 
     def on_bar(self, bar: Bar) -> None:
         super().on_bar(bar)
