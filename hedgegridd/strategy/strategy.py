@@ -44,6 +44,7 @@ from hedgegridd.strategy.orders import (
     OrderBuilder,
     position_id_for,
 )
+from hedgegridd.strategy.reconciler import Reconciler
 from hedgegridd.strategy.startup import StartupMixin
 from hedgegridd.strategy.warmup import AlertSink, StateSink, StateUpdate, WarmupData
 
@@ -107,6 +108,8 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
         self._positions: tuple[Position, Position] = (Position(Side.LONG), Position(Side.SHORT))
         self._interval_ns = int(self.bar_type.spec.timedelta.total_seconds() * 1_000_000_000)
         self._last_persisted_pnl: Decimal | None = None
+        # Venue truth: compares the book with the venue (driven by the supervisor's venue watch).
+        self.reconciler = Reconciler(self)
 
     # -- wiring for the daemon -------------------------------------------------
     def prime(self, warmup: WarmupData) -> None:

@@ -83,6 +83,7 @@ class Daemon:
         self._reloader: Reloader | None = None
         self._reload_requests = 0
         self.ops: OpsComponents | None = None
+        self.venue_watch: Any = None  # VenueWatch once started (sim/testnet/live)
 
     # -- signal callbacks ----------------------------------------------------------------
     def request_stop(self, why: str) -> None:
@@ -232,6 +233,7 @@ class Daemon:
                 keys=self.secrets.binance if mode is not Mode.PAPER else None,
                 nautilus_log_level=settings.logging.nautilus_level,
                 timeout_connection_s=min(60.0, settings.lifecycle.ready_timeout_s),
+                reconcile=settings.reconcile,
             )
             runner = NodeRunner(
                 plan,
@@ -273,6 +275,7 @@ class Daemon:
             for name, component in self.ops.post_node():
                 log.info("daemon.task_starting", task=name)
                 await tg.start(component.run)
+            await self._start_venue_watch(tg, handle, strategy, runner)
             self._reloader = Reloader(
                 config_path=self._config_path,
                 settings=settings,
@@ -294,6 +297,29 @@ class Daemon:
             self.health.mark_ready(False)
             self.notifier.stopping()
             await self._shutdown(tg)
+
+    async def _start_venue_watch(
+        self, tg: Any, handle: StrategyHandle, strategy: object, runner: Any
+    ) -> None:
+        """Reconciliation, hedge-mode watch and stream recovery (sim/testnet/live)."""
+        from hedgegridd.supervisor.venue_setup import build_venue_watch, register_venue_metrics
+
+        assert self.ops is not None
+        watch = build_venue_watch(
+            self.settings,
+            self.secrets,
+            handle=handle,
+            strategy=strategy,
+            node=runner,
+            alerts=self.ops.alerts,
+            health=self.health,
+        )
+        self.venue_watch = watch
+        if self.ops.metrics is not None:
+            register_venue_metrics(self.ops.metrics.registry, watch, self.health)
+        if watch is not None:
+            log.info("daemon.task_starting", task="venue_watch")
+            await tg.start(watch.run)
 
     def _record_watchdog_ping(self) -> None:
         """Count a WATCHDOG=1 in the metrics (hedgegridd_watchdog_pings_total)."""

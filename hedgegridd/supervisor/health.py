@@ -5,6 +5,15 @@
 - the node's data and exec engines report connected (a probe callable);
 - market data is fresh: the last data seen is newer than ``max_data_age_s``.
 Probes are plain callables so the registry knows nothing of Nautilus.
+
+Degraded conditions (``set_condition``) are different: the process is healthy but the
+venue is not as it must be (hedge mode lost, venue unreachable, a book difference the
+repairs did not clear, a user stream that cannot be re-established). They are reported
+(``HealthReport.degraded``, metrics, logs) but do NOT withhold watchdog pings: a systemd
+restart cannot fix an account setting or an exchange outage, and the restarted daemon
+would refuse to start (warmup requires hedge mode) and leave the positions it protects
+unmanaged. The running daemon keeps managing exits, alerts, and recovers by itself
+when the condition clears.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ class HealthReport:
 
     ok: bool
     reasons: tuple[str, ...]
+    degraded: tuple[str, ...] = ()  # active conditions: pings continue, operators are told
 
 
 class Health:
@@ -38,6 +48,7 @@ class Health:
         self._engines: Callable[[], bool] | None = None
         self._data_age: Callable[[], float | None] | None = None
         self.ready = False  # no watchdog pings before READY=1 (engines not up yet)
+        self._conditions: dict[str, str] = {}
 
     def mark_ready(self, ready: bool = True) -> None:
         """The daemon reached READY (or left it, when stopping)."""
@@ -71,6 +82,23 @@ class Health:
         """``probe()`` returns seconds since the last market data (None = none yet)."""
         self._data_age = probe
 
+    def set_condition(self, name: str, active: bool, detail: str = "") -> bool:
+        """Raise or clear degraded condition ``name``; True when that changed it."""
+        if active:
+            changed = name not in self._conditions
+            self._conditions[name] = detail
+            return changed
+        return self._conditions.pop(name, None) is not None
+
+    def conditions(self) -> dict[str, str]:
+        """Active degraded conditions and their details."""
+        return dict(self._conditions)
+
+    @property
+    def degraded(self) -> bool:
+        """True while any degraded condition is active."""
+        return bool(self._conditions)
+
     def evaluate(self) -> HealthReport:
         """Check every bound now."""
         reasons: list[str] = []
@@ -88,4 +116,6 @@ class Health:
             if age_s is None or age_s > self._bounds.max_data_age_s:
                 shown = "none" if age_s is None else f"{age_s:.1f}s"
                 reasons.append(f"market_data_stale={shown}")
-        return HealthReport(ok=not reasons, reasons=tuple(reasons))
+        return HealthReport(
+            ok=not reasons, reasons=tuple(reasons), degraded=tuple(sorted(self._conditions))
+        )

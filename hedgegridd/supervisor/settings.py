@@ -28,7 +28,7 @@ from hedgegridd.configfile import read_toml
 from hedgegridd.control.config import ControlConfig
 from hedgegridd.errors import ConfigError
 from hedgegridd.ops.config import AlertsConfig, KillSwitchConfig, MetricsConfig
-from hedgegridd.venues.config import Mode, VenueSettings
+from hedgegridd.venues.config import Mode, ReconcileSettings, VenueSettings
 
 DEFAULT_CONFIG_PATH = Path("/etc/hedgegrid/hedgegridd.toml")
 DEFAULT_STATE_DIR = Path("/var/lib/hedgegrid")
@@ -153,6 +153,7 @@ class Settings(BaseSettings):
     alerts: AlertsConfig = AlertsConfig()
     metrics: MetricsConfig = MetricsConfig()
     control: ControlConfig = ControlConfig()
+    reconcile: ReconcileSettings = ReconcileSettings()
 
     @classmethod
     def settings_customise_sources(

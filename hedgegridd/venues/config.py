@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # The exact text an operator must copy into ``[venue] live_acknowledgement`` to trade live.
 LIVE_ACKNOWLEDGEMENT = "I understand hedgegridd trades real money on Binance"
@@ -86,3 +86,78 @@ class VenueSettings(BaseModel):
         if self.base_url_ws:
             return self.base_url_ws.rstrip("/")
         return TESTNET_WS_URL if mode is Mode.TESTNET else PRODUCTION_WS_URL
+
+
+class ReconcileSettings(BaseModel):
+    """``[reconcile]``: keeping the daemon's book equal to the venue (sim/testnet/live).
+
+    Nautilus owns the checks it does well (startup reconciliation, in-flight order
+    queries, the open-order status check below, and a full mass status after every
+    user-stream resubscribe); ``hedgegridd.supervisor.venue_watch`` owns the rest (per-leg
+    position and exit comparison, hedge mode, stream liveness). Paper mode has no venue
+    to reconcile and ignores this section.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = Field(
+        default=True, description="run the venue watch (positions, exits, hedge mode, streams)"
+    )
+    interval_s: float = Field(
+        default=10.0,
+        ge=1,
+        le=600,
+        description="venue check cadence, seconds [1, 600]: a missed fill is repaired within it",
+    )
+    hedge_check_interval_s: float = Field(
+        default=30.0,
+        ge=1,
+        le=3600,
+        description=(
+            "positionSide/dual poll cadence, seconds (request weight 30); also checked at "
+            "once on a -4061 rejection or a one-way positionRisk row"
+        ),
+    )
+    confirm_delay_s: float = Field(
+        default=1.0,
+        ge=0.1,
+        le=30,
+        description="a difference is re-read after this delay before it is repaired, seconds",
+    )
+    alert_after_repairs: int = Field(
+        default=2,
+        ge=1,
+        le=20,
+        description="failed repairs before a critical venue_mismatch alert and entry pause",
+    )
+    stream_grace_s: float = Field(
+        default=5.0,
+        ge=1,
+        le=300,
+        description="a stream may reconnect on its own this long before it is forced, seconds",
+    )
+    venue_down_alert_s: float = Field(
+        default=20.0,
+        ge=1,
+        le=3600,
+        description="alert when the venue's REST API has not answered for this long, seconds",
+    )
+    request_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="timeout of one venue check request, seconds"
+    )
+    open_check_interval_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description=(
+            "Nautilus open-order status check (open_check_interval_secs), seconds: "
+            "0 disables it, else [5, 3600]"
+        ),
+    )
+
+    @field_validator("open_check_interval_s")
+    @classmethod
+    def _open_check_bounds(cls, value: float) -> float:
+        if 0 < value < 5:
+            raise ValueError("must be 0 (off) or at least 5 seconds")
+        return value

@@ -6,6 +6,32 @@
 - testnet / live / sim: Binance data + exec clients with ``use_reduce_only=False``
   (hedge mode forbids reduce-only) and position ids (hedge sides from -LONG/-SHORT).
 Guards (``hedgegridd.venues.guards.check_venue``) run before any of this is built.
+
+Who reconciles what with the venue (testnet / live / sim; paper has nothing to reconcile):
+
+- Nautilus ``LiveExecutionEngine`` (configured here):
+  - startup reconciliation (``reconciliation=True``, our instrument only, full lookback);
+  - in-flight check: an order stuck SUBMITTED / PENDING_* for 5 s is queried every 2 s
+    (Nautilus defaults, kept explicit);
+  - open-order check every ``[reconcile] open_check_interval_s`` with
+    ``open_check_open_only=True`` (``openOrders`` + ``openAlgoOrders``): status and
+    filled-quantity drift of orders the venue still has open;
+  - the Binance adapter's full mass status after every user-stream resubscribe
+    (listenKey expiry or stream reconnect).
+- Not used, on purpose:
+  - ``position_check_interval_secs``: it keys venue positions by (instrument, account),
+    so in hedge mode one leg's report overwrites the other and LONG+SHORT always look
+    discrepant (fill queries every cycle, then it gives up). The venue watch compares
+    each leg instead.
+  - ``purge_closed_*``: a later mass status (which we request at runtime) re-creates
+    purged filled orders from ``allOrders`` as new orders and applies their fills again.
+  - ``open_check_open_only=False``: ``allOrders`` on every cycle is heavy; the venue
+    watch asks for a mass status only when it sees a difference.
+- ``hedgegridd.supervisor.venue_watch`` (ours): per-leg positions and our open orders
+  against ``positionRisk`` / ``openOrders`` / ``openAlgoOrders`` on a cadence and after
+  stream events, repaired with the same mass status the adapter uses; hedge mode
+  (``positionSide/dual``); stream liveness (a user stream whose listenKey died with a
+  venue restart, a market stream stuck reconnecting).
 """
 
 from __future__ import annotations
@@ -30,7 +56,7 @@ from nautilus_trader.live.factories import LiveDataClientFactory, LiveExecClient
 from nautilus_trader.model.identifiers import InstrumentId, TraderId
 
 from hedgegridd.errors import ConfigError
-from hedgegridd.venues.config import Mode, VenueSettings
+from hedgegridd.venues.config import Mode, ReconcileSettings, VenueSettings
 from hedgegridd.venues.guards import BinanceKeys
 
 VENUE_NAME = "BINANCE"
@@ -59,8 +85,10 @@ def build_node_plan(
     trader_id: str = "HEDGEGRID-001",
     timeout_connection_s: float = 30.0,
     timeout_reconciliation_s: float = 30.0,
+    reconcile: ReconcileSettings | None = None,
 ) -> NodePlan:
     """Build the node config for ``mode``. Paper never gets keys or a Binance exec client."""
+    rec = reconcile or ReconcileSettings()
     instrument_id = InstrumentId.from_str(venue.instrument_id)
     provider = InstrumentProviderConfig(load_ids=frozenset({instrument_id}))
     environment = _environment(mode)
@@ -119,6 +147,14 @@ def build_node_plan(
         exec_engine=LiveExecEngineConfig(
             reconciliation=reconciliation,
             reconciliation_instrument_ids=[instrument_id] if reconciliation else None,
+            generate_missing_orders=True,
+            inflight_check_interval_ms=2_000,
+            inflight_check_threshold_ms=5_000,
+            open_check_interval_secs=(
+                rec.open_check_interval_s or None if reconciliation else None
+            ),
+            open_check_open_only=True,
+            position_check_interval_secs=None,
             graceful_shutdown_on_exception=True,
         ),
         data_clients={VENUE_NAME: data},

@@ -1,0 +1,340 @@
+"""Venue truth for ``HedgeGridStrategy``: its book compared with what the venue reports.
+
+Who checks what (see also ``hedgegridd.venues.nodes``):
+
+- Nautilus' ``LiveExecutionEngine`` keeps the *cache* honest order by order (startup
+  reconciliation, in-flight queries, the open-order status check, a mass status after
+  every user-stream resubscribe). It cannot see a fill whose event was lost on an order
+  the venue no longer lists as open, and its position check does not work in hedge mode.
+- This ``Reconciler`` (one per strategy, created by it, owning its own state) compares
+  the strategy's confirmed legs and its open orders with the venue's ``positionRisk``
+  legs and ``openOrders`` / ``openAlgoOrders`` (a ``VenueView`` the supervisor's venue
+  watch fetched), reports the differences (``Finding``), repairs what is local (adopts an
+  order of ours the venue shows open but the book lost, re-plans exits from the
+  repaired position) and keeps the escalation state: a difference that survives
+  ``alert_after`` repairs (each a Nautilus mass status, asked for by the watch) pauses
+  entries with ``venue_mismatch`` until a clean check clears it.
+
+``compare`` is pure (plain values in, findings out) so its decisions are unit-tested
+without a node. Everything here runs on the node's event loop.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+import structlog
+from nautilus_trader.model.identifiers import ClientOrderId
+
+from hedgegridd.core.order_ids import OrderKind, decode
+from hedgegridd.core.types import ZERO, Position, Side
+from hedgegridd.strategy.orders import meta_from_client_id
+
+log = structlog.get_logger(__name__)
+
+VENUE_MISMATCH = "venue_mismatch"  # pause reason while a difference survives repairs
+SETTLE_NS = 2_000_000_000  # an order touched this recently is not judged yet
+
+
+class FindingKind(enum.StrEnum):
+    """What differs between the strategy's book and the venue."""
+
+    POSITION = "position"  # confirmed leg != venue leg (a missed fill)
+    MISSING_AT_VENUE = "missing_at_venue"  # our order open here, not at the venue
+    UNTRACKED = "untracked"  # our order open at the venue, not in our book
+    QUANTITY = "quantity"  # our order's remaining quantity differs
+    UNCOVERED = "uncovered"  # the venue's TP or SL quantity of a side != its leg
+
+
+@dataclass(frozen=True, slots=True)
+class VenueOrder:
+    """One open order as the venue lists it (regular or conditional)."""
+
+    client_id: str
+    position_side: str  # "LONG" | "SHORT" | "BOTH"
+    side: str  # "BUY" | "SELL"
+    remaining: Decimal  # original quantity minus executed
+    algo: bool = False  # a conditional (stop) order from openAlgoOrders
+
+
+@dataclass(frozen=True, slots=True)
+class VenueView:
+    """What the venue says now: hedge mode, each leg's size, the open orders."""
+
+    dual_side: bool
+    legs: Mapping[Side, Decimal]  # absolute size of each hedge leg
+    orders: tuple[VenueOrder, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LocalOrder:
+    """One open order of the strategy's book, as the node's cache has it."""
+
+    side: Side
+    kind: str  # entry | tp | sl | flatten
+    remaining: Decimal
+    settled: bool  # no event for SETTLE_NS and nothing in flight (submit, cancel, modify)
+
+
+@dataclass(frozen=True, slots=True)
+class LocalView:
+    """The strategy's side of the comparison."""
+
+    legs: Mapping[Side, Decimal]
+    orders: Mapping[str, LocalOrder]  # by client order id
+    young: frozenset[str] = frozenset()  # ids with cache activity within SETTLE_NS
+    flattening: frozenset[Side] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One difference; ``local``/``venue`` are the two readings as text."""
+
+    kind: FindingKind
+    side: Side | None
+    local: str
+    venue: str
+    order_id: str | None = None
+
+    def as_fields(self) -> dict[str, str]:
+        """Flat fields for logs and alerts."""
+        out = {"kind": self.kind.value, "local": self.local, "venue": self.venue}
+        if self.side is not None:
+            out["side"] = self.side.value
+        if self.order_id is not None:
+            out["order_id"] = self.order_id
+        return out
+
+
+def _exit_qty(venue: VenueView, side: Side, kind: OrderKind) -> Decimal:
+    total = ZERO
+    for o in venue.orders:
+        info = decode(o.client_id)
+        if info is not None and info.kind is kind and o.position_side == side.value:
+            total += o.remaining
+    return total
+
+
+def compare(
+    local: LocalView, venue: VenueView, *, tolerance: Decimal = ZERO
+) -> tuple[Finding, ...]:
+    """Every difference between ``local`` and ``venue`` (pure; empty when they agree).
+
+    ``tolerance``: a side's exit shortfall below it (a remainder no exit can carry,
+    under the minimum quantity) is not reported as uncovered.
+    """
+    found: list[Finding] = []
+    for side in (Side.LONG, Side.SHORT):
+        here, there = local.legs.get(side, ZERO), venue.legs.get(side, ZERO)
+        if here != there:
+            found.append(Finding(FindingKind.POSITION, side, str(here), str(there)))
+    at_venue = {o.client_id: o for o in venue.orders}
+    for oid, order in local.orders.items():
+        if not order.settled:
+            continue
+        seen = at_venue.get(oid)
+        if seen is None:
+            found.append(
+                Finding(FindingKind.MISSING_AT_VENUE, order.side, "open", "absent", order_id=oid)
+            )
+        elif seen.remaining != order.remaining:
+            found.append(
+                Finding(
+                    FindingKind.QUANTITY,
+                    order.side,
+                    str(order.remaining),
+                    str(seen.remaining),
+                    order_id=oid,
+                )
+            )
+    for oid, seen in at_venue.items():
+        info = decode(oid)
+        if info is None or oid in local.orders or oid in local.young:
+            continue
+        found.append(
+            Finding(FindingKind.UNTRACKED, info.side, "absent", str(seen.remaining), order_id=oid)
+        )
+    for side in (Side.LONG, Side.SHORT):
+        if side in local.flattening:
+            continue
+        leg = venue.legs.get(side, ZERO)
+        for kind in (OrderKind.TP, OrderKind.SL):
+            qty = _exit_qty(venue, side, kind)
+            if qty > leg or leg - qty > tolerance or (leg == 0 and qty > 0):
+                found.append(
+                    Finding(FindingKind.UNCOVERED, side, f"{kind.value}={qty}", f"leg={leg}")
+                )
+    return tuple(found)
+
+
+class Verdict(enum.StrEnum):
+    """What one reconciliation round concluded."""
+
+    CLEAN = "clean"  # book and venue agree
+    REPAIRED = "repaired"  # they differed and a repair made them agree
+    PENDING = "pending"  # still different; the next round repairs again
+    ESCALATED = "escalated"  # still different after ``alert_after`` repairs: entries paused
+    RESOLVED = "resolved"  # agree again after an escalation: the pause is lifted
+
+
+@dataclass(slots=True)
+class ReconcileStats:
+    """Counters for metrics and status."""
+
+    checks: int = 0
+    findings: int = 0
+    repairs: int = 0
+    escalations: int = 0
+    last_findings: tuple[Finding, ...] = ()
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+class _Host(Protocol):
+    """What the reconciler reads and calls on ``HedgeGridStrategy``."""
+
+    book: Any
+    cache: Any
+    clock: Any
+    rules: Any
+    instrument_id: Any
+    id: Any
+
+    def confirmed_positions(self) -> tuple[Position, Position]: ...
+
+    def pause(self, reason: str) -> None: ...
+
+    def resume(self, reason: str | None = None) -> None: ...
+
+    def _sync(self, source: str, *, entries: bool = True) -> None: ...
+
+    def _enter_degraded(self, where: str, exc: BaseException) -> None: ...
+
+
+class Reconciler:
+    """The strategy's venue-truth collaborator: compare, repair locally, escalate."""
+
+    def __init__(self, host: _Host, *, alert_after: int = 2, settle_ns: int = SETTLE_NS) -> None:
+        self._host = host
+        self.alert_after = alert_after
+        self._settle_ns = settle_ns
+        self.failed_repairs = 0
+        self.escalated = False
+        self.stats = ReconcileStats()
+
+    # -- reading ---------------------------------------------------------------------
+    def local_view(self, venue_ids: Iterable[str] = ()) -> LocalView:
+        """The strategy's legs and open orders now (from its book and the node's cache).
+
+        ``venue_ids``: orders the venue lists; those the book does not hold are looked up
+        in the cache to tell a just-closed order (young) from one the book lost.
+        """
+        host = self._host
+        now = host.clock.timestamp_ns()
+        long, short = host.confirmed_positions()
+        orders: dict[str, LocalOrder] = {}
+        cancelling = host.book.cancelling
+        for key, meta in host.book.open_ids.items():
+            order = host.cache.order(ClientOrderId(key))
+            if order is None or order.is_closed:
+                continue
+            settled = (
+                not order.is_inflight
+                and key not in cancelling
+                and now - order.ts_last >= self._settle_ns
+            )
+            orders[key] = LocalOrder(
+                meta.side, meta.kind, order.leaves_qty.as_decimal(), settled=settled
+            )
+        young: set[str] = set()
+        for key in venue_ids:
+            if key in orders:
+                continue
+            order = host.cache.order(ClientOrderId(key))
+            if order is not None and (order.is_inflight or now - order.ts_last < self._settle_ns):
+                young.add(key)
+        return LocalView(
+            legs={Side.LONG: long.qty, Side.SHORT: short.qty},
+            orders=orders,
+            young=frozenset(young),
+            flattening=self._closing_sides(),
+        )
+
+    def _closing_sides(self) -> frozenset[Side]:
+        """Sides being closed at market (their exits cover only the kept part)."""
+        closer = getattr(self._host, "closer", None)
+        if closer is None:
+            return frozenset()
+        return frozenset(s for s in (Side.LONG, Side.SHORT) if closer.is_closing(s))
+
+    def check(self, venue: VenueView) -> tuple[Finding, ...]:
+        """Compare the book with ``venue`` now; counted in the stats."""
+        rules = self._host.rules
+        tolerance = rules.min_qty if rules is not None else ZERO
+        local = self.local_view(o.client_id for o in venue.orders)
+        findings = compare(local, venue, tolerance=tolerance)
+        self.stats.checks += 1
+        self.stats.last_findings = findings
+        for f in findings:
+            self.stats.by_kind[f.kind.value] = self.stats.by_kind.get(f.kind.value, 0) + 1
+        if findings:
+            self.stats.findings += 1
+        return findings
+
+    # -- local repairs -----------------------------------------------------------------
+    def adopt_untracked(self) -> int:
+        """Track again every open order of ours the cache has but the book lost."""
+        host = self._host
+        adopted = 0
+        for order in host.cache.orders_open(instrument_id=host.instrument_id):
+            key = order.client_order_id.value
+            if key in host.book.open_ids:
+                continue
+            meta = meta_from_client_id(order.client_order_id)
+            if meta is None:
+                continue
+            host.book.track(order, meta)
+            adopted += 1
+        if adopted:
+            log.warning("reconcile.adopted", orders=adopted)
+        return adopted
+
+    def replan(self, source: str = "reconcile") -> None:
+        """Re-plan exits (never entries) from the confirmed position, now."""
+        try:
+            self._host._sync(source, entries=False)
+        except Exception as exc:  # noqa: BLE001 - the same boundary as a handler
+            self._host._enter_degraded(source, exc)
+
+    # -- escalation -------------------------------------------------------------------
+    def conclude(self, before: tuple[Finding, ...], after: tuple[Finding, ...]) -> Verdict:
+        """Record one round: ``before`` the repair (empty: clean), ``after`` it.
+
+        A difference still there after ``alert_after`` consecutive repairs pauses
+        entries (``venue_mismatch``); the first clean round afterwards lifts the pause.
+        """
+        if not before or not after:
+            if before:
+                self.stats.repairs += 1
+            self.failed_repairs = 0
+            if self.escalated:
+                self.escalated = False
+                self._host.resume(VENUE_MISMATCH)
+                log.info("reconcile.resolved")
+                return Verdict.RESOLVED
+            return Verdict.REPAIRED if before else Verdict.CLEAN
+        self.failed_repairs += 1
+        if self.failed_repairs >= self.alert_after and not self.escalated:
+            self.escalated = True
+            self.stats.escalations += 1
+            self._host.pause(VENUE_MISMATCH)
+            log.error(
+                "reconcile.escalated",
+                repairs=self.failed_repairs,
+                findings=[f.as_fields() for f in after],
+            )
+            return Verdict.ESCALATED
+        return Verdict.PENDING

@@ -1,0 +1,427 @@
+"""The venue watch: a root-group task that keeps the daemon honest about the venue.
+
+It owns (Nautilus owns the rest, see ``hedgegridd.venues.nodes``):
+
+- **Reconciliation** every ``[reconcile] interval_s`` and at once after a stream event
+  (user stream re-created, a stream back after being stuck, the venue back after an
+  outage, hedge mode restored): read ``positionRisk`` + our open orders, compare with
+  the strategy's book (``hedgegridd.strategy.reconciler``), re-read after
+  ``confirm_delay_s`` so an event still in flight is not taken for a loss, then repair
+  with a Nautilus mass status, adopt/re-plan, re-read and conclude. A missed fill is so
+  repaired within one interval; a difference surviving ``alert_after_repairs`` rounds
+  is a critical ``venue_mismatch`` alert and pauses entries until it clears.
+- **Hedge mode**: ``positionSide/dual`` every ``hedge_check_interval_s`` and at once on a
+  -4061 rejection or a one-way ``positionRisk`` row. Lost: critical alert, entries
+  paused (``hedge_mode_lost``), health degraded; back: pause lifted, alert, repair.
+- **Streams**: a user stream not live for ``stream_grace_s`` while the venue answers is
+  re-created (new listenKey); a market connection stuck reconnecting is reconnected.
+  When the venue comes back after an outage both are forced at once, so trading
+  resumes within seconds of the exchange's return, without a process restart.
+
+Health conditions raised here are reported, not used to stop watchdog pings (see
+``hedgegridd.supervisor.health``). Every call into the strategy happens on the loop.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio
+import structlog
+from anyio.abc import TaskStatus
+
+from hedgegridd.ops.alert_model import AlertSink
+from hedgegridd.ops.config import Severity
+from hedgegridd.strategy.handle import StrategyHandle
+from hedgegridd.strategy.reconciler import Finding, Reconciler, VenueView, Verdict
+from hedgegridd.supervisor.health import Health
+from hedgegridd.supervisor.node_venue import NodeVenue
+from hedgegridd.supervisor.venue_reader import VenueRead, VenueReader, VenueReadError
+from hedgegridd.venues.config import ReconcileSettings
+
+log = structlog.get_logger(__name__)
+
+HEDGE_MODE_LOST = "hedge_mode_lost"  # pause reason and health condition
+REJECT_HEDGE_MODE = "-4061"  # Binance: order's position side does not match the setting
+DOWN_RETRY_S = 1.0  # check cadence while the venue does not answer
+
+
+class VenueAlert(enum.StrEnum):
+    """Alert keys of the venue watch (deduplicated and rate-limited per key)."""
+
+    HEDGE_MODE_LOST = "hedge_mode_lost"
+    HEDGE_MODE_RESTORED = "hedge_mode_restored"
+    VENUE_MISMATCH = "venue_mismatch"
+    VENUE_MISMATCH_RESOLVED = "venue_mismatch_resolved"
+    VENUE_UNREACHABLE = "venue_unreachable"
+    VENUE_RESTORED = "venue_restored"
+
+
+class Condition(enum.StrEnum):
+    """Health conditions of the venue watch (``Health.set_condition``)."""
+
+    HEDGE_MODE_LOST = "hedge_mode_lost"
+    VENUE_UNREACHABLE = "venue_unreachable"
+    VENUE_MISMATCH = "venue_mismatch"
+    USER_STREAM_DOWN = "user_stream_down"
+    MARKET_STREAM_DOWN = "market_stream_down"
+
+
+@dataclass(slots=True)
+class WatchStats:
+    """Counters and last readings (metrics, status, tests)."""
+
+    rounds: int = 0
+    read_failures: int = 0
+    mismatches: int = 0
+    repairs: int = 0
+    mass_status: int = 0
+    escalations: int = 0
+    user_stream_restarts: int = 0
+    market_reconnects: int = 0
+    reachable: bool | None = None
+    hedge_mode: bool | None = None
+    user_stream_ok: bool | None = None
+    market_streams_ok: bool | None = None
+    last_round_at: float | None = None  # wall clock, seconds
+
+
+class VenueWatch:
+    """Reconciliation cadence, hedge-mode watch and stream recovery (one task)."""
+
+    def __init__(
+        self,
+        settings: ReconcileSettings,
+        *,
+        reader: VenueReader,
+        handle: StrategyHandle,
+        reconciler: Reconciler | None = None,
+        node: NodeVenue | None = None,
+        alerts: AlertSink | None = None,
+        health: Health | None = None,
+        heartbeat: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        tick_s: float = 0.5,
+    ) -> None:
+        self._cfg = settings
+        self._reader = reader
+        self._handle = handle
+        self._reconciler = reconciler
+        if reconciler is not None:
+            reconciler.alert_after = settings.alert_after_repairs
+        self._node = node
+        self._alerts = alerts
+        self._health = health
+        self._beat = heartbeat or (lambda: None)
+        self._clock = clock
+        self._tick_s = tick_s
+        self.stats = WatchStats()
+        self._wake = anyio.Event()
+        self._requests: list[str] = []
+        self._repair_requested = False
+        self._hedge_due = False
+        self._next_check = 0.0
+        self._next_hedge = 0.0
+        self._down_since: float | None = None
+        self._down_alerted = False
+        self._rejects_seen: int | None = None
+        self._user_gen: str | None = None
+        self._user_bad_since: float | None = None
+        self._market_bad_since: float | None = None
+        self._user_retry_at = 0.0
+        self._market_retry_at = 0.0
+        self._failures = 0
+
+    # -- requests --------------------------------------------------------------------
+    def request_check(self, reason: str, *, repair: bool = False) -> None:
+        """Run a round now (``repair``: ask for a mass status even if nothing differs)."""
+        self._requests.append(reason)
+        self._repair_requested = self._repair_requested or repair
+        self._wake.set()
+
+    # -- the task ----------------------------------------------------------------------
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Watch until cancelled."""
+        now = self._clock()
+        self._next_check = now + self._cfg.interval_s
+        self._next_hedge = now + self._cfg.hedge_check_interval_s
+        log.info(
+            "venue.watch_started",
+            interval_s=self._cfg.interval_s,
+            hedge_check_interval_s=self._cfg.hedge_check_interval_s,
+            reconciles=self._reconciler is not None,
+            streams=self._node is not None,
+        )
+        task_status.started()
+        try:
+            while True:
+                self._beat()
+                try:
+                    await self._step()
+                except Exception as exc:
+                    self._failures += 1
+                    if self._failures == 1 or self._failures % 100 == 0:
+                        log.error("venue.watch_error", failures=self._failures, exc_info=exc)
+                    self._next_check = self._clock() + self._cfg.interval_s
+                with anyio.move_on_after(self._tick_s):
+                    await self._wake.wait()
+                self._wake = anyio.Event()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._reader.aclose()
+
+    async def _step(self) -> None:
+        self._watch_rejections()
+        await self._watch_streams(self._clock())
+        if self._requests or self._clock() >= self._next_check:
+            reasons = tuple(dict.fromkeys(self._requests)) or ("cadence",)
+            repair, self._requests, self._repair_requested = self._repair_requested, [], False
+            ok = await self._round(reasons, repair=repair)
+            delay = self._cfg.interval_s if ok else min(self._cfg.interval_s, DOWN_RETRY_S)
+            self._next_check = self._clock() + delay
+
+    # -- triggers ----------------------------------------------------------------------
+    def _watch_rejections(self) -> None:
+        count = self._handle.snapshot().rejects_by_reason.get(REJECT_HEDGE_MODE, 0)
+        if self._rejects_seen is not None and count > self._rejects_seen:
+            self._hedge_due = True
+            self.request_check("rejected_-4061")
+        self._rejects_seen = count
+
+    async def _watch_streams(self, now: float) -> None:
+        if self._node is None:
+            return
+        state = self._node.stream_state()
+        self.stats.user_stream_ok, self.stats.market_streams_ok = state.user_ok, state.market_ok
+        if state.user_generation is not None:
+            if self._user_gen is not None and state.user_generation != self._user_gen:
+                log.info("venue.user_stream_renewed")
+                self.request_check("user_stream_renewed")
+            self._user_gen = state.user_generation
+        grace = self._cfg.stream_grace_s
+        venue_up = self.stats.reachable is not False
+        if state.user_ok is False:
+            self._user_bad_since = self._user_bad_since or now
+            if now - self._user_bad_since >= grace:
+                self._condition(Condition.USER_STREAM_DOWN, True, "user stream not live")
+                if venue_up and now >= self._user_retry_at:
+                    self._user_retry_at = now + grace
+                    await self._restart_user_stream("stuck")
+        elif state.user_ok:
+            if self._user_bad_since is not None:
+                log.info("venue.user_stream_live", down_s=round(now - self._user_bad_since, 2))
+                self.request_check("user_stream_back")
+            self._user_bad_since = None
+            self._condition(Condition.USER_STREAM_DOWN, False)
+        if state.market_ok is False:
+            self._market_bad_since = self._market_bad_since or now
+            if now - self._market_bad_since >= grace:
+                self._condition(Condition.MARKET_STREAM_DOWN, True, "market stream reconnecting")
+                if venue_up and now >= self._market_retry_at:
+                    self._market_retry_at = now + grace
+                    await self._reconnect_market("stuck")
+        elif state.market_ok:
+            if self._market_bad_since is not None:
+                log.info("venue.market_streams_live", down_s=round(now - self._market_bad_since, 2))
+                self.request_check("market_stream_back")
+            self._market_bad_since = None
+            self._condition(Condition.MARKET_STREAM_DOWN, False)
+
+    async def _restart_user_stream(self, why: str) -> None:
+        assert self._node is not None
+        self.stats.user_stream_restarts += 1
+        self._beat()
+        ok = await self._node.resubscribe_user_stream()
+        log.warning("venue.user_stream_restarted", why=why, ok=ok)
+        if ok:
+            self.request_check("user_stream_restarted")
+
+    async def _reconnect_market(self, why: str) -> None:
+        assert self._node is not None
+        self._beat()
+        count = await self._node.reconnect_market_streams()
+        self.stats.market_reconnects += count
+        log.warning("venue.market_streams_reconnected", why=why, connections=count)
+
+    # -- one round ---------------------------------------------------------------------
+    async def _read(self) -> VenueRead | None:
+        self._beat()
+        try:
+            read = await self._reader.read()
+        except VenueReadError as exc:
+            self._unreachable(str(exc))
+            return None
+        await self._reachable()
+        return read
+
+    async def _round(self, reasons: tuple[str, ...], *, repair: bool) -> bool:
+        """One check (and repair when needed); False when the venue did not answer."""
+        self.stats.rounds += 1
+        self.stats.last_round_at = time.time()
+        read = await self._read()
+        if read is None:
+            return False
+        if self._repair_requested:  # the venue came back during this read
+            repair, self._repair_requested = True, False
+        now = self._clock()
+        if read.one_way_rows or self._hedge_due or now >= self._next_hedge:
+            try:
+                dual = await self._reader.dual_side()
+            except VenueReadError as exc:
+                self._unreachable(str(exc))
+                return False
+            self._hedge_due = False
+            self._next_hedge = now + self._cfg.hedge_check_interval_s
+            repair = self._set_hedge(dual) or repair
+        if self.stats.hedge_mode is False or self._reconciler is None:
+            return True
+        return await self._reconcile(read, reasons, repair=repair)
+
+    async def _reconcile(self, read: VenueRead, reasons: tuple[str, ...], *, repair: bool) -> bool:
+        rec = self._reconciler
+        assert rec is not None
+        before = rec.check(_view(read))
+        if before and not repair:  # re-read: an event in flight is not a loss
+            await anyio.sleep(self._cfg.confirm_delay_s)
+            again = await self._read()
+            if again is None:
+                return False
+            before = rec.check(_view(again))
+        if not before and not repair:
+            self._verdict(rec.conclude((), ()), ())
+            return True
+        if before:
+            self.stats.mismatches += 1
+            log.warning("reconcile.mismatch", reasons=list(reasons), findings=_fields(before))
+        if self._node is not None:
+            self.stats.mass_status += 1
+            self._beat()
+            applied = await self._node.mass_status()
+            log.info("reconcile.mass_status", applied=applied, reasons=list(reasons))
+        rec.adopt_untracked()
+        rec.replan()
+        await anyio.sleep(self._cfg.confirm_delay_s)
+        after_read = await self._read()
+        if after_read is None:
+            return False
+        after = rec.check(_view(after_read))
+        verdict = rec.conclude(before, after)
+        self._verdict(verdict, after)
+        if verdict is Verdict.REPAIRED:
+            self.stats.repairs += 1
+            log.info("reconcile.repaired", findings=_fields(before))
+        elif before and after:
+            log.warning("reconcile.unrepaired", findings=_fields(after), verdict=verdict.value)
+        return True
+
+    def _verdict(self, verdict: Verdict, after: tuple[Finding, ...]) -> None:
+        if verdict is Verdict.ESCALATED:
+            self.stats.escalations += 1
+            self._condition(Condition.VENUE_MISMATCH, True, "book differs from the venue")
+            first = after[0].as_fields() if after else {}
+            self._alert(
+                VenueAlert.VENUE_MISMATCH,
+                Severity.CRITICAL,
+                "book differs from the venue after repairs: entries paused",
+                {"findings": str(len(after)), **first},
+            )
+        elif verdict is Verdict.RESOLVED:
+            self._condition(Condition.VENUE_MISMATCH, False)
+            self._alert(
+                VenueAlert.VENUE_MISMATCH_RESOLVED,
+                Severity.INFO,
+                "book agrees with the venue again: entries resumed",
+            )
+
+    # -- state transitions ------------------------------------------------------------
+    def _set_hedge(self, dual: bool) -> bool:
+        """Apply a hedge-mode reading; True when it just came back (repair wanted)."""
+        before = self.stats.hedge_mode
+        self.stats.hedge_mode = dual
+        if not dual and before is not False:
+            self._handle.pause(HEDGE_MODE_LOST)
+            self._condition(Condition.HEDGE_MODE_LOST, True, "positionSide/dual is false")
+            log.error("venue.hedge_mode_lost")
+            self._alert(
+                VenueAlert.HEDGE_MODE_LOST,
+                Severity.CRITICAL,
+                "hedge mode switched off on the account: entries paused",
+                {"dualSidePosition": "false"},
+            )
+            return False
+        if dual and before is False:
+            self._handle.resume(HEDGE_MODE_LOST)
+            self._condition(Condition.HEDGE_MODE_LOST, False)
+            log.info("venue.hedge_mode_restored")
+            self._alert(
+                VenueAlert.HEDGE_MODE_RESTORED,
+                Severity.INFO,
+                "hedge mode is back on the account: entries resumed",
+            )
+            return True
+        return False
+
+    def _unreachable(self, error: str) -> None:
+        now = self._clock()
+        self.stats.read_failures += 1
+        self.stats.reachable = False
+        if self._down_since is None:
+            self._down_since = now
+            log.warning("venue.unreachable", error=error)
+        if not self._down_alerted and now - self._down_since >= self._cfg.venue_down_alert_s:
+            self._down_alerted = True
+            self._condition(Condition.VENUE_UNREACHABLE, True, error)
+            self._alert(
+                VenueAlert.VENUE_UNREACHABLE,
+                Severity.WARNING,
+                "the venue's REST API does not answer",
+                {"down_s": f"{now - self._down_since:.0f}"},
+            )
+
+    async def _reachable(self) -> None:
+        was_down = self.stats.reachable is False
+        self.stats.reachable = True
+        if not was_down:
+            return
+        down_s = self._clock() - (self._down_since or self._clock())
+        log.info("venue.reachable_again", down_s=round(down_s, 2))
+        self._down_since = None
+        if self._down_alerted:
+            self._down_alerted = False
+            self._condition(Condition.VENUE_UNREACHABLE, False)
+            self._alert(VenueAlert.VENUE_RESTORED, Severity.INFO, "the venue answers again", {})
+        self._repair_requested = True
+        if self._node is not None:  # the venue is back: bring the streams back now
+            state = self._node.stream_state()
+            if state.user_ok is False:
+                self._user_retry_at = self._clock() + self._cfg.stream_grace_s
+                await self._restart_user_stream("venue_back")
+            if state.market_ok is False:
+                self._market_retry_at = self._clock() + self._cfg.stream_grace_s
+                await self._reconnect_market("venue_back")
+
+    # -- outputs ------------------------------------------------------------------------
+    def _condition(self, name: Condition, active: bool, detail: str = "") -> None:
+        if self._health is not None and self._health.set_condition(name.value, active, detail):
+            log.info("health.condition", condition=name.value, active=active, detail=detail)
+
+    def _alert(
+        self,
+        key: VenueAlert,
+        severity: Severity,
+        title: str,
+        fields: dict[str, str] | None = None,
+    ) -> None:
+        if self._alerts is not None:
+            self._alerts.notify(key.value, severity, title, fields=fields or {})
+
+
+def _view(read: VenueRead) -> VenueView:
+    return VenueView(dual_side=True, legs=read.legs, orders=read.orders)
+
+
+def _fields(findings: tuple[Finding, ...]) -> list[dict[str, str]]:
+    return [f.as_fields() for f in findings[:10]]
