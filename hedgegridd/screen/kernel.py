@@ -311,7 +311,8 @@ O_COLS = 11
 # Mutable scalars (int64 vector ``st``)
 S_N, S_NEXT_ID, S_POS_L, S_POS_S, S_FLAT_L, S_FLAT_S, S_LAST_PX, S_CENTER, S_DD = range(9)
 S_BASE_KEY_C, S_BASE_KEY_CTR, S_BASE_KEY_PAY, S_CAP_L, S_CAP_S, S_BAR = range(9, 15)
-S_RETRY, S_TRIPPED_AT, S_N_REJ, S_NOW, S_N_ST = range(15, 20)
+S_RETRY, S_TRIPPED_AT, S_N_REJ, S_NOW, S_TOPS = range(15, 20)
+S_N_ST = S_TOPS + 3
 _REJ_MAX = 64
 
 
@@ -451,7 +452,8 @@ def _plan_exits(ot, st, pos_avg, out, ip, fp, bar):
                     sl_sum += ot[i, O_QTY]
         if tp_sum == target and sl_sum == target:
             continue
-        tops = np.zeros(3, np.int64)
+        tops = st[S_TOPS : S_TOPS + 3]
+        tops[:] = 0
         for kind in (TP, SL):
             covered = 0
             kept = 0
@@ -580,6 +582,24 @@ def _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, p, at_open):
 @njit(cache=True)
 def _walk_bar(ot, st, pos_avg, money, out, fl, ip, fp, bar, o, h, lo, c, first):
     """Open -> high -> low -> close (or nearer extreme first with path_mode 1)."""
+    # Cheap bound: skip the bar when no live order can be reached by its range.
+    hi_buy = -1
+    lo_sell = 1 << 62
+    for i in range(st[S_N]):
+        if ot[i, O_LIVE] == 0 or ot[i, O_KIND] == FLAT:
+            continue
+        kind = ot[i, O_KIND]
+        side = ot[i, O_SIDE]
+        down_hit = (side == LONG) == (kind == ENTRY) if kind != SL else side == LONG
+        if down_hit:
+            hi_buy = max(hi_buy, ot[i, O_PX])
+        else:
+            lo_sell = min(lo_sell, ot[i, O_PX])
+    bar_lo = min(lo, o) if first else min(lo, o, st[S_BAR])
+    bar_hi = max(h, o) if first else max(h, o, st[S_BAR])
+    if hi_buy < bar_lo and lo_sell > bar_hi:
+        st[S_BAR] = c
+        return
     if first or o != st[S_BAR]:
         st[S_BAR] = o if first else st[S_BAR]
         _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, o, True)
@@ -720,7 +740,8 @@ def _bar_sync(ot, st, pos_avg, out, ip, fp, qtab, bpx, bq, cq, bar, counter, pay
         st[S_CAP_L] = pl
         st[S_CAP_S] = ps
     arrive = bar + ip[I_DELAY]
-    kept = np.zeros((2, levels + 1), np.bool_)
+    kept = cq[2:4, :]
+    kept[:, :] = 0
     tol = fp[F_PX_TOL] > 0 or fp[F_QTY_TOL] > 0
     # entry cancels: every live entry not matching its key's desired passive rung
     for i in range(st[S_N]):
@@ -732,7 +753,7 @@ def _bar_sync(ot, st, pos_avg, out, ip, fp, qtab, bpx, bq, cq, bar, counter, pay
         px = bpx[side, lv]
         passive = (px < mid) if side == LONG else (px > mid)
         keep = False
-        if q > 0 and passive and not kept[side, lv]:
+        if q > 0 and passive and kept[side, lv] == 0:
             if ot[i, O_PX] == px and ot[i, O_QTY] == q:
                 keep = True
             elif tol:
@@ -740,7 +761,7 @@ def _bar_sync(ot, st, pos_avg, out, ip, fp, qtab, bpx, bq, cq, bar, counter, pay
                 dq = abs(ot[i, O_QTY] - q) * 100.0 <= fp[F_QTY_TOL] * q
                 keep = dp and dq
         if keep:
-            kept[side, lv] = True
+            kept[side, lv] = 1
         else:
             ot[i, O_PC] = 1
             ot[i, O_CANCEL_AT] = arrive
@@ -756,7 +777,7 @@ def _bar_sync(ot, st, pos_avg, out, ip, fp, qtab, bpx, bq, cq, bar, counter, pay
                 pending += ot[i, O_QTY]
         for lv in range(1, levels + 1):
             q = cq[side, lv]
-            if q <= 0 or kept[side, lv]:
+            if q <= 0 or kept[side, lv] == 1:
                 continue
             px = bpx[side, lv]
             if not ((px < mid) if side == LONG else (px > mid)):
@@ -802,7 +823,7 @@ def run_kernel(
     money[0] = fp[F_BALANCE]
     bpx = np.zeros((2, levels + 1), np.int64)
     bq = np.zeros((2, levels + 1), np.int64)
-    cq = np.zeros((2, levels + 1), np.int64)
+    cq = np.zeros((4, levels + 1), np.int64)  # rows 2-3: the diff's "kept" marks
     rs = np.zeros(15, np.float64)
     ri = np.zeros(10, np.int64)
     rej = np.zeros((_REJ_MAX, 2), np.int64)

@@ -226,6 +226,14 @@ def run_screen(
     ip, fp = kernel_params(params, bars, venue, start=start, path_mode=path_mode, fill_cap=cap)
     qtab = qty_table(params, bars)
     o, h, lo, c = (_ticks(a, rules.tick) for a in (bars.open, bars.high, bars.low, bars.close))
+    hf, lf, cf = (
+        np.array(a, dtype=np.float64, copy=True) for a in (bars.high, bars.low, bars.close)
+    )
+    ts = np.array(bars.close_ns, dtype=np.int64, copy=True)
+    f_rate = np.array(bars.funding_rate, dtype=np.float64, copy=True)
+    f_next = np.array(bars.funding_next_ns, dtype=np.int64, copy=True)
+    s_rate = np.array(bars.settle_rate, dtype=np.float64, copy=True)
+    s_mark = np.array(bars.settle_mark, dtype=np.float64, copy=True)
     fu_bar = np.searchsorted(bars.close_ns, bars.funding_ns, side="left").astype(np.int64)
     fs_bar = np.searchsorted(bars.close_ns, bars.settle_ns, side="left").astype(np.int64)
     while True:
@@ -234,9 +242,8 @@ def run_screen(
         out = np.zeros(k.R_N, dtype=np.float64)
         started = time.perf_counter()
         k.run_kernel(
-            o, h, lo, c, bars.high, bars.low, bars.close, bars.close_ns, ip, fp, qtab,
-            fu_bar, bars.funding_rate, bars.funding_next_ns, fs_bar, bars.settle_rate,
-            bars.settle_mark, equity, fl, out,
+            o, h, lo, c, hf, lf, cf, ts, ip, fp, qtab, fu_bar, f_rate, f_next, fs_bar,
+            s_rate, s_mark, equity, fl, out,
         )  # fmt: skip
         seconds = time.perf_counter() - started
         if not record_fills or out[k.R_FILLS_LOGGED] >= out[k.R_FILLS]:
