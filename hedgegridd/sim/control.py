@@ -132,6 +132,7 @@ def sim_state(sim: SimExchange) -> dict[str, Any]:
         "bar_index": sim.ticker.bar_index,
         "sim_time_ms": sim.ticker.sim_ms,
         "scenario_idle": sim.director.idle,
+        "order_rejections": {str(k): v for k, v in sim.order_rejections.items()},
     }
 
 

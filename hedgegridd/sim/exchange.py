@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -133,6 +133,8 @@ class SimExchange:
             self.config.orders_per_10s, self.config.orders_per_minute
         )
         self.requests: deque[SeenRequest] = deque(maxlen=REQUEST_LOG_SIZE)
+        # Order-path refusals by Binance error code (what a client was told "no").
+        self.order_rejections: Counter[int] = Counter()
         self._runner: web.AppRunner | None = None
         self._port = 0
         self._clock_task: asyncio.Task[None] | None = None

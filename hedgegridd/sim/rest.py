@@ -190,6 +190,7 @@ class RestApi:
                 response = await handler(request)
             except VenueError as exc:
                 if path in ORDER_PATHS:
+                    sim.order_rejections[exc.code] += 1
                     log.info("sim.order_rejected", path=path, code=exc.code)
                 return web.json_response(exc.body(), status=exc.status, headers=headers)
             response.headers.update(headers)
