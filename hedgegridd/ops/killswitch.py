@@ -15,11 +15,11 @@ strategy. ``run`` restores a persisted latch (strategy halted) before it reports
 started. Errors reading the latch propagate (``StateStoreError``): the supervisor
 decides that a kill switch failing to start is fatal in live mode.
 
-Crash consistency: every flatten (fired or manual) is recorded in the state store
-(``flatten_intent``, with the manual flatten's pause) *before* closing orders are
-sent. After a kill -9 the restarted daemon pauses again at start (the strategy
-factory reads the intent) and ``run`` finishes a pending flatten through the same
-close-and-verify path; the pause stays until an operator resumes
+Crash consistency (``hedgegridd.ops.intents``): every flatten (fired or manual) is
+recorded in the state store, with the manual flatten's pause, *before* closing
+orders are sent. After a kill -9 the restarted daemon pauses again at start (the
+strategy factory reads the intent) and ``run`` finishes a pending flatten through
+the same close-and-verify path; the pause stays until an operator resumes
 (``clear_flatten_pause``).
 
 Fails closed: see ``hedgegridd.ops.blind``. ``wake()`` (called on every mark update)
@@ -31,8 +31,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import anyio
@@ -41,9 +39,16 @@ from anyio.abc import TaskStatus
 
 from hedgegridd.errors import HedgegridError
 from hedgegridd.ops.alert_model import AlertKey, AlertSink, NullAlertSink
+from hedgegridd.ops.baselines import Baselines
 from hedgegridd.ops.blind import PAUSE_REASON_BLIND, BlindWatch, is_blind
 from hedgegridd.ops.config import KillSwitchConfig, Severity
 from hedgegridd.ops.flatten import FlattenOutcome, close_and_verify
+from hedgegridd.ops.intents import (
+    PAUSE_REASON_FLATTEN,
+    PAUSE_REASON_STRATEGY_FLATTEN,
+    FlattenIntents,
+)
+from hedgegridd.ops.killswitch_report import CheckReporter
 from hedgegridd.ops.killswitch_rules import (
     BreachTracker,
     CheckResult,
@@ -51,7 +56,6 @@ from hedgegridd.ops.killswitch_rules import (
     ReadingStatus,
     describe,
     readings_from_snapshot,
-    total_pnl,
 )
 from hedgegridd.ops.latch import IntentRecord, KillSwitchStore, LatchRecord, MemoryLatch
 from hedgegridd.strategy.handle import (
@@ -64,6 +68,7 @@ log = structlog.get_logger(__name__)
 
 __all__ = [
     "PAUSE_REASON_BLIND",
+    "PAUSE_REASON_FLATTEN",
     "FlattenOutcome",
     "KillSwitch",
     "KillSwitchStatus",
@@ -71,17 +76,8 @@ __all__ = [
     "LatchRecord",
 ]
 
-# State-store keys owned by the kill switch.
-KEY_PEAK = "killswitch.peak_equity"
-KEY_DAILY_BASIS = "killswitch.daily_basis_pnl"
-KEY_DAILY_DAY = "killswitch.daily_basis_day"  # yyyymmdd (UTC) as a Decimal
-PAUSE_REASON_FLATTEN = "operator_flatten"
-# The strategy's own pause while it closes a side (``StrategyHandle.flatten``).
-PAUSE_REASON_STRATEGY_FLATTEN = "flatten"
 # A woken check (mark update) runs at most this often.
 MIN_WAKE_GAP_S = 0.05
-# Consecutive checks with a missing reading before it is alerted (startup gaps are normal).
-MISSING_ALERT_AFTER_CHECKS = 30
 
 
 def _pending_breach(result: CheckResult) -> bool:
@@ -132,16 +128,12 @@ class KillSwitch:
         self._flattening = False
         self._latch: LatchRecord | None = None
         self._restored = False
-        self._peak: Decimal | None = None
-        self._session_basis: Decimal | None = None
-        self._daily_basis: Decimal | None = None
-        self._daily_day: int | None = None
-        self._stale_reported = False
-        self._missing_reported: frozenset[str] = frozenset()
-        self._missing_checks = 0
-        self._persist_failed = False
+        self._baselines = Baselines(store, self._alerts)
+        self._reporter = CheckReporter(self._alerts)
         self._blind = BlindWatch(strategy, self._alerts, config.fail_closed_after_checks)
-        self._intent: IntentRecord | None = None
+        self._intents = FlattenIntents(
+            store=store, strategy=strategy, alerts=self._alerts, clock_ns=clock_ns
+        )
         self._wake: anyio.Event | None = None
         self._woken_at_ns: int | None = None
         self.fired_total = 0
@@ -176,7 +168,7 @@ class KillSwitch:
             last_check=self.last_check,
             last_flatten=self.last_flatten,
             blind=self._blind.blind,
-            flatten_pending=self._intent is not None and self._intent.pending,
+            flatten_pending=self._intents.pending,
         )
 
     def wake(self) -> None:
@@ -207,26 +199,12 @@ class KillSwitch:
         ``StateStoreError`` if the store cannot be read.
         """
         latch = await self._store.killswitch_latch()
-        self._peak = await self._store.get_decimal(KEY_PEAK)
-        self._daily_basis = await self._store.get_decimal(KEY_DAILY_BASIS)
-        day = await self._store.get_decimal(KEY_DAILY_DAY)
-        self._daily_day = None if day is None else int(day)
+        await self._baselines.restore()
         self._latch = latch
         if latch is not None:
             self._strategy.halt(latch.reason)
             log.warning("killswitch.latch_restored", reason=latch.reason, at_ns=latch.fired_at_ns)
-        self._intent = await self._store.flatten_intent()
-        intent = self._intent
-        if intent is not None and intent.pause_reason is not None:
-            self._strategy.pause(intent.pause_reason)
-        if intent is not None:
-            log.warning(
-                "flatten.intent_restored",
-                side=intent.side,
-                actor=intent.actor,
-                pending=intent.pending,
-                pause_reason=intent.pause_reason,
-            )
+        await self._intents.restore()
         self._restored = True
         return latch
 
@@ -243,7 +221,7 @@ class KillSwitch:
         )
         task_status.started()
         async with anyio.create_task_group() as tg:
-            intent = self._intent
+            intent = self._intents.current
             if intent is not None and intent.pending:
                 tg.start_soon(self._finish_interrupted, intent)
             await self._check_loop()
@@ -291,13 +269,14 @@ class KillSwitch:
             self._blind.observe(blind=True, cause=f"snapshot failed: {type(exc).__name__}")
             return None
         now_ns = self._clock_ns()
-        await self._update_baselines(snapshot, now_ns)
+        base = self._baselines
+        await base.update(snapshot, now_ns)
         readings = readings_from_snapshot(
             snapshot,
             now_ns=now_ns,
-            equity_basis=self._equity_basis(),
-            session_basis_pnl=self._session_basis,
-            daily_basis_pnl=self._daily_basis,
+            equity_basis=base.equity_basis(self._config),
+            session_basis_pnl=base.session,
+            daily_basis_pnl=base.daily,
         )
         result = self._tracker.update(readings)
         if self._on_check is not None:
@@ -307,97 +286,17 @@ class KillSwitch:
                 log.error("killswitch.on_check_failed", error=type(exc).__name__, exc_info=True)
         self.checks_total += 1
         self.last_check = result
-        self._report_unknown(result, readings.data_age_s)
         self._blind.observe(blind=is_blind(result), cause="no limit could be evaluated")
-        self._report_breaches(result, snapshot, now_ns)
-        return result
-
-    def _report_breaches(self, result: CheckResult, snap: StrategySnapshot, now_ns: int) -> None:
-        """``killswitch.breach`` per breaching limit: the hook for "mark crossed the limit".
-
-        ``mark_ns`` is when the strategy received the price the reading was taken at
-        (node clock), ``checked_ns`` when this check ran, ``woken`` whether a mark
-        update woke the check.
-        """
-        for v in result.verdicts:
-            if v.status is ReadingStatus.BREACH:
-                log.warning(
-                    "killswitch.breach",
-                    limit=v.limit.value,
-                    value=str(v.value),
-                    threshold=str(v.threshold),
-                    breaches=v.breaches_in_window,
-                    required=self._config.breaches_required,
-                    mark_price=str(snap.mark_price),
-                    mark_ns=snap.mark_ns,
-                    checked_ns=now_ns,
-                    woken=self._woken_at_ns is not None,
-                )
+        self._reporter.report(
+            result,
+            snapshot,
+            data_age_s=readings.data_age_s,
+            now_ns=now_ns,
+            required=self._config.breaches_required,
+            woken=self._woken_at_ns is not None,
+        )
         self._woken_at_ns = None
-
-    def _equity_basis(self) -> Decimal | None:
-        if self._config.drawdown_basis == "starting_balance":
-            return self._config.starting_balance
-        return self._peak
-
-    async def _update_baselines(self, snap: StrategySnapshot, now_ns: int) -> None:
-        writes: list[tuple[str, Decimal]] = []
-        if snap.equity is not None and (self._peak is None or snap.equity > self._peak):
-            self._peak = snap.equity
-            writes.append((KEY_PEAK, snap.equity))
-        pnl = total_pnl(snap)
-        if self._session_basis is None:
-            self._session_basis = pnl
-        day = int(datetime.fromtimestamp(now_ns / 1e9, tz=UTC).strftime("%Y%m%d"))
-        if self._daily_day != day or self._daily_basis is None:
-            self._daily_day = day
-            self._daily_basis = pnl
-            writes += [(KEY_DAILY_BASIS, pnl), (KEY_DAILY_DAY, Decimal(day))]
-        await self._persist(writes)
-
-    async def _persist(self, writes: list[tuple[str, Decimal]]) -> None:
-        """Persist baselines; a failing store is alerted once and checking goes on in memory."""
-        try:
-            for key, value in writes:
-                await self._store.set_decimal(key, value)
-        except HedgegridError as exc:
-            if not self._persist_failed:
-                log.error("killswitch.persist_failed", error=type(exc).__name__, exc_info=True)
-                self._alerts.notify(
-                    AlertKey.STATE_STORE_FAILED,
-                    Severity.CRITICAL,
-                    "kill switch cannot persist its baselines (state store failing)",
-                    fields={"error": type(exc).__name__},
-                )
-            self._persist_failed = True
-        else:
-            self._persist_failed = False
-
-    def _report_unknown(self, result: CheckResult, data_age_s: float | None) -> None:
-        unknown = frozenset(f"{v.limit.value}:{v.status.value}" for v in result.unknown)
-        if unknown and unknown != self._missing_reported:
-            log.warning("killswitch.readings_unknown", readings=sorted(unknown))
-        elif not unknown and self._missing_reported:
-            log.info("killswitch.readings_restored")
-        self._missing_reported = unknown
-        missing = sorted(v.limit.value for v in result.unknown if v.status.value == "missing")
-        self._missing_checks = self._missing_checks + 1 if missing else 0
-        if self._missing_checks == MISSING_ALERT_AFTER_CHECKS:
-            self._alerts.notify(
-                AlertKey.READINGS_MISSING,
-                Severity.WARNING,
-                "kill switch readings unknown: these limits cannot be evaluated",
-                fields={"limits": ",".join(missing), "checks": str(self._missing_checks)},
-            )
-        stale = any(v.status.value == "stale" for v in result.unknown)
-        if stale and not self._stale_reported:
-            self._alerts.notify(
-                AlertKey.DATA_STALE,
-                Severity.WARNING,
-                "market data stale: kill switch cannot evaluate price-based limits",
-                fields={"price_age_s": "none" if data_age_s is None else f"{data_age_s:.0f}"},
-            )
-        self._stale_reported = stale
+        return result
 
     # ----------------------------------------------------------------- firing
     async def _fire(self, result: CheckResult) -> None:
@@ -437,32 +336,15 @@ class KillSwitch:
                 Severity.CRITICAL,
                 "kill switch latch could NOT be persisted: a restart would not stay halted",
             )
-        await self._record_intent(FlattenSide.BOTH, actor, pause_reason=None)
+        await self._intents.record(FlattenSide.BOTH, actor, pause_reason=None)
         return await self._flatten_path(FlattenSide.BOTH, actor=actor)
 
     async def flatten(self, side: FlattenSide, *, actor: str) -> FlattenOutcome:
         """Manual flatten (control socket): pause, persist, then the close-and-verify path."""
         self._strategy.pause(PAUSE_REASON_FLATTEN)
-        await self._record_intent(side, actor, pause_reason=PAUSE_REASON_FLATTEN)
+        await self._intents.record(side, actor, pause_reason=PAUSE_REASON_FLATTEN)
         await self._journal("flatten.requested", actor, {"side": side.value})
         return await self._flatten_path(side, actor=actor)
-
-    async def _record_intent(
-        self, side: FlattenSide, actor: str, *, pause_reason: str | None
-    ) -> None:
-        """Persist the flatten (and its pause) before any closing order is sent."""
-        try:
-            self._intent = await self._store.set_flatten_intent(
-                side.value, actor=actor, pause_reason=pause_reason, at_ns=self._clock_ns()
-            )
-        except HedgegridError as exc:  # closing the book matters more; loud instead
-            log.error("flatten.intent_persist_failed", error=type(exc).__name__, exc_info=True)
-            self._alerts.notify(
-                AlertKey.STATE_STORE_FAILED,
-                Severity.CRITICAL,
-                "flatten intent could NOT be persisted: a crash now would not resume it",
-                fields={"error": type(exc).__name__},
-            )
 
     async def _finish_interrupted(self, intent: IntentRecord) -> None:
         """After a restart: send what remains of a flatten a crash interrupted."""
@@ -483,18 +365,7 @@ class KillSwitch:
         Returns False (pauses kept) while closing orders are being sent or verified,
         or while a persisted flatten is still pending.
         """
-        if self._flattening or (self._intent is not None and self._intent.pending):
-            return False
-        for reason in (PAUSE_REASON_FLATTEN, PAUSE_REASON_STRATEGY_FLATTEN):
-            self._strategy.resume(reason)
-        try:
-            await self._store.clear_flatten_pause()
-        except HedgegridError as exc:
-            log.error("flatten.pause_clear_failed", error=type(exc).__name__, exc_info=True)
-        if self._intent is not None:
-            await self._journal("flatten.pause_cleared", by, {"side": self._intent.side})
-        self._intent = None
-        return True
+        return await self._intents.clear_pause(by=by, busy=self._flattening)
 
     async def _flatten_path(self, side: FlattenSide, *, actor: str) -> FlattenOutcome:
         async with self._lock():
@@ -512,24 +383,13 @@ class KillSwitch:
                 self._flattening = False
         self.last_flatten = outcome
         if outcome.verified:
-            await self._finish_intent()
+            await self._intents.finish()
         await self._journal(
             "flatten.verified" if outcome.verified else "flatten.unverified",
             actor,
             {"side": side.value, "attempts": outcome.attempts},
         )
         return outcome
-
-    async def _finish_intent(self) -> None:
-        intent = self._intent
-        if intent is None:
-            return
-        try:
-            await self._store.finish_flatten_intent()
-        except HedgegridError as exc:  # a restart would re-verify an already flat book
-            log.error("flatten.intent_finish_failed", error=type(exc).__name__, exc_info=True)
-            return
-        self._intent = None if intent.pause_reason is None else await self._store.flatten_intent()
 
     # ----------------------------------------------------------------- reset
     async def reset(self, *, by: str) -> bool:
@@ -547,7 +407,7 @@ class KillSwitch:
             self._tracker.reset()
             await self._rebase()
             self._strategy.unhalt()
-            if self._intent is None or self._intent.pause_reason is None:
+            if not self._intents.holds_pause:
                 # The fired flatten's own pause goes with the latch (an operator
                 # flatten's pause stays until resume).
                 self._strategy.resume(PAUSE_REASON_STRATEGY_FLATTEN)
@@ -562,21 +422,11 @@ class KillSwitch:
 
     async def _rebase(self) -> None:
         try:
-            snap = self._strategy.snapshot()
+            snap: StrategySnapshot | None = self._strategy.snapshot()
         except Exception as exc:  # baselines re-seed on the next check instead
             log.error("killswitch.rebase_failed", error=type(exc).__name__, exc_info=True)
-            self._peak = self._session_basis = self._daily_basis = None
-            return
-        self._peak = snap.equity
-        if snap.equity is not None:
-            await self._store.set_decimal(KEY_PEAK, snap.equity)
-        pnl = total_pnl(snap)
-        self._session_basis = pnl
-        self._daily_basis = pnl
-        await self._store.set_decimal(KEY_DAILY_BASIS, pnl)
+            snap = None
+        await self._baselines.rebase(snap)
 
     async def _journal(self, kind: str, actor: str, details: Mapping[str, Any]) -> None:
-        try:
-            await self._store.journal(kind, actor=actor, details=details, at_ns=self._clock_ns())
-        except HedgegridError as exc:
-            log.error("killswitch.journal_failed", kind=kind, error=type(exc).__name__)
+        await self._intents.journal(kind, actor, details)
