@@ -1,4 +1,4 @@
-"""Pause means no new exposure: entries withdrawn (or frozen with keep_orders); exits always stay."""
+"""Pause means no new exposure: entries withdrawn (or frozen: keep_orders); exits always stay."""
 
 from __future__ import annotations
 
