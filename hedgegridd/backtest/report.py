@@ -140,6 +140,8 @@ def compute_metrics(res: BacktestResults) -> dict[str, Any]:
         return round(float(a.max()), 4) if a.size else 0.0
 
     return {
+        "engine": "nautilus",
+        "run_seconds": None if res.run_seconds is None else round(res.run_seconds, 4),
         "instrument_id": res.instrument_id,
         "bars": len(res.ts),
         "start_balance": str(start_bal),

@@ -61,6 +61,7 @@ class BacktestResults:
     final_short_qty: Decimal
     account_realized_pnl: Decimal  # balance change minus net funding: trading PnL after fees
     reject_reasons: dict[str, int] = field(default_factory=dict)
+    run_seconds: float | None = None  # engine wall time (first run call to end), no loading
 
 
 def _reason_key(reason: str) -> str:
@@ -155,4 +156,13 @@ def extract_results(
         final_short_qty=qty["SHORT"],
         account_realized_pnl=balance - starting_balance - funding_net,
         reject_reasons=dict(reasons),
+        run_seconds=_engine_seconds(engine),
     )
+
+
+def _engine_seconds(engine: BacktestEngine) -> float | None:
+    """Seconds from the engine's first ``run`` call to its end (data loading excluded)."""
+    started, finished = engine.run_started, engine.run_finished
+    if started is None or finished is None:
+        return None
+    return float((finished - started).total_seconds())
