@@ -51,7 +51,7 @@ def _draw(rng: random.Random, rng_def: ParamRange) -> Any:
     if rng_def.step:
         x = lo + round((x - lo) / rng_def.step) * rng_def.step
     if rng_def.type == "int":
-        return int(round(x))
+        return round(x)
     return round(x, 6)
 
 
