@@ -8,6 +8,12 @@ for the optimizer's search; the Nautilus backtest stays the reference for fills
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+# The compiled kernel is cached per user (a packaged install's site-packages is read-only).
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "hedgegrid" / "numba"))
+
 from hedgegridd.screen.market import BarArrays, bars_from_synthetic, from_nautilus
 from hedgegridd.screen.run import ScreenResult, ScreenVenue, run_screen
 

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="no-untyped-def"
 """The compiled screening kernel (numba ``@njit``): one pass over bar arrays.
 
 Prices are integer ticks, quantities integer steps (exact, like the core's Decimals);

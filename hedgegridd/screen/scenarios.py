@@ -33,14 +33,15 @@ _HOUR_NS = 3_600_000_000_000
 
 def _overlay(kind: str, n: int) -> np.ndarray:
     t = np.arange(n, dtype=np.float64) / max(1, n - 1)
+    out: np.ndarray = np.zeros(n)
     if kind == "trend_up":
-        return t * np.log(1.4)
-    if kind == "trend_down":
-        return t * np.log(0.6)
-    if kind == "crash":
+        out = t * float(np.log(1.4))
+    elif kind == "trend_down":
+        out = t * float(np.log(0.6))
+    elif kind == "crash":
         lo, width = 0.5, 0.03
-        return np.clip((t - lo) / width, 0.0, 1.0) * np.log(0.65)
-    return np.zeros(n)
+        out = np.clip((t - lo) / width, 0.0, 1.0) * float(np.log(0.65))
+    return out
 
 
 def scenario_market(kind: str, minutes: int, seed: int) -> dict[str, Any]:
