@@ -7,7 +7,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr
 
 _ARGS = ConfigDict(frozen=True, extra="forbid", strict=True)
 _REASON = re.compile(r"^[A-Za-z0-9_.:*-]{1,64}$")
@@ -29,10 +29,12 @@ Reason = Annotated[StrictStr, BeforeValidator(_reason)]
 
 
 class PauseArgs(BaseModel):
-    """``pause``: stop new entries, recorded under ``reason``."""
+    """``pause``: no new exposure, recorded under ``reason``: resting entries are withdrawn,
+    or with ``keep_orders`` left resting untouched (frozen). Exits always stay."""
 
     model_config = _ARGS
     reason: Reason = "operator"
+    keep_orders: StrictBool = False
 
 
 class ResumeArgs(BaseModel):

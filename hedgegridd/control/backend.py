@@ -54,7 +54,7 @@ class ControlBackend(Protocol):
 
     async def ladders(self) -> LaddersResult: ...
 
-    async def pause(self, reason: str, *, actor: str) -> StateResult: ...
+    async def pause(self, reason: str, *, actor: str, keep_orders: bool = False) -> StateResult: ...
 
     async def resume(self, reason: str, *, actor: str) -> StateResult: ...
 
@@ -133,9 +133,12 @@ class HandleBackend:
     async def ladders(self) -> LaddersResult:
         return ladders_result(self._strategy().ladders())
 
-    async def pause(self, reason: str, *, actor: str) -> StateResult:
+    async def pause(self, reason: str, *, actor: str, keep_orders: bool = False) -> StateResult:
         handle = self._strategy()
-        handle.pause(reason)
+        if keep_orders:
+            handle.pause(reason, keep_orders=True)
+        else:
+            handle.pause(reason)  # default: resting entries are withdrawn
         return state_result(handle.snapshot())
 
     async def resume(self, reason: str, *, actor: str) -> StateResult:

@@ -100,8 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in ("status", "positions", "orders", "ladders", "reload", "version"):
         _add(sub, name, name)
-    pause = _add(sub, "pause", "pause", lambda a: {"reason": a.reason})
+    pause = _add(
+        sub,
+        "pause",
+        "pause",
+        lambda a: {"reason": a.reason, **({"keep_orders": True} if a.keep_orders else {})},
+    )
     pause.add_argument("--reason", default="operator", help="pause reason (default operator)")
+    pause.add_argument(
+        "--keep-orders",
+        action="store_true",
+        help="leave resting entry orders in place (frozen); default: cancel them",
+    )
     resume = _add(sub, "resume", "resume", lambda a: {"reason": "*" if a.all else a.reason})
     resume.add_argument(
         "--reason",

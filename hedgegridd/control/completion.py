@@ -9,7 +9,7 @@ _SUBWORDS: dict[str, tuple[str, ...]] = {
     "flatten": ("long", "short", "both"),
     "completion": ("bash", "zsh"),
     "resume": ("--reason", "--all"),
-    "pause": ("--reason",),
+    "pause": ("--reason", "--keep-orders"),
 }
 
 

@@ -24,7 +24,7 @@ async def dispatch(backend: ControlBackend, request: ParsedRequest, *, actor: st
         case "ladders":
             return await backend.ladders()
         case "pause" if isinstance(args, PauseArgs):
-            return await backend.pause(args.reason, actor=actor)
+            return await backend.pause(args.reason, actor=actor, keep_orders=args.keep_orders)
         case "resume" if isinstance(args, ResumeArgs):
             return await backend.resume(args.reason, actor=actor)
         case "throttle" if isinstance(args, ThrottleArgs):

@@ -186,8 +186,12 @@ def _fields(obj: object) -> dict[str, object]:
 
 
 def side_result(side: SideSnapshot) -> SideResult:
-    """``SideSnapshot`` -> ``SideResult``."""
-    return SideResult.model_validate(_fields(side))
+    """``SideSnapshot`` -> ``SideResult`` (the wire fields only: snapshot fields added for
+    in-process readers, e.g. ``closing_quantity``, do not change the protocol)."""
+    return SideResult.model_validate({name: getattr(side, name) for name in _SIDE_FIELDS})
+
+
+_SIDE_FIELDS = tuple(SideResult.model_fields)
 
 
 def status_result(

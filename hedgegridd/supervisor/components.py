@@ -70,8 +70,8 @@ class SupervisorBackend(HandleBackend):
             outcome = await self._killswitch.flatten(side, actor=actor)
         return flatten_result(outcome.sent, verified=outcome.verified, attempts=outcome.attempts)
 
-    async def pause(self, reason: str, *, actor: str) -> StateResult:
-        result = await super().pause(reason, actor=actor)
+    async def pause(self, reason: str, *, actor: str, keep_orders: bool = False) -> StateResult:
+        result = await super().pause(reason, actor=actor, keep_orders=keep_orders)
         await self._store.set_flag("paused", True)
         return result
 

@@ -41,6 +41,7 @@ class FakeStrategy:
     """A StrategyHandle with plain in-memory state; records the threads that call it."""
 
     pause_reasons: list[str] = field(default_factory=list)
+    kept_orders: list[str] = field(default_factory=list)  # reasons paused with keep_orders
     throttle: Decimal = Decimal(1)
     halted: bool = False
     long_qty: str = "0.003"
@@ -108,10 +109,12 @@ class FakeStrategy:
             for i in range(5)
         ]
 
-    def pause(self, reason: str) -> None:
+    def pause(self, reason: str, *, keep_orders: bool = False) -> None:
         self._called("pause")
         if reason not in self.pause_reasons:
             self.pause_reasons.append(reason)
+        if keep_orders:
+            self.kept_orders.append(reason)
 
     def resume(self, reason: str) -> None:
         self._called("resume")

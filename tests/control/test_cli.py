@@ -88,6 +88,10 @@ def test_mutating_commands_through_the_ctl(live, daemon, capsys) -> None:
     """pause/resume --all/throttle/flatten short/reload act on the daemon and exit 0."""
     assert ctl(capsys, "--socket", live, "pause", "--reason", "deploy")[0] == 0
     assert daemon.strategy.pause_reasons == ["deploy"]
+    assert daemon.strategy.kept_orders == []  # default: entries withdrawn
+    assert ctl(capsys, "--socket", live, "pause", "--reason", "night", "--keep-orders")[0] == 0
+    assert daemon.strategy.pause_reasons == ["deploy", "night"]
+    assert daemon.strategy.kept_orders == ["night"]
     assert ctl(capsys, "--socket", live, "resume", "--all")[0] == 0
     assert daemon.strategy.pause_reasons == []
     code, out, _ = ctl(capsys, "--socket", live, "throttle", "0.4")
@@ -101,7 +105,11 @@ def test_mutating_commands_through_the_ctl(live, daemon, capsys) -> None:
     assert ctl(capsys, "--socket", live, "reload")[0] == 0
     actors = {e["actor"] for e in daemon.journal.entries}
     assert actors == {f"uid={os.getuid()} pid={os.getpid()}"}
-    assert len(daemon.journal.entries) == 5
+    assert len(daemon.journal.entries) == 6
+    pauses = [
+        e["details"]["args"] for e in daemon.journal.entries if e["details"]["command"] == "pause"
+    ]
+    assert [p["keep_orders"] for p in pauses] == [False, True]
 
 
 def test_exit_code_bad_request_is_2(live, daemon, capsys) -> None:
@@ -165,6 +173,15 @@ def test_exit_code_version_mismatch_is_6(live, capsys, monkeypatch) -> None:
     assert code == 6
     assert f"speaks control protocol {PROTOCOL_VERSION}" in err
     assert "use the hedgegridctl installed with the daemon" in err
+
+
+def test_pause_help_documents_keep_orders(capsys) -> None:
+    """``pause --help`` explains that entries are cancelled unless --keep-orders."""
+    with pytest.raises(SystemExit):
+        cli.main(["pause", "--help"])
+    out = capsys.readouterr().out
+    assert "--keep-orders" in out
+    assert "cancel" in out
 
 
 def test_help_documents_exit_codes(capsys) -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hedgegridd.control.args import FlattenArgs, FlattenSideArg, ThrottleArgs
+from hedgegridd.control.args import FlattenArgs, FlattenSideArg, PauseArgs, ThrottleArgs
 from hedgegridd.control.protocol import (
     COMMANDS,
     EXIT_CODE_FOR_ERROR,
@@ -142,11 +142,27 @@ def test_broken_frames_are_bad_frame(line: bytes, message: str) -> None:
             "bad_argument",
         ),
         ({"type": "request", "id": 1, "command": "pause", "args": {"reason": ""}}, "bad_argument"),
+        (
+            {"type": "request", "id": 1, "command": "pause", "args": {"keep_orders": "yes"}},
+            "bad_argument",
+        ),
     ],
 )
 def test_invalid_requests_get_stable_codes(obj: dict, code: str) -> None:
     """Unknown fields, wrong types, unknown commands and bad args each get their code."""
     assert _code(parse_request, obj) == code
+
+
+def test_pause_withdraws_by_default_and_keep_orders_is_a_strict_boolean() -> None:
+    """pause without keep_orders withdraws entries; keep_orders true freezes them instead."""
+    parsed = parse_request({"type": "request", "id": 1, "command": "pause"})
+    assert isinstance(parsed.args, PauseArgs)
+    assert parsed.args.keep_orders is False
+    obj = {"type": "request", "id": 2, "command": "pause", "args": {"keep_orders": True}}
+    args = parse_request(obj).args
+    assert isinstance(args, PauseArgs)
+    assert args.keep_orders is True
+    assert args.reason == "operator"
 
 
 def test_flatten_defaults_to_both_and_accepts_each_side() -> None:
