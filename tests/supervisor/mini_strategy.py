@@ -207,7 +207,7 @@ class MiniGrid(Strategy):
             short=self._side("SHORT"),
             realized_pnl=ZERO,
             unrealized_pnl=ZERO,
-            equity=None,
+            equity=self._equity(),
             peak_equity=None,
             margin_ratio=None,
             funding_rate=None,
@@ -216,6 +216,13 @@ class MiniGrid(Strategy):
             fills=self.fills,
             circuit_breaker_trips=0,
         )
+
+    def _equity(self) -> Decimal | None:
+        """Account balance from the cache (like the real strategy; the kill switch reads it)."""
+        account = self.cache.account_for_venue(self.iid.venue)
+        if account is None:
+            return None
+        return sum((m.as_decimal() for m in account.balances_total().values()), ZERO)
 
     def open_orders(self) -> Sequence[OrderView]:
         return []
