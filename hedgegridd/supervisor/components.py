@@ -91,6 +91,13 @@ class SupervisorBackend(HandleBackend):
             self._strategy().resume("flatten")
         return state_result(self._strategy().snapshot())
 
+    async def reload(self, *, actor: str) -> ReloadResult:
+        """A file that is invalid, or that start would refuse, answers ``config_invalid``."""
+        try:
+            return await super().reload(actor=actor)
+        except ConfigError as exc:  # names the key; nothing was applied
+            raise ControlError(ErrorCode.CONFIG_INVALID, f"reload refused: {exc}") from exc
+
     async def throttle(self, value: Decimal, *, actor: str) -> ThrottleResult:
         result = await super().throttle(value, actor=actor)
         await self._store.set_decimal("throttle", result.throttle)
@@ -195,10 +202,7 @@ def build_ops(
         return await ks_status()
 
     async def do_reload(actor: str) -> ReloadResult:
-        try:
-            applied, restart = await reload(actor)
-        except ConfigError as exc:  # names the key; nothing was applied
-            raise ControlError(ErrorCode.CONFIG_INVALID, f"reload refused: {exc}") from exc
+        applied, restart = await reload(actor)
         return ReloadResult(applied=applied, restart_required=restart)
 
     backend = SupervisorBackend(
