@@ -77,7 +77,7 @@ __all__ = [
 ]
 
 # A woken check (mark update) runs at most this often.
-MIN_WAKE_GAP_S = 0.05
+MIN_WAKE_GAP_S = 0.1
 
 
 def _pending_breach(result: CheckResult) -> bool:

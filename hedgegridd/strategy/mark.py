@@ -9,8 +9,9 @@ when it was received (node clock, ns):
 - a bar close only when no mark/quote arrived for ``bar_fallback_after_ns`` (the
   mark stream is down but bars still flow: the bar is then the freshest price).
 
-Observers (the kill switch's wake-up) are called after every update; an observer
-that raises is logged, never propagated into the strategy's handler.
+Observers (the kill switch's wake-up) are called after every update that changes
+the price (a repeated price only refreshes the age); an observer that raises is
+logged, never propagated into the strategy's handler.
 No Nautilus import: the strategy's handlers translate and call ``observe_*``.
 """
 
@@ -69,10 +70,13 @@ class MarkTracker:
         self._observers.append(observer)
 
     def observe_stream(self, price: Decimal, received_ns: int, *, source: str = "mark") -> bool:
-        """A streamed mark price (or quote mid); returns True when it was taken."""
+        """A streamed mark price (or quote mid); True when it changed the valuation price."""
         if price <= 0:
             return False
         self._streamed_ns = received_ns
+        if self._last is not None and self._last.price == price:
+            self._last = MarkObservation(price, received_ns, source)  # fresher, same value
+            return False
         self._set(MarkObservation(price, received_ns, source))
         return True
 

@@ -229,7 +229,7 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
     def _on_mark(self, price: Decimal, received_ns: int, source: str) -> None:
         """Revalue the book at a streamed price: equity, drawdown gate, risk readings."""
         if not self.mark.observe_stream(price, received_ns, source=source):
-            return
+            return  # same price (only its age refreshed) or nonsense
         if self.risk is not None and self.start_failure is None:
             self._update_equity()
 

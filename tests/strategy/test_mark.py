@@ -101,3 +101,8 @@ def test_bar_close_values_the_book_only_when_no_mark_streams() -> None:
     assert t.received_ns == 8_000
     assert seen == [Decimal(100), Decimal(90), Decimal(102)]
     assert not t.observe_stream(Decimal(0), 9_000)  # nonsense prices are refused
+    assert t.observe_stream(Decimal(95), 10_000)
+    assert not t.observe_stream(Decimal(95), 11_000)  # same price: only its age refreshes
+    assert t.received_ns == 11_000
+    assert seen[-1] == Decimal(95)
+    assert len(seen) == 4  # observers only hear changes
