@@ -12,16 +12,21 @@ when it was received (node clock, ns):
 Observers (the kill switch's wake-up) are called after every update that changes
 the price (a repeated price only refreshes the age); an observer that raises is
 logged, never propagated into the strategy's handler.
-No Nautilus import: the strategy's handlers translate and call ``observe_*``.
+No Nautilus import: the strategy's handlers translate and call ``observe_*``;
+``revalued`` values a snapshot's positions at the tracked price.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
 import structlog
+
+from hedgegridd.core.types import ZERO, Position
+from hedgegridd.strategy.handle import SideSnapshot, StrategySnapshot
 
 log = structlog.get_logger(__name__)
 
@@ -103,3 +108,36 @@ class MarkTracker:
                 observer(obs.price, obs.received_ns)
             except Exception as exc:  # noqa: BLE001 - an observer bug must not stop valuation
                 log.error("mark.observer_failed", error=f"{type(exc).__name__}: {exc}")
+
+
+_MONEY = Decimal(1).scaleb(-8)  # money at 8 decimals, as the control replies
+
+
+def revalued(
+    snap: StrategySnapshot,
+    positions: tuple[Position, Position],
+    price: Decimal,
+    received_ns: int | None,
+) -> StrategySnapshot:
+    """``snap`` with unrealized PnL and notional of (LONG, SHORT) ``positions`` at ``price``."""
+
+    def side(view: SideSnapshot, pos: Position, sign: int) -> SideSnapshot:
+        upnl = ZERO
+        if pos.qty > 0 and pos.avg_price is not None:
+            upnl = (price - pos.avg_price) * pos.qty * sign
+        notional = pos.qty * price
+        return dataclasses.replace(
+            view,
+            unrealized_pnl=upnl.quantize(_MONEY) if upnl else ZERO,
+            notional=notional.quantize(_MONEY) if notional else ZERO,
+        )
+
+    long, short = side(snap.long, positions[0], 1), side(snap.short, positions[1], -1)
+    return dataclasses.replace(
+        snap,
+        long=long,
+        short=short,
+        unrealized_pnl=long.unrealized_pnl + short.unrealized_pnl,
+        mark_price=price,
+        mark_ns=received_ns,
+    )

@@ -13,7 +13,6 @@ trading state DEGRADED is ours and the component stays RUNNING.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Callable
 from decimal import Decimal
@@ -38,8 +37,8 @@ from hedgegridd.strategy.config import HedgeGridConfig
 from hedgegridd.strategy.control import ControlMixin
 from hedgegridd.strategy.events import OrderEventsMixin
 from hedgegridd.strategy.execution import ExecutionMixin
-from hedgegridd.strategy.handle import SideSnapshot, StrategySnapshot, TradingState
-from hedgegridd.strategy.mark import MarkTracker
+from hedgegridd.strategy.handle import StrategySnapshot, TradingState
+from hedgegridd.strategy.mark import MarkTracker, revalued
 from hedgegridd.strategy.orders import (
     OrderBuilder,
     position_id_for,
@@ -371,29 +370,7 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
         price = self.valuation_price()
         if price is None:
             return snap
-        long, short = self.confirmed_positions()
-        places = Decimal(1).scaleb(-8)  # money at 8 decimals, as the control replies
-
-        def revalue(side: SideSnapshot, pos: Position, sign: int) -> SideSnapshot:
-            upnl = ZERO
-            if pos.qty > 0 and pos.avg_price is not None:
-                upnl = (price - pos.avg_price) * pos.qty * sign
-            notional = pos.qty * price
-            return dataclasses.replace(
-                side,
-                unrealized_pnl=upnl.quantize(places) if upnl else ZERO,
-                notional=notional.quantize(places) if notional else ZERO,
-            )
-
-        ls, ss = revalue(snap.long, long, 1), revalue(snap.short, short, -1)
-        return dataclasses.replace(
-            snap,
-            long=ls,
-            short=ss,
-            unrealized_pnl=ls.unrealized_pnl + ss.unrealized_pnl,
-            mark_price=price,
-            mark_ns=self.mark.received_ns,
-        )
+        return revalued(snap, self.confirmed_positions(), price, self.mark.received_ns)
 
     # -- failure handling ----------------------------------------------------------
     def _enter_degraded(self, where: str, exc: BaseException) -> None:
