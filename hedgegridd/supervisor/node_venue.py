@@ -115,11 +115,9 @@ class NodeVenue:
         market_ok: bool | None = None
         reconnecting = 0
         try:
-            conns = [c for ws in self._market_ws() for c in ws._clients.values() if c is not None]
-            if conns:
-                reconnecting = sum(
-                    1 for c in conns if c.is_reconnecting() or not c.is_active() or c.is_closed()
-                )
+            slots = [(ws, cid) for ws in self._market_ws() for cid in _stream_slots(ws)]
+            if slots:
+                reconnecting = sum(1 for ws, cid in slots if not _live(ws._clients.get(cid)))
                 market_ok = reconnecting == 0
         except Exception as exc:  # noqa: BLE001 - unknown adapter internals: report unknown
             self._unsupported_once("market_stream_state", exc)
@@ -144,21 +142,22 @@ class NodeVenue:
         return bool(self.stream_state().user_ok)
 
     async def reconnect_market_streams(self) -> int:
-        """Disconnect and reconnect every market connection that is not active; count."""
+        """(Re)connect every market connection that is not live (stuck or lost); count.
+
+        A connection whose forced connect failed (venue still down) is left empty in the
+        adapter; it counts as not live, so the next call connects it again.
+        """
         done = 0
         for ws in self._market_ws():
             try:
-                stuck = [
-                    cid
-                    for cid, c in list(ws._clients.items())
-                    if c is not None and (c.is_reconnecting() or not c.is_active() or c.is_closed())
-                ]
-                for cid in stuck:
-                    streams = list(ws._client_streams.get(cid, []))
-                    if not streams:
+                for cid in _stream_slots(ws):
+                    client = ws._clients.get(cid)
+                    if _live(client):
                         continue
+                    streams = list(ws._client_streams.get(cid, []))
                     with anyio.fail_after(self._timeout_s):
-                        await ws._disconnect_client(cid)
+                        if client is not None:
+                            await ws._disconnect_client(cid)
                         await ws._connect_client(cid, streams)
                     done += 1
             except TimeoutError:
@@ -200,3 +199,18 @@ class NodeVenue:
         finally:
             if pausable:
                 ws._resume_dispatch()
+
+
+def _stream_slots(ws: Any) -> list[int]:
+    """Connection ids of a market WebSocket client that carry subscriptions."""
+    return [cid for cid, streams in list(ws._client_streams.items()) if streams]
+
+
+def _live(client: Any) -> bool:
+    """A connection that is up and not reconnecting (None: lost)."""
+    return bool(
+        client is not None
+        and client.is_active()
+        and not client.is_reconnecting()
+        and not client.is_closed()
+    )

@@ -134,6 +134,8 @@ class VenueWatch:
         self._user_retry_at = 0.0
         self._market_retry_at = 0.0
         self._failures = 0
+        self._fix_user = False
+        self._fix_market = False
 
     # -- requests --------------------------------------------------------------------
     def request_check(self, reason: str, *, repair: bool = False) -> None:
@@ -146,7 +148,7 @@ class VenueWatch:
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Watch until cancelled."""
         now = self._clock()
-        self._next_check = now + self._cfg.interval_s
+        self._next_check = now  # a first reading at once (reachability, hedge mode, legs)
         self._next_hedge = now + self._cfg.hedge_check_interval_s
         log.info(
             "venue.watch_started",
@@ -175,7 +177,7 @@ class VenueWatch:
 
     async def _step(self) -> None:
         self._watch_rejections()
-        await self._watch_streams(self._clock())
+        self._watch_streams(self._clock())
         if self._requests or self._clock() >= self._next_check:
             reasons = tuple(dict.fromkeys(self._requests)) or ("cadence",)
             repair, self._requests, self._repair_requested = self._repair_requested, [], False
@@ -191,7 +193,9 @@ class VenueWatch:
             self.request_check("rejected_-4061")
         self._rejects_seen = count
 
-    async def _watch_streams(self, now: float) -> None:
+    def _watch_streams(self, now: float) -> None:
+        """Note stream state; a stream not live for ``stream_grace_s`` is queued for a fix
+        that the next round applies right after a successful read (venue reachable)."""
         if self._node is None:
             return
         state = self._node.stream_state()
@@ -202,14 +206,14 @@ class VenueWatch:
                 self.request_check("user_stream_renewed")
             self._user_gen = state.user_generation
         grace = self._cfg.stream_grace_s
-        venue_up = self.stats.reachable is not False
         if state.user_ok is False:
             self._user_bad_since = self._user_bad_since or now
             if now - self._user_bad_since >= grace:
                 self._condition(Condition.USER_STREAM_DOWN, True, "user stream not live")
-                if venue_up and now >= self._user_retry_at:
+                if now >= self._user_retry_at:
                     self._user_retry_at = now + grace
-                    await self._restart_user_stream("stuck")
+                    self._fix_user = True
+                    self.request_check("user_stream_stuck")
         elif state.user_ok:
             if self._user_bad_since is not None:
                 log.info("venue.user_stream_live", down_s=round(now - self._user_bad_since, 2))
@@ -220,9 +224,10 @@ class VenueWatch:
             self._market_bad_since = self._market_bad_since or now
             if now - self._market_bad_since >= grace:
                 self._condition(Condition.MARKET_STREAM_DOWN, True, "market stream reconnecting")
-                if venue_up and now >= self._market_retry_at:
+                if now >= self._market_retry_at:
                     self._market_retry_at = now + grace
-                    await self._reconnect_market("stuck")
+                    self._fix_market = True
+                    self.request_check("market_stream_stuck")
         elif state.market_ok:
             if self._market_bad_since is not None:
                 log.info("venue.market_streams_live", down_s=round(now - self._market_bad_since, 2))
@@ -230,21 +235,32 @@ class VenueWatch:
             self._market_bad_since = None
             self._condition(Condition.MARKET_STREAM_DOWN, False)
 
-    async def _restart_user_stream(self, why: str) -> None:
+    async def _fix_streams(self) -> None:
+        """Apply queued stream fixes (called right after the venue answered)."""
+        if self._node is None or not (self._fix_user or self._fix_market):
+            return
+        state = self._node.stream_state()
+        if self._fix_user and state.user_ok is False:
+            await self._restart_user_stream()
+        if self._fix_market and state.market_ok is False:
+            await self._reconnect_market()
+        self._fix_user = self._fix_market = False
+
+    async def _restart_user_stream(self) -> None:
         assert self._node is not None
         self.stats.user_stream_restarts += 1
         self._beat()
         ok = await self._node.resubscribe_user_stream()
-        log.warning("venue.user_stream_restarted", why=why, ok=ok)
+        log.warning("venue.user_stream_restarted", ok=ok)
         if ok:
             self.request_check("user_stream_restarted")
 
-    async def _reconnect_market(self, why: str) -> None:
+    async def _reconnect_market(self) -> None:
         assert self._node is not None
         self._beat()
         count = await self._node.reconnect_market_streams()
         self.stats.market_reconnects += count
-        log.warning("venue.market_streams_reconnected", why=why, connections=count)
+        log.warning("venue.market_streams_reconnected", connections=count)
 
     # -- one round ---------------------------------------------------------------------
     async def _read(self) -> VenueRead | None:
@@ -254,7 +270,8 @@ class VenueWatch:
         except VenueReadError as exc:
             self._unreachable(str(exc))
             return None
-        await self._reachable()
+        self._reachable()
+        await self._fix_streams()
         return read
 
     async def _round(self, reasons: tuple[str, ...], *, repair: bool) -> bool:
@@ -381,7 +398,7 @@ class VenueWatch:
                 {"down_s": f"{now - self._down_since:.0f}"},
             )
 
-    async def _reachable(self) -> None:
+    def _reachable(self) -> None:
         was_down = self.stats.reachable is False
         self.stats.reachable = True
         if not was_down:
@@ -394,14 +411,7 @@ class VenueWatch:
             self._condition(Condition.VENUE_UNREACHABLE, False)
             self._alert(VenueAlert.VENUE_RESTORED, Severity.INFO, "the venue answers again", {})
         self._repair_requested = True
-        if self._node is not None:  # the venue is back: bring the streams back now
-            state = self._node.stream_state()
-            if state.user_ok is False:
-                self._user_retry_at = self._clock() + self._cfg.stream_grace_s
-                await self._restart_user_stream("venue_back")
-            if state.market_ok is False:
-                self._market_retry_at = self._clock() + self._cfg.stream_grace_s
-                await self._reconnect_market("venue_back")
+        self._fix_user = self._fix_market = True  # the venue is back: the streams now, no grace
 
     # -- outputs ------------------------------------------------------------------------
     def _condition(self, name: Condition, active: bool, detail: str = "") -> None:

@@ -165,3 +165,68 @@ async def test_hedge_mode_lost_pauses_alerts_degrades_then_recovers(tmp_path: Pa
             assert _event(daemon, "venue.hedge_mode_restored")
         finally:
             daemon.stop_now()
+
+
+async def test_venue_restart_streams_back_and_trading_resumes_same_process(
+    tmp_path: Path,
+) -> None:
+    """Venue restart (all sockets closed, keys forgotten, 503 for a while): same PID resumes."""
+    async with SimExchange(SimConfig(speed=600), bars=flat("60000", 100_000)) as sim:
+        config = sim_config_toml(sim, tmp_path, extra=RECONCILE)
+        daemon = start_daemon(config, tmp_path, factory=None, watchdog_usec=None)
+        try:
+            await _laddered(daemon, sim)
+            url = await _metrics_url(daemon)
+            pid = daemon.proc.pid
+            keys_before = len(sim.seen("/fapi/v1/listenKey", method="POST"))
+            down_s = 6.0
+            assert await sim.restart(down_s) >= 2  # market and user sockets closed
+            up_at = time.monotonic() + down_s
+            await daemon.until(lambda: _event(daemon, "venue.unreachable"), "outage noticed")
+
+            def streams_back() -> bool:
+                return (
+                    time.monotonic() >= up_at
+                    and sim.hub.user_connections >= 1
+                    and "btcusdt@kline_1m" in sim.hub.subscriptions()
+                )
+
+            await daemon.until(streams_back, "user and market streams re-established")
+            back_s = time.monotonic() - up_at
+            # A new listenKey was made (the old one died with the venue) and the book reconciled.
+            assert len(sim.seen("/fapi/v1/listenKey", method="POST")) > keys_before
+            await daemon.until(lambda: _event(daemon, "venue.reachable_again"), "venue back")
+            await daemon.until(
+                lambda: [e for e in _event(daemon, "reconcile.mass_status") if e["applied"]],
+                "reconciled after the restart",
+            )
+
+            # Trading resumes on the live streams: a fill is heard and protected at once.
+            await daemon.until(
+                lambda: len([k for k in entry_keys(sim) if k[0] == "LONG"]) >= 3, "ladder resting"
+            )
+            trades = len(sim.engine.trades)
+            await sim.jump_price(to=Decimal("59640"))
+            await daemon.until(lambda: len(sim.engine.trades) > trades, "entries filled")
+
+            async def protected() -> bool:
+                book = venue_book(sim)
+                held = await _long_qty(url)
+                return book["LONG"]["pos"] > 0 and held == book["LONG"]["pos"] and balanced(sim)
+
+            await daemon.until(protected, "fill heard and protected after the restart")
+            assert daemon.proc.poll() is None and daemon.proc.pid == pid  # no process restart
+
+            async def watch_sees_live() -> bool:
+                m = await scrape(url)
+                return (
+                    m[("hedgegridd_venue_user_stream_up", ())] == 1
+                    and m[("hedgegridd_venue_market_streams_up", ())] == 1
+                    and m[("hedgegridd_venue_reachable", ())] == 1
+                    and m[("hedgegridd_health_degraded", ())] == 0
+                )
+
+            await daemon.until(watch_sees_live, "venue watch reports streams live, health clear")
+            print(f"streams back {back_s:.1f}s after the venue (down {down_s}s)")
+        finally:
+            daemon.stop_now()
