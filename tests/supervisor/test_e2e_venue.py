@@ -215,7 +215,8 @@ async def test_venue_restart_streams_back_and_trading_resumes_same_process(
                 return book["LONG"]["pos"] > 0 and held == book["LONG"]["pos"] and balanced(sim)
 
             await daemon.until(protected, "fill heard and protected after the restart")
-            assert daemon.proc.poll() is None and daemon.proc.pid == pid  # no process restart
+            assert daemon.proc.poll() is None  # no process restart
+            assert daemon.proc.pid == pid
 
             async def watch_sees_live() -> bool:
                 m = await scrape(url)
