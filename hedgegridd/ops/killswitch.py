@@ -219,6 +219,7 @@ class KillSwitch:
             limits={k.value: str(v) for k, v in self._tracker.limits.items()},
             latched=self.latched,
         )
+        self._wake = anyio.Event()  # before started(): a mark may wake the first check
         task_status.started()
         async with anyio.create_task_group() as tg:
             intent = self._intents.current
@@ -227,7 +228,7 @@ class KillSwitch:
             await self._check_loop()
 
     async def _check_loop(self) -> None:
-        self._wake = anyio.Event()
+        self._wake = self._wake or anyio.Event()
         next_at = anyio.current_time()
         last_check = -MIN_WAKE_GAP_S
         if not self._config.enabled:
@@ -381,9 +382,9 @@ class KillSwitch:
                 )
             finally:
                 self._flattening = False
-        self.last_flatten = outcome
         if outcome.verified:
             await self._intents.finish()
+        self.last_flatten = outcome
         await self._journal(
             "flatten.verified" if outcome.verified else "flatten.unverified",
             actor,

@@ -102,6 +102,7 @@ async def test_restart_finishes_a_pending_flatten_and_stays_paused(tmp_path: Pat
         async with anyio.create_task_group() as tg:
             await tg.start(second.run)
             await until(lambda: second.last_flatten is not None)
+            assert not second.status().flatten_pending  # recorded before last_flatten is set
             tg.cancel_scope.cancel()
         assert book2.flatten_calls == [FlattenSide.BOTH]
         assert book2.is_flat(FlattenSide.BOTH)
