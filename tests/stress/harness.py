@@ -43,9 +43,7 @@ def walk(seed: int, n: int = 20_000, start: Decimal = START) -> list[SimBar]:
     return bars
 
 
-def stress_toml(
-    sim: SimExchange, tmp_path: Path, *, killswitch: str = "", extra: str = ""
-) -> Path:
+def stress_toml(sim: SimExchange, tmp_path: Path, *, killswitch: str = "", extra: str = "") -> Path:
     """Daemon config (sim mode) with the kill switch armed and a fast check cadence."""
     path = tmp_path / "hedgegridd.toml"
     path.write_text(
@@ -141,9 +139,7 @@ class Rig:
         async def same() -> dict[str, Any] | None:
             pos = await self.ctl("positions")
             book = venue_book(self.sim)
-            ok = all(
-                Decimal(pos[s.lower()]["quantity"]) == book[s]["pos"] for s in SIDES
-            )
+            ok = all(Decimal(pos[s.lower()]["quantity"]) == book[s]["pos"] for s in SIDES)
             return pos if ok else None
 
         return await self.until(same, "daemon positions equal the venue's legs")

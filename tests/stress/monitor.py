@@ -116,7 +116,7 @@ class VenueMonitor:
         """Run a check inside the simulator's tasks: a monitor bug is a violation, not a crash."""
         try:
             fn()
-        except Exception as exc:  # noqa: BLE001 - reported through ``violations``
+        except Exception as exc:
             self.violations.append(f"monitor error: {type(exc).__name__}: {exc}")
 
     async def run(self) -> None:
