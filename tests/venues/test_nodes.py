@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+import pytest
+from pydantic import SecretStr, ValidationError
 
-from hedgegridd.venues.config import Mode, VenueSettings
+from hedgegridd.venues.config import Mode, ReconcileSettings, VenueSettings
 from hedgegridd.venues.guards import BinanceKeys
 from hedgegridd.venues.nodes import build_node_plan
 
@@ -51,3 +52,31 @@ def test_overridden_ws_also_routes_the_user_stream() -> None:
     venue = VenueSettings(base_url_http="http://127.0.0.1:1", base_url_ws="ws://127.0.0.1:1")
     plan = build_node_plan(Mode.SIM, venue, keys=KEYS)
     assert plan.config.exec_clients["BINANCE"].base_url_ws_stream == "ws://127.0.0.1:1"
+
+
+def test_live_reconciliation_checks_configured_for_hedge_mode() -> None:
+    """Nautilus owns in-flight and open-order checks; its hedge-blind position check is off."""
+    plan = build_node_plan(
+        Mode.LIVE, VenueSettings(), keys=KEYS, reconcile=ReconcileSettings(open_check_interval_s=45)
+    )
+    engine = plan.config.exec_engine
+    assert engine.open_check_interval_secs == 45
+    assert engine.open_check_open_only is True
+    assert engine.position_check_interval_secs is None
+    assert engine.inflight_check_interval_ms == 2_000
+    assert engine.generate_missing_orders is True
+    assert engine.purge_closed_orders_interval_mins is None
+    off = build_node_plan(
+        Mode.SIM, VenueSettings(), keys=KEYS, reconcile=ReconcileSettings(open_check_interval_s=0)
+    )
+    assert off.config.exec_engine.open_check_interval_secs is None
+    paper = build_node_plan(Mode.PAPER, VenueSettings(), keys=None)
+    assert paper.config.exec_engine.reconciliation is False
+    assert paper.config.exec_engine.open_check_interval_secs is None
+
+
+def test_open_check_interval_is_off_or_at_least_five_seconds() -> None:
+    """0 disables the Nautilus open-order check; 1..4 s would hammer the API: refused."""
+    assert ReconcileSettings(open_check_interval_s=0).open_check_interval_s == 0
+    with pytest.raises(ValidationError, match="at least 5 seconds"):
+        ReconcileSettings(open_check_interval_s=2)

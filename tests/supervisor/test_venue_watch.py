@@ -1,0 +1,313 @@
+"""The venue watch's decisions, with a fake venue, node, strategy and alert sink."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import anyio
+import pytest
+
+from hedgegridd.core.types import Side
+from hedgegridd.ops.config import Severity
+from hedgegridd.strategy.reconciler import Reconciler, VenueOrder
+from hedgegridd.supervisor.health import Health
+from hedgegridd.supervisor.node_venue import StreamState
+from hedgegridd.supervisor.settings import WatchdogSettings
+from hedgegridd.supervisor.venue_reader import (
+    VenueRead,
+    VenueReadError,
+    parse_legs,
+    parse_orders,
+)
+from hedgegridd.supervisor.venue_watch import HEDGE_MODE_LOST, VenueWatch
+from hedgegridd.venues.config import ReconcileSettings
+from tests.ops.helpers import until
+from tests.strategy.test_reconciler import SL_L, TP_L, FakeOrder, FakeStrategy
+
+pytestmark = pytest.mark.anyio
+D = Decimal
+LONG, SHORT = Side.LONG, Side.SHORT
+FAST = ReconcileSettings(
+    interval_s=1,
+    hedge_check_interval_s=1,
+    confirm_delay_s=0.1,
+    stream_grace_s=1,
+    venue_down_alert_s=1,
+    alert_after_repairs=2,
+)
+
+
+class FakeReader:
+    """The venue: legs, open orders, hedge mode; can go down."""
+
+    def __init__(self) -> None:
+        self.legs = {LONG: D(0), SHORT: D(0)}
+        self.orders: tuple[VenueOrder, ...] = ()
+        self.dual = True
+        self.down = False
+        self.reads = 0
+        self.dual_reads = 0
+
+    async def read(self) -> VenueRead:
+        self.reads += 1
+        if self.down:
+            raise VenueReadError("HTTP 503")
+        return VenueRead(legs=dict(self.legs), orders=self.orders, one_way_rows=False)
+
+    async def dual_side(self) -> bool:
+        self.dual_reads += 1
+        if self.down:
+            raise VenueReadError("HTTP 503")
+        return self.dual
+
+    async def aclose(self) -> None:
+        return None
+
+    def cover_long(self, qty: str) -> None:
+        self.legs[LONG] = D(qty)
+        self.orders = (
+            VenueOrder(TP_L, "LONG", "SELL", D(qty)),
+            VenueOrder(SL_L, "LONG", "SELL", D(qty), algo=True),
+        )
+
+
+@dataclass
+class Snap:
+    rejects_by_reason: dict[str, int] = field(default_factory=dict)
+
+
+class FakeHandle:
+    """The StrategyHandle parts the watch uses."""
+
+    def __init__(self) -> None:
+        self.snap = Snap()
+        self.calls: list[tuple[str, str]] = []
+
+    def snapshot(self) -> Snap:
+        return self.snap
+
+    def pause(self, reason: str) -> None:
+        self.calls.append(("pause", reason))
+
+    def resume(self, reason: str) -> None:
+        self.calls.append(("resume", reason))
+
+
+class FakeNode:
+    """NodeVenue stand-in: stream state and the repairs asked of it."""
+
+    def __init__(self) -> None:
+        self.state = StreamState(user_ok=True, user_generation="g1", market_ok=True)
+        self.mass_status_calls = 0
+        self.resubscribes: list[bool] = []  # venue reachable when asked
+        self.reconnects = 0
+        self.on_mass_status: Any = None
+        self.reader: FakeReader | None = None
+
+    def stream_state(self) -> StreamState:
+        return self.state
+
+    async def mass_status(self) -> bool:
+        self.mass_status_calls += 1
+        if self.on_mass_status is not None:
+            self.on_mass_status()
+        return True
+
+    async def resubscribe_user_stream(self) -> bool:
+        self.resubscribes.append(self.reader is not None and not self.reader.down)
+        self.state = StreamState(True, "g2", self.state.market_ok)
+        return True
+
+    async def reconnect_market_streams(self) -> int:
+        self.reconnects += 1
+        self.state = StreamState(self.state.user_ok, self.state.user_generation, True)
+        return 1
+
+
+class FakeAlerts:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, Severity]] = []
+
+    def notify(self, key: str, severity: Severity, title: str, text: str = "", **kw: Any) -> None:
+        self.sent.append((key, severity))
+
+    def keys(self) -> list[str]:
+        return [k for k, _ in self.sent]
+
+
+@dataclass
+class Rig:
+    watch: VenueWatch
+    reader: FakeReader
+    handle: FakeHandle
+    node: FakeNode
+    alerts: FakeAlerts
+    health: Health
+    host: FakeStrategy
+
+    def exits_at_venue(self, qty: str) -> None:
+        """The venue holds LONG ``qty`` and our TP/SL for it, both tracked by the book."""
+        self.reader.cover_long(qty)
+        for key, kind in ((TP_L, "tp"), (SL_L, "sl")):
+            self.host.book.open_ids[key] = type("M", (), {"side": LONG, "kind": kind})()
+            self.host.cache.orders[key] = FakeOrder(key, D(qty))
+
+
+@asynccontextmanager
+async def running(settings: ReconcileSettings = FAST) -> AsyncIterator[Rig]:
+    reader, handle, node, alerts = FakeReader(), FakeHandle(), FakeNode(), FakeAlerts()
+    node.reader = reader
+    health = Health(WatchdogSettings())
+    host = FakeStrategy()
+    watch = VenueWatch(
+        settings,
+        reader=reader,
+        handle=handle,  # type: ignore[arg-type]
+        reconciler=Reconciler(host),  # type: ignore[arg-type]
+        node=node,  # type: ignore[arg-type]
+        alerts=alerts,
+        health=health,
+        tick_s=0.02,
+    )
+    async with anyio.create_task_group() as tg:
+        await tg.start(watch.run)
+        yield Rig(watch, reader, handle, node, alerts, health, host)
+        tg.cancel_scope.cancel()
+
+
+async def test_hedge_mode_lost_pauses_alerts_degrades_and_recovers() -> None:
+    """dual false: pause + critical alert + condition (pings go on); true again: all cleared."""
+    async with running() as rig:
+        rig.reader.dual = False
+        await until(lambda: ("pause", HEDGE_MODE_LOST) in rig.handle.calls)
+        assert ("hedge_mode_lost", Severity.CRITICAL) in rig.alerts.sent
+        assert "hedge_mode_lost" in rig.health.conditions()
+        assert rig.health.evaluate().ok  # degraded, still pinging
+        assert rig.health.evaluate().degraded == ("hedge_mode_lost",)
+        rig.reader.dual = True
+        await until(lambda: ("resume", HEDGE_MODE_LOST) in rig.handle.calls)
+        assert ("hedge_mode_restored", Severity.INFO) in rig.alerts.sent
+        assert rig.health.conditions() == {}
+        assert rig.handle.calls.count(("pause", HEDGE_MODE_LOST)) == 1
+
+
+async def test_a_4061_rejection_checks_hedge_mode_at_once() -> None:
+    """With a slow hedge cadence, a -4061 rejection still triggers the dual-side check."""
+    async with running(FAST.model_copy(update={"hedge_check_interval_s": 3600})) as rig:
+        await until(lambda: rig.reader.reads >= 1)
+        assert rig.reader.dual_reads == 0
+        rig.reader.dual = False
+        rig.handle.snap.rejects_by_reason["-4061"] = 3
+        await until(lambda: ("pause", HEDGE_MODE_LOST) in rig.handle.calls)
+        assert rig.reader.dual_reads == 1
+
+
+async def test_lost_fill_is_confirmed_then_repaired_with_a_mass_status() -> None:
+    """Venue leg grew, book did not: re-read, mass status, exits re-planned, repaired."""
+    async with running() as rig:
+        await until(lambda: rig.reader.reads >= 1)
+        rig.exits_at_venue("0.003")
+
+        def nautilus_applies_the_fill() -> None:
+            rig.host.legs[LONG] = D("0.003")
+
+        rig.node.on_mass_status = nautilus_applies_the_fill
+        await until(lambda: rig.watch.stats.repairs == 1)
+        assert rig.node.mass_status_calls == 1
+        assert ("sync", "reconcile:False") in rig.host.calls
+        assert rig.watch.stats.mismatches == 1
+        assert rig.alerts.keys() == []
+
+
+async def test_a_difference_gone_on_the_re_read_is_not_repaired() -> None:
+    """An event in flight: the confirm re-read agrees, so no mass status is asked for."""
+    async with running(FAST.model_copy(update={"confirm_delay_s": 0.5})) as rig:
+        await until(lambda: rig.reader.reads >= 1)
+        rig.exits_at_venue("0.003")
+        rounds = rig.watch.stats.rounds
+        await until(lambda: rig.watch.stats.rounds > rounds)
+        rig.host.legs[LONG] = D("0.003")  # the fill event arrives during the confirm delay
+        await until(lambda: rig.watch.stats.rounds > rounds + 2)
+        assert rig.node.mass_status_calls == 0
+        assert rig.watch.stats.mismatches == 0
+
+
+async def test_unrepaired_difference_escalates_then_resolves() -> None:
+    """Repairs that do not help: critical venue_mismatch, pause, condition; fixed: cleared."""
+    async with running() as rig:
+        rig.exits_at_venue("0.003")  # the cache's leg never follows: every repair fails
+        await until(lambda: ("venue_mismatch", Severity.CRITICAL) in rig.alerts.sent)
+        assert ("pause", "venue_mismatch") in rig.host.calls
+        assert "venue_mismatch" in rig.health.conditions()
+        assert rig.node.mass_status_calls >= 2
+        rig.host.legs[LONG] = D("0.003")
+        await until(lambda: ("venue_mismatch_resolved", Severity.INFO) in rig.alerts.sent)
+        assert ("resume", "venue_mismatch") in rig.host.calls
+        assert "venue_mismatch" not in rig.health.conditions()
+
+
+async def test_venue_outage_alerts_and_return_fixes_streams_then_reconciles() -> None:
+    """Down: alert + condition, no stream forcing; back: streams forced, mass status, cleared."""
+    async with running() as rig:
+        await until(lambda: rig.reader.reads >= 1)
+        rig.reader.down = True
+        rig.node.state = StreamState(user_ok=False, user_generation=None, market_ok=False)
+        await until(lambda: ("venue_unreachable", Severity.WARNING) in rig.alerts.sent)
+        await until(lambda: "user_stream_down" in rig.health.conditions())
+        assert "venue_unreachable" in rig.health.conditions()
+        assert rig.node.resubscribes == []  # never forced while the venue does not answer
+        rig.reader.down = False
+        await until(lambda: ("venue_restored", Severity.INFO) in rig.alerts.sent)
+        await until(lambda: rig.node.resubscribes == [True] and rig.node.reconnects == 1)
+        await until(lambda: rig.node.mass_status_calls >= 1)
+        await until(lambda: rig.health.conditions() == {})
+        assert rig.watch.stats.reachable is True
+
+
+async def test_stuck_user_stream_is_recreated_after_the_grace_period() -> None:
+    """A user stream not live beyond the grace, venue up: re-created once, then live."""
+    async with running() as rig:
+        await until(lambda: rig.reader.reads >= 1)
+        rig.node.state = StreamState(user_ok=False, user_generation="g1", market_ok=True)
+        await until(lambda: rig.node.resubscribes == [True])
+        await until(lambda: rig.watch.stats.user_stream_ok is True)
+        assert rig.watch.stats.user_stream_restarts == 1
+        assert "user_stream_down" not in rig.health.conditions()
+
+
+def test_position_risk_rows_parse_into_legs_and_one_way_flag() -> None:
+    """LONG/SHORT rows become absolute leg sizes; a BOTH row flags one-way mode."""
+    rows = [
+        {"positionSide": "LONG", "positionAmt": "0.004"},
+        {"positionSide": "SHORT", "positionAmt": "-0.002"},
+    ]
+    assert parse_legs(rows) == ({LONG: D("0.004"), SHORT: D("0.002")}, False)
+    assert parse_legs([{"positionSide": "BOTH", "positionAmt": "0"}])[1] is True
+    with pytest.raises(VenueReadError):
+        parse_legs({"code": -1})
+
+
+def test_open_orders_parse_to_remaining_quantity() -> None:
+    """Regular orders: orig - executed; algo orders: their quantity, flagged algo."""
+    regular = parse_orders(
+        [
+            {
+                "clientOrderId": TP_L,
+                "positionSide": "LONG",
+                "side": "SELL",
+                "origQty": "0.003",
+                "executedQty": "0.001",
+            }
+        ],
+        algo=False,
+    )
+    assert regular == (VenueOrder(TP_L, "LONG", "SELL", D("0.002")),)
+    algo = parse_orders(
+        [{"clientAlgoId": SL_L, "positionSide": "LONG", "side": "SELL", "quantity": "0.003"}],
+        algo=True,
+    )
+    assert algo == (VenueOrder(SL_L, "LONG", "SELL", D("0.003"), algo=True),)
