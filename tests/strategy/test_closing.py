@@ -176,3 +176,56 @@ def test_flatten_while_a_tp_fills_concurrently_never_flips_the_leg(
     # Only the leg under test: with a latency longer than a bar, the SHORT grid's exits
     # arrive after the fills they were sized for (a timing artefact of this venue model).
     assert [o for o in st.over if " LONG pos=" in o] == []
+
+
+def test_stop_refused_as_crossed_cancels_the_blocking_tp_before_closing(
+    disposer: list[Harness],
+) -> None:
+    """-2021 on a resting lot's SL: its TP is cancelled first, then one close of that lot."""
+    from tests.strategy.harness import rejected
+
+    minute = _probe_long_with_exits(900, 3, 50)
+    h = build(observer=True, minutes=900, seed=3)
+    disposer.append(h)
+    st = h.strategy
+    assert isinstance(st, ObservedStrategy)
+    alerts: list[tuple[str, dict[str, str]]] = []
+    st.set_sinks(alert=lambda kind, details: alerts.append((kind, details)))
+    h.session.advance(at(h, minute))
+    held = st.snapshot().long.quantity
+    assert held > 0
+    cache = h.session.engine.cache
+    stops = [v for v in st.open_orders() if v.kind == "sl" and v.position_side == "LONG"]
+    tps = {
+        v.client_order_id for v in st.open_orders() if v.kind == "tp" and v.position_side == "LONG"
+    }
+    assert stops
+    assert tps
+    newest = stops[-1]
+    # The venue says the stop would trigger at once (Binance -2021): that lot is unprotected.
+    st.on_order_rejected(
+        rejected(st, _coid(newest.client_order_id), "Order would immediately trigger. -2021")
+    )
+    refused_at = st.clock.timestamp_ns()
+    assert [a[0] for a in alerts] == ["gap_close"]
+    assert st.closer.is_closing(Side.LONG)
+    cancelled = [t for t in tps if t in st.book.cancelling]
+    assert cancelled  # the TP of that lot would block the close on Binance (-2022)
+    assert _closes(h, Side.LONG, after_ns=refused_at) == []  # not before the cancel is confirmed
+    h.session.advance(at(h, minute + 3))
+    closes = _closes(h, Side.LONG, after_ns=refused_at)
+    assert all(o.is_closed and o.filled_qty == o.quantity for o in closes)
+    assert sum((o.quantity.as_decimal() for o in closes), Decimal(0)) == newest.quantity
+    for tp_id in cancelled:
+        tp = cache.order(_coid(tp_id))
+        assert tp.is_closed
+        assert all(o.ts_init >= tp.ts_last for o in closes)  # the close followed the cancel ack
+    assert st.flips == []
+    assert st.over == []
+    assert not st.closer.is_closing(Side.LONG)
+
+
+def _coid(client_id: str) -> Any:
+    from nautilus_trader.model.identifiers import ClientOrderId
+
+    return ClientOrderId(client_id)
