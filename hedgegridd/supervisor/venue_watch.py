@@ -47,6 +47,7 @@ log = structlog.get_logger(__name__)
 HEDGE_MODE_LOST = "hedge_mode_lost"  # pause reason and health condition
 REJECT_HEDGE_MODE = "-4061"  # Binance: order's position side does not match the setting
 DOWN_RETRY_S = 1.0  # check cadence while the venue does not answer
+MIN_GAP_S = 1.0  # requested rounds (stream events, rejections) at most this often
 
 
 class VenueAlert(enum.StrEnum):
@@ -134,6 +135,7 @@ class VenueWatch:
         self._user_retry_at = 0.0
         self._market_retry_at = 0.0
         self._failures = 0
+        self._last_round_end = -MIN_GAP_S
         self._fix_user = False
         self._fix_market = False
 
@@ -178,17 +180,21 @@ class VenueWatch:
     async def _step(self) -> None:
         self._watch_rejections()
         self._watch_streams(self._clock())
-        if self._requests or self._clock() >= self._next_check:
+        now = self._clock()
+        requested = bool(self._requests) and now - self._last_round_end >= MIN_GAP_S
+        if requested or now >= self._next_check:
             reasons = tuple(dict.fromkeys(self._requests)) or ("cadence",)
             repair, self._requests, self._repair_requested = self._repair_requested, [], False
             ok = await self._round(reasons, repair=repair)
+            self._last_round_end = self._clock()
             delay = self._cfg.interval_s if ok else min(self._cfg.interval_s, DOWN_RETRY_S)
             self._next_check = self._clock() + delay
 
     # -- triggers ----------------------------------------------------------------------
     def _watch_rejections(self) -> None:
         count = self._handle.snapshot().rejects_by_reason.get(REJECT_HEDGE_MODE, 0)
-        if self._rejects_seen is not None and count > self._rejects_seen:
+        known_lost = self.stats.hedge_mode is False  # then the cadence re-checks, no flood
+        if self._rejects_seen is not None and count > self._rejects_seen and not known_lost:
             self._hedge_due = True
             self.request_check("rejected_-4061")
         self._rejects_seen = count
@@ -369,7 +375,12 @@ class VenueWatch:
                 {"dualSidePosition": "false"},
             )
             return False
-        if dual and before is False:
+        if not dual:  # still lost: an operator "resume *" must not re-open entries
+            if HEDGE_MODE_LOST not in self._handle.snapshot().pause_reasons:
+                self._handle.pause(HEDGE_MODE_LOST)
+                log.warning("venue.hedge_mode_pause_reasserted")
+            return False
+        if before is False:
             self._handle.resume(HEDGE_MODE_LOST)
             self._condition(Condition.HEDGE_MODE_LOST, False)
             log.info("venue.hedge_mode_restored")

@@ -78,6 +78,7 @@ class FakeReader:
 @dataclass
 class Snap:
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
+    pause_reasons: tuple[str, ...] = ()
 
 
 class FakeHandle:
@@ -92,9 +93,11 @@ class FakeHandle:
 
     def pause(self, reason: str) -> None:
         self.calls.append(("pause", reason))
+        self.snap.pause_reasons = tuple(sorted({*self.snap.pause_reasons, reason}))
 
     def resume(self, reason: str) -> None:
         self.calls.append(("resume", reason))
+        self.snap.pause_reasons = tuple(r for r in self.snap.pause_reasons if r != reason)
 
 
 class FakeNode:
@@ -193,6 +196,16 @@ async def test_hedge_mode_lost_pauses_alerts_degrades_and_recovers() -> None:
         assert ("hedge_mode_restored", Severity.INFO) in rig.alerts.sent
         assert rig.health.conditions() == {}
         assert rig.handle.calls.count(("pause", HEDGE_MODE_LOST)) == 1
+
+
+async def test_hedge_pause_is_reasserted_while_hedge_mode_stays_off() -> None:
+    """An operator's resume of every reason does not re-open entries while dual is false."""
+    async with running() as rig:
+        rig.reader.dual = False
+        await until(lambda: ("pause", HEDGE_MODE_LOST) in rig.handle.calls)
+        rig.handle.resume(HEDGE_MODE_LOST)  # what `hedgegridctl resume '*'` does
+        await until(lambda: rig.handle.calls.count(("pause", HEDGE_MODE_LOST)) == 2)
+        assert rig.alerts.keys().count("hedge_mode_lost") == 1  # one alert per incident
 
 
 async def test_a_4061_rejection_checks_hedge_mode_at_once() -> None:
