@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -134,5 +135,30 @@ async def test_killswitch_flatten_intent_is_dropped_once_flat(tmp_path: Path) ->
         assert (await ks.fire("limit:drawdown")).verified
         assert await store.flatten_intent() is None
         assert await store.killswitch_latch() is not None
+    finally:
+        await store.aclose()
+
+
+async def test_reset_lifts_the_fired_flatten_pause_but_not_an_operator_flatten(
+    tmp_path: Path,
+) -> None:
+    """After a fired flatten, reset resumes trading; an earlier operator flatten still pauses."""
+    store = await AsyncStateStore.open(tmp_path / "s.db")
+    try:
+        book = FakeBook()
+        book.auto_fill = True
+        ks = KillSwitch(config(), strategy=book, store=store)
+        await ks.restore()
+        await ks.fire("limit:drawdown")
+        assert "flatten" in book.pause_reasons
+        assert await ks.reset(by="uid=1")
+        assert book.pause_reasons == set()
+        assert book.halted is None
+
+        book.positions["LONG"].qty = book.positions["SHORT"].qty = Decimal("0.1")
+        await ks.flatten(FlattenSide.BOTH, actor="uid=1")  # operator flatten: its pause stays
+        await ks.fire("limit:drawdown")
+        assert await ks.reset(by="uid=1")
+        assert PAUSE_REASON_FLATTEN in book.pause_reasons
     finally:
         await store.aclose()
