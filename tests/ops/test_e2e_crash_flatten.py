@@ -213,6 +213,11 @@ async def test_kill_9_mid_flatten_is_finished_after_restart_and_stays_paused(
             assert code == 78, out
             assert "killswitch.check_interval_s" in out
             assert "config_invalid" in out
+            # The start guards of the mode apply too: sim must talk to a loopback venue.
+            config.write_text(good.replace(sim.base_url_http, "https://fapi.binance.com"))
+            code, _, out = await ctl(second_run, sock, "reload")
+            assert code == 78, out
+            assert "venue.base_url_http" in out
             config.write_text(good)
 
             code, state, out = await ctl(second_run, sock, "resume")
