@@ -15,7 +15,7 @@ within 2 s.
 A second part runs the real ``hedgegridd`` process (sim mode: HedgeGridStrategy
 on the Nautilus Binance adapter) against the simulator with a position-notional
 limit; times come from the simulator (closes received, book flat) and the
-daemon's JSON log (``killswitch.fired``/``closing_sent``/``flat_verified``).
+daemon's JSON log (``killswitch.fired``, ``flatten.closing_sent``, ``flatten.flat_verified``).
 
 Run: ``.venv/bin/python bench/killswitch.py [--trials N] [--daemon-trials N]
 [--latency-ms MS] [--interval-s S]``.
