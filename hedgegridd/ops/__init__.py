@@ -4,8 +4,10 @@ Public API (components are loaded lazily so that importing the configs stays che
 no Nautilus import anywhere in this package):
 
 - configs: ``KillSwitchConfig``, ``AlertsConfig``, ``MetricsConfig``, ``Severity``
-- ``KillSwitch`` (``run``, ``restore``, ``fire``, ``flatten``, ``reset``, ``status``),
-  ``KillSwitchStatus``, ``FlattenOutcome``
+- ``KillSwitch`` (``run``, ``restore``, ``fire``, ``flatten``, ``reset``, ``status``,
+  ``wake`` on a mark update, ``clear_flatten_pause`` on an operator resume),
+  ``KillSwitchStatus``, ``FlattenOutcome``; collaborators ``BlindWatch`` (fails
+  closed), ``FlattenIntents`` (crash-consistent flatten), ``Baselines``, ``CheckReporter``
 - ``AlertManager`` (``run``, ``notify``, ``drain``), ``AlertSecrets``, ``AlertKey``,
   ``AlertSink``, ``NullAlertSink``
 - ``MetricsServer`` (``run``, ``record_watchdog_ping``, ``render``, ``url``)
