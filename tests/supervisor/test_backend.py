@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import pytest_asyncio
@@ -110,3 +112,40 @@ async def test_refused_reload_answers_config_invalid_naming_the_key(
     assert err.value.code is ErrorCode.CONFIG_INVALID
     assert "killswitch.enabled" in str(err.value)
     assert int(exit_code_for(ErrorCode.CONFIG_INVALID)) == 78
+
+
+async def test_build_ops_wakes_the_kill_switch_on_every_mark_change(
+    store: AsyncStateStore, tmp_path: Path
+) -> None:
+    """The strategy's mark tracker is wired to KillSwitch.wake: a new price sets the wake."""
+    from hedgegridd.strategy.mark import MarkTracker
+    from hedgegridd.supervisor.components import build_ops
+    from hedgegridd.supervisor.health import Health
+    from hedgegridd.supervisor.secrets import Secrets
+    from hedgegridd.supervisor.settings import load_settings
+
+    config = tmp_path / "d.toml"
+    config.write_text(f'mode = "sim"\n[control]\nsocket_path = "{tmp_path / "c.sock"}"\n')
+    settings = load_settings(config)
+    tracker = MarkTracker()
+    handle = SimpleNamespace(mark=tracker)  # the strategy's MarkTracker attribute
+    woken: list[int] = []
+
+    async def reload(_actor: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return (), ()
+
+    ops = build_ops(
+        settings,
+        Secrets(None, None, None, None),
+        handle=handle,  # type: ignore[arg-type]
+        store=store,
+        health=Health(settings.watchdog),
+        reload=reload,
+        environ={},
+    )
+    assert ops.killswitch is not None
+    ops.killswitch.wake = lambda: woken.append(1)  # type: ignore[method-assign]
+    tracker.observe_stream(Decimal(50000), 1)
+    tracker.observe_stream(Decimal(50000), 2)  # same price: no wake
+    tracker.observe_stream(Decimal(50001), 3)
+    assert woken == [1, 1]
