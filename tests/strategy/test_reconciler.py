@@ -233,7 +233,7 @@ class FakeStrategy:
 def test_check_reads_book_and_cache_and_ignores_orders_in_flight() -> None:
     """Settled book orders are compared; an order with a cancel in flight is not judged."""
     host = FakeStrategy()
-    rec = Reconciler(host)  # type: ignore[arg-type]
+    rec = Reconciler(host)
     host.book.open_ids[ENTRY_L] = type("M", (), {"side": LONG, "kind": "entry"})()
     host.cache.orders[ENTRY_L] = FakeOrder(ENTRY_L, D("0.001"))
     assert kinds(rec.check(venue())) == [FindingKind.MISSING_AT_VENUE]
@@ -246,7 +246,7 @@ def test_check_reads_book_and_cache_and_ignores_orders_in_flight() -> None:
 def test_adopt_untracked_tracks_our_open_orders_the_book_lost() -> None:
     """An open order of ours in the cache but not in the book is tracked again; foreign is not."""
     host = FakeStrategy()
-    rec = Reconciler(host)  # type: ignore[arg-type]
+    rec = Reconciler(host)
     host.cache.orders[TP_L] = FakeOrder(TP_L, D("0.001"))
     host.cache.orders["web_xyz"] = FakeOrder("web_xyz", D("0.001"))
     assert rec.adopt_untracked() == 1
@@ -257,14 +257,14 @@ def test_adopt_untracked_tracks_our_open_orders_the_book_lost() -> None:
 def test_replan_plans_exits_only() -> None:
     """A repair re-plans exits from the confirmed position, never entries."""
     host = FakeStrategy()
-    Reconciler(host).replan()  # type: ignore[arg-type]
+    Reconciler(host).replan()
     assert host.calls == [("sync", "reconcile:False")]
 
 
 def test_escalation_pauses_after_failed_repairs_and_a_clean_round_resumes() -> None:
     """Repaired -> no pause; N failed repairs -> venue_mismatch pause once; clean -> resumed."""
     host = FakeStrategy()
-    rec = Reconciler(host, alert_after=2)  # type: ignore[arg-type]
+    rec = Reconciler(host, alert_after=2)
     found = compare(local("0"), venue("0.003"))
     assert rec.conclude((), ()) is Verdict.CLEAN
     assert rec.conclude(found, ()) is Verdict.REPAIRED

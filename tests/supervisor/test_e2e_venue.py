@@ -120,6 +120,7 @@ async def test_hedge_mode_lost_pauses_alerts_degrades_then_recovers(tmp_path: Pa
         FakeSlack() as slack,
         SimExchange(SimConfig(speed=600), bars=flat("60000", 100_000)) as sim,
     ):
+        assert isinstance(slack, FakeSlack)
         config = sim_config_toml(sim, tmp_path, extra=RECONCILE)
         daemon = start_daemon(
             config, tmp_path, factory=None, env={"SLACK_WEBHOOK_URL": slack.webhook_url}

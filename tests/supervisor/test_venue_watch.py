@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -135,7 +135,14 @@ class FakeAlerts:
     def __init__(self) -> None:
         self.sent: list[tuple[str, Severity]] = []
 
-    def notify(self, key: str, severity: Severity, title: str, text: str = "", **kw: Any) -> None:
+    def notify(
+        self,
+        key: str,
+        severity: Severity,
+        title: str,
+        text: str = "",
+        fields: Mapping[str, str] | None = None,
+    ) -> None:
         self.sent.append((key, severity))
 
     def keys(self) -> list[str]:
@@ -170,7 +177,7 @@ async def running(settings: ReconcileSettings = FAST) -> AsyncIterator[Rig]:
         settings,
         reader=reader,
         handle=handle,  # type: ignore[arg-type]
-        reconciler=Reconciler(host),  # type: ignore[arg-type]
+        reconciler=Reconciler(host),
         node=node,  # type: ignore[arg-type]
         alerts=alerts,
         health=health,
