@@ -31,7 +31,9 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "optimize",
         help="search grid parameters with Optuna over backtests",
-        description="Optuna study over backtests; writes best-params.toml, summary.json, "
+        description="Optuna study over backtests: searches with the screening engine, "
+        "re-runs the [rerun] top_k finalists on the held-out window with Nautilus and "
+        "writes the best of those (best-params.toml), summary.json, report.txt and "
         "report.html. --resume continues an interrupted study or joins one shared by "
         "other hosts (same storage and config).",
     )
@@ -73,8 +75,11 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return code
+    from hedgegridd.optimize.output import TEXT_REPORT_FILE
+
     best = result.best_number
     print(f"study {result.study.study_name}: {len(result.study.trials)} trials")
-    print(f"best trial: {'none feasible' if best is None else best}")
+    print((args.out / TEXT_REPORT_FILE).read_text(encoding="utf-8"), end="")
+    print(f"best trial: {'none written' if best is None else best}")
     print(f"outputs in {args.out}")
     return 0

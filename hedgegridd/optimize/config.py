@@ -6,7 +6,8 @@ its allowed range). Layout (see ``etc/hedgegrid/optimize-example.toml``)::
     [study]       name, seed, trials, workers, storage, trial_timeout_s, trial_memory_mb, ...
     [data]        synthetic = { seed, minutes, ... }  or  catalog = { path, start, end }
     [split]       test_fraction: the last part of the span is held out (out of sample)
-    [backtest]    starting_balance, leverage, latency_ms, evaluator (dotted path)
+    [backtest]    starting_balance, leverage, latency_ms, evaluator (search engine, dotted path)
+    [rerun]       top_k finalists re-run with the reference engine (Nautilus), tolerances
     [base]        params_file (a strategy TOML; built-in default when unset), fixed = {...}
     [space]       "grid.step_bps" = { type = "float", low = 10, high = 80, step = 5 }, ...
     [objective]   metric
@@ -88,7 +89,13 @@ class StudySection(_Frozen):
         description="address-space limit of each trial process (Nautilus maps ~2 GB at import)",
     )
     startup_trials: int = Field(default=10, ge=1, le=10_000, description="random trials first")
-    top_k_out_of_sample: int = Field(default=5, ge=1, le=100)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "top_k_out_of_sample" in data:
+            raise ValueError("study.top_k_out_of_sample moved to [rerun] top_k")
+        return data
 
 
 def _utc(value: datetime) -> datetime:
@@ -166,16 +173,60 @@ class SplitSection(_Frozen):
     fold_aggregate: Literal["mean", "min"] = "mean"
 
 
-class BacktestSection(VenueFields):
-    """``[backtest]``: the simulated venue (as in a backtest config) and the evaluator.
+SCREEN_EVALUATOR = "hedgegridd.optimize.screen_evaluator:run_backtest"
+NAUTILUS_EVALUATOR = "hedgegridd.optimize.evaluate:run_backtest"
+_EVALUATOR_PATTERN = r"^[\w.]+:\w+$"
 
-    The fill model's seed is the study's per-trial seed, not a field here.
+
+def engine_name(evaluator: str) -> str:
+    """Short name of an evaluator for reports: screen, nautilus, or its dotted path."""
+    return {SCREEN_EVALUATOR: "screen", NAUTILUS_EVALUATOR: "nautilus"}.get(evaluator, evaluator)
+
+
+class BacktestSection(VenueFields):
+    """``[backtest]``: the simulated venue (as in a backtest config) and the search engine.
+
+    The fill model's seed is the study's per-trial seed, not a field here. The
+    default evaluator is the screening kernel; the finalists are re-run with
+    ``[rerun] evaluator`` (Nautilus).
     """
 
     evaluator: str = Field(
-        default="hedgegridd.optimize.evaluate:run_backtest",
-        pattern=r"^[\w.]+:\w+$",
-        description="module:function running one backtest (see hedgegridd.optimize.evaluate)",
+        default=SCREEN_EVALUATOR,
+        pattern=_EVALUATOR_PATTERN,
+        description="module:function running one search backtest (screening kernel by default)",
+    )
+
+
+class RerunSection(_Frozen):
+    """``[rerun]``: the ``top_k`` best feasible searched trials re-run on the held-out window.
+
+    Each finalist runs on both engines (the search engine and ``evaluator``, the
+    Nautilus reference); the written parameters are the best finalist by the
+    reference run's objective among those meeting the constraints there. A
+    finalist is flagged when the engines differ by more than a tolerance.
+    """
+
+    top_k: int = Field(default=5, ge=1, le=100, description="finalists re-run with the reference")
+    evaluator: str = Field(
+        default=NAUTILUS_EVALUATOR,
+        pattern=_EVALUATOR_PATTERN,
+        description="module:function of the reference engine (Nautilus by default)",
+    )
+    fills_tolerance_pct: float = Field(
+        default=5.0, gt=0, le=1000, description="flag when fills differ by more (% of reference)"
+    )
+    net_pnl_tolerance_pct: float = Field(
+        default=0.5,
+        gt=0,
+        le=1000,
+        description="flag when net PnL differs by more (% of the starting balance)",
+    )
+    objective_tolerance_pct: float = Field(
+        default=20.0,
+        gt=0,
+        le=10_000,
+        description="flag when the objective differs by more (% of max(|reference|, 1))",
     )
 
 
@@ -250,6 +301,7 @@ class OptimizeConfig(_Frozen):
     data: DataSection
     split: SplitSection = SplitSection()
     backtest: BacktestSection = BacktestSection()
+    rerun: RerunSection = RerunSection()
     base: BaseSection = BaseSection()
     space: dict[str, ParamRange] = Field(min_length=1)
     objective: ObjectiveSection = ObjectiveSection()

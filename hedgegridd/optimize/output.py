@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from optuna.trial import TrialState
 
-from hedgegridd.optimize.config import OptimizeConfig
+from hedgegridd.optimize.config import OptimizeConfig, engine_name
+from hedgegridd.optimize.rerun import EngineRun, Rerun
 from hedgegridd.optimize.storage import redact
 from hedgegridd.optimize.windows import Window
 from hedgegridd.optimize.worker import FAIL_REASON, FEASIBLE, PARAMS
@@ -24,6 +25,7 @@ log = structlog.get_logger(__name__)
 BEST_PARAMS_FILE = "best-params.toml"
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.html"
+TEXT_REPORT_FILE = "report.txt"
 
 
 def write_best_params(params_doc: dict[str, Any], path: Path, header: str) -> Path:
@@ -62,17 +64,25 @@ def summary_document(
         if t.state == TrialState.FAIL
     ]
     feasible = sum(1 for t in trials if t.user_attrs.get(FEASIBLE))
+    chosen = next((r for r in result.reruns if r.number == result.best_number), None)
     best = None
-    if result.best_number is not None:
-        bt = study.trials[result.best_number]
-        used = bt.user_attrs[PARAMS]
-        searched = {name: used[name.split(".")[0]][name.split(".")[1]] for name in config.space}
-        best = {"number": bt.number, "value": bt.value, "params": searched}
+    if chosen is not None:
+        best = {
+            "number": chosen.number,
+            "value": chosen.reference.value,
+            "engine": chosen.reference.engine,
+            "window": "out_of_sample",
+            "in_sample_value": chosen.in_sample_value,
+            "params": _searched(chosen.params, config),
+        }
+    search, reference = engine_name(config.backtest.evaluator), engine_name(config.rerun.evaluator)
+    rows = [_rerun_row(r, config) for r in result.reruns]
     return {
         "study": study.study_name,
         "storage": redact(storage_url),
         "objective": config.objective.metric,
         "direction": config.objective.direction,
+        "engines": {"search": search, "reference": reference},
         "windows": {
             "train": _window(result.windows.train),
             "test": _window(result.windows.test),
@@ -83,32 +93,133 @@ def summary_document(
         "feasible": feasible,
         "failures": failures,
         "best": best,
-        "out_of_sample": [
-            {
-                "number": o.number,
-                "in_sample_value": o.in_sample_value,
-                "in_sample": o.in_sample,
-                "out_of_sample": o.out_of_sample,
-                "out_of_sample_violations": o.out_of_sample_violations,
-                "failure": o.failure,
-            }
-            for o in result.out_of_sample
-        ],
+        "reruns": {
+            "top_k": config.rerun.top_k,
+            "window": "out_of_sample",
+            "ranked_by": reference,
+            "tolerances": config.rerun.model_dump(exclude={"top_k", "evaluator"}),
+            "same_winner": _same_winner(result.reruns),
+            "flagged": sum(1 for r in result.reruns if r.disagreements),
+            "rows": rows,
+        },
     }
 
 
+def _searched(params: dict[str, Any], config: OptimizeConfig) -> dict[str, Any]:
+    return {name: params[name.split(".")[0]][name.split(".")[1]] for name in config.space}
+
+
+def _run_doc(run: EngineRun) -> dict[str, Any]:
+    return {
+        "engine": run.engine,
+        "value": run.value,
+        "metrics": run.metrics,
+        "failure": run.failure,
+        "violations": run.violations,
+        "seconds": round(run.seconds, 3),
+    }
+
+
+def _rerun_row(r: Rerun, config: OptimizeConfig) -> dict[str, Any]:
+    return {
+        "number": r.number,
+        "rank": r.rank,
+        "search_rank": r.search_rank,
+        "search_order": r.search_order,
+        "in_sample_value": r.in_sample_value,
+        "in_sample": r.in_sample,
+        "params": _searched(r.params, config),
+        "search": _run_doc(r.search),
+        "reference": _run_doc(r.reference),
+        "disagreements": r.disagreements,
+    }
+
+
+def _same_winner(reruns: list[Rerun]) -> bool | None:
+    """Whether the search engine's held-out runs rank the same finalist first."""
+    first = [r.number for r in reruns if r.rank == 1]
+    first_search = [r.number for r in reruns if r.search_rank == 1]
+    if not first or not first_search:
+        return None
+    return first == first_search
+
+
+def _cell(run: dict[str, Any], key: str) -> str:
+    if run["metrics"] is None:
+        return "failed"
+    value = run["value"] if key == "value" else run["metrics"][key]
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def rerun_text(summary: dict[str, Any]) -> str:
+    """The finalists side by side (search vs reference engine), as a plain-text table."""
+    reruns = summary["reruns"]
+    eng = summary["engines"]
+    test = summary["windows"]["test"]
+    lines = [
+        f"finalists re-run on the held-out window {test['start']} .. {test['end']} "
+        f"({test['minutes']} min): {eng['search']} vs {eng['reference']}, ranked by "
+        f"{eng['reference']} {summary['objective']}",
+    ]
+    if not reruns["rows"]:
+        lines.append("  no feasible trial: nothing was re-run")
+        return "\n".join(lines) + "\n"
+    metric = summary["objective"]
+    head = ("trial", "rank", "IS score", "fills", "round trips", "net_pnl", metric, "flags")
+    table = [head]
+    for row in reruns["rows"]:
+        s, r = row["search"], row["reference"]
+        flags = "; ".join(row["disagreements"])
+        if r["violations"]:
+            flags = "; ".join([*(f"misses {v}" for v in r["violations"]), flags]).strip("; ")
+        table.append(
+            (
+                f"#{row['number']}",
+                "-" if row["rank"] is None else str(row["rank"]),
+                f"{row['in_sample_value']:.4g}",
+                f"{_cell(s, 'fills')} / {_cell(r, 'fills')}",
+                f"{_cell(s, 'round_trips')} / {_cell(r, 'round_trips')}",
+                f"{_cell(s, 'net_pnl')} / {_cell(r, 'net_pnl')}",
+                f"{_cell(s, 'value')} / {_cell(r, 'value')}",
+                flags or "ok",
+            )
+        )
+    widths = [max(len(row[i]) for row in table) for i in range(len(head) - 1)]
+    for row in table:
+        cells = [c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
+        lines.append("  " + "  ".join([*cells, row[-1]]))
+    lines.append(f"  (columns: {eng['search']} / {eng['reference']}; IS score is the search score)")
+    best = summary["best"]
+    if best is None:
+        lines.append(
+            f"  no finalist met the constraints in its {eng['reference']} run: nothing written"
+        )
+    else:
+        lines.append(
+            f"  written: trial #{best['number']} ({eng['reference']} {metric} "
+            f"{best['value']:.4g} out of sample)"
+        )
+    if reruns["same_winner"] is False:
+        lines.append(f"  note: {eng['search']} alone would have picked another finalist")
+    return "\n".join(lines) + "\n"
+
+
 def write_outputs(result: StudyResult, config: OptimizeConfig, storage_url: str) -> None:
-    """Write best-params.toml (if a feasible trial exists), summary.json and report.html."""
+    """Write best-params.toml (if a finalist passed), summary.json, report.txt, report.html."""
     from hedgegridd.optimize.report import write_report
 
     out = result.out_dir
     summary = summary_document(result, config, storage_url)
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-    if result.best_number is not None:
-        best = result.study.trials[result.best_number]
+    (out / TEXT_REPORT_FILE).write_text(rerun_text(summary), encoding="utf-8")
+    chosen = summary["best"]
+    if chosen is not None:
+        best = result.study.trials[chosen["number"]]
         header = (
             f"best parameters of study {result.study.study_name!r}, trial {best.number}\n"
-            f"in-sample {config.objective.metric} = {best.value}\n"
+            f"ranked first of {len(result.reruns)} finalists by its {chosen['engine']} run on "
+            f"the held-out window: {config.objective.metric} = {chosen['value']}\n"
+            f"in-sample search score ({summary['engines']['search']}) = {best.value}\n"
             "written by `hedgegrid optimize`; loads with load_strategy_params / "
             "[strategy] params_file"
         )

@@ -1,4 +1,4 @@
-"""A progress bar over the shared study: trials done / total, best score, ETA.
+"""Progress bars: the shared study (trials done / total, best score, ETA), the re-runs.
 
 Workers are separate processes (possibly on other hosts), so the bar polls the
 study storage instead of counting callbacks: it shows every trial of the study,
@@ -8,7 +8,7 @@ including other machines' trials.
 from __future__ import annotations
 
 import math
-from typing import TextIO
+from typing import Any, TextIO
 
 import optuna
 from optuna.trial import TrialState
@@ -31,17 +31,27 @@ def best_feasible(study: optuna.Study) -> optuna.trial.FrozenTrial | None:
 
 
 class StudyProgress:
-    """tqdm bar refreshed from the storage by ``update()``; ``close()`` when done."""
+    """tqdm bar refreshed from the storage by ``update()``; ``close()`` when done.
+
+    Shows trials finished / budget, the best feasible search score and an ETA;
+    ``engine`` (e.g. "screen") names the engine the scores come from.
+    """
 
     def __init__(
-        self, study: optuna.Study, total: int, *, enabled: bool, file: TextIO | None = None
+        self,
+        study: optuna.Study,
+        total: int,
+        *,
+        enabled: bool,
+        file: TextIO | None = None,
+        engine: str = "",
     ) -> None:
         self._study = study
         finished = self._finished()
         self._bar = tqdm(
             total=total,
             initial=min(finished, total),
-            desc=f"optimize {study.study_name}",
+            desc=f"optimize {study.study_name}" + (f" [{engine}]" if engine else ""),
             unit="trial",
             disable=not enabled,
             dynamic_ncols=file is None,
@@ -70,3 +80,16 @@ class StudyProgress:
         """Final refresh and close."""
         self.update()
         self._bar.close()
+
+
+def rerun_bar(total: int, *, engine: str, enabled: bool, file: TextIO | None = None) -> tqdm[Any]:
+    """A bar over the finalists' re-runs (thread-safe ``update(1)`` per finished finalist)."""
+    return tqdm(
+        total=total,
+        desc=f"re-run finalists with {engine}",
+        unit="trial",
+        disable=not enabled,
+        dynamic_ncols=file is None,
+        file=file,
+        bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} finalists [{elapsed}<{remaining}]",
+    )

@@ -1,4 +1,4 @@
-"""The HTML report: optimization history, parameter importances, in/out-of-sample table.
+"""The HTML report: best parameters, finalists on both engines, history, importances.
 
 One self-contained file that works offline: plotly.js is embedded once, inline,
 and every figure after the first reuses it.
@@ -24,20 +24,6 @@ if TYPE_CHECKING:
     from hedgegridd.optimize.study import StudyResult
 
 log = structlog.get_logger(__name__)
-
-_COLUMNS = (
-    "sharpe",
-    "sortino",
-    "calmar",
-    "total_return_pct",
-    "annualized_return_pct",
-    "max_drawdown_pct",
-    "round_trips",
-    "win_rate",
-    "profit_factor",
-    "net_pnl",
-    "span_days",
-)
 
 
 def _history_figure(study: optuna.Study) -> go.Figure:
@@ -67,23 +53,60 @@ def _fmt(value: Any) -> str:
     return html.escape(str(value))
 
 
-def _oos_table(result: StudyResult) -> str:
-    if not result.out_of_sample:
-        return "<p>No feasible trial: nothing was judged out of sample.</p>"
-    head = "".join(f"<th>IS {c}</th><th>OOS {c}</th>" for c in _COLUMNS)
+_SIDE_BY_SIDE = ("fills", "round_trips", "net_pnl", "fees", "max_drawdown_pct")
+
+
+def _run_cells(run: dict[str, Any], key: str) -> str:
+    if run["metrics"] is None:
+        return "failed"
+    return _fmt(run["value"] if key == "value" else run["metrics"].get(key))
+
+
+def _rerun_table(summary: dict[str, Any]) -> str:
+    reruns = summary["reruns"]
+    if not reruns["rows"]:
+        return "<p>No feasible trial: nothing was re-run.</p>"
+    eng = summary["engines"]
+    metric = summary["objective"]
+    columns = (*_SIDE_BY_SIDE, "value")
+    head = "".join(
+        f"<th>{eng['search']} {html.escape(c if c != 'value' else metric)}</th>"
+        f"<th>{eng['reference']} {html.escape(c if c != 'value' else metric)}</th>"
+        for c in columns
+    )
     rows = []
-    for o in result.out_of_sample:
-        cells = []
-        for c in _COLUMNS:
-            oos = "failed" if o.out_of_sample is None else _fmt(o.out_of_sample.get(c))
-            cells.append(f"<td>{_fmt(o.in_sample.get(c))}</td><td>{oos}</td>")
-        mark = " (written)" if o.number == result.best_number else ""
-        notes = [o.failure] if o.failure else []
-        notes += [f"OOS misses {v}" for v in o.out_of_sample_violations]
-        fail = "".join(f"<br><small>{html.escape(n)}</small>" for n in notes)
-        rows.append(f"<tr><td>#{o.number}{mark}{fail}</td>{''.join(cells)}</tr>")
+    for row in reruns["rows"]:
+        s, r = row["search"], row["reference"]
+        cells = "".join(f"<td>{_run_cells(s, c)}</td><td>{_run_cells(r, c)}</td>" for c in columns)
+        mark = (
+            " (written)" if summary["best"] and summary["best"]["number"] == row["number"] else ""
+        )
+        notes = [f"{x['engine']} failed: {x['failure']}" for x in (s, r) if x["failure"]]
+        notes += [f"{r['engine']} misses {v}" for v in r["violations"]]
+        notes += [f"DISAGREE: {d}" for d in row["disagreements"] if "failed" not in d]
+        flag = ' class="flag"' if row["disagreements"] else ""
+        small = "".join(f"<br><small>{html.escape(n)}</small>" for n in notes)
+        rank = "-" if row["rank"] is None else row["rank"]
+        srank = "-" if row["search_rank"] is None else row["search_rank"]
+        rows.append(
+            f"<tr{flag}><td>#{row['number']}{mark}{small}</td><td>{rank}</td><td>{srank}</td>"
+            f"<td>{_fmt(row['in_sample_value'])}</td>{cells}</tr>"
+        )
+    tol = reruns["tolerances"]
+    note = (
+        f"<p>The {reruns['top_k']} best feasible trials of the {eng['search']} search "
+        f"(by in-sample score) re-run on the held-out window with both engines, ranked by "
+        f"the {eng['reference']} run's {html.escape(metric)} among the runs that meet the "
+        "constraints (scaled to the window). Rows are flagged when the engines differ by "
+        f"more than {tol['fills_tolerance_pct']:g} % in fills, "
+        f"{tol['net_pnl_tolerance_pct']:g} % of the starting balance in net PnL or "
+        f"{tol['objective_tolerance_pct']:g} % in the objective; "
+        f"{reruns['flagged']} of {len(reruns['rows'])} flagged.</p>"
+    )
     return (
-        "<table><thead><tr><th>trial</th>"
+        note
+        + "<table><thead><tr><th>trial</th>"
+        + f"<th>{eng['reference']} rank</th><th>{eng['search']} rank</th><th>IS score</th>"
         + head
         + "</tr></thead><tbody>"
         + "".join(rows)
@@ -128,17 +151,21 @@ def write_report(
     w = result.windows
     best = summary.get("best")
     best_html = (
-        "<p>No trial met every constraint; no parameters were written.</p>"
+        "<p>No finalist met every constraint in its reference run; no parameters were written.</p>"
         if best is None
-        else f"<p>Best in-sample trial #{best['number']} ({_fmt(best['value'])}): "
-        f"<code>{html.escape(str(best['params']))}</code>, written to best-params.toml. "
-        "It was chosen on in-sample scores only; compare its out-of-sample row below.</p>"
+        else f"<p>Trial #{best['number']} ({best['engine']} {config.objective.metric} "
+        f"{_fmt(best['value'])} out of sample, in-sample search score "
+        f"{_fmt(best['in_sample_value'])}): <code>{html.escape(str(best['params']))}</code>, "
+        "written to best-params.toml. It was ranked first among the finalists by its "
+        f"{best['engine']} run on the held-out window, so that score is the one it was "
+        "chosen on, not an untouched estimate.</p>"
     )
     counts = ", ".join(f"{k}: {v}" for k, v in summary["trials"].items() if v)
     doc = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>hedgegrid optimize: {html.escape(study.study_name)}</title>
 <style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse;font-size:12px}}
-td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}</style></head><body>
+td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}
+tr.flag td{{background:#fde2e2}}</style></head><body>
 <h1>Study {html.escape(study.study_name)}</h1>
 <p>Objective: {config.objective.metric} ({config.objective.direction}), in sample
 [{w.train.start_ns}, {w.train.end_ns}) ns ({w.train.minutes} min); out of sample
@@ -146,7 +173,8 @@ td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}</style></head><b
 Trials: {html.escape(counts)}; feasible: {summary["feasible"]}.
 Storage: {html.escape(summary["storage"])}.</p>
 <h2>Best parameters</h2>{best_html}
-<h2>In-sample vs out-of-sample</h2>{_oos_table(result)}
+<h2>Finalists: {summary["engines"]["search"]} vs {summary["engines"]["reference"]}</h2>
+{_rerun_table(summary)}
 <h2>Optimization history</h2>{parts[0]}
 <h2>Parameter importances</h2>{imp_html}
 <h2>Failed trials</h2>{_failures(summary)}

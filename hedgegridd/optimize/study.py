@@ -6,36 +6,35 @@
    the config fingerprint stored on the study must match, so two hosts cannot
    silently mix different spaces or objectives in one study);
 2. start ``workers`` spawned processes (each asks/tells trials until the study
-   holds ``trials`` trials) and show a progress bar polled from the storage;
-3. re-run the ``top_k_out_of_sample`` best feasible in-sample trials on the
-   held-out window, in child processes with the same timeout and memory cap;
-4. write ``best-params.toml`` (the best in-sample trial: selection never looks at
-   out-of-sample scores), ``summary.json`` and ``report.html`` to ``out_dir``.
+   holds ``trials`` trials, searching with ``[backtest] evaluator``, the
+   screening kernel by default) and show a progress bar polled from the storage;
+3. re-run the ``[rerun] top_k`` best feasible in-sample trials on the held-out
+   window with both engines (``hedgegridd.optimize.rerun``) and rank them by
+   the reference (Nautilus) runs;
+4. write ``best-params.toml`` (the finalist ranked first by the reference runs),
+   ``summary.json``, ``report.txt`` and ``report.html`` to ``out_dir``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import optuna
 import structlog
 
 from hedgegridd.errors import ConfigError, HedgegridError
-from hedgegridd.optimize.config import ConstraintsSection, OptimizeConfig
-from hedgegridd.optimize.metrics import Metrics, violations
-from hedgegridd.optimize.progress import StudyProgress, best_feasible
+from hedgegridd.optimize.config import OptimizeConfig, engine_name
+from hedgegridd.optimize.progress import StudyProgress
+from hedgegridd.optimize.rerun import Rerun, run_reruns, winner
 from hedgegridd.optimize.space import base_document
 from hedgegridd.optimize.storage import default_storage_url, open_storage, redact
-from hedgegridd.optimize.trial_process import SPAWN, TrialFailure, TrialRunner
+from hedgegridd.optimize.trial_process import SPAWN
 from hedgegridd.optimize.windows import Windows, split_windows
-from hedgegridd.optimize.worker import FEASIBLE, PARAMS, WorkerJob, task_for, worker_main
+from hedgegridd.optimize.worker import WorkerJob, worker_main
 
 log = structlog.get_logger(__name__)
 
@@ -44,26 +43,13 @@ _POLL_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
-class OutOfSample:
-    """One top in-sample trial re-run on the held-out window."""
-
-    number: int
-    in_sample_value: float
-    in_sample: dict[str, Any]
-    out_of_sample: dict[str, Any] | None
-    failure: str | None
-    params: dict[str, Any]
-    out_of_sample_violations: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
 class StudyResult:
     """What a finished run produced."""
 
     study: optuna.Study
     windows: Windows
-    best_number: int | None
-    out_of_sample: list[OutOfSample] = field(default_factory=list)
+    best_number: int | None  # the finalist ranked first by the reference engine
+    reruns: list[Rerun] = field(default_factory=list)  # ranked rows first
     out_dir: Path = Path()
 
 
@@ -119,7 +105,8 @@ def _run_workers(study: optuna.Study, jobs: list[WorkerJob], total: int, *, prog
         SPAWN.Process(target=worker_main, args=(job,), name=f"hedgegrid-worker-{job.worker_index}")
         for job in jobs
     ]
-    bar = StudyProgress(study, total, enabled=progress)
+    engine = engine_name(jobs[0].config.backtest.evaluator) if jobs else ""
+    bar = StudyProgress(study, total, enabled=progress, engine=engine)
     try:
         for proc in procs:
             proc.start()
@@ -139,66 +126,6 @@ def _run_workers(study: optuna.Study, jobs: list[WorkerJob], total: int, *, prog
         raise HedgegridError(f"{len(bad)} optimizer worker(s) exited with codes {bad}")
 
 
-def judge_out_of_sample(
-    study: optuna.Study, config: OptimizeConfig, windows: Windows, job: WorkerJob
-) -> list[OutOfSample]:
-    """Re-run the top feasible in-sample trials on the test window (in child processes)."""
-    ranked: list[optuna.trial.FrozenTrial] = []
-    remaining = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(FEASIBLE)]
-    while remaining and len(ranked) < config.study.top_k_out_of_sample:
-        best = best_feasible_of(study, remaining)
-        ranked.append(best)
-        remaining = [t for t in remaining if t.number != best.number]
-
-    oos_limits = out_of_sample_constraints(config, windows)
-
-    def run(trial: optuna.trial.FrozenTrial, runner: TrialRunner) -> OutOfSample:
-        params = trial.user_attrs[PARAMS]
-        result = runner.evaluate(
-            config.backtest.evaluator,
-            task_for(job, params, windows.test.start_ns, windows.test.end_ns),
-            timeout_s=config.study.trial_timeout_s,
-        )
-        oos = result.as_dict() if isinstance(result, Metrics) else None
-        fail = result.reason if isinstance(result, TrialFailure) else None
-        broken = violations(result, oos_limits) if isinstance(result, Metrics) else []
-        return OutOfSample(
-            number=trial.number,
-            in_sample_value=float(trial.value or 0.0),
-            in_sample=dict(trial.user_attrs.get("metrics", {})),
-            out_of_sample=oos,
-            failure=fail,
-            params=params,
-            out_of_sample_violations=broken,
-        )
-
-    def run_chunk(chunk: list[optuna.trial.FrozenTrial]) -> list[OutOfSample]:
-        with TrialRunner(memory_mb=config.study.trial_memory_mb) as runner:
-            return [run(t, runner) for t in chunk]
-
-    lanes = max(1, min(config.study.workers, len(ranked)))
-    chunks = [ranked[i::lanes] for i in range(lanes)]
-    with ThreadPoolExecutor(max_workers=lanes) as pool:
-        done = [o for part in pool.map(run_chunk, chunks) for o in part]
-    order = {t.number: i for i, t in enumerate(ranked)}
-    return sorted(done, key=lambda o: order[o.number])
-
-
-def out_of_sample_constraints(config: OptimizeConfig, windows: Windows) -> ConstraintsSection:
-    """The constraints scaled to the test window (min round trips pro rata to its length)."""
-    c = config.constraints
-    ratio = windows.test.minutes / max(1, windows.train.minutes)
-    return c.model_copy(update={"min_round_trips": max(1, math.ceil(c.min_round_trips * ratio))})
-
-
-def best_feasible_of(
-    study: optuna.Study, trials: list[optuna.trial.FrozenTrial]
-) -> optuna.trial.FrozenTrial:
-    """The best trial among ``trials`` in the study's direction (lowest number on ties)."""
-    sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
-    return max(trials, key=lambda t: (sign * float(t.value or 0.0), -t.number))
-
-
 def run_optimization(
     config: OptimizeConfig,
     out_dir: Path,
@@ -208,7 +135,7 @@ def run_optimization(
     resume: bool = False,
     progress: bool = True,
 ) -> StudyResult:
-    """Run (or resume/join) the study, judge the best out of sample, write the outputs."""
+    """Run (or resume/join) the study, re-run the finalists on both engines, write outputs."""
     from hedgegridd.optimize.output import write_outputs
 
     study_cfg = config.study.model_copy(
@@ -237,13 +164,13 @@ def run_optimization(
         for i in range(study_cfg.workers)
     ]
     _run_workers(study, jobs, study_cfg.trials, progress=progress)
-    oos = judge_out_of_sample(study, config, windows, jobs[0])
-    best = best_feasible(study)
+    reruns = run_reruns(study, config, windows, jobs[0], progress=progress)
+    best = winner(reruns)
     result = StudyResult(
         study=study,
         windows=windows,
         best_number=None if best is None else best.number,
-        out_of_sample=oos,
+        reruns=reruns,
         out_dir=out_dir,
     )
     write_outputs(result, config, storage_url)

@@ -8,10 +8,11 @@ from hedgegridd.optimize.config import OptimizeConfig, parse_optimize_config
 
 REFERENCE = "tests.optimize.evaluators:reference_grid"
 REAL = "hedgegridd.optimize.evaluate:run_backtest"
+SCREEN = "hedgegridd.optimize.screen_evaluator:run_backtest"
 
 
 def config_doc(**overrides: Any) -> dict[str, Any]:
-    """A tiny study on 2 days of synthetic bars with the reference evaluator."""
+    """A tiny study on 2 days of synthetic bars; the stub evaluator searches and re-runs."""
     doc: dict[str, Any] = {
         "study": {
             "name": "tiny",
@@ -20,11 +21,11 @@ def config_doc(**overrides: Any) -> dict[str, Any]:
             "workers": 1,
             "trial_timeout_s": 120,
             "startup_trials": 2,
-            "top_k_out_of_sample": 2,
         },
         "data": {"synthetic": {"seed": 3, "minutes": 2880}},
         "split": {"test_fraction": 0.25},
         "backtest": {"evaluator": REFERENCE},
+        "rerun": {"top_k": 2, "evaluator": REFERENCE},
         "space": {
             "grid.step_bps": {"type": "float", "low": 5, "high": 30, "step": 0.5},
             "exits.tp_bps": {"type": "float", "low": 5, "high": 40, "log": True},

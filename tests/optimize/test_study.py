@@ -14,9 +14,17 @@ from optuna.trial import TrialState
 from hedgegridd import tools_cli
 from hedgegridd.backtest.config import load_backtest_config
 from hedgegridd.errors import ConfigError
+from hedgegridd.optimize import evaluate, screen_evaluator
 from hedgegridd.optimize.config import OptimizeConfig, parse_optimize_config
-from hedgegridd.optimize.output import BEST_PARAMS_FILE, REPORT_FILE, SUMMARY_FILE
+from hedgegridd.optimize.metrics import compute_metrics
+from hedgegridd.optimize.output import (
+    BEST_PARAMS_FILE,
+    REPORT_FILE,
+    SUMMARY_FILE,
+    TEXT_REPORT_FILE,
+)
 from hedgegridd.optimize.progress import StudyProgress, best_feasible
+from hedgegridd.optimize.space import base_document
 from hedgegridd.optimize.study import (
     StudyResult,
     config_fingerprint,
@@ -24,7 +32,15 @@ from hedgegridd.optimize.study import (
     run_optimization,
 )
 from hedgegridd.optimize.windows import split_windows
-from hedgegridd.optimize.worker import FAIL_REASON, FEASIBLE, FOLD_METRICS, METRICS, PARAMS
+from hedgegridd.optimize.worker import (
+    FAIL_REASON,
+    FEASIBLE,
+    FOLD_METRICS,
+    METRICS,
+    PARAMS,
+    WorkerJob,
+    task_for,
+)
 from hedgegridd.params import (
     default_strategy_params,
     dump_strategy_params_toml,
@@ -32,13 +48,17 @@ from hedgegridd.params import (
 )
 from hedgegridd.supervisor.settings import load_settings
 
-from .helpers import REAL, config_doc, tiny_config
+from .helpers import REAL, SCREEN, config_doc, tiny_config
 
 
 def real_config() -> OptimizeConfig:
-    """A tiny study of the real HedgeGridStrategy: 3 trials on 1 day of synthetic bars."""
+    """A tiny study of the real strategy: 6 screened trials on 1 day, 3 finalists on Nautilus."""
     return tiny_config(
-        backtest__evaluator=REAL, study__trials=3, data__synthetic={"seed": 3, "minutes": 1440}
+        backtest__evaluator=SCREEN,
+        rerun__evaluator=REAL,
+        rerun__top_k=3,
+        study__trials=6,
+        data__synthetic={"seed": 3, "minutes": 1440},
     )
 
 
@@ -56,7 +76,7 @@ def test_tiny_study_trades_and_writes_best_params(finished: StudyResult) -> None
     assert complete
     assert all(t.user_attrs[METRICS]["round_trips"] > 0 for t in complete)
     assert all(t.user_attrs[METRICS]["fills"] > 0 for t in complete)
-    assert len(finished.study.trials) == 3
+    assert len(finished.study.trials) == 6
     assert finished.best_number is not None
     best = finished.study.trials[finished.best_number]
     written = load_strategy_params(finished.out_dir / BEST_PARAMS_FILE)
@@ -95,8 +115,8 @@ def test_best_params_load_in_a_backtest_config_unchanged(
 
 
 @pytest.mark.slow
-def test_out_of_sample_is_judged_on_a_later_window(finished: StudyResult) -> None:
-    """Top in-sample trials are re-run on the held-out tail; the summary shows both."""
+def test_finalists_are_judged_on_a_later_window(finished: StudyResult) -> None:
+    """The finalists are re-run on the held-out tail; the summary shows both windows."""
     w = finished.windows
     assert w.train.start_ns < w.train.end_ns == w.test.start_ns < w.test.end_ns
     assert w.test.minutes == 360
@@ -105,26 +125,66 @@ def test_out_of_sample_is_judged_on_a_later_window(finished: StudyResult) -> Non
     assert summary["windows"]["train"]["end"] == summary["windows"]["test"]["start"]
     written = load_strategy_params(finished.out_dir / BEST_PARAMS_FILE)
     assert summary["best"]["params"]["grid.step_bps"] == str(written.grid.step_bps)
-    oos = summary["out_of_sample"]
-    assert len(oos) == 2
-    assert oos[0]["number"] == finished.best_number
-    for row in oos:
+    rows = summary["reruns"]["rows"]
+    assert len(rows) == 3
+    for row in rows:
         assert row["in_sample"]["span_days"] == pytest.approx(0.75)
-        assert row["out_of_sample"]["span_days"] == pytest.approx(0.25)
-        assert row["out_of_sample"]["round_trips"] > 0
-        assert isinstance(row["out_of_sample_violations"], list)
+        for engine in ("search", "reference"):
+            assert row[engine]["metrics"]["span_days"] == pytest.approx(0.25)
+            assert row[engine]["metrics"]["fills"] > 0
+        assert isinstance(row["reference"]["violations"], list)
 
 
 @pytest.mark.slow
-def test_report_is_self_contained_with_history_importances_and_oos(
+def test_written_params_are_ranked_by_the_nautilus_reruns(finished: StudyResult) -> None:
+    """Search ran on the screen; the winner is the best Nautilus re-run, whose figures are real."""
+    config = real_config()
+    windows = split_windows(config)
+    job = WorkerJob(config, "", 1, 0, windows, base_document(config))
+    searched = finished.study.trials[0]
+    train = task_for(job, searched.user_attrs[PARAMS], windows.train.start_ns, windows.train.end_ns)
+    assert searched.user_attrs[METRICS]["fills"] == len(screen_evaluator.run_backtest(train).fills)
+
+    summary = json.loads((finished.out_dir / SUMMARY_FILE).read_text())
+    assert summary["engines"] == {"search": "screen", "reference": "nautilus"}
+    rows = summary["reruns"]["rows"]
+    for row in rows:  # both columns are the engines' own runs of the held-out window
+        params = finished.study.trials[row["number"]].user_attrs[PARAMS]
+        task = task_for(job, params, windows.test.start_ns, windows.test.end_ns)
+        nautilus = compute_metrics(evaluate.run_backtest(task))
+        screen = compute_metrics(screen_evaluator.run_backtest(task))
+        assert nautilus.fills > 0
+        assert row["reference"]["metrics"]["fills"] == nautilus.fills
+        assert row["reference"]["metrics"]["net_pnl"] == pytest.approx(nautilus.net_pnl)
+        assert row["reference"]["value"] == pytest.approx(nautilus.sharpe)
+        assert row["search"]["metrics"]["fills"] == screen.fills
+        assert row["search"]["value"] == pytest.approx(screen.sharpe)
+    eligible = [r for r in rows if r["reference"]["metrics"] and not r["reference"]["violations"]]
+    assert eligible
+    top = max(eligible, key=lambda r: (r["reference"]["value"], -r["search_order"]))
+    assert top["rank"] == 1
+    assert finished.best_number == top["number"] == summary["best"]["number"]
+    assert summary["best"]["value"] == top["reference"]["value"]
+    assert sorted(r["rank"] for r in eligible) == list(range(1, len(eligible) + 1))
+    ranked = sorted(eligible, key=lambda r: r["rank"])
+    values = [r["reference"]["value"] for r in ranked]
+    assert values == sorted(values, reverse=True)
+    text = (finished.out_dir / TEXT_REPORT_FILE).read_text()
+    assert "screen vs nautilus, ranked by nautilus sharpe" in text
+    assert f"written: trial #{top['number']}" in text
+
+
+@pytest.mark.slow
+def test_report_is_self_contained_with_history_importances_and_finalists(
     finished: StudyResult,
 ) -> None:
-    """report.html embeds plotly and shows history, importances and the IS/OOS table."""
+    """report.html embeds plotly and shows history, importances and both engines per finalist."""
     html = (finished.out_dir / REPORT_FILE).read_text()
     assert "<h2>Optimization history</h2>" in html
     assert "<h2>Parameter importances</h2>" in html
-    assert "<h2>In-sample vs out-of-sample</h2>" in html
-    assert "OOS sharpe" in html
+    assert "<h2>Finalists: screen vs nautilus</h2>" in html
+    assert "<th>screen fills</th><th>nautilus fills</th>" in html
+    assert "<th>screen sharpe</th><th>nautilus sharpe</th>" in html
     assert "Plotly.newPlot" in html
     external = re.search(r"<script[^>]*\bsrc=", html)
     assert external is None, "report must not load scripts from the network"
@@ -216,12 +276,13 @@ def test_progress_bar_shows_trials_best_score_and_eta() -> None:
             )
         )
     out = io.StringIO()
-    bar = StudyProgress(study, 4, enabled=True, file=out)
+    bar = StudyProgress(study, 4, enabled=True, file=out, engine="screen")
     bar.update()
     bar.close()
     text = out.getvalue()
     assert "2/4 trials" in text
     assert "best=1.5 (#1)" in text
+    assert "[screen]" in text
     assert re.search(r"\[\d\d:\d\d<[\d:?]+", text)
 
 
