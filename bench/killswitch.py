@@ -117,7 +117,7 @@ class VenueProbe:
     peak: Decimal | None = None
     armed: bool = False  # crossings count only once the scripted move is under way
     crossed_at: float | None = None
-    crossed_equity: Decimal | None = None
+    crossed_dd_pct: Decimal | None = None
     crossed_mark: Decimal | None = None
     crossed_legs: dict[str, Decimal] = field(default_factory=dict)
     flat_at: float | None = None
@@ -159,9 +159,10 @@ class VenueProbe:
             self.peak = eq
         if not self.armed or self.crossed_at is not None:
             return
-        if (self.peak - eq) / self.peak * 100 >= self.limit_pct:
+        dd = (self.peak - eq) / self.peak * 100
+        if dd >= self.limit_pct:
             self.crossed_at = time.time()
-            self.crossed_equity = eq
+            self.crossed_dd_pct = dd
             self.crossed_mark = self.sim.engine.mark
             self.crossed_legs = self.legs()
 
@@ -384,9 +385,7 @@ async def trial(n: int, args: Args, session: aiohttp.ClientSession, root: Path) 
             "ladder_s": ladder_s,
             "held": held,
             "crossed_mark": probe.crossed_mark,
-            "crossed_dd_pct": (probe.peak - probe.crossed_equity) / probe.peak * 100
-            if probe.peak and probe.crossed_equity is not None
-            else None,
+            "crossed_dd_pct": probe.crossed_dd_pct,
             "move_to_cross_ms": (crossed - t_move) * 1000,
             "mark_received_ms": (int(breach["mark_ns"]) - c_ns) / 1e6
             if breach.get("mark_ns") is not None
@@ -417,7 +416,7 @@ def fmt_legs(legs: dict[str, Decimal]) -> str:
 
 
 ROWS = (
-    ("crossing -> mark at strategy", "mark_received_ms"),
+    ("crossing -> breaching mark at strategy", "mark_received_ms"),
     ("crossing -> first breach check", "first_breach_ms"),
     ("crossing -> kill switch fired", "fired_ms"),
     ("crossing -> closing_sent (daemon)", "sent_ms"),
@@ -449,7 +448,7 @@ def report(rows: list[dict[str, Any]], args: Args) -> int:
         print(
             f"  trial {i}: ladder after {r['ladder_s']:.0f} s, LONG held {r['held']}, "
             f"crossing {r['move_to_cross_ms'] / 1000:.1f} s into the move at mark "
-            f"{r['crossed_mark']} (dd {r['crossed_dd_pct']:.2f} %), {r['closes']} closing orders"
+            f"{r['crossed_mark']} (venue drawdown {r['crossed_dd_pct']:.2f} %)"
         )
         cells = "  ".join(
             f"{key.removesuffix('_ms')}={r[key]:.0f}" for _, key in ROWS if r[key] is not None
@@ -462,14 +461,14 @@ def report(rows: list[dict[str, Any]], args: Args) -> int:
         )
         if r["probe_errors"]:
             print(f"    probe errors: {r['probe_errors'][:3]}")
-    print(f"  {'ms from the mark crossing':34s} {'min':>8s} {'median':>8s} {'max':>8s}  intervals")
+    print(f"  {'ms from the mark crossing':40s} {'min':>8s} {'median':>8s} {'max':>8s}  intervals")
     for label, key in ROWS:
         vals = [r[key] for r in rows if r[key] is not None]
         if not vals:
             continue
         med = statistics.median(vals)
         print(
-            f"  {label:34s} {min(vals):8.1f} {med:8.1f} {max(vals):8.1f}  "
+            f"  {label:40s} {min(vals):8.1f} {med:8.1f} {max(vals):8.1f}  "
             f"{med / interval_ms:5.2f} (median)"
         )
     close_budget = interval_ms * args.breaches
