@@ -17,6 +17,7 @@ secret-named keys and URL credentials (Telegram bot tokens, Slack webhook paths,
 from __future__ import annotations
 
 import atexit
+import io
 import json
 import logging
 import os
@@ -224,13 +225,21 @@ def _forward_stdio(sender: JournalSender, identifier: str, redactor: SecretRedac
 def resolve_format(
     requested: str, environ: Mapping[str, str] | None = None, stream: TextIO | None = None
 ) -> str:
-    """``auto`` -> journald under systemd (JOURNAL_STREAM), console on a TTY, else json."""
+    """``auto`` -> journald when JOURNAL_STREAM names our log stream, console on a TTY, else json.
+
+    JOURNAL_STREAM is inherited by children whose stderr goes elsewhere (a file, a
+    pipe): only a matching device:inode means systemd connected this stream to journald.
+    """
     if requested != "auto":
         return requested
     env = os.environ if environ is None else environ
-    if env.get("JOURNAL_STREAM"):
-        return "journald"
     out = stream if stream is not None else sys.stderr
+    if env.get("JOURNAL_STREAM"):
+        try:
+            if stream_is_journal(env, out.fileno()):
+                return "journald"
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            pass
     return "console" if out.isatty() else "json"
 
 

@@ -100,26 +100,31 @@ def test_corrupt_state_database_exits_74_without_reset(tmp_path: Path) -> None:
 
 
 def test_journald_priorities_when_run_under_systemd(tmp_path: Path) -> None:
-    """With JOURNAL_STREAM set, the daemon's log lines carry sd-daemon priority prefixes."""
+    """Stderr named by JOURNAL_STREAM, no journal socket: lines carry sd-daemon priorities."""
     config = tmp_path / "hedgegridd.toml"
     config.write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HEDGEGRID_", "BINANCE_"))}
-    env["JOURNAL_STREAM"] = "8:12345"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "hedgegridd.supervisor.cli",
-            "--config",
-            str(config),
-            "--check-config",
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    env["HEDGEGRID_JOURNAL_SOCKET"] = str(tmp_path / "no-journald.sock")
+    log = tmp_path / "stderr.log"
+    with log.open("w") as stderr:
+        st = os.fstat(stderr.fileno())
+        env["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "hedgegridd.supervisor.cli",
+                "--config",
+                str(config),
+                "--check-config",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=stderr,
+            stderr=stderr,
+            text=True,
+            timeout=120,
+        )
     assert result.returncode == 0
-    line = (result.stdout + result.stderr).strip().splitlines()[-1]
-    assert line.startswith("<6>event='config.ok'")
+    line = log.read_text().strip().splitlines()[-1]
+    assert line.startswith("<6>config.ok ")

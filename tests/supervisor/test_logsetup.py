@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+from pathlib import Path
 
 import structlog
 
@@ -67,8 +69,14 @@ def test_url_tokens_and_secret_named_fields_redacted() -> None:
     assert json.loads(text)["api_secret"] == "***"
 
 
-def test_auto_format_prefers_journald_under_systemd() -> None:
-    """auto picks journald when JOURNAL_STREAM is set and json when not on a TTY."""
-    assert resolve_format("auto", {"JOURNAL_STREAM": "8:1234"}, io.StringIO()) == "journald"
+def test_auto_format_prefers_journald_under_systemd(tmp_path: Path) -> None:
+    """auto picks journald only when JOURNAL_STREAM names our stream, json when not a TTY."""
+    with (tmp_path / "stderr").open("w") as stream:
+        st = os.fstat(stream.fileno())
+        ours = {"JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"}
+        assert resolve_format("auto", ours, stream) == "journald"
+        # Inherited from a parent under systemd, but our stderr is a file: not journald.
+        assert resolve_format("auto", {"JOURNAL_STREAM": "8:1234"}, stream) == "json"
+    assert resolve_format("auto", {"JOURNAL_STREAM": "8:1234"}, io.StringIO()) == "json"
     assert resolve_format("auto", {}, io.StringIO()) == "json"
     assert resolve_format("console", {"JOURNAL_STREAM": "8:1"}, io.StringIO()) == "console"
