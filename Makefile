@@ -31,15 +31,21 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 # System tools some tests drive: promtool (Debian package prometheus) checks the live
-# metrics exposition. Best effort: installed when running as root with apt, otherwise
-# that one test skips with "promtool not installed" (systemd-analyze and dpkg-deb are
-# part of the machine image).
+# metrics exposition; the PostgreSQL server (Debian package postgresql: initdb, pg_ctl)
+# backs the optimizer's shared-storage tests on a throwaway cluster. Best effort:
+# installed when running as root with apt, otherwise those tests skip with
+# "... not installed" (systemd-analyze and dpkg-deb are part of the machine image).
 tools:
 	@command -v promtool >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	  { apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 || \
 	    { apt-get update -qq >/dev/null 2>&1 && \
 	      apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1; }; }; } || \
 	  echo "note: promtool unavailable; the promtool check will skip"
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { apt-get install -y -qq --no-install-recommends postgresql >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && \
+	      apt-get install -y -qq --no-install-recommends postgresql >/dev/null 2>&1; }; }; } || \
+	  echo "note: postgresql unavailable; the PostgreSQL storage tests will skip"
 
 test: lint typecheck tools
 	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)

@@ -7,16 +7,31 @@
   many machines join one study; the driver must be installed on each.
 - ``journal:/shared/path/study.log``: Optuna's journal storage on a shared
   filesystem (append-only file with locking), no database server needed.
+
+Credentials never need to be in the URL: with PostgreSQL, libpq reads the
+password from ``PGPASSWORD`` or a password file (``~/.pgpass``, ``PGPASSFILE``),
+and ``?host=/run/dir`` connects over a Unix socket.
+
+``BudgetLock`` serializes "count the study's trials, then ask for one" across
+every worker of a study (a PostgreSQL advisory lock, a MySQL named lock, or a
+file lock next to an SQLite or journal file), so workers on many hosts stop at
+exactly ``--trials`` trials.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import os
 import re
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
+from sqlalchemy import text
 
 from hedgegridd.errors import ConfigError
 
@@ -65,3 +80,122 @@ def open_storage(url: str) -> BaseStorage:
         raise ConfigError(
             f"study.storage: cannot open {redact(url)}: {type(exc).__name__}"
         ) from exc
+
+
+def _lock_key(study_name: str) -> int:
+    """A stable signed 64-bit key for the study (PostgreSQL advisory locks take bigint)."""
+    digest = hashlib.sha256(f"hedgegrid-budget:{study_name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class BudgetLock:
+    """A cross-process, cross-host lock of one study's trial budget (``with lock: ...``).
+
+    Held while a worker counts the trials and asks for a new one, so two workers
+    can never both take the last trial. PostgreSQL: ``pg_advisory_lock`` on a
+    dedicated connection (released if that worker's connection dies); MySQL:
+    ``GET_LOCK``; SQLite and journal files: ``flock`` on ``<file>.budget-lock``.
+    Other storages get no lock (each worker may then overshoot by one trial).
+    """
+
+    def __init__(self, url: str, storage: BaseStorage, study_name: str) -> None:
+        self._key = _lock_key(study_name)
+        self._name = f"hedgegrid-budget-{self._key & 0xFFFFFFFF:08x}"
+        self._engine: Any = None
+        self._file: Path | None = None
+        self._conn: Any = None
+        self._fd: int | None = None
+        if url.startswith(JOURNAL_PREFIX):
+            self._file = Path(url.removeprefix(JOURNAL_PREFIX) + ".budget-lock")
+        elif url.startswith("sqlite:///") and url != "sqlite:///":
+            self._file = Path(url.removeprefix("sqlite:///") + ".budget-lock")
+        elif isinstance(storage, RDBStorage) and storage.engine.dialect.name in (
+            "postgresql",
+            "mysql",
+        ):
+            self._engine = storage.engine
+
+    @property
+    def kind(self) -> str:
+        """Which mechanism guards the budget: advisory, named, file or none."""
+        if self._file is not None:
+            return "file"
+        if self._engine is None:
+            return "none"
+        return "advisory" if self._engine.dialect.name == "postgresql" else "named"
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free; False (and nothing held) if another holder has it."""
+        return self.acquire(blocking=False)
+
+    def acquire(self, *, blocking: bool = True) -> bool:
+        """Take the lock, waiting for it unless ``blocking`` is False."""
+        if self._file is not None:
+            fd = _open_lock_file(self._file)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            self._fd = fd
+            return True
+        if self._engine is None:
+            return True
+        conn = self._engine.connect()
+        try:
+            if self._engine.dialect.name == "postgresql":
+                sql = (
+                    "SELECT pg_advisory_lock(:k)" if blocking else "SELECT pg_try_advisory_lock(:k)"
+                )
+                got = conn.execute(text(sql), {"k": self._key}).scalar()
+            else:
+                got = conn.execute(
+                    text("SELECT GET_LOCK(:n, :t)"), {"n": self._name, "t": -1 if blocking else 0}
+                ).scalar()
+            conn.commit()
+        except BaseException:
+            conn.invalidate()
+            conn.close()
+            raise
+        if blocking or got in (True, 1):
+            self._conn = conn
+            return True
+        conn.close()
+        return False
+
+    def release(self) -> None:
+        """Give the lock back (no-op when not held)."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                if self._engine.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
+                else:
+                    conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": self._name})
+                conn.commit()
+            except Exception:
+                conn.invalidate()  # drop the session (and its lock) instead of pooling it
+                raise
+            finally:
+                conn.close()
+
+    def __enter__(self) -> BudgetLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+def _open_lock_file(path: Path) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)

@@ -8,6 +8,8 @@ user attribute when its parameters are refused, its backtest raises, it runs
 out of memory or overruns ``trial_timeout_s`` (the child process is killed).
 Feasibility (the constraints) is handed to the sampler through Optuna's
 ``constraints_func`` so infeasible trials keep their real score but never win.
+Counting the study's trials and asking for the next one happen under the
+study's ``BudgetLock``, so all workers together run exactly the budget.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from hedgegridd.errors import ConfigError
 from hedgegridd.optimize.config import OptimizeConfig
 from hedgegridd.optimize.metrics import Metrics, combine_folds, constraint_values, violations
 from hedgegridd.optimize.space import build_params, suggest
-from hedgegridd.optimize.storage import open_storage
+from hedgegridd.optimize.storage import BudgetLock, open_storage
 from hedgegridd.optimize.trial_process import BacktestTask, TrialFailure, TrialRunner
 from hedgegridd.optimize.windows import Windows
 
@@ -117,12 +119,23 @@ def trials_counted(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False))
 
 
-def run_one_trial(study: optuna.Study, job: WorkerJob, worker_id: str, runner: TrialRunner) -> None:
-    """Ask, evaluate in sample in a child process, tell (FAIL with a reason on any failure)."""
+def ask_within_budget(
+    study: optuna.Study, n_trials: int, budget: BudgetLock
+) -> optuna.Trial | None:
+    """A new trial, or None once the study holds ``n_trials`` (counted and asked under the lock)."""
+    with budget:
+        if trials_counted(study) >= n_trials:
+            return None
+        return study.ask()
+
+
+def run_one_trial(
+    study: optuna.Study, trial: optuna.Trial, job: WorkerJob, worker_id: str, runner: TrialRunner
+) -> None:
+    """Evaluate an asked trial in sample in a child process, tell (FAIL with a reason)."""
     config = job.config
-    trial = study.ask()
-    trial.set_user_attr(WORKER, worker_id)
     try:
+        trial.set_user_attr(WORKER, worker_id)
         values = suggest(trial, config.space)
         try:
             params = build_params(job.base_doc, values)
@@ -202,14 +215,16 @@ def worker_main(job: WorkerJob) -> int:
         storage=storage,
         sampler=make_sampler(job.config, job.worker_index),
     )
+    budget = BudgetLock(job.storage_url, storage, job.config.study.name)
     ran = 0
     with TrialRunner(memory_mb=job.config.study.trial_memory_mb) as runner:
         while True:
             fail_stale_trials(study, storage, job.config.study.trial_timeout_s)
-            if trials_counted(study) >= job.n_trials:
+            trial = ask_within_budget(study, job.n_trials, budget)
+            if trial is None:
                 break
             try:
-                run_one_trial(study, job, worker_id, runner)
+                run_one_trial(study, trial, job, worker_id, runner)
             except BaseException:
                 runner.close(kill=True)  # stopping: do not wait for the trial to finish
                 raise

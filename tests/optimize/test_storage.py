@@ -13,7 +13,8 @@ from optuna.storages import JournalStorage, RDBStorage
 
 import hedgegridd.optimize as optimize_pkg
 from hedgegridd.errors import ConfigError
-from hedgegridd.optimize.storage import default_storage_url, open_storage, redact
+from hedgegridd.optimize.storage import BudgetLock, default_storage_url, open_storage, redact
+from hedgegridd.optimize.worker import ask_within_budget
 
 
 def test_default_is_sqlite_in_the_output_folder(tmp_path: Path) -> None:
@@ -65,3 +66,35 @@ def test_package_import_is_light_and_exports_the_api() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_budget_lock_on_a_file_storage_excludes_a_second_holder(tmp_path: Path, kind: str) -> None:
+    """The budget lock next to an SQLite or journal file admits one holder at a time."""
+    url = (
+        f"sqlite:///{tmp_path / 'study.db'}"
+        if kind == "sqlite"
+        else f"journal:{tmp_path / 'study.log'}"
+    )
+    storage = open_storage(url)
+    first, second = BudgetLock(url, storage, "s"), BudgetLock(url, storage, "s")
+    assert first.kind == "file"
+    with first:
+        assert not second.try_acquire()
+    assert second.try_acquire()
+    second.release()
+    assert first.try_acquire()
+    first.release()
+
+
+def test_workers_stop_at_exactly_the_budget(tmp_path: Path) -> None:
+    """ask_within_budget hands out trials until the study holds the budget, then None."""
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    storage = open_storage(url)
+    study = optuna.create_study(study_name="b", storage=storage)
+    budget = BudgetLock(url, storage, "b")
+    asked = []
+    while (trial := ask_within_budget(study, 3, budget)) is not None:
+        asked.append(trial.number)
+    assert asked == [0, 1, 2]
+    assert len(study.trials) == 3
