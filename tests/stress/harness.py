@@ -114,9 +114,10 @@ class Rig:
         await self.until(laddered, "both entry ladders resting")
 
     async def hold(self, side: str) -> Decimal:
-        """Fill the first entries of ``side`` (a small jump) and wait until protected."""
-        pct = Decimal("-0.6") if side == "LONG" else Decimal("0.6")
-        await self.sim.jump_price(pct=pct)
+        """Fill the first entries of ``side`` (a jump 0.6 % past the center) until protected."""
+        center = Decimal((await self.ctl("status"))["center_price"])
+        move = Decimal("0.994") if side == "LONG" else Decimal("1.006")
+        await self.sim.jump_price(to=(center * move).quantize(Decimal("0.1")))
 
         def protected() -> bool:
             book = venue_book(self.sim)[side]
