@@ -35,10 +35,11 @@ interval per extra required breach; the book is verified flat within 2 s of the
 crossing at the simulator's latency.
 
 Run: ``.venv/bin/python bench/killswitch.py [--trials N] [--interval-s S]
-[--breaches K] [--kind crash|gap] [--pct P] [--drawdown-pct D]`` (defaults: 3 trials,
-the shipped 1.0 s interval and 2 breaches, crash, 1 % drawdown). About a minute per
-trial (daemon start, warmup, ladder); exits 1 if a trial did not flatten or a target
-was missed.
+[--breaches K] [--kind crash|gap] [--pct P] [--drawdown-pct D] [--keep DIR]``
+(defaults: 3 trials, the shipped 1.0 s interval and 2 breaches, crash, 1 % drawdown;
+``--keep`` leaves each trial's config, state and daemon log in a new ``DIR/trialN``).
+About a minute per trial (daemon start, warmup, ladder); exits 1 if a trial did not
+flatten or a target was missed.
 """
 
 from __future__ import annotations
@@ -315,6 +316,7 @@ class Args:
     pct: Decimal
     seconds: float
     drawdown_pct: Decimal
+    keep: Path | None
 
 
 async def trial(n: int, args: Args, session: aiohttp.ClientSession, root: Path) -> dict[str, Any]:
@@ -393,6 +395,7 @@ async def trial(n: int, args: Args, session: aiohttp.ClientSession, root: Path) 
             "first_breach_ms": (int(breach["checked_ns"]) - c_ns) / 1e6,
             "fired_ms": (log_ns(fired) - c_ns) / 1e6,
             "sent_ms": (int(sent["sent_ns"]) - c_ns) / 1e6,
+            "fired_to_sent_ms": (int(sent["sent_ns"]) - log_ns(fired)) / 1e6,
             "first_close_ms": (first_close - crossed) * 1000,
             "venue_flat_ms": (probe.flat_at - crossed) * 1000,
             "verified_ms": (log_ns(verified) - c_ns) / 1e6,
@@ -471,6 +474,11 @@ def report(rows: list[dict[str, Any]], args: Args) -> int:
             f"  {label:40s} {min(vals):8.1f} {med:8.1f} {max(vals):8.1f}  "
             f"{med / interval_ms:5.2f} (median)"
         )
+    gap = [r["fired_to_sent_ms"] for r in rows]
+    print(
+        f"  {'fired -> closing_sent (latch, journal, intent)':40s} {min(gap):8.1f} "
+        f"{statistics.median(gap):8.1f} {max(gap):8.1f}"
+    )
     close_budget = interval_ms * args.breaches
     close_ok = max(r["first_close_ms"] for r in rows) <= close_budget
     flat_ok = max(r["verified_ms"] for r in rows) <= FLAT_TARGET_MS
@@ -490,14 +498,16 @@ async def bench(args: Args) -> int:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
     rows = []
     failed = 0
-    with tempfile.TemporaryDirectory(prefix="bench-killswitch-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-killswitch-") as scratch:
+        tmp = args.keep or Path(scratch)
+        tmp.mkdir(parents=True, exist_ok=True)
         async with aiohttp.ClientSession() as session:
             for n in range(args.trials):
                 try:
-                    rows.append(await trial(n, args, session, Path(tmp)))
+                    rows.append(await trial(n, args, session, tmp))
                 except (RuntimeError, AssertionError, IndexError, KeyError) as exc:
                     failed += 1
-                    log = Path(tmp) / f"trial{n}" / "daemon.log"
+                    log = tmp / f"trial{n}" / "daemon.log"
                     tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
                     print(f"  trial {n} FAILED: {type(exc).__name__}: {exc}\n{tail}")
     if not rows:
@@ -518,9 +528,12 @@ def main() -> int:
     parser.add_argument("--pct", type=Decimal, help="move in %% (default -10 crash, -3 gap)")
     parser.add_argument("--seconds", type=float, default=30.0, help="crash duration")
     parser.add_argument("--drawdown-pct", type=Decimal, default=Decimal(1))
+    parser.add_argument("--keep", type=Path, help="keep each trial's config, state and log here")
     ns = parser.parse_args()
     pct = ns.pct if ns.pct is not None else Decimal(-10 if ns.kind == "crash" else -3)
-    args = Args(ns.trials, ns.interval_s, ns.breaches, ns.kind, pct, ns.seconds, ns.drawdown_pct)
+    args = Args(
+        ns.trials, ns.interval_s, ns.breaches, ns.kind, pct, ns.seconds, ns.drawdown_pct, ns.keep
+    )
     return anyio.run(bench, args)
 
 
