@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test test-fast lint typecheck tools bench lock package clean venv
+.PHONY: run test test-fast lint typecheck tools bench lock package clean venv lintian
 
 venv: $(STAMP)
 
@@ -66,6 +66,19 @@ lock:
 
 package: $(STAMP)
 	bash packaging/build-deb.sh
+
+# Debian policy check of the newest dist/hedgegridd_*.deb (built first if there is none):
+# fails on any error or warning not overridden in packaging/debian/lintian-overrides.
+# lintian is installed best effort (root with apt), like promtool.
+lintian:
+	@command -v lintian >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { apt-get install -y -qq --no-install-recommends lintian >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && \
+	      apt-get install -y -qq --no-install-recommends lintian >/dev/null 2>&1; }; }; } || \
+	  { echo "lintian not installed (apt-get install lintian)"; exit 1; }
+	@deb=$$(ls -t dist/hedgegridd_*.deb 2>/dev/null | head -1); \
+	if [ -z "$$deb" ]; then $(MAKE) package && deb=$$(ls -t dist/hedgegridd_*.deb | head -1); fi; \
+	echo "lintian $$deb"; time lintian --fail-on error,warning --info $$deb
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache
