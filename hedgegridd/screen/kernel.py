@@ -13,7 +13,9 @@ engine, ``bar_execution=True``):
   walks open -> nearer extreme -> farther extreme -> close instead, as the simulator
   does); a point equal to the last price is skipped;
 * each point is a trade tick: a move up fills SELL limits and BUY stops, a move down
-  BUY limits and SELL stops, in placement order; a resting limit fills completely at
+  BUY limits and SELL stops, in Nautilus' matching order (every BUY order by price
+  descending, then every SELL order by price ascending, ties in placement order:
+  ``OrderMatchingCore.iterate``); a resting limit fills completely at
   its limit price as MAKER (even through a gap at the open) and moves the market to
   that price for the rest of the tick (so a deeper limit waits for the next tick, as
   Nautilus' matching "targets" do); a stop fills at its trigger on the high/low/close
@@ -539,29 +541,60 @@ def _after_fill(ot, st, pos_avg, out, ip, fp, bar, side, kind, had_twin):
 
 
 @njit(cache=True)
+def _is_buy(kind, side):
+    if kind == SL:
+        return side == SHORT
+    return (side == LONG) == (kind == ENTRY)
+
+
+@njit(cache=True)
+def _match_order(ot, st):
+    """Order ids in Nautilus' matching order (``OrderMatchingCore.iterate``): every BUY
+    order (limits and stops) by price descending, then every SELL order by price
+    ascending; equal prices keep placement order (a stable sort)."""
+    n = st[S_N]
+    ids = np.empty(n, np.int64)
+    keys = np.empty(n, np.int64)
+    m = 0
+    for i in range(n):
+        if ot[i, O_LIVE] == 0 or ot[i, O_KIND] == FLAT:
+            continue
+        px = ot[i, O_PX]
+        key = -px if _is_buy(ot[i, O_KIND], ot[i, O_SIDE]) else px + (1 << 40)
+        k = m
+        while k > 0 and keys[k - 1] > key:  # insertion sort: stable
+            keys[k] = keys[k - 1]
+            ids[k] = ids[k - 1]
+            k -= 1
+        keys[k] = key
+        ids[k] = ot[i, O_ID]
+        m += 1
+    return ids[:m]
+
+
+@njit(cache=True)
 def _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, p, at_open):
     """One trade tick at ``p``: a move up (BUYER aggressor) can fill SELL limits and BUY
-    stops, a move down BUY limits and SELL stops. Orders are matched in placement order;
-    a maker fill through its limit moves the market to that limit for the rest of the
-    tick (Nautilus' "targets"), so a deeper limit waits for the next tick."""
+    stops, a move down BUY limits and SELL stops. Orders are matched in Nautilus' order
+    (BUY side by price descending, then SELL side by price ascending, ties by placement)
+    over a snapshot of the live orders (a twin cancelled meanwhile is skipped); a maker
+    fill through its limit moves the market to that limit for the rest of the tick
+    (Nautilus' "targets"), so a deeper limit waits for the next tick."""
     up = p > st[S_BAR]
     eff = p
-    i = 0
-    while i < st[S_N]:
-        if ot[i, O_LIVE] == 0 or ot[i, O_KIND] == FLAT:
-            i += 1
+    for oid in _match_order(ot, st):
+        i = _find(ot, st, oid)
+        if i < 0 or ot[i, O_LIVE] == 0:
             continue
         kind = ot[i, O_KIND]
         side = ot[i, O_SIDE]
         px = ot[i, O_PX]
-        is_buy = (side == LONG) == (kind == ENTRY)
+        is_buy = _is_buy(kind, side)
         if kind == SL:
-            is_buy = side == SHORT
             hit = is_buy == up and ((px <= p) if is_buy else (px >= p))
         else:
             hit = is_buy != up and ((px >= eff) if is_buy else (px <= eff))
         if not hit:
-            i += 1
             continue
         if kind == SL:
             fill_px = p if at_open else px
@@ -570,12 +603,9 @@ def _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, p, at_open):
             fill_px = px
             maker = True
             eff = px
-        tj = _find(ot, st, ot[i, O_TWIN]) if ot[i, O_TWIN] >= 0 else -1
         side, kind, twin = _apply_fill(
             ot, st, pos_avg, money, out, fl, fp, ip, i, fill_px, maker, bar
         )
-        if twin and 0 <= tj < i:
-            i -= 1
         _after_fill(ot, st, pos_avg, out, ip, fp, bar, side, kind, twin)
     st[S_BAR] = p
 
