@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+import hedgegridd.screen.kernel as k
 from hedgegridd.backtest.results import FillRecord
 from hedgegridd.params import StrategyParams
-from hedgegridd.screen import kernel as k
 from hedgegridd.screen.market import BarArrays
 
 _NS = 1_000_000_000
