@@ -94,7 +94,9 @@ class ExecutionMixin(StrategyAttrs):
         assert self.rules is not None
         allowed = admit(self._exposure(side), kind, qty, self.rules)
         if allowed < qty:
-            log.warning(
+            # Routine while an exit's cancel is in flight (it still counts until confirmed);
+            # the planner re-plans on the cancel event. Info, not a warning.
+            log.info(
                 "order.reduce_gated",
                 side=side.value,
                 kind=kind.value,
