@@ -7,8 +7,8 @@ Supervisor wiring::
     server = ControlServer(settings.control, backend, store.journal, heartbeat=beat)
     await tg.start(server.run)
 
-Server-side names (which load ``hedgegridd.strategy.handle``) are imported lazily so
-that ``hedgegridctl`` starts without the strategy package.
+Names that load pydantic models or the strategy package are imported lazily so that
+``hedgegridctl --help`` / ``--version`` start with the stdlib only.
 """
 
 from __future__ import annotations
@@ -16,13 +16,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from hedgegridd.control.client import ControlClient
-from hedgegridd.control.config import ControlConfig
-from hedgegridd.control.protocol import (
-    COMMANDS,
+from hedgegridd.control.commands import (
     PROTOCOL_VERSION,
     Access,
-    CommandSpec,
     ErrorCode,
     ExitCode,
     exit_code_for,
@@ -30,9 +26,16 @@ from hedgegridd.control.protocol import (
 
 if TYPE_CHECKING:
     from hedgegridd.control.backend import ControlBackend, HandleBackend
+    from hedgegridd.control.client import ControlClient
+    from hedgegridd.control.config import ControlConfig
+    from hedgegridd.control.protocol import COMMANDS, CommandSpec
     from hedgegridd.control.server import ControlServer, JournalWriter
 
 _LAZY = {
+    "COMMANDS": "hedgegridd.control.protocol",
+    "CommandSpec": "hedgegridd.control.protocol",
+    "ControlClient": "hedgegridd.control.client",
+    "ControlConfig": "hedgegridd.control.config",
     "ControlBackend": "hedgegridd.control.backend",
     "HandleBackend": "hedgegridd.control.backend",
     "ControlServer": "hedgegridd.control.server",

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr
 
-_ARGS = ConfigDict(frozen=True, extra="forbid", strict=True)
+_ARGS = ConfigDict(frozen=True, extra="forbid", strict=True, defer_build=True)
 _REASON = re.compile(r"^[A-Za-z0-9_.:*-]{1,64}$")
 
 
@@ -44,6 +44,9 @@ class ResumeArgs(BaseModel):
     reason: Reason = "operator"
 
 
+THROTTLE_RANGE = "must be between 0 and 1 inclusive (0 = no entries, 1 = full size)"
+
+
 def _decimal_0_1(value: Any) -> Decimal:
     """A throttle value given as a decimal string (or an integer), within [0, 1]."""
     if isinstance(value, bool) or not isinstance(value, str | int):
@@ -55,14 +58,14 @@ def _decimal_0_1(value: Any) -> Decimal:
     except InvalidOperation as exc:
         raise ValueError('must be a decimal string such as "0.5"') from exc
     if not number.is_finite() or not Decimal(0) <= number <= Decimal(1):
-        raise ValueError("must be between 0 and 1 inclusive")
+        raise ValueError(THROTTLE_RANGE)
     return number
 
 
 class ThrottleArgs(BaseModel):
     """``throttle``: scale every entry quantity by ``value`` in [0, 1]."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     value: Annotated[Decimal, BeforeValidator(_decimal_0_1)]
 
 
@@ -77,5 +80,5 @@ class FlattenSideArg(enum.StrEnum):
 class FlattenArgs(BaseModel):
     """``flatten``: cancel entries and close ``side`` with closing orders."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     side: Annotated[FlattenSideArg, Field(strict=False)] = FlattenSideArg.BOTH

@@ -7,24 +7,25 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
-
-import anyio
+from typing import TYPE_CHECKING, Any
 
 from hedgegridd import __version__
-from hedgegridd.control.client import ControlClient
-from hedgegridd.control.completion import completion_script
-from hedgegridd.control.config import DEFAULT_RUNTIME_DIRECTORY, SOCKET_NAME
-from hedgegridd.control.protocol import (
-    COMMANDS,
+from hedgegridd.control.commands import (
+    COMMAND_INFO,
+    DEFAULT_RUNTIME_DIRECTORY,
     PROTOCOL_VERSION,
+    SOCKET_NAME,
     ErrorCode,
     ExitCode,
     exit_code_for,
 )
-from hedgegridd.control.render import render
-from hedgegridd.control.results import FlattenResult
 from hedgegridd.errors import ControlError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+# Only the stdlib and ``commands`` at import time: ``--help``, ``--version`` and
+# ``completion`` never load anyio, pydantic or the protocol's models (see _call).
 
 EXIT_CODES_HELP = """exit codes (stable):
   0  ok
@@ -37,6 +38,7 @@ EXIT_CODES_HELP = """exit codes (stable):
   7  timed out waiting for the daemon (--timeout)
   8  flatten sent closing orders but the book was not verified flat
   78 reload refused: the config file is invalid or not allowed for the mode (names the key)
+  141 stdout was closed by its reader (e.g. `| head`): the rest is dropped quietly
 
 environment: HEDGEGRID_SOCKET overrides the default socket path."""
 
@@ -60,6 +62,26 @@ def default_socket_path() -> str:
     return os.path.join(runtime or str(DEFAULT_RUNTIME_DIRECTORY), SOCKET_NAME)
 
 
+def _throttle_value(text: str) -> str:
+    """argparse type of ``throttle VALUE``: a decimal within [0, 1], in plain words."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number; give a fraction between 0 and 1, e.g. 0.5"
+        )
+    if not Decimal(0) <= number <= Decimal(1):
+        raise argparse.ArgumentTypeError(
+            f"{text} is out of range: the throttle is a fraction between 0 and 1 "
+            "(0 = no entries, 1 = full size)"
+        )
+    return text
+
+
 def _no_args(_: argparse.Namespace) -> dict[str, Any]:
     return {}
 
@@ -70,7 +92,8 @@ def _add(
     wire: str,
     build: ArgsBuilder = _no_args,
 ) -> argparse.ArgumentParser:
-    parser = sub.add_parser(name, help=COMMANDS[wire].summary, description=COMMANDS[wire].summary)
+    summary = COMMAND_INFO[wire].summary
+    parser = sub.add_parser(name, help=summary, description=summary)
     parser.set_defaults(wire=wire, build=build)
     return parser
 
@@ -124,7 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="clear every operator/degraded pause, a finished flatten's included",
     )
     throttle = _add(sub, "throttle", "throttle", lambda a: {"value": a.value})
-    throttle.add_argument("value", help="entry size factor between 0 and 1, e.g. 0.5")
+    throttle.add_argument(
+        "value",
+        type=_throttle_value,
+        help="entry size factor between 0 and 1, e.g. 0.5 (0 = no entries, 1 = full size); "
+        "the reply says how many entry rungs per side remain at that size",
+    )
     flatten = _add(sub, "flatten", "flatten", lambda a: {"side": a.side})
     flatten.add_argument("side", nargs="?", default="both", choices=("long", "short", "both"))
     killswitch = sub.add_parser("killswitch", help="kill switch status / reset")
@@ -137,10 +165,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _call(args: argparse.Namespace) -> Any:
+async def _call(args: argparse.Namespace) -> BaseModel:
+    import anyio
+
+    from hedgegridd.control.client import ControlClient
+
     with anyio.fail_after(_timeout(args)):
         async with await ControlClient.connect(args.socket) as client:
             return await client.call(args.wire, args.build(args))
+
+
+def _run(args: argparse.Namespace) -> BaseModel:
+    import anyio
+
+    return anyio.run(_call, args)
 
 
 def _report_error(exc: ControlError, *, as_json: bool) -> int:
@@ -152,14 +190,36 @@ def _report_error(exc: ControlError, *, as_json: bool) -> int:
     return int(exit_code_for(code))
 
 
+def _stdout_closed() -> int:
+    """The reader of stdout went away (``| head``): end quietly, as SIGPIPE would."""
+    try:  # later flushes (at exit) must not raise again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+    return int(ExitCode.PIPE_CLOSED)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``hedgegridctl``; returns the documented exit code."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _stdout_closed()
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.wire is None:
+        from hedgegridd.control.completion import completion_script
+
         print(completion_script(args.shell))
         return int(ExitCode.OK)
     try:
-        result = anyio.run(_call, args)
+        result = _run(args)
     except ControlError as exc:
         return _report_error(exc, as_json=args.json)
     except TimeoutError:
@@ -167,9 +227,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             ErrorCode.TIMEOUT, f"no answer from the daemon within {_timeout(args):g} s"
         )
         return _report_error(err, as_json=args.json)
+    from hedgegridd.control.results import FlattenResult
+
     if args.json:
         print(json.dumps(result.model_dump(mode="json"), indent=2, sort_keys=True))
     else:
+        from hedgegridd.control.render import render
+
         if args.wire == "version":
             print(f"hedgegridctl     {__version__}")
         print(render(result))

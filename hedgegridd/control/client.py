@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -14,7 +16,6 @@ from anyio.streams.buffered import BufferedByteReceiveStream
 from pydantic import BaseModel, ValidationError
 
 from hedgegridd import __version__
-from hedgegridd.control.listener import connect
 from hedgegridd.control.protocol import (
     COMMANDS,
     MAX_FRAME_BYTES,
@@ -32,6 +33,23 @@ from hedgegridd.control.protocol import (
 from hedgegridd.errors import ControlError
 
 CLIENT_NAME = f"hedgegridctl/{__version__}"
+
+
+async def connect(path: str | os.PathLike[str]) -> SocketStream:
+    """Connect to a Unix socket (retrying while its backlog is full) as an anyio stream."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    try:
+        while True:
+            try:
+                sock.connect(os.fspath(path))
+                break
+            except BlockingIOError:  # EAGAIN: listen backlog full
+                await anyio.sleep(0.005)
+        return await SocketStream.from_socket(sock)
+    except BaseException:
+        sock.close()
+        raise
 
 
 class ControlClient:

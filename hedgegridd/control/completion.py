@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hedgegridd.control.protocol import COMMANDS
+from hedgegridd.control.commands import COMMAND_INFO
 
 _OPTIONS = ("--socket", "--json", "--timeout", "--help", "--version")
 _SUBWORDS: dict[str, tuple[str, ...]] = {
@@ -16,7 +16,7 @@ _SUBWORDS: dict[str, tuple[str, ...]] = {
 def command_words() -> dict[str, tuple[str, ...]]:
     """Top-level words and their second words (``killswitch.status`` -> killswitch status)."""
     words: dict[str, list[str]] = {}
-    for name in COMMANDS:
+    for name in COMMAND_INFO:
         head, _, tail = name.partition(".")
         words.setdefault(head, [])
         if tail:

@@ -11,11 +11,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hedgegridd.control.protocol import MAX_FRAME_BYTES
+from hedgegridd.control.commands import DEFAULT_RUNTIME_DIRECTORY, MAX_FRAME_BYTES, SOCKET_NAME
 from hedgegridd.errors import ConfigError
-
-DEFAULT_RUNTIME_DIRECTORY = Path("/run/hedgegrid")
-SOCKET_NAME = "control.sock"
 
 
 class ControlConfig(BaseModel):

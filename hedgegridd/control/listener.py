@@ -138,20 +138,3 @@ async def accept(sock: socket.socket) -> SocketStream:
         except (OSError, ValueError):  # the peer vanished between accept and wrap
             conn.close()
             log.debug("control.accept_vanished")
-
-
-async def connect(path: str | os.PathLike[str]) -> SocketStream:
-    """Connect to a Unix socket (retrying while its backlog is full) as an anyio stream."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.setblocking(False)
-    try:
-        while True:
-            try:
-                sock.connect(os.fspath(path))
-                break
-            except BlockingIOError:  # EAGAIN: listen backlog full
-                await anyio.sleep(0.005)
-        return await SocketStream.from_socket(sock)
-    except BaseException:
-        sock.close()
-        raise

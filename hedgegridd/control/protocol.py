@@ -17,11 +17,12 @@ at most ``MAX_FRAME_BYTES`` bytes per line). Unknown fields are rejected everywh
 
 Error codes (stable) and the ``hedgegridctl`` exit codes they map to: see
 ``ErrorCode`` and ``EXIT_CODE_FOR_ERROR``; the exit codes themselves are ``ExitCode``.
+Those, the version and the command table live in the stdlib-only ``commands.py``
+(re-exported here) so that ``hedgegridctl --help`` needs no pydantic.
 """
 
 from __future__ import annotations
 
-import enum
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +36,18 @@ from hedgegridd.control.args import (
     PauseArgs,
     ResumeArgs,
     ThrottleArgs,
+)
+from hedgegridd.control.commands import (
+    COMMAND_INFO,
+    EXIT_CODE_FOR_ERROR,
+    MAX_FRAME_BYTES,
+    MAX_REQUEST_ID,
+    PROTOCOL_VERSION,
+    Access,
+    CommandInfo,
+    ErrorCode,
+    ExitCode,
+    exit_code_for,
 )
 from hedgegridd.control.results import (
     FlattenResult,
@@ -50,77 +63,34 @@ from hedgegridd.control.results import (
 )
 from hedgegridd.errors import ControlError
 
-PROTOCOL_VERSION = 2
-MAX_FRAME_BYTES = 64 * 1024
-MAX_REQUEST_ID = 2**53  # JSON-safe integer range
-
-
-class ErrorCode(enum.StrEnum):
-    """Stable wire error codes. Never rename one; add new ones instead."""
-
-    BAD_FRAME = "bad_frame"  # not one UTF-8 JSON object per line, or too large
-    BAD_REQUEST = "bad_request"  # envelope schema violated (fields, types)
-    HANDSHAKE_REQUIRED = "handshake_required"  # first message was not a hello
-    UNKNOWN_COMMAND = "unknown_command"
-    BAD_ARGUMENT = "bad_argument"  # arguments of a known command are invalid
-    PERMISSION_DENIED = "permission_denied"  # peer may not connect or run this command
-    REFUSED_BY_STATE = "refused_by_state"  # e.g. resume while the kill switch is latched
-    VERSION_MISMATCH = "version_mismatch"
-    BUSY = "busy"  # too many clients connected
-    TIMEOUT = "timeout"  # the daemon or the client gave up waiting
-    INTERNAL = "internal"  # the daemon failed; details are in its log
-    CONFIG_INVALID = "config_invalid"  # reload refused: the file is invalid or not for the mode
-    NOT_RUNNING = "not_running"  # client side: no daemon listening on the socket
-    PROTOCOL_VIOLATION = "protocol_violation"  # client side: the daemon replied nonsense
-
-
-class ExitCode(enum.IntEnum):
-    """``hedgegridctl`` exit codes (documented in ``hedgegridctl --help``; stable)."""
-
-    OK = 0
-    INTERNAL = 1  # the daemon or the ctl failed unexpectedly
-    USAGE = 2  # bad command line or a request the daemon rejected as malformed
-    NOT_RUNNING = 3  # no daemon on the socket, or it is too busy to answer
-    PERMISSION_DENIED = 4  # the socket or the daemon refused this user
-    REFUSED_BY_STATE = 5  # the daemon's state forbids it (e.g. kill switch latched)
-    VERSION_MISMATCH = 6  # ctl and daemon speak different protocol versions
-    TIMEOUT = 7  # no answer within --timeout
-    NOT_FLAT = 8  # flatten sent closing orders but the book was not verified flat
-    CONFIG_INVALID = 78  # reload refused: the config names the key (EX_CONFIG, as the daemon)
-
-
-EXIT_CODE_FOR_ERROR: Mapping[ErrorCode, ExitCode] = {
-    ErrorCode.BAD_FRAME: ExitCode.USAGE,
-    ErrorCode.BAD_REQUEST: ExitCode.USAGE,
-    ErrorCode.HANDSHAKE_REQUIRED: ExitCode.USAGE,
-    ErrorCode.UNKNOWN_COMMAND: ExitCode.USAGE,
-    ErrorCode.BAD_ARGUMENT: ExitCode.USAGE,
-    ErrorCode.PERMISSION_DENIED: ExitCode.PERMISSION_DENIED,
-    ErrorCode.REFUSED_BY_STATE: ExitCode.REFUSED_BY_STATE,
-    ErrorCode.VERSION_MISMATCH: ExitCode.VERSION_MISMATCH,
-    ErrorCode.BUSY: ExitCode.NOT_RUNNING,
-    ErrorCode.TIMEOUT: ExitCode.TIMEOUT,
-    ErrorCode.INTERNAL: ExitCode.INTERNAL,
-    ErrorCode.CONFIG_INVALID: ExitCode.CONFIG_INVALID,
-    ErrorCode.NOT_RUNNING: ExitCode.NOT_RUNNING,
-    ErrorCode.PROTOCOL_VIOLATION: ExitCode.INTERNAL,
-}
-
-
-def exit_code_for(code: str) -> ExitCode:
-    """Exit code of the ctl for a wire error code (unknown codes from a newer daemon: 1)."""
-    try:
-        return EXIT_CODE_FOR_ERROR[ErrorCode(code)]
-    except ValueError:
-        return ExitCode.INTERNAL
-
-
-class Access(enum.StrEnum):
-    """What a peer may do: nothing, read-only commands, or everything."""
-
-    NONE = "none"
-    READ = "read"
-    ADMIN = "admin"
+__all__ = [
+    "COMMANDS",
+    "EXIT_CODE_FOR_ERROR",
+    "MAX_FRAME_BYTES",
+    "MAX_REQUEST_ID",
+    "PROTOCOL_VERSION",
+    "Access",
+    "CommandSpec",
+    "ErrorCode",
+    "ErrorReply",
+    "ExitCode",
+    "Hello",
+    "ParsedRequest",
+    "Request",
+    "Result",
+    "Welcome",
+    "check_protocol",
+    "decode_frame",
+    "describe_validation_error",
+    "encode_frame",
+    "error_reply",
+    "exit_code_for",
+    "parse_hello",
+    "parse_request",
+    "parse_server_message",
+    "request_id_of",
+    "result_reply",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,35 +108,33 @@ class CommandSpec:
         return Access.ADMIN if self.mutating else Access.READ
 
 
-_SPECS: tuple[CommandSpec, ...] = (
-    CommandSpec("status", False, NoArgs, StatusResult, "strategy state, PnL and risk figures"),
-    CommandSpec("positions", False, NoArgs, PositionsResult, "LONG and SHORT positions"),
-    CommandSpec("orders", False, NoArgs, OrdersResult, "open orders owned by the strategy"),
-    CommandSpec("ladders", False, NoArgs, LaddersResult, "desired grid rungs of the last bar"),
-    CommandSpec(
-        "pause",
-        True,
-        PauseArgs,
-        StateResult,
-        "no new exposure: withdraw entries (keep_orders: leave them resting); exits stay",
-    ),
-    CommandSpec("resume", True, ResumeArgs, StateResult, "clear an operator pause"),
-    CommandSpec("throttle", True, ThrottleArgs, ThrottleResult, "scale entry sizes by 0..1"),
-    CommandSpec("flatten", True, FlattenArgs, FlattenResult, "close a side (long|short|both)"),
-    CommandSpec(
-        "killswitch.status", False, NoArgs, KillSwitchResult, "kill switch latch and reason"
-    ),
-    CommandSpec("killswitch.reset", True, NoArgs, KillSwitchResult, "clear a latched kill switch"),
-    CommandSpec("reload", True, NoArgs, ReloadResult, "reload what can be reloaded (as SIGHUP)"),
-    CommandSpec("version", False, NoArgs, VersionResult, "daemon, protocol and engine versions"),
-)
+_SCHEMAS: Mapping[str, tuple[type[BaseModel], type[BaseModel]]] = {
+    "status": (NoArgs, StatusResult),
+    "positions": (NoArgs, PositionsResult),
+    "orders": (NoArgs, OrdersResult),
+    "ladders": (NoArgs, LaddersResult),
+    "pause": (PauseArgs, StateResult),
+    "resume": (ResumeArgs, StateResult),
+    "throttle": (ThrottleArgs, ThrottleResult),
+    "flatten": (FlattenArgs, FlattenResult),
+    "killswitch.status": (NoArgs, KillSwitchResult),
+    "killswitch.reset": (NoArgs, KillSwitchResult),
+    "reload": (NoArgs, ReloadResult),
+    "version": (NoArgs, VersionResult),
+}
 
-COMMANDS: Mapping[str, CommandSpec] = {spec.name: spec for spec in _SPECS}
+
+def _spec(info: CommandInfo) -> CommandSpec:
+    args_model, result_model = _SCHEMAS[info.name]
+    return CommandSpec(info.name, info.mutating, args_model, result_model, info.summary)
+
+
+COMMANDS: Mapping[str, CommandSpec] = {name: _spec(info) for name, info in COMMAND_INFO.items()}
 
 
 # --------------------------------------------------------------------------- envelopes
 
-_STRICT = ConfigDict(frozen=True, extra="forbid", strict=True)
+_STRICT = ConfigDict(frozen=True, extra="forbid", strict=True, defer_build=True)
 RequestId = Annotated[StrictInt, Field(ge=0, le=MAX_REQUEST_ID)]
 
 
@@ -251,7 +219,8 @@ def describe_validation_error(exc: ValidationError, *, prefix: str = "") -> str:
     parts: list[str] = []
     for err in exc.errors(include_url=False, include_input=False)[:5]:
         loc = ".".join(str(p) for p in err["loc"]) or "message"
-        parts.append(f"{prefix}{loc}: {err['msg']}")
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{prefix}{loc}: {msg}")
     return "; ".join(parts) or "invalid message"
 
 
@@ -310,7 +279,9 @@ def parse_request(obj: dict[str, Any]) -> ParsedRequest:
             ErrorCode.UNKNOWN_COMMAND,
             f"unknown command {request.command[:64]!r}; known: {', '.join(COMMANDS)}",
         )
-    args = _parse(spec.args_model, request.args, ErrorCode.BAD_ARGUMENT, prefix="args.")
+    args = _parse(
+        spec.args_model, request.args, ErrorCode.BAD_ARGUMENT, prefix=f"{spec.name} argument "
+    )
     return ParsedRequest(id=request.id, spec=spec, args=args)
 
 

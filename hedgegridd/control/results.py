@@ -24,7 +24,7 @@ if TYPE_CHECKING:
         StrategySnapshot,
     )
 
-_RESULT = ConfigDict(frozen=True, extra="forbid")
+_RESULT = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class SideResult(BaseModel):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
+import sys
 from decimal import Decimal
 
 import anyio
@@ -113,12 +115,33 @@ def test_mutating_commands_through_the_ctl(live, daemon, capsys) -> None:
 
 
 def test_exit_code_bad_request_is_2(live, daemon, capsys) -> None:
-    """An out-of-range throttle exits 2 with the field named on stderr."""
-    code, _, err = ctl(capsys, "--socket", live, "throttle", "2")
+    """A request the daemon rejects as malformed exits 2 with the field named on stderr."""
+    code, _, err = ctl(capsys, "--socket", live, "pause", "--reason", "bad reason!")
     assert code == 2
-    assert "args.value" in err
+    assert "pause argument reason: must be 1-64 characters" in err
     assert "[bad_argument]" in err
+    assert daemon.strategy.pause_reasons == []
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("1.5", "1.5 is out of range: the throttle is a fraction between 0 and 1"),
+        ("-0.1", "-0.1 is out of range"),
+        ("half", "'half' is not a number; give a fraction between 0 and 1"),
+        ("NaN", "'NaN' is not a number"),
+    ],
+)
+def test_throttle_out_of_range_is_a_plain_usage_error(live, daemon, capsys, value, says) -> None:
+    """throttle 1.5 exits 2 naming the range in plain words (no pydantic text), nothing sent."""
+    with pytest.raises(SystemExit) as done:
+        cli.main(["--socket", live, "throttle", value])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert says in err
+    assert "Value error" not in err
     assert daemon.strategy.throttle == Decimal(1)
+    assert not [e for e in daemon.journal.entries if e["details"]["command"] == "throttle"]
 
 
 def test_exit_code_refused_by_state_is_5(live, daemon, capsys) -> None:
@@ -281,3 +304,72 @@ def test_flatten_waits_longer_than_other_commands() -> None:
     assert cli._timeout(parser.parse_args(["flatten"])) == cli.FLATTEN_TIMEOUT_S == 60.0
     assert cli._timeout(parser.parse_args(["status"])) == cli.DEFAULT_TIMEOUT_S
     assert cli._timeout(parser.parse_args(["--timeout", "5", "flatten"])) == 5.0
+
+
+def _modules_after(*argv: str) -> set[str]:
+    probe = (
+        "import sys\n"
+        "from hedgegridd.control import cli\n"
+        "try:\n"
+        f"    cli.main({list(argv)!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "sys.stderr.write(' '.join(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    return set(done.stderr.split())
+
+
+@pytest.mark.parametrize("argv", [("--version",), ("--help",), ("throttle", "--help")])
+def test_version_and_help_load_no_pydantic_anyio_or_nautilus(argv) -> None:
+    """--version and --help import the stdlib only (they cost ~1 s of CPU with pydantic)."""
+    loaded = _modules_after(*argv)
+    assert "hedgegridd.control.cli" in loaded
+    heavy = {m.split(".")[0] for m in loaded} & {
+        "pydantic",
+        "anyio",
+        "structlog",
+        "nautilus_trader",
+    }
+    assert heavy == set()
+
+
+def _ctl_into_closed_pipe(*argv: str) -> subprocess.CompletedProcess[str]:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader (e.g. `head`) is gone before the ctl writes
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "hedgegridd.control.cli", *argv],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+
+
+def test_closed_stdout_ends_quietly_with_141(live) -> None:
+    """`hedgegridctl orders | head` style: a closed pipe gives no traceback, exit 141."""
+    for argv in (
+        ("--socket", live, "orders"),
+        ("--socket", live, "status"),
+        ("completion", "bash"),
+    ):
+        done = _ctl_into_closed_pipe(*argv)
+        assert done.returncode == 141, done.stderr
+        assert done.stderr == ""
+
+
+def test_broken_pipe_in_process_returns_141(live, monkeypatch) -> None:
+    """main() turns a BrokenPipeError while printing into exit code 141, not a traceback."""
+
+    class _Closed(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", _Closed())
+    assert cli.main(["--socket", live, "orders"]) == 141

@@ -232,4 +232,10 @@ async def test_throttle_out_of_range_is_bad_argument(sock_dir, daemon: FakeDaemo
                 await client.call("throttle", {"value": bad})
             assert rejected.value.code == ErrorCode.BAD_ARGUMENT
             assert "value" in rejected.value.message
+        with pytest.raises(ControlError) as out_of_range:
+            await client.call("throttle", {"value": "1.5"})
+        assert out_of_range.value.message == (
+            "throttle argument value: must be between 0 and 1 inclusive "
+            "(0 = no entries, 1 = full size)"
+        )
     assert daemon.strategy.throttle == Decimal(1)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -11,13 +15,17 @@ from pathlib import Path
 
 import pytest
 
+from hedgegridd import demo
+
 REPO = Path(__file__).resolve().parents[2]
+_STATUS = re.compile(r"^\S+ \[info\s*\] status mode=sim ")
 
 
 @pytest.mark.slow
-def test_demo_trades_and_stops_cleanly_on_ctrl_c() -> None:
-    """The demo reaches READY, places orders, prints ctl commands and exits 0 on SIGINT."""
+def test_demo_trades_prints_runnable_ctl_commands_and_stops_on_ctrl_c() -> None:
+    """The demo reaches READY, trades, its printed ctl command runs as pasted, exit 0 on SIGINT."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HEDGEGRID_", "NOTIFY_"))}
+    env["PATH"] = "/usr/bin:/bin"  # as a new user's shell: the venv is not on PATH
     proc = subprocess.Popen(
         [sys.executable, "-m", "hedgegridd.tools_cli", "demo", "--speed", "300"],
         cwd=REPO,
@@ -35,17 +43,21 @@ def test_demo_trades_and_stops_cleanly_on_ctrl_c() -> None:
             if not line:
                 break
             seen.append(line)
-            trading = any(
-                ln.startswith("[status]") and "entries=0/0" not in ln and "mode=sim" in ln
-                for ln in seen
-            )
+            trading = any(_STATUS.match(ln) and "entries=0/0" not in ln for ln in seen)
             # STATUS= lines are relayed as they come: one may precede the READY banner.
-            if trading and any("hedgegridctl --socket" in ln for ln in seen):
+            if trading and any("--socket" in ln and ln.rstrip().endswith(" status") for ln in seen):
                 break
         text = "".join(seen)
         assert "hedgegridd is READY" in text
-        assert "hedgegridctl --socket" in text
-        assert any(ln.startswith("[status]") and "entries=0/0" not in ln for ln in seen)
+        assert any(_STATUS.match(ln) and "entries=0/0" not in ln for ln in seen)
+        pasted = next(ln for ln in seen if "--socket" in ln and ln.rstrip().endswith(" status"))
+        argv = shlex.split(pasted.replace(" status", " --json status"))
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["mode"] == "sim"
+        # One console format: no raw JSON events from the daemon, no raw Nautilus lines.
+        assert not [ln for ln in seen if ln.startswith("{")]
+        assert not [ln for ln in seen if re.match(r"^\S+ \[(WARN|ERROR|INFO)\] ", ln)]
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=120)
     finally:
@@ -53,3 +65,66 @@ def test_demo_trades_and_stops_cleanly_on_ctrl_c() -> None:
             proc.kill()
     assert proc.returncode == 0
     assert "hedgegridd exited with code 0" in rest
+
+
+def test_ctl_command_is_the_venv_path_when_hedgegridctl_is_not_on_path(monkeypatch) -> None:
+    """The printed ctl is this interpreter's absolute hedgegridctl unless PATH finds the same."""
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    command = demo.ctl_command()
+    assert command == str((Path(sys.executable).parent / "hedgegridctl").absolute())
+    assert Path(command).is_absolute()
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    assert demo.ctl_command() == "hedgegridctl"
+
+
+def test_console_renders_daemon_json_and_nautilus_lines_in_one_format() -> None:
+    """Daemon JSON events and Nautilus lines come out as the same console lines."""
+    out = io.StringIO()
+    console = demo.DemoConsole(out, status_every_s=30)
+    console.daemon_line(
+        '{"event": "grid.synced", "level": "info", "timestamp": "2026-01-01T00:00:00Z", '
+        '"entries_placed": 10}\n'
+    )
+    console.daemon_line(
+        "2026-01-01T00:00:01.123456789Z [WARN] HEDGEGRID-001.Cache: Residual Position(SHORT)\n"
+    )
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    assert re.match(
+        r"^2026-01-01T00:00:00Z \[info\s*\] grid\.synced\s+entries_placed=10$", lines[0]
+    )
+    assert re.match(
+        r"^2026-01-01T00:00:01\.123456789Z \[warning\s*\] nautilus HEDGEGRID-001\.Cache: "
+        r"Residual Position\(SHORT\)",
+        lines[1],
+    )
+
+
+def test_status_lines_only_on_change_or_every_n_seconds() -> None:
+    """A STATUS= text whose only change is PnL prints at most every status_every_s."""
+    console = demo.DemoConsole(io.StringIO(), status_every_s=30)
+    base = "mode=sim state=RUNNING regime=UP long=0 short=0.006 entries=10/9 pnl={} throttle=1"
+    assert console.status(base.format("0.00/0.25"), now=0.0)
+    assert not console.status(base.format("0.00/0.30"), now=2.0)
+    assert not console.status(base.format("0.00/0.35"), now=29.0)
+    assert console.status(base.format("0.00/0.40"), now=31.0)
+    assert console.status(base.format("0.00/0.40").replace("regime=UP", "regime=DOWN"), now=32.0)
+    assert console.status(base.format("0.00/0.40").replace("entries=10/9", "entries=10/8"), 33.0)
+
+
+def test_demo_help_shows_every_default(capsys) -> None:
+    """`hedgegrid demo --help` describes every option with its default."""
+    from hedgegridd import tools_cli
+
+    with pytest.raises(SystemExit):
+        tools_cli.main(["demo", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for default in (
+        "(default: 0.0)",
+        "(default: 60.0)",
+        "(default: 1)",
+        "(default: 30.0)",
+        "(default: False)",
+    ):
+        assert default in out, default
+    assert out.count("(default:") >= 8
