@@ -24,6 +24,7 @@ from hedgegridd.venues.guards import check_mode_guards
 
 if TYPE_CHECKING:
     from hedgegridd.supervisor.inputs import StrategyFactory
+    from hedgegridd.supervisor.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -55,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--check-config",
         action="store_true",
-        help="validate settings, credentials and venue guards, then exit (0 or 78)",
+        help="validate settings, credentials, venue guards, the strategy parameter file "
+        "and the control groups without contacting the venue, then exit (0, or 78 "
+        "naming the key)",
     )
     parser.add_argument(
         "--strategy-factory",
@@ -70,6 +73,27 @@ def build_parser() -> argparse.ArgumentParser:
 def _config_failure(message: str) -> int:
     print(f"hedgegridd: configuration error: {message}", file=sys.stderr)
     return int(ExitCode.CONFIG)
+
+
+def check_offline(settings: Settings) -> None:
+    """What a start would refuse later that needs no venue: fail before the warmup.
+
+    The strategy parameter file and the control socket's groups (the rest of the
+    file is validated by ``load_settings``); ``--check-config`` runs the same checks
+    (``ConfigError`` naming the key).
+    """
+    from hedgegridd.control.config import resolve_gid
+
+    params_file = settings.strategy.params_file
+    if params_file is not None:
+        from hedgegridd.params import load_strategy_params
+
+        try:
+            load_strategy_params(params_file)
+        except ConfigError as exc:
+            raise ConfigError(f"strategy.params_file {params_file}: {exc}") from exc
+    resolve_gid(settings.control.admin_group, field="admin_group")
+    resolve_gid(settings.control.readonly_group, field="readonly_group")
 
 
 def _import_factory(spec: str) -> StrategyFactory:
@@ -99,6 +123,7 @@ def main(
             keys=secrets.binance,
             other_env_keys=secrets.binance_other_env,
         )
+        check_offline(settings)
     except ConfigError as exc:
         return _config_failure(str(exc))
     configure_logging(
