@@ -16,7 +16,12 @@ import anyio
 import structlog
 from aiohttp import web
 from anyio.abc import TaskStatus
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.exposition import choose_encoder
 
 from hedgegridd.errors import ConfigError
@@ -59,6 +64,9 @@ class MetricsServer:
             clock_ns=clock_ns,
         )
         self.registry.register(self.collector)
+        # The standard process_* (CPU, memory, fds, start time) and python_info families.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
         self.port: int | None = None  # the bound port, once started
 
     @property

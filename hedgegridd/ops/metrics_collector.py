@@ -3,8 +3,9 @@
 Every value is read at scrape time on the event loop (the HTTP handler runs on
 it), so there is no copy of trading state to go stale and no cross-thread read.
 Names follow Prometheus conventions: ``hedgegridd_`` prefix, base units
-(seconds), ``_total`` counters, ``_ratio`` for 0..1 values; money is in the
-instrument's quote currency (USDT for BTCUSDT-PERP), stated in each HELP.
+(seconds), ``_total`` counters, ratios as 0..1 (never percent: a configured
+``max_drawdown_pct = 10`` is exported as 0.1); money is in the instrument's quote
+currency (USDT for BTCUSDT-PERP), stated in each HELP.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from prometheus_client.registry import Collector
 
 from hedgegridd import __version__
 from hedgegridd.ops.killswitch import KillSwitchStatus
+from hedgegridd.ops.killswitch_rules import Limit
 from hedgegridd.strategy.handle import StrategyHandle, StrategySnapshot, TradingState
 
 log = structlog.get_logger(__name__)
@@ -68,6 +70,16 @@ def _nautilus_version() -> str:
 
 def _f(value: object) -> float:
     return float(value)  # type: ignore[arg-type]
+
+
+# Limits the kill switch keeps in percent; exported as ratios (base unit, 0..1).
+_PERCENT_LIMITS = frozenset({Limit.DRAWDOWN})
+
+
+def limit_value(limit: Limit, value: object) -> float:
+    """A kill switch reading or threshold in base units: percent limits as 0..1 ratios."""
+    number = _f(value)
+    return number / 100 if limit in _PERCENT_LIMITS else number
 
 
 class OpsCollector(Collector):
@@ -186,20 +198,24 @@ class OpsCollector(Collector):
             "1 when the limit's last reading was missing or stale (not treated as zero).",
             labels=["limit", "status"],
         )
+        units = (
+            "drawdown and margin_ratio as ratios 0..1; funding_cost, session_loss, daily_loss "
+            "and position_notional in quote currency"
+        )
         reading = GaugeMetricFamily(
-            P + "killswitch_reading",
-            "Last reading of each limit (drawdown in percent, ratios, money in quote currency).",
-            labels=["limit"],
+            P + "killswitch_reading", f"Last reading of each limit ({units}).", labels=["limit"]
         )
         threshold = GaugeMetricFamily(
-            P + "killswitch_threshold", "Configured threshold of each limit.", labels=["limit"]
+            P + "killswitch_threshold",
+            f"Configured threshold of each limit ({units}).",
+            labels=["limit"],
         )
         if status.last_check is not None:
             for v in status.last_check.verdicts:
                 breaches.add_metric([v.limit.value], v.breaches_in_window)
-                threshold.add_metric([v.limit.value], float(v.threshold))
+                threshold.add_metric([v.limit.value], limit_value(v.limit, v.threshold))
                 if v.value is not None:
-                    reading.add_metric([v.limit.value], float(v.value))
+                    reading.add_metric([v.limit.value], limit_value(v.limit, v.value))
             for v in status.last_check.unknown:
                 unknown.add_metric([v.limit.value, v.status.value], 1)
         yield breaches
@@ -283,7 +299,9 @@ def _snapshot_families(
     yield from _gauge("unrealized_pnl", "Unrealized PnL (quote currency).", snap.unrealized_pnl)
     yield from _gauge("equity", "Account equity incl. unrealized (quote currency).", snap.equity)
     yield from _gauge("peak_equity", "Persisted peak equity (quote currency).", snap.peak_equity)
-    yield from _gauge("margin_ratio", "Maintenance margin / margin balance.", snap.margin_ratio)
+    yield from _gauge(
+        "margin_ratio", "Maintenance margin / margin balance (ratio 0..1).", snap.margin_ratio
+    )
     yield from _gauge("funding_rate", "Current funding rate (ratio per period).", snap.funding_rate)
     if snap.next_funding_ns is not None:
         yield GaugeMetricFamily(

@@ -92,13 +92,13 @@ async def test_scrape_exposes_strategy_state_read_on_each_scrape() -> None:
 
 
 async def test_names_follow_prometheus_conventions() -> None:
-    """Every family has the hedgegridd_ prefix; counters expose _total; gauges never do."""
+    """Families are hedgegridd_ (or standard process_/python_); counters _total, gauges not."""
     server = MetricsServer(config(), strategy=lambda: FakeBook(), mode="paper")
     text = server.render().decode()
     families = list(text_string_to_metric_families(text))
     assert len(families) > 20
     for family in families:
-        assert family.name.startswith("hedgegridd_"), family.name
+        assert family.name.startswith(("hedgegridd_", "process_", "python_")), family.name
         if family.type == "counter":
             assert all(s.name.endswith(("_total", "_created")) for s in family.samples)
         else:
@@ -240,3 +240,45 @@ async def test_openmetrics_is_served_when_asked_for() -> None:
     assert text.rstrip().endswith("# EOF")
     names = {f.name for f in om_parse(text)}
     assert "hedgegridd_fills" in names
+
+
+async def test_killswitch_limits_are_exported_as_ratios_not_percent(tmp_path: Path) -> None:
+    """max_drawdown_pct = 10 is exported as 0.1 and the drawdown reading as a 0..1 ratio."""
+    from hedgegridd.ops.killswitch_rules import Limit
+
+    store = await AsyncStateStore.open(tmp_path / "state.db")
+    try:
+        book = FakeBook()
+        ks = KillSwitch(KillSwitchConfig(max_drawdown_pct=D(10)), strategy=book, store=store)
+        await ks.restore()
+        await ks.check_once()
+        book.mark = D(49000)  # the long leg loses: a drawdown from the peak
+        await ks.check_once()
+        status = ks.status()
+        assert status.last_check is not None
+        drawdown = next(v for v in status.last_check.verdicts if v.limit is Limit.DRAWDOWN)
+        assert drawdown.value is not None
+        assert drawdown.value > 0
+        s = samples(MetricsServer(config(), strategy=lambda: book, killswitch=ks).render().decode())
+    finally:
+        await store.aclose()
+    assert s[("hedgegridd_killswitch_threshold", (("limit", "drawdown"),))] == pytest.approx(0.1)
+    reading = s[("hedgegridd_killswitch_reading", (("limit", "drawdown"),))]
+    assert reading == pytest.approx(float(drawdown.value) / 100)
+    assert s[("hedgegridd_killswitch_threshold", (("limit", "margin_ratio"),))] == 0.8
+    assert 0 <= s[("hedgegridd_margin_ratio", ())] <= 1
+
+
+async def test_process_and_python_metrics_are_exported() -> None:
+    """The standard process_* families (CPU, memory, fds, start time) and python_info."""
+    s = samples(MetricsServer(config(), strategy=lambda: FakeBook()).render().decode())
+    names = {name for name, _ in s}
+    assert {
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_virtual_memory_bytes",
+        "process_start_time_seconds",
+        "process_open_fds",
+        "python_info",
+    } <= names
+    assert s[("process_resident_memory_bytes", ())] > 0

@@ -35,7 +35,7 @@ def _queried_metrics() -> set[str]:
     doc = json.loads(DASHBOARD.read_text())
     exprs = [t["expr"] for p in doc["panels"] for t in p["targets"]]
     exprs += [v["query"] for v in doc["templating"]["list"] if v["type"] == "query"]
-    return set(re.findall(r"hedgegridd_[a-z_]+", " ".join(exprs)))
+    return set(re.findall(r"(?:hedgegridd|process)_[a-z_]+", " ".join(exprs)))
 
 
 @pytest.mark.asyncio
@@ -61,3 +61,13 @@ async def test_every_dashboard_metric_is_exported(tmp_path: Path) -> None:
     queried = _queried_metrics()
     assert len(queried) >= 15
     assert queried <= exported, sorted(queried - exported)
+
+
+def test_ratio_panels_show_ratios_as_percent() -> None:
+    """Panels of 0..1 ratios (margin, drawdown vs limit, throttle) use Grafana's percentunit."""
+    doc = json.loads(DASHBOARD.read_text())
+    ratio = re.compile(r"hedgegridd_(margin_ratio|throttle_ratio|killswitch_(reading|threshold))")
+    panels = [p for p in doc["panels"] if any(ratio.search(t["expr"]) for t in p["targets"])]
+    assert len(panels) >= 3
+    for panel in panels:
+        assert panel["fieldConfig"]["defaults"]["unit"] == "percentunit", panel["title"]
