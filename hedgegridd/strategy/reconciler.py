@@ -9,20 +9,27 @@ Who checks what (see also ``hedgegridd.venues.nodes``):
 - This ``Reconciler`` (one per strategy, created by it, owning its own state) compares
   the strategy's confirmed legs and its open orders with the venue's ``positionRisk``
   legs and ``openOrders`` / ``openAlgoOrders`` (a ``VenueView`` the supervisor's venue
-  watch fetched), reports the differences (``Finding``), repairs what is local (adopts an
-  order of ours the venue shows open but the book lost, re-plans exits from the
+  watch fetched), reports the differences (``Finding``), decides the repair
+  (``plan_lookups``: every order of ours the venue no longer lists open, or lists with
+  less left, is looked up one by one and its fills applied; ``needs_mass_status``: what
+  lookups cannot explain goes to a Nautilus mass status), repairs what is local (adopts
+  an order of ours the venue shows open but the book lost, re-plans exits from the
   repaired position) and keeps the escalation state: a difference that survives
-  ``alert_after`` repairs (each a Nautilus mass status, asked for by the watch) pauses
-  entries with ``venue_mismatch`` until a clean check clears it.
+  ``alert_after`` repairs pauses entries with ``venue_mismatch`` until a clean check
+  clears it; meanwhile a leg the venue holds smaller than the book caps the exits
+  planned for it (``effective``), so exits the venue would refuse (-2022) are not
+  re-sent on every retry.
 
-``compare`` is pure (plain values in, findings out) so its decisions are unit-tested
-without a node. Everything here runs on the node's event loop.
+``compare``, ``plan_lookups`` and ``needs_mass_status`` are pure (plain values in,
+decisions out) so they are unit-tested without a node. Everything here runs on the
+node's event loop.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -78,6 +85,8 @@ class LocalOrder:
     kind: str  # entry | tp | sl | flatten
     remaining: Decimal
     settled: bool  # no event for SETTLE_NS and nothing in flight (submit, cancel, modify)
+    acked: bool = True  # the venue acknowledged it (it has a venue order id)
+    algo: bool = False  # a conditional order (Binance's algo order API)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +180,51 @@ def compare(
     return tuple(found)
 
 
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """One of our orders whose final state and fills are to be read from the venue."""
+
+    client_id: str
+    side: Side
+    algo: bool
+
+
+def plan_lookups(local: LocalView, venue: VenueView, *, limit: int = 20) -> tuple[Lookup, ...]:
+    """Orders of ours whose fills may have been lost: open in the book, acknowledged by
+    the venue, and either no longer listed open there or listed with less left (pure).
+
+    Settled or not: an order whose cancel keeps failing, or whose fill event is late, is
+    looked up too (a fill applied from the lookup carries the venue's trade id, so the
+    late event is then a duplicate). At most ``limit`` (request weight), entries last.
+    """
+    at_venue = {o.client_id: o for o in venue.orders}
+    found = [
+        Lookup(oid, o.side, o.algo)
+        for oid, o in local.orders.items()
+        if o.acked and (oid not in at_venue or at_venue[oid].remaining < o.remaining)
+    ]
+    found.sort(key=lambda lk: local.orders[lk.client_id].kind == OrderKind.ENTRY.value)
+    return tuple(found[:limit])
+
+
+def needs_mass_status(findings: Iterable[Finding], *, forced: bool = False) -> bool:
+    """Whether what is left after the lookups needs Nautilus' full mass status (pure):
+    a leg still different, an order of ours open only at the venue, or a requested one."""
+    wanted = (FindingKind.POSITION, FindingKind.UNTRACKED)
+    return forced or any(f.kind in wanted for f in findings)
+
+
+def exit_caps(findings: Iterable[Finding]) -> dict[Side, Decimal]:
+    """Legs the venue holds smaller than the book, from unrepaired findings (pure)."""
+    caps: dict[Side, Decimal] = {}
+    for f in findings:
+        if f.kind is FindingKind.POSITION and f.side is not None:
+            here, there = Decimal(f.local), Decimal(f.venue)
+            if there < here:
+                caps[f.side] = there
+    return caps
+
+
 class Verdict(enum.StrEnum):
     """What one reconciliation round concluded."""
 
@@ -223,6 +277,8 @@ class Reconciler:
         self._settle_ns = settle_ns
         self.failed_repairs = 0
         self.escalated = False
+        self.caps: dict[Side, Decimal] = {}  # while escalated: the venue's smaller legs
+        self.holding = False  # lost events are being replayed: the strategy decides after
         self.stats = ReconcileStats()
 
     # -- reading ---------------------------------------------------------------------
@@ -247,7 +303,12 @@ class Reconciler:
                 and now - order.ts_last >= self._settle_ns
             )
             orders[key] = LocalOrder(
-                meta.side, meta.kind, order.leaves_qty.as_decimal(), settled=settled
+                meta.side,
+                meta.kind,
+                order.leaves_qty.as_decimal(),
+                settled=settled,
+                acked=order.venue_order_id is not None,
+                algo=bool(order.has_trigger_price),
             )
         young: set[str] = set()
         for key in venue_ids:
@@ -269,6 +330,37 @@ class Reconciler:
         if closer is None:
             return frozenset()
         return frozenset(s for s in (Side.LONG, Side.SHORT) if closer.is_closing(s))
+
+    def differs(self, venue: VenueView) -> tuple[Finding, ...]:
+        """Compare the book with ``venue`` now, without counting it (after a repair step)."""
+        rules = self._host.rules
+        tolerance = rules.min_qty if rules is not None else ZERO
+        return compare(
+            self.local_view(o.client_id for o in venue.orders), venue, tolerance=tolerance
+        )
+
+    def lookups(self, venue: VenueView) -> tuple[Lookup, ...]:
+        """The orders to look up at the venue (``plan_lookups`` on the book now)."""
+        return plan_lookups(self.local_view(o.client_id for o in venue.orders), venue)
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """While lost events are replayed, the strategy makes no decision (``_sync`` is a
+        no-op): it would act on states already past (exits for a fill followed by a stop
+        that triggered). Exits are re-planned from the final state after (``replan``)."""
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+
+    def effective(self, position: Position) -> Position:
+        """``position`` as the exit planner should see it: capped at the venue's leg while
+        an unrepaired difference says the venue holds less (its exits would be refused)."""
+        cap = self.caps.get(position.side)
+        if cap is None or position.qty <= cap:
+            return position
+        return Position(position.side, cap, position.avg_price if cap > 0 else None)
 
     def check(self, venue: VenueView) -> tuple[Finding, ...]:
         """Compare the book with ``venue`` now; counted in the stats."""
@@ -322,15 +414,19 @@ class Reconciler:
             self.failed_repairs = 0
             if self.escalated:
                 self.escalated = False
+                self._set_caps({})
                 self._host.resume(VENUE_MISMATCH)
                 log.info("reconcile.resolved")
                 return Verdict.RESOLVED
             return Verdict.REPAIRED if before else Verdict.CLEAN
         self.failed_repairs += 1
+        if self.escalated:
+            self._set_caps(exit_caps(after))
         if self.failed_repairs >= self.alert_after and not self.escalated:
             self.escalated = True
             self.stats.escalations += 1
             self._host.pause(VENUE_MISMATCH)
+            self._set_caps(exit_caps(after))
             log.error(
                 "reconcile.escalated",
                 repairs=self.failed_repairs,
@@ -338,3 +434,11 @@ class Reconciler:
             )
             return Verdict.ESCALATED
         return Verdict.PENDING
+
+    def _set_caps(self, caps: dict[Side, Decimal]) -> None:
+        """New exit caps; exits are re-planned at once when they change."""
+        if caps == self.caps:
+            return
+        self.caps = caps
+        log.warning("reconcile.exit_caps", caps={s.value: str(q) for s, q in caps.items()})
+        self.replan("reconcile_caps")

@@ -260,12 +260,13 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
         """Decide and send: bars, fills, timers and commands all come through here."""
         if self.grid is None or self.regime is None or self.last_price is None:
             return
-        if self.trading_state is TradingState.STOPPED:
-            return
+        if self.trading_state is TradingState.STOPPED or self.reconciler.holding:
+            return  # holding: lost events are being replayed, the reconciler re-plans after
         now = self.clock.timestamp_ns()
         live, resting = self.book.views()
         long, short = self.confirmed_positions()
         long, short = self.closer.effective(long), self.closer.effective(short)
+        long, short = self.reconciler.effective(long), self.reconciler.effective(short)
         mode = self._entry_mode(now) if entries else EntryMode.FREEZE
         decision = self.grid.decide(
             DecisionInputs(

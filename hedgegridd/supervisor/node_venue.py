@@ -18,6 +18,11 @@ event was lost is applied, a hedge leg is brought to the venue's size. It runs w
 user stream's dispatch paused (events buffered, drained afterwards), as the adapter
 does, so an older snapshot is never applied over newer events.
 
+Events lost on an order the venue no longer lists open (filled, cancelled, a stop that
+triggered) are replayed from the venue's answers (``apply_fates``, see
+``hedgegridd.supervisor.venue_replay``) through the exec client, as the adapter does
+for live stream events.
+
 Each access is guarded: if an attribute is missing (another Nautilus version), the
 operation reports "unsupported" (None/False) and logs it once, never raises.
 """
@@ -25,13 +30,19 @@ operation reports "unsupported" (None/False) and logs it once, never raises.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import structlog
 from nautilus_trader.model.identifiers import ClientId
+
+from hedgegridd.supervisor.venue_reader import OrderFate
+from hedgegridd.supervisor.venue_replay import Replayed, replay_fates
+
+DRAIN_TIMEOUT_S = 5.0  # how long to wait for the engine to apply the events we generated
+DRAIN_POLL_S = 0.005
 
 log = structlog.get_logger(__name__)
 
@@ -199,6 +210,33 @@ class NodeVenue:
         finally:
             if pausable:
                 ws._resume_dispatch()
+
+    # -- lost events --------------------------------------------------------------------
+    async def apply_fates(self, fates: Sequence[OrderFate]) -> Replayed | None:
+        """Replay what the venue says became of these orders (``venue_replay``) and wait
+        until the engine applied it; None when the node or its client is not there."""
+        node = self._node()
+        client = self._exec_client()
+        if node is None or client is None:
+            return None
+        try:
+            done = replay_fates(node.kernel.cache, client, fates)
+            if done.events:
+                await self._drained(node)
+        except Exception as exc:  # noqa: BLE001 - reported; the watch falls back to a mass status
+            self._unsupported_once("apply_fates", exc)
+            log.error("venue.apply_fates_failed", error=repr(exc))
+            return None
+        return done
+
+    async def _drained(self, node: Any) -> None:
+        """Wait until the engine has processed the events queued so far (FIFO queue)."""
+        engine = node.kernel.exec_engine
+        for _ in range(int(DRAIN_TIMEOUT_S / DRAIN_POLL_S)):
+            if engine.evt_qsize() == 0:
+                break
+            await anyio.sleep(DRAIN_POLL_S)
+        await anyio.lowlevel.checkpoint()  # the consumer's last item
 
 
 def _stream_slots(ws: Any) -> list[int]:

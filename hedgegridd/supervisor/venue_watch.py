@@ -6,10 +6,15 @@ It owns (Nautilus owns the rest, see ``hedgegridd.venues.nodes``):
   (user stream re-created, a stream back after being stuck, the venue back after an
   outage, hedge mode restored): read ``positionRisk`` + our open orders, compare with
   the strategy's book (``hedgegridd.strategy.reconciler``), re-read after
-  ``confirm_delay_s`` so an event still in flight is not taken for a loss, then repair
-  with a Nautilus mass status, adopt/re-plan, re-read and conclude. A missed fill is so
-  repaired within one interval; a difference surviving ``alert_after_repairs`` rounds
-  is a critical ``venue_mismatch`` alert and pauses entries until it clears.
+  ``confirm_delay_s`` so an event still in flight is not taken for a loss, then repair:
+  every order of ours the venue no longer lists open is looked up (final status and
+  fills, ``VenueReader.order_fate``) and what the lost events would have said is applied
+  through the exec client (``NodeVenue.apply_fate``); what that cannot explain (a leg
+  still different, an order open only at the venue) gets a Nautilus mass status; then
+  adopt/re-plan, re-read and conclude. A missed fill (entry, take-profit, triggered
+  stop, close) is so repaired within one interval; a difference surviving
+  ``alert_after_repairs`` rounds is a critical ``venue_mismatch`` alert, pauses entries
+  and caps the exits of a leg the venue holds smaller, until it clears.
 - **Hedge mode**: ``positionSide/dual`` every ``hedge_check_interval_s`` and at once on a
   -4061 rejection or a one-way ``positionRisk`` row. Lost: critical alert, entries
   paused (``hedge_mode_lost``), health degraded; back: pause lifted, alert, repair.
@@ -36,10 +41,17 @@ from anyio.abc import TaskStatus
 from hedgegridd.ops.alert_model import AlertSink
 from hedgegridd.ops.config import Severity
 from hedgegridd.strategy.handle import StrategyHandle
-from hedgegridd.strategy.reconciler import Finding, Reconciler, VenueView, Verdict
+from hedgegridd.strategy.reconciler import (
+    Finding,
+    Lookup,
+    Reconciler,
+    VenueView,
+    Verdict,
+    needs_mass_status,
+)
 from hedgegridd.supervisor.health import Health
 from hedgegridd.supervisor.node_venue import NodeVenue
-from hedgegridd.supervisor.venue_reader import VenueRead, VenueReader, VenueReadError
+from hedgegridd.supervisor.venue_reader import OrderFate, VenueRead, VenueReader, VenueReadError
 from hedgegridd.venues.config import ReconcileSettings
 
 log = structlog.get_logger(__name__)
@@ -80,6 +92,8 @@ class WatchStats:
     mismatches: int = 0
     repairs: int = 0
     mass_status: int = 0
+    lookups: int = 0  # orders of ours looked up at the venue one by one
+    fills_recovered: int = 0  # lost fills applied from those lookups
     escalations: int = 0
     user_stream_restarts: int = 0
     market_reconnects: int = 0
@@ -306,13 +320,15 @@ class VenueWatch:
     async def _reconcile(self, read: VenueRead, reasons: tuple[str, ...], *, repair: bool) -> bool:
         rec = self._reconciler
         assert rec is not None
-        before = rec.check(_view(read))
+        view = _view(read)
+        before = rec.check(view)
         if before and not repair:  # re-read: an event in flight is not a loss
             await anyio.sleep(self._cfg.confirm_delay_s)
             again = await self._read()
             if again is None:
                 return False
-            before = rec.check(_view(again))
+            view = _view(again)
+            before = rec.check(view)
         if not before and not repair:
             self._verdict(rec.conclude((), ()), ())
             return True
@@ -320,10 +336,31 @@ class VenueWatch:
             self.stats.mismatches += 1
             log.warning("reconcile.mismatch", reasons=list(reasons), findings=_fields(before))
         if self._node is not None:
-            self.stats.mass_status += 1
-            self._beat()
-            applied = await self._node.mass_status()
-            log.info("reconcile.mass_status", applied=applied, reasons=list(reasons))
+            fates = await self._look_up(rec.lookups(view))
+            with rec.hold():  # the strategy decides once, from the repaired state
+                replayed = await self._node.apply_fates(fates) if fates else None
+                if replayed is not None:
+                    self.stats.fills_recovered += replayed.fills
+                    log.info(
+                        "reconcile.replayed",
+                        orders=len(fates),
+                        fills=replayed.fills,
+                        closed=replayed.closed,
+                        relinked=replayed.relinked,
+                        incomplete=list(replayed.incomplete),
+                    )
+                incomplete = replayed is not None and bool(replayed.incomplete)
+                left = rec.differs(view)
+                if incomplete or needs_mass_status(left, forced=repair):
+                    self.stats.mass_status += 1
+                    self._beat()
+                    applied = await self._node.mass_status()
+                    log.info(
+                        "reconcile.mass_status",
+                        applied=applied,
+                        reasons=list(reasons),
+                        left=_fields(left),
+                    )
         rec.adopt_untracked()
         rec.replan()
         await anyio.sleep(self._cfg.confirm_delay_s)
@@ -339,6 +376,23 @@ class VenueWatch:
         elif before and after:
             log.warning("reconcile.unrepaired", findings=_fields(after), verdict=verdict.value)
         return True
+
+    async def _look_up(self, lookups: tuple[Lookup, ...]) -> list[OrderFate]:
+        """Each order's fate at the venue, for those with something to replay."""
+        fates: list[OrderFate] = []
+        for item in lookups:
+            self._beat()
+            try:
+                fate = await self._reader.order_fate(item.client_id, algo=item.algo)
+            except VenueReadError as exc:
+                log.warning("reconcile.lookup_failed", order_id=item.client_id, error=str(exc))
+                continue
+            self.stats.lookups += 1
+            if fate is None:
+                log.warning("reconcile.lookup_unknown", order_id=item.client_id)
+            elif not fate.is_open or fate.traded > 0:
+                fates.append(fate)
+        return fates
 
     def _verdict(self, verdict: Verdict, after: tuple[Finding, ...]) -> None:
         if verdict is Verdict.ESCALATED:

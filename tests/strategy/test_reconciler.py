@@ -13,14 +13,19 @@ from hedgegridd.core.order_ids import OrderKind, encode
 from hedgegridd.core.types import Position, Side
 from hedgegridd.strategy.reconciler import (
     VENUE_MISMATCH,
+    Finding,
     FindingKind,
     LocalOrder,
     LocalView,
+    Lookup,
     Reconciler,
     VenueOrder,
     VenueView,
     Verdict,
     compare,
+    exit_caps,
+    needs_mass_status,
+    plan_lookups,
 )
 
 D = Decimal
@@ -147,6 +152,42 @@ def test_a_venue_built_from_the_book_never_differs(long: Decimal, short: Decimal
     assert compare(LocalView(legs={LONG: long, SHORT: short}, orders=orders), view) == ()
 
 
+def test_lookups_name_every_acknowledged_order_the_venue_no_longer_lists() -> None:
+    """A stop that triggered (cancel in flight or not), an exit gone: looked up; in flight
+    at submit or still listed with the same quantity: not; entries last."""
+    orders = {
+        ENTRY_L: LocalOrder(LONG, "entry", D("0.001"), settled=True),
+        SL_L: LocalOrder(LONG, "sl", D("0.003"), settled=False, algo=True),
+        TP_L: LocalOrder(LONG, "tp", D("0.003"), settled=True),
+        "HG-SUBMITTED": LocalOrder(LONG, "tp", D("0.003"), settled=False, acked=False),
+    }
+    view = venue("0", "0", VenueOrder(TP_L, "LONG", "SELL", D("0.003")))
+    assert plan_lookups(local("0.003", orders=orders), view) == (
+        Lookup(SL_L, LONG, algo=True),
+        Lookup(ENTRY_L, LONG, algo=False),
+    )
+    partly = venue("0", "0", VenueOrder(TP_L, "LONG", "SELL", D("0.001")))
+    assert Lookup(TP_L, LONG, algo=False) in plan_lookups(local(orders=orders), partly)
+    assert len(plan_lookups(local(orders=orders), venue(), limit=1)) == 1
+
+
+def test_mass_status_only_for_what_lookups_cannot_explain() -> None:
+    """After the lookups: a leg still different or an order open only at the venue."""
+    gone = Finding(FindingKind.MISSING_AT_VENUE, LONG, "open", "absent", order_id=SL_L)
+    uncovered = Finding(FindingKind.UNCOVERED, LONG, "tp=0", "leg=0.003")
+    assert not needs_mass_status((gone, uncovered))
+    assert needs_mass_status((gone,), forced=True)
+    assert needs_mass_status(compare(local("0.003"), venue("0")))
+    untracked = VenueOrder(TP_L, "LONG", "SELL", D("0.003"))
+    assert needs_mass_status(compare(local(), venue("0", "0", untracked)))
+
+
+def test_exit_caps_come_from_legs_the_venue_holds_smaller() -> None:
+    """Venue leg below the book's: capped at it; above it: not capped (a lost entry)."""
+    found = compare(local("0.006", "0.001"), venue("0", "0.004"))
+    assert exit_caps(found) == {LONG: D("0")}
+
+
 # -- the Reconciler on a fake strategy ----------------------------------------------------
 
 
@@ -159,6 +200,8 @@ class FakeOrder:
     ts_last: int = 0
     is_closed: bool = False
     is_inflight: bool = False
+    venue_order_id: str | None = "1"
+    has_trigger_price: bool = False
 
     @property
     def client_order_id(self) -> Any:
@@ -277,3 +320,29 @@ def test_escalation_pauses_after_failed_repairs_and_a_clean_round_resumes() -> N
     assert host.calls[-1] == ("resume", VENUE_MISMATCH)
     assert rec.stats.escalations == 1
     assert rec.stats.repairs == 1
+
+
+def test_local_view_marks_acknowledged_and_conditional_orders() -> None:
+    """An order without a venue id is not acknowledged; a stop is conditional (algo)."""
+    host = FakeStrategy()
+    for key, kind in ((TP_L, "tp"), (SL_L, "sl")):
+        host.book.open_ids[key] = type("M", (), {"side": LONG, "kind": kind})()
+    host.cache.orders[TP_L] = FakeOrder(TP_L, D("0.003"), venue_order_id=None)
+    host.cache.orders[SL_L] = FakeOrder(SL_L, D("0.003"), has_trigger_price=True)
+    view = Reconciler(host).local_view()
+    assert (view.orders[TP_L].acked, view.orders[TP_L].algo) == (False, False)
+    assert (view.orders[SL_L].acked, view.orders[SL_L].algo) == (True, True)
+
+
+def test_escalation_caps_exits_at_the_venue_leg_and_resolution_lifts_the_cap() -> None:
+    """Unrepaired: exits planned for the venue's smaller leg (re-planned); clean: uncapped."""
+    host = FakeStrategy()
+    rec = Reconciler(host, alert_after=1)
+    found = compare(local("0.006"), venue("0"))
+    held = Position(LONG, D("0.006"), D(60000))
+    assert rec.effective(held) == held
+    assert rec.conclude(found, found) is Verdict.ESCALATED
+    assert rec.effective(held) == Position(LONG, D("0"), None)
+    assert ("sync", "reconcile_caps:False") in host.calls
+    assert rec.conclude((), ()) is Verdict.RESOLVED
+    assert rec.effective(held) == held

@@ -18,11 +18,14 @@ from hedgegridd.supervisor.health import Health
 from hedgegridd.supervisor.node_venue import StreamState
 from hedgegridd.supervisor.settings import WatchdogSettings
 from hedgegridd.supervisor.venue_reader import (
+    OrderFate,
     VenueRead,
     VenueReadError,
+    VenueTrade,
     parse_legs,
     parse_orders,
 )
+from hedgegridd.supervisor.venue_replay import Replayed
 from hedgegridd.supervisor.venue_watch import HEDGE_MODE_LOST, VenueWatch
 from hedgegridd.venues.config import ReconcileSettings
 from tests.ops.helpers import until
@@ -51,6 +54,8 @@ class FakeReader:
         self.down = False
         self.reads = 0
         self.dual_reads = 0
+        self.fates: dict[str, OrderFate] = {}
+        self.looked_up: list[tuple[str, bool]] = []
 
     async def read(self) -> VenueRead:
         self.reads += 1
@@ -63,6 +68,10 @@ class FakeReader:
         if self.down:
             raise VenueReadError("HTTP 503")
         return self.dual
+
+    async def order_fate(self, client_id: str, *, algo: bool) -> OrderFate | None:
+        self.looked_up.append((client_id, algo))
+        return self.fates.get(client_id)
 
     async def aclose(self) -> None:
         return None
@@ -109,6 +118,10 @@ class FakeNode:
         self.resubscribes: list[bool] = []  # venue reachable when asked
         self.reconnects = 0
         self.on_mass_status: Any = None
+        self.on_replay: Any = None
+        self.replayed: list[tuple[OrderFate, ...]] = []
+        self.held_during_replay: list[bool] = []
+        self.reconciler: Reconciler | None = None
         self.reader: FakeReader | None = None
 
     def stream_state(self) -> StreamState:
@@ -119,6 +132,14 @@ class FakeNode:
         if self.on_mass_status is not None:
             self.on_mass_status()
         return True
+
+    async def apply_fates(self, fates: list[OrderFate]) -> Replayed:
+        self.replayed.append(tuple(fates))
+        assert self.reconciler is not None
+        self.held_during_replay.append(self.reconciler.holding)
+        if self.on_replay is not None:
+            self.on_replay(fates)
+        return Replayed(fills=sum(len(f.trades) for f in fates))
 
     async def resubscribe_user_stream(self) -> bool:
         self.resubscribes.append(self.reader is not None and not self.reader.down)
@@ -173,11 +194,13 @@ async def running(settings: ReconcileSettings = FAST) -> AsyncIterator[Rig]:
     node.reader = reader
     health = Health(WatchdogSettings())
     host = FakeStrategy()
+    reconciler = Reconciler(host)
+    node.reconciler = reconciler
     watch = VenueWatch(
         settings,
         reader=reader,
         handle=handle,  # type: ignore[arg-type]
-        reconciler=Reconciler(host),
+        reconciler=reconciler,
         node=node,  # type: ignore[arg-type]
         alerts=alerts,
         health=health,
@@ -241,6 +264,65 @@ async def test_lost_fill_is_confirmed_then_repaired_with_a_mass_status() -> None
         assert ("sync", "reconcile:False") in rig.host.calls
         assert rig.watch.stats.mismatches == 1
         assert rig.alerts.keys() == []
+
+
+def _stop_filled(qty: str) -> OrderFate:
+    """The venue's answer for SL_L: triggered, its regular order filled by one trade."""
+    trade = VenueTrade("5001", D("57000"), D(qty), D("0.08"), "USDT", False, "LONG", 1)
+    return OrderFate(SL_L, "FILLED", "8389765000000031", D(qty), (trade,), algo=True)
+
+
+async def test_stop_that_triggered_unheard_is_replayed_without_a_mass_status() -> None:
+    """Book LONG with TP+SL, venue flat and no orders: both looked up (the SL as an algo
+    order), the SL's fill replayed while the strategy holds, exits re-planned: repaired."""
+    async with running() as rig:
+        await until(lambda: rig.reader.reads >= 1)
+        rig.exits_at_venue("0.003")
+        rig.host.legs[LONG] = D("0.003")
+        rig.host.cache.orders[SL_L].has_trigger_price = True
+        await until(lambda: rig.watch.stats.rounds >= 2 and not rig.watch.stats.mismatches)
+        rig.reader.legs[LONG] = D(0)
+        rig.reader.orders = ()  # the stop triggered; TP cancelled by the venue (reduce-only)
+        rig.reader.fates[SL_L] = _stop_filled("0.003")
+        rig.reader.fates[TP_L] = OrderFate(TP_L, "CANCELED", "7001", D(0))
+
+        def engine_applies(fates: list[OrderFate]) -> None:
+            rig.host.legs[LONG] = D(0)
+            for f in fates:
+                rig.host.cache.orders[f.client_id].is_closed = True
+
+        rig.node.on_replay = engine_applies
+        await until(lambda: rig.watch.stats.repairs == 1)
+        assert set(rig.reader.looked_up) == {(SL_L, True), (TP_L, False)}
+        assert [len(fates) for fates in rig.node.replayed] == [2]
+        assert rig.node.held_during_replay == [True]
+        assert rig.watch.stats.fills_recovered == 1
+        assert rig.node.mass_status_calls == 0
+        assert ("sync", "reconcile:False") in rig.host.calls
+        assert rig.alerts.keys() == []
+
+
+async def test_lookups_that_explain_nothing_fall_back_to_a_mass_status() -> None:
+    """The venue does not know the order (or it is still open): nothing replayed, the leg
+    still differs, so Nautilus' mass status is asked for."""
+    async with running() as rig:
+        await until(lambda: rig.reader.reads >= 1)
+        rig.exits_at_venue("0.003")
+        rig.host.legs[LONG] = D("0.003")
+        await until(lambda: rig.watch.stats.rounds >= 2)
+        rig.reader.legs[LONG] = D(0)
+        rig.reader.orders = ()
+
+        def nautilus_applies_the_fill() -> None:
+            rig.host.legs[LONG] = D(0)
+            for order in rig.host.cache.orders.values():
+                order.is_closed = True
+
+        rig.node.on_mass_status = nautilus_applies_the_fill
+        await until(lambda: rig.watch.stats.repairs == 1)
+        assert set(rig.reader.looked_up) == {(SL_L, False), (TP_L, False)}
+        assert rig.node.replayed == []
+        assert rig.node.mass_status_calls == 1
 
 
 async def test_a_difference_gone_on_the_re_read_is_not_repaired() -> None:
