@@ -15,7 +15,7 @@ error reply with a generic message (the exception itself goes to the log).
 from __future__ import annotations
 
 import platform
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
@@ -69,6 +69,16 @@ class ControlBackend(Protocol):
     async def reload(self, *, actor: str) -> ReloadResult: ...
 
     async def version(self) -> VersionResult: ...
+
+
+@runtime_checkable
+class ThrottleEffects(Protocol):
+    """A strategy that can tell what its throttle leaves (``HedgeGridStrategy`` can)."""
+
+    def throttle_effect(self) -> Mapping[str, tuple[int, Decimal | None]]:
+        """Per side: desired entry rungs now, and the smallest throttle keeping one when
+        the throttle alone empties the side (else None)."""
+        ...
 
 
 def nautilus_version() -> str:
@@ -161,7 +171,13 @@ class HandleBackend:
             handle.set_throttle(value)
         except ConfigError as exc:
             raise ControlError(ErrorCode.BAD_ARGUMENT, "throttle must be within 0..1") from exc
-        return ThrottleResult(previous=previous, throttle=handle.snapshot().throttle)
+        effect = handle.throttle_effect() if isinstance(handle, ThrottleEffects) else {}
+        return ThrottleResult(
+            previous=previous,
+            throttle=handle.snapshot().throttle,
+            entry_rungs={side: rungs for side, (rungs, _) in effect.items()},
+            empty_sides={side: need for side, (_, need) in effect.items() if need is not None},
+        )
 
     async def flatten(self, side: FlattenSide, *, actor: str) -> FlattenResult:
         return flatten_result(self._strategy().flatten(side))

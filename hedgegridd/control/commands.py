@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3  # 3: throttle reports entry_rungs and empty_sides
 MAX_FRAME_BYTES = 64 * 1024
 MAX_REQUEST_ID = 2**53  # JSON-safe integer range
 DEFAULT_RUNTIME_DIRECTORY = Path("/run/hedgegrid")

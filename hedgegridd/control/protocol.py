@@ -5,8 +5,8 @@ Wire format
 A Unix stream socket carrying one JSON object per line (UTF-8, ``\\n``-terminated,
 at most ``MAX_FRAME_BYTES`` bytes per line). Unknown fields are rejected everywhere.
 
-1. The client opens with ``{"type": "hello", "protocol": 2, "client": "hedgegridctl/0.1.0"}``.
-2. The server answers ``{"type": "welcome", "protocol": 2, "daemon_version": "0.1.0",
+1. The client opens with ``{"type": "hello", "protocol": 3, "client": "hedgegridctl/0.1.0"}``.
+2. The server answers ``{"type": "welcome", "protocol": 3, "daemon_version": "0.1.0",
    "access": "admin"|"read"}`` or an error (``version_mismatch``, ``permission_denied``,
    ``handshake_required``, ``busy``) and closes.
 3. Requests: ``{"type": "request", "id": 7, "command": "throttle", "args": {"value": "0.5"}}``.

@@ -78,6 +78,21 @@ def _sides(sides: Sequence[SideResult]) -> str:
     return table(headers, rows)
 
 
+def _throttle(result: ThrottleResult) -> str:
+    items: list[tuple[str, object]] = [("throttle", result.throttle), ("previous", result.previous)]
+    if result.entry_rungs:
+        rungs = ", ".join(f"{side} {n}" for side, n in sorted(result.entry_rungs.items()))
+        items.append(("entry rungs", rungs))
+    text = pairs(items)
+    for side, need in sorted(result.empty_sides.items()):
+        text += (
+            f"\nWARNING: at throttle {_cell(result.throttle)} {side} places no entries: every "
+            f"scaled rung is under the venue's minimum quantity or notional; "
+            f"{side} needs throttle >= {_cell(need)}"
+        )
+    return text
+
+
 def render(result: BaseModel) -> str:
     """The human form of any command result."""
     match result:
@@ -131,7 +146,7 @@ def render(result: BaseModel) -> str:
         case StateResult():
             return pairs([("state", result.state), ("pause reasons", result.pause_reasons)])
         case ThrottleResult():
-            return pairs([("throttle", result.throttle), ("previous", result.previous)])
+            return _throttle(result)
         case FlattenResult():
             closing = [(side, qty) for side, qty in result.closing_orders.items()]
             flat = {True: "verified flat", False: "NOT VERIFIED FLAT", None: "not verified"}

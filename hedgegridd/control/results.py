@@ -129,11 +129,19 @@ class StateResult(BaseModel):
 
 
 class ThrottleResult(BaseModel):
-    """``throttle``: the value before and after."""
+    """``throttle``: the value before and after, and what it leaves of the entry ladders.
+
+    ``entry_rungs``: desired entry rungs per side at the new throttle (empty before the
+    first grid decision). ``empty_sides``: sides the throttle alone leaves without any
+    entry (every scaled rung under the venue's minimum quantity or notional), each with
+    the smallest throttle that keeps one rung there.
+    """
 
     model_config = _RESULT
     previous: Decimal
     throttle: Decimal
+    entry_rungs: dict[str, int] = {}
+    empty_sides: dict[str, Decimal] = {}
 
 
 class FlattenResult(BaseModel):

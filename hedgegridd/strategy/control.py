@@ -28,6 +28,7 @@ from hedgegridd.strategy.handle import (
 )
 from hedgegridd.strategy.orders import ENTRY
 from hedgegridd.strategy.state import StrategyAttrs
+from hedgegridd.strategy.throttle_effect import throttle_effect
 
 log = structlog.get_logger(__name__)
 _ORDER_TYPES = {"LIMIT": "LIMIT", "STOP_MARKET": "STOP_MARKET", "MARKET": "MARKET"}
@@ -286,7 +287,8 @@ class ControlMixin(StrategyAttrs):
         self._sync_guarded("resume")
 
     def set_throttle(self, value: Decimal) -> None:
-        """Scale entry quantities by ``value`` in [0, 1]; ConfigError otherwise."""
+        """Scale entry quantities by ``value`` in [0, 1]; ConfigError otherwise. A side whose
+        scaled rungs all fall under the venue's minimums is logged as a warning."""
         try:
             throttle = validate_throttle(Decimal(value))
         except (DomainError, ArithmeticError, TypeError, ValueError) as exc:
@@ -295,6 +297,31 @@ class ControlMixin(StrategyAttrs):
             self.throttle = throttle
             log.info("strategy.throttle", throttle=str(throttle))
             self._sync_guarded("throttle")
+        for side, (_, need) in self.throttle_effect().items():
+            if need is not None:
+                log.warning(
+                    "strategy.throttle_empties_side",
+                    side=side,
+                    throttle=str(throttle),
+                    min_throttle=str(need),
+                    why="every scaled rung falls under the minimum quantity or notional",
+                )
+
+    def throttle_effect(self) -> dict[str, tuple[int, Decimal | None]]:
+        """Entry rungs per side at the current throttle and, for a side the throttle alone
+        empties, the smallest throttle that keeps one rung ({} before the first decision)."""
+        decision, grid = self.last_decision, self.grid
+        if decision is None or grid is None or self.regime is None or self.last_price is None:
+            return {}
+        effect = throttle_effect(
+            grid,
+            decision,
+            regime=self.regime.regime,
+            mid=self.last_price,
+            positions=self.confirmed_positions(),
+            throttle=self.throttle,
+        )
+        return {side.value: (e.rungs, e.min_throttle) for side, e in effect.items()}
 
     def cancel_entries(self) -> int:
         """Cancel every resting entry; returns how many cancels were sent."""

@@ -129,6 +129,14 @@ class FakeStrategy:
             raise ConfigError("throttle: must be within 0..1")
         self.throttle = value
 
+    def throttle_effect(self) -> dict[str, tuple[int, Decimal | None]]:
+        """Rungs fall under the minimum notional below throttle 0.6 (LONG) / 0.3 (SHORT)."""
+        self._called("throttle_effect")
+        out: dict[str, tuple[int, Decimal | None]] = {}
+        for side, need in (("LONG", Decimal("0.6")), ("SHORT", Decimal("0.3"))):
+            out[side] = (5, None) if self.throttle >= need else (0, need)
+        return out
+
     def cancel_entries(self) -> int:
         self._called("cancel_entries")
         return 10

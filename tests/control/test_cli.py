@@ -373,3 +373,21 @@ def test_broken_pipe_in_process_returns_141(live, monkeypatch) -> None:
 
     monkeypatch.setattr(sys, "stdout", _Closed())
     assert cli.main(["--socket", live, "orders"]) == 141
+
+
+def test_throttle_reply_names_rungs_left_and_warns_of_an_empty_side(live, daemon, capsys) -> None:
+    """throttle 0.5 is applied; the reply gives rungs per side and warns LONG places nothing."""
+    code, out, _ = ctl(capsys, "--socket", live, "throttle", "0.5")
+    assert code == 0
+    assert daemon.strategy.throttle == Decimal("0.5")
+    assert "entry rungs  LONG 0, SHORT 5" in out
+    assert "WARNING: at throttle 0.5 LONG places no entries" in out
+    assert "LONG needs throttle >= 0.6" in out
+    assert "SHORT needs" not in out
+    code, out, _ = ctl(capsys, "--socket", live, "--json", "throttle", "0.8")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["entry_rungs"] == {"LONG": 5, "SHORT": 5}
+    assert doc["empty_sides"] == {}
+    code, out, _ = ctl(capsys, "--socket", live, "throttle", "0.8")
+    assert "WARNING" not in out

@@ -123,3 +123,34 @@ def test_snapshot_and_order_views_carry_no_float_noise(disposer: list[Harness]) 
     for rung in st.ladders():
         assert places(rung.price) == 1
         assert places(rung.quantity) == 3
+
+
+def test_throttle_reports_rungs_left_and_the_smallest_throttle_keeping_a_side(
+    disposer: list[Harness], log_events
+) -> None:
+    """throttle 0.5 scales default rungs under the minimum notional: both sides are reported
+    empty, with the smallest throttle that keeps a rung, which indeed keeps one."""
+    h = build(minutes=300)
+    disposer.append(h)
+    st = h.strategy
+    h.session.advance(at(h, 200))
+    assert [o for o in entry_orders(h) if o.is_open]
+    full = st.throttle_effect()
+    assert set(full) == {"LONG", "SHORT"}
+    trading = {side for side, (rungs, _) in full.items() if rungs > 0}
+    assert trading
+    assert all(need is None for _, need in full.values())
+    st.set_throttle(Decimal("0.5"))
+    half = st.throttle_effect()
+    for side in trading:
+        rungs, need = half[side]
+        assert rungs == 0
+        assert need is not None
+        assert Decimal("0.5") < need <= Decimal(1)
+    warned = [e for e in log_events.entries if e["event"] == "strategy.throttle_empties_side"]
+    assert {e["side"] for e in warned} == trading
+    need = max(n for _, n in (half[s] for s in trading) if n is not None)
+    st.set_throttle(need)
+    assert all(st.throttle_effect()[side][0] > 0 for side in trading)
+    st.set_throttle(need - Decimal("0.01"))
+    assert any(st.throttle_effect()[side][0] == 0 for side in trading)
