@@ -29,19 +29,17 @@ def _make_lintian_args() -> list[str]:
 def test_lintian_clean(deb: Path) -> None:
     """`make lintian`'s check passes; overrides are used and each has a reason above it."""
     args = _make_lintian_args()
-    assert "--fail-on" in args
+    assert args[:2] == ["--fail-on", "error,warning"]
+    # One run shows overridden tags too (as O:); --fail-on would count those as failures.
     proc = subprocess.run(
-        ["lintian", *args, "--show-overrides", str(deb)],
+        ["lintian", *args[2:], "--show-overrides", str(deb)],
         capture_output=True,
         text=True,
         timeout=1800,
     )
-    tags = [line for line in proc.stdout.splitlines() if line[:2] in ("E:", "W:")]
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert tags == []
-    assert any(
-        line.startswith("O: hedgegridd: embedded-library") for line in proc.stdout.splitlines()
-    )
+    lines = proc.stdout.splitlines()
+    assert [line for line in lines if line[:2] in ("E:", "W:")] == [], proc.stdout
+    assert any(line.startswith("O: hedgegridd: embedded-library") for line in lines)
     overrides = (REPO / "packaging/debian/lintian-overrides").read_text().splitlines()
     for i, line in enumerate(overrides):
         if line.startswith("hedgegridd:"):
