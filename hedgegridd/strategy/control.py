@@ -17,6 +17,7 @@ from hedgegridd.core.policy import validate_throttle
 from hedgegridd.core.types import ZERO, ExitKind, Side
 from hedgegridd.errors import ConfigError, DomainError
 from hedgegridd.strategy.closer import FLATTEN_REASON
+from hedgegridd.strategy.command_sync import CommandResync
 from hedgegridd.strategy.handle import (
     FlattenSide,
     FlattenTicket,
@@ -284,7 +285,7 @@ class ControlMixin(StrategyAttrs):
             if reason == "degraded":
                 self.degraded_reason = None
         log.info("strategy.resumed", reason=reason, reasons=list(self.pause_reasons_now()))
-        self._sync_guarded("resume")
+        self._command_sync("resume")
 
     def set_throttle(self, value: Decimal) -> None:
         """Scale entry quantities by ``value`` in [0, 1]; ConfigError otherwise. A side whose
@@ -296,7 +297,7 @@ class ControlMixin(StrategyAttrs):
         if throttle != self.throttle:
             self.throttle = throttle
             log.info("strategy.throttle", throttle=str(throttle))
-            self._sync_guarded("throttle")
+            self._command_sync("throttle")
         for side, (_, need) in self.throttle_effect().items():
             if need is not None:
                 log.warning(
@@ -308,8 +309,7 @@ class ControlMixin(StrategyAttrs):
                 )
 
     def throttle_effect(self) -> dict[str, tuple[int, Decimal | None]]:
-        """Entry rungs per side at the current throttle and, for a side the throttle alone
-        empties, the smallest throttle that keeps one rung ({} before the first decision)."""
+        """Entry rungs per side now; for a side the throttle empties, the throttle keeping one."""
         decision, grid = self.last_decision, self.grid
         if decision is None or grid is None or self.regime is None or self.last_price is None:
             return {}
@@ -396,4 +396,10 @@ class ControlMixin(StrategyAttrs):
         if self.risk is not None:
             self.risk.resume("halted")
         log.info("strategy.unhalted", reasons=list(self.pause_reasons_now()))
-        self._sync_guarded("unhalt")
+        self._command_sync("unhalt")
+
+    def _command_sync(self, source: str) -> None:
+        """Re-sync for a command that can place entries: bursts coalesce (command_sync.py)."""
+        if (resync := getattr(self, "_command_resync", None)) is None:
+            resync = self._command_resync = CommandResync(self.clock, self._sync_guarded)
+        resync.request(source)

@@ -51,10 +51,10 @@ def throttle_effect(
     positions: tuple[Position, Position],
     throttle: Decimal,
 ) -> dict[Side, SideEffect]:
-    """Rungs per side at ``throttle`` (as last decided) and at 1; for a side the throttle
-    empties, the smallest throttle on a 0.01 grid that keeps one rung."""
+    """Rungs per side at ``throttle`` and at 1 (the last decision's center and funding);
+    for a side the throttle empties, the smallest throttle (0.01 grid) keeping a rung."""
     engine = GridEngine(grid.params, grid.rules, cache=False)
-    now = (len(decision.long.rungs), len(decision.short.rungs))
+    now = _rungs(engine, decision, regime, mid, positions, throttle)
     full = _rungs(engine, decision, regime, mid, positions, ONE) if throttle < ONE else now
     out: dict[Side, SideEffect] = {}
     for index, side in enumerate((Side.LONG, Side.SHORT)):

@@ -216,3 +216,37 @@ def test_positions_cache_is_not_left_fresh_after_a_failed_build(
     monkeypatch.setattr(strategy_module, "_core_position", counting)
     assert st.confirmed_positions() == stale
     assert calls == [Side.LONG, Side.SHORT]  # rebuilt, not served from the cache
+
+
+def test_a_burst_of_pause_resume_pairs_neither_trips_the_breaker_nor_churns_orders(
+    disposer: list[Harness],
+) -> None:
+    """50 pause/resume pairs at once: no Nautilus rate-limit denial, no breaker trip, a
+    bounded number of entry orders, and the grid trades again after the burst."""
+    h = build(minutes=600)
+    disposer.append(h)
+    st = h.strategy
+    minute = _running_with_entries_and_exits(h)
+    assert _open_ids(h, "entry")
+    before = len([o for o in h.orders() if _kind(o) == "entry"])
+    levels = st.grid.params.ladder.levels_per_side if st.grid is not None else 0
+    assert levels > 0
+    for _ in range(50):
+        st.pause("operator")
+        st.resume("operator")
+    submitted = len([o for o in h.orders() if _kind(o) == "entry"]) - before
+    h.session.advance(at(h, minute + 5))
+    after = len([o for o in h.orders() if _kind(o) == "entry"]) - before
+    assert st.book.denied == 0
+    assert st.risk is not None
+    assert st.risk.trips == 0
+    assert not st.risk.breaker_tripped
+    assert submitted <= 2 * levels  # at most one placement round per side during the burst
+    assert after <= 4 * levels  # and one coalesced re-sync (plus the bars' own syncs) after
+    assert st.pause_reasons_now() == ()
+    assert _open_ids(h, "entry")
+
+
+def _kind(order: Any) -> str | None:
+    meta = meta_from_client_id(order.client_order_id)
+    return None if meta is None else meta.kind
