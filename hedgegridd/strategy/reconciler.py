@@ -85,7 +85,9 @@ class LocalOrder:
     kind: str  # entry | tp | sl | flatten
     remaining: Decimal
     settled: bool  # no event for SETTLE_NS and nothing in flight (submit, cancel, modify)
-    acked: bool = True  # the venue acknowledged it (it has a venue order id)
+    # The venue has it or had time to: a venue order id, or submitted SETTLE_NS ago (its
+    # acceptance may have been lost with the stream). Only such orders are looked up.
+    placed: bool = True
     algo: bool = False  # a conditional order (Binance's algo order API)
 
 
@@ -190,8 +192,8 @@ class Lookup:
 
 
 def plan_lookups(local: LocalView, venue: VenueView, *, limit: int = 20) -> tuple[Lookup, ...]:
-    """Orders of ours whose fills may have been lost: open in the book, acknowledged by
-    the venue, and either no longer listed open there or listed with less left (pure).
+    """Orders of ours whose fills may have been lost: open in the book, placed at the
+    venue, and either no longer listed open there or listed with less left (pure).
 
     Settled or not: an order whose cancel keeps failing, or whose fill event is late, is
     looked up too (a fill applied from the lookup carries the venue's trade id, so the
@@ -201,7 +203,7 @@ def plan_lookups(local: LocalView, venue: VenueView, *, limit: int = 20) -> tupl
     found = [
         Lookup(oid, o.side, o.algo)
         for oid, o in local.orders.items()
-        if o.acked and (oid not in at_venue or at_venue[oid].remaining < o.remaining)
+        if o.placed and (oid not in at_venue or at_venue[oid].remaining < o.remaining)
     ]
     found.sort(key=lambda lk: local.orders[lk.client_id].kind == OrderKind.ENTRY.value)
     return tuple(found[:limit])
@@ -307,7 +309,7 @@ class Reconciler:
                 meta.kind,
                 order.leaves_qty.as_decimal(),
                 settled=settled,
-                acked=order.venue_order_id is not None,
+                placed=order.venue_order_id is not None or now - order.ts_last >= self._settle_ns,
                 algo=bool(order.has_trigger_price),
             )
         young: set[str] = set()

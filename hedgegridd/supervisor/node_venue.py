@@ -230,8 +230,12 @@ class NodeVenue:
         return done
 
     async def _drained(self, node: Any) -> None:
-        """Wait until the engine has processed the events queued so far (FIFO queue)."""
+        """Wait until the engine has processed the events queued so far (FIFO queue).
+
+        The client's events reach the queue by ``call_soon_threadsafe``: one checkpoint
+        first lets those puts run; the consumer applies each item as it takes it off."""
         engine = node.kernel.exec_engine
+        await anyio.lowlevel.checkpoint()
         for _ in range(int(DRAIN_TIMEOUT_S / DRAIN_POLL_S)):
             if engine.evt_qsize() == 0:
                 break

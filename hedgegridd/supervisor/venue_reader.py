@@ -64,6 +64,7 @@ class OrderFate:
     executed: Decimal
     trades: tuple[VenueTrade, ...] = ()
     algo: bool = False
+    algo_id: str | None = None  # the conditional order's own id (its venue id until triggered)
 
     @property
     def is_open(self) -> bool:
@@ -186,11 +187,14 @@ def parse_fate(
 ) -> OrderFate:
     """An ``order`` row (``GET /fapi/v1/order``; None when an algo order never triggered)
     and, for a conditional order, its ``algo`` row -> ``OrderFate``."""
+    if algo is not None and not isinstance(algo, dict):
+        raise VenueReadError("venue check: malformed algoOrder answer")
+    algo_id = str(algo["algoId"]) if algo and "algoId" in algo else None
     if order is None:
-        if not isinstance(algo, dict):
-            raise VenueReadError("venue check: malformed algoOrder answer")
+        if algo is None:
+            raise VenueReadError("venue check: no order and no algo order")
         status = str(algo.get("algoStatus", ""))
-        return OrderFate(client_id, status, None, ZERO, algo=True)
+        return OrderFate(client_id, status, None, ZERO, algo=True, algo_id=algo_id)
     if not isinstance(order, dict) or "orderId" not in order:
         raise VenueReadError("venue check: malformed order answer")
     return OrderFate(
@@ -200,6 +204,7 @@ def parse_fate(
         _dec(order.get("executedQty", "0"), "executedQty"),
         trades,
         algo=algo is not None,
+        algo_id=algo_id,
     )
 
 

@@ -10,7 +10,8 @@ so the engine applies them as it would have applied the lost events:
    order its trigger created, with ``venue_order_id_modified`` (what the lost
    ``ALGO_UPDATE`` TRIGGERED does in the adapter). Without it the engine refuses every
    fill of that order on a venue order id mismatch, a mass status' included. An order
-   whose acceptance was lost too is accepted first.
+   whose acceptance was lost too is accepted first (an untriggered algo order under its
+   algo id, as the adapter's ALGO_UPDATE NEW does).
 2. Fills of all orders in the venue's time order (then trade id), so the position passes
    through the states it really had. Each carries the venue's trade id (the stream's
    ``t``): one the order already has is skipped, and a late stream event of a replayed
@@ -105,13 +106,18 @@ def _open(cache: Any, fate: OrderFate) -> _Open | None:
 
 
 def _relink(client: Any, o: _Open, now: int) -> int:
-    """Accept (acceptance lost) or move to the regular order id that carried the fills."""
-    if o.fate.venue_order_id is None:
-        return 0
-    new_id = VenueOrderId(o.fate.venue_order_id)
+    """Accept (acceptance lost too) or move to the regular order id that carried the fills."""
+    target = o.fate.venue_order_id
     if o.order.status == OrderStatus.SUBMITTED:
+        target = target or o.fate.algo_id  # an algo order's id until it triggers
+        if target is None:
+            return 0
+        new_id = VenueOrderId(target)
         client.generate_order_accepted(*o.ids, new_id, now)
-    elif new_id != o.venue_id:
+    elif target is None or VenueOrderId(target) == o.venue_id:
+        return 0
+    else:
+        new_id = VenueOrderId(target)
         if o.fate.algo:  # a cancel of a triggered algo order goes to the regular endpoint
             client._triggered_algo_order_ids.add(o.ids[2])
         order = o.order
@@ -124,8 +130,6 @@ def _relink(client: Any, o: _Open, now: int) -> int:
             now,
             venue_order_id_modified=True,
         )
-    else:
-        return 0
     o.venue_id = new_id
     return 1
 

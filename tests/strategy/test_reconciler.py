@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hedgegridd.core.order_ids import OrderKind, encode
 from hedgegridd.core.types import Position, Side
 from hedgegridd.strategy.reconciler import (
+    SETTLE_NS,
     VENUE_MISMATCH,
     Finding,
     FindingKind,
@@ -159,7 +160,7 @@ def test_lookups_name_every_acknowledged_order_the_venue_no_longer_lists() -> No
         ENTRY_L: LocalOrder(LONG, "entry", D("0.001"), settled=True),
         SL_L: LocalOrder(LONG, "sl", D("0.003"), settled=False, algo=True),
         TP_L: LocalOrder(LONG, "tp", D("0.003"), settled=True),
-        "HG-SUBMITTED": LocalOrder(LONG, "tp", D("0.003"), settled=False, acked=False),
+        "HG-SUBMITTED": LocalOrder(LONG, "tp", D("0.003"), settled=False, placed=False),
     }
     view = venue("0", "0", VenueOrder(TP_L, "LONG", "SELL", D("0.003")))
     assert plan_lookups(local("0.003", orders=orders), view) == (
@@ -322,16 +323,20 @@ def test_escalation_pauses_after_failed_repairs_and_a_clean_round_resumes() -> N
     assert rec.stats.repairs == 1
 
 
-def test_local_view_marks_acknowledged_and_conditional_orders() -> None:
-    """An order without a venue id is not acknowledged; a stop is conditional (algo)."""
+def test_local_view_marks_placed_and_conditional_orders() -> None:
+    """No venue id: placed only once submitted SETTLE_NS ago (its acceptance may be lost);
+    a stop is conditional (algo)."""
     host = FakeStrategy()
     for key, kind in ((TP_L, "tp"), (SL_L, "sl")):
         host.book.open_ids[key] = type("M", (), {"side": LONG, "kind": kind})()
-    host.cache.orders[TP_L] = FakeOrder(TP_L, D("0.003"), venue_order_id=None)
-    host.cache.orders[SL_L] = FakeOrder(SL_L, D("0.003"), has_trigger_price=True)
+    now = host.clock.ns
+    host.cache.orders[TP_L] = FakeOrder(TP_L, D("0.003"), ts_last=now, venue_order_id=None)
+    host.cache.orders[SL_L] = FakeOrder(SL_L, D("0.003"), ts_last=now, has_trigger_price=True)
     view = Reconciler(host).local_view()
-    assert (view.orders[TP_L].acked, view.orders[TP_L].algo) == (False, False)
-    assert (view.orders[SL_L].acked, view.orders[SL_L].algo) == (True, True)
+    assert (view.orders[TP_L].placed, view.orders[TP_L].algo) == (False, False)
+    assert (view.orders[SL_L].placed, view.orders[SL_L].algo) == (True, True)
+    host.clock.ns += SETTLE_NS
+    assert Reconciler(host).local_view().orders[TP_L].placed
 
 
 def test_escalation_caps_exits_at_the_venue_leg_and_resolution_lifts_the_cap() -> None:

@@ -175,3 +175,16 @@ def test_fills_the_venue_did_not_list_leave_the_order_incomplete_and_open() -> N
     done = replay_fates(Cache(entry), client, [fate])
     assert client.calls == []
     assert done.incomplete == (ENTRY,)
+
+
+def test_an_order_whose_acceptance_was_lost_is_accepted_before_its_close() -> None:
+    """SUBMITTED here (accept lost), cancelled untriggered at the venue: accepted under its
+    algo id, then cancelled."""
+    stop = Order(SL, "0.003", None, OrderType.STOP_MARKET, status=OrderStatus.SUBMITTED)
+    fate = OrderFate(SL, "CANCELED", None, D(0), algo=True, algo_id="3000000007")
+    client = Client()
+    done = replay_fates(Cache(stop), client, [fate])
+    assert client.names() == ["accepted", "canceled"]
+    assert client.calls[0][1][3] == VenueOrderId("3000000007")
+    assert client.calls[1][1][3] == VenueOrderId("3000000007")
+    assert (done.relinked, done.closed) == (1, 1)

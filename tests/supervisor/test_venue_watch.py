@@ -10,15 +10,18 @@ from typing import Any
 
 import anyio
 import pytest
+from pydantic import SecretStr
 
 from hedgegridd.core.types import Side
 from hedgegridd.ops.config import Severity
+from hedgegridd.sim import SimBar, SimConfig, SimExchange
 from hedgegridd.strategy.reconciler import Reconciler, VenueOrder
 from hedgegridd.supervisor.health import Health
 from hedgegridd.supervisor.node_venue import StreamState
 from hedgegridd.supervisor.settings import WatchdogSettings
 from hedgegridd.supervisor.venue_reader import (
     OrderFate,
+    RestVenueReader,
     VenueRead,
     VenueReadError,
     VenueTrade,
@@ -28,6 +31,7 @@ from hedgegridd.supervisor.venue_reader import (
 from hedgegridd.supervisor.venue_replay import Replayed
 from hedgegridd.supervisor.venue_watch import HEDGE_MODE_LOST, VenueWatch
 from hedgegridd.venues.config import ReconcileSettings
+from hedgegridd.venues.guards import BinanceKeys
 from tests.ops.helpers import until
 from tests.strategy.test_reconciler import SL_L, TP_L, FakeOrder, FakeStrategy
 
@@ -413,3 +417,51 @@ def test_open_orders_parse_to_remaining_quantity() -> None:
         algo=True,
     )
     assert algo == (VenueOrder(SL_L, "LONG", "SELL", D("0.003"), algo=True),)
+
+
+async def test_rest_reader_finds_the_fate_of_a_triggered_stop_and_a_filled_entry() -> None:
+    """Against the simulator: a stop that triggered names the order its trigger created and
+    that order's trade; an entry its own fills; an unknown id is None, a cancelled one has
+    no fills."""
+    flat = [SimBar(D(60000), D(60000), D(60000), D(60000))] * 50
+    async with SimExchange(SimConfig(speed=1), bars=flat) as sim:
+        order = {"symbol": "BTCUSDT", "positionSide": "LONG", "quantity": "0.003"}
+        await sim.place_order(
+            {**order, "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "price": "59900"}
+            | {"newClientOrderId": "HG-EL1-1-1"}
+        )
+        await sim.place_order(
+            {**order, "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "price": "50000"}
+            | {"newClientOrderId": "HG-EL2-1-2"}
+        )
+        stop = {**order, "side": "SELL", "type": "STOP_MARKET", "algoType": "CONDITIONAL"}
+        await sim.step_price(D("59850"))  # fills the first entry
+        await sim.place_algo_order({**stop, "triggerPrice": "59500", "clientAlgoId": "HG-SL-1-3"})
+        await sim.step_price(D("59400"))  # triggers the stop
+        sim.engine.find_order(None, "HG-EL2-1-2").status = "CANCELED"
+        keys = BinanceKeys(api_key=SecretStr("sim-api-key"), api_secret=SecretStr("sim-api-secret"))
+        reader = RestVenueReader(
+            base_url=sim.base_url_http,
+            symbol="BTCUSDT",
+            keys=keys,
+            recv_window_ms=5000,
+            timeout_s=5,
+        )
+        try:
+            stop_fate = await reader.order_fate("HG-SL-1-3", algo=True)
+            entry = await reader.order_fate("HG-EL1-1-1", algo=False)
+            cancelled = await reader.order_fate("HG-EL2-1-2", algo=False)
+            unknown = await reader.order_fate("HG-TL-9-9", algo=False)
+        finally:
+            await reader.aclose()
+    assert stop_fate is not None
+    algo = sim.engine.find_algo(None, "HG-SL-1-3")
+    assert (stop_fate.status, stop_fate.algo, stop_fate.executed) == ("FILLED", True, D("0.003"))
+    assert stop_fate.venue_order_id == str(algo.actual_order_id)
+    assert stop_fate.algo_id == str(algo.algo_id)
+    assert [t.qty for t in stop_fate.trades] == [D("0.003")]
+    assert entry is not None
+    assert (entry.status, entry.traded, entry.trades[0].maker) == ("FILLED", D("0.003"), True)
+    assert cancelled is not None
+    assert (cancelled.status, cancelled.trades, cancelled.is_open) == ("CANCELED", (), False)
+    assert unknown is None
