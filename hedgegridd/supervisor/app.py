@@ -33,6 +33,7 @@ from hedgegridd.supervisor.secrets import Secrets
 from hedgegridd.supervisor.settings import Settings
 from hedgegridd.supervisor.signals import SignalRouter
 from hedgegridd.supervisor.state import AsyncStateStore
+from hedgegridd.supervisor.state_retention import JournalRetention
 from hedgegridd.supervisor.systemd import Notifier, watchdog_interval_s
 from hedgegridd.supervisor.warmup import run_warmup
 from hedgegridd.supervisor.watchdog import Watchdog
@@ -158,7 +159,10 @@ class Daemon:
         settings = self.settings
         state_dir = settings.state_dir(self._env)
         self.notifier.status("opening state")
-        store = await AsyncStateStore.open(state_dir / STATE_DB_NAME)
+        retention = JournalRetention.from_settings(
+            settings.state.journal_max_rows, settings.state.journal_max_age_days
+        )
+        store = await AsyncStateStore.open(state_dir / STATE_DB_NAME, retention)
         self._store = store
         try:
             await self._run_with_store(store)

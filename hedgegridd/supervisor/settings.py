@@ -67,6 +67,23 @@ class PathsSettings(_Frozen):
     runtime_dir: Path = DEFAULT_RUNTIME_DIR
 
 
+class StateSettings(_Frozen):
+    """``[state]``: retention of the state database's event journal."""
+
+    journal_max_rows: int = Field(
+        default=100_000,
+        ge=0,
+        le=100_000_000,
+        description="keep at most this many journal entries (the newest); 0 = no row limit",
+    )
+    journal_max_age_days: float = Field(
+        default=365.0,
+        ge=0,
+        le=36_500,
+        description="delete journal entries older than this many days; 0 = no age limit",
+    )
+
+
 class StrategySettings(_Frozen):
     """``[strategy]``: where the grid parameters come from."""
 
@@ -146,6 +163,7 @@ class Settings(BaseSettings):
     strategy: StrategySettings = StrategySettings()
     logging: LoggingSettings = LoggingSettings()
     paths: PathsSettings = PathsSettings()
+    state: StateSettings = StateSettings()
     warmup: WarmupSettings = WarmupSettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
     watchdog: WatchdogSettings = WatchdogSettings()

@@ -27,6 +27,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from hedgegridd.errors import StateStoreError
+from hedgegridd.supervisor.state_retention import JournalRetention, prune_journal
 
 SCHEMA_VERSION = 2
 
@@ -103,14 +104,20 @@ def _loads(text: str) -> Mapping[str, Any]:
 class StateStore:
     """Synchronous, schema-versioned key/value + journal store on SQLite (WAL)."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, path: Path, retention: JournalRetention | None = None
+    ) -> None:
         self._conn = conn
         self.path = path
+        self.retention = retention or JournalRetention()
+        self._journal_writes = 0
 
     # -- lifecycle -------------------------------------------------------------------
     @classmethod
-    def open(cls, path: Path | str) -> StateStore:
-        """Open (creating if absent) the store at ``path``; raise StateStoreError if unusable."""
+    def open(cls, path: Path | str, retention: JournalRetention | None = None) -> StateStore:
+        """Open (creating if absent) the store at ``path``; raise StateStoreError if unusable.
+
+        The journal is pruned to ``retention`` at once and every ``check_every`` writes."""
         db_path = Path(path)
         try:
             db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -134,7 +141,9 @@ class StateStore:
         except StateStoreError:
             conn.close()
             raise
-        return cls(conn, db_path)
+        store = cls(conn, db_path, retention)
+        store.prune_journal()
+        return store
 
     @staticmethod
     def _migrate(conn: sqlite3.Connection, db_path: Path) -> None:
@@ -242,6 +251,7 @@ class StateStore:
                 )
         except sqlite3.Error as exc:
             raise StateStoreError(f"state database error: {exc}") from exc
+        self._journal_written()
 
     def clear_killswitch_latch(self, by: str, at_ns: int) -> None:
         """Clear the latch (operator reset) and journal who did it, atomically."""
@@ -254,6 +264,7 @@ class StateStore:
                 )
         except sqlite3.Error as exc:
             raise StateStoreError(f"state database error: {exc}") from exc
+        self._journal_written()
 
     # -- flatten intent --------------------------------------------------------------
     def flatten_intent(self) -> FlattenIntent | None:
@@ -303,6 +314,7 @@ class StateStore:
                 )
         except sqlite3.Error as exc:
             raise StateStoreError(f"state database error: {exc}") from exc
+        self._journal_written()
         return FlattenIntent(merged_side, actor, reason, True, at_ns)
 
     def finish_flatten_intent(self) -> None:
@@ -322,6 +334,19 @@ class StateStore:
             "INSERT INTO journal (at_ns, kind, actor, details) VALUES (?, ?, ?, ?)",
             (at_ns, kind, actor, _dumps(details)),
         )
+        self._journal_written()
+
+    def prune_journal(self) -> int:
+        """Apply the journal retention now; returns the number of rows deleted."""
+        try:
+            return prune_journal(self._conn, self.retention)
+        except sqlite3.Error as exc:
+            raise StateStoreError(f"state database error: {exc}") from exc
+
+    def _journal_written(self) -> None:
+        self._journal_writes += 1
+        if self._journal_writes % self.retention.check_every == 0:
+            self.prune_journal()
 
     def recent_journal(self, limit: int = 50) -> list[JournalEntry]:
         """The newest ``limit`` journal entries, newest first."""
@@ -359,11 +384,13 @@ class AsyncStateStore:
         self._worker = worker
 
     @classmethod
-    async def open(cls, path: Path | str) -> AsyncStateStore:
+    async def open(
+        cls, path: Path | str, retention: JournalRetention | None = None
+    ) -> AsyncStateStore:
         """Open the store on a fresh worker thread; raises StateStoreError on failure."""
         worker = _Worker()
         try:
-            store = await worker.call(StateStore.open, path)
+            store = await worker.call(StateStore.open, path, retention)
         except BaseException:
             worker.shutdown()
             raise
