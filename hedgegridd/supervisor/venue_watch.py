@@ -41,17 +41,11 @@ from anyio.abc import TaskStatus
 from hedgegridd.ops.alert_model import AlertSink
 from hedgegridd.ops.config import Severity
 from hedgegridd.strategy.handle import StrategyHandle
-from hedgegridd.strategy.reconciler import (
-    Finding,
-    Lookup,
-    Reconciler,
-    VenueView,
-    Verdict,
-    needs_mass_status,
-)
+from hedgegridd.strategy.reconciler import Finding, Reconciler, VenueView, Verdict
 from hedgegridd.supervisor.health import Health
 from hedgegridd.supervisor.node_venue import NodeVenue
-from hedgegridd.supervisor.venue_reader import OrderFate, VenueRead, VenueReader, VenueReadError
+from hedgegridd.supervisor.venue_reader import VenueRead, VenueReader, VenueReadError
+from hedgegridd.supervisor.venue_repair import VenueRepair
 from hedgegridd.venues.config import ReconcileSettings
 
 log = structlog.get_logger(__name__)
@@ -131,6 +125,11 @@ class VenueWatch:
         self._alerts = alerts
         self._health = health
         self._beat = heartbeat or (lambda: None)
+        self._repair = (
+            VenueRepair(reader=reader, node=node, reconciler=reconciler, heartbeat=self._beat)
+            if node is not None and reconciler is not None
+            else None
+        )
         self._clock = clock
         self._tick_s = tick_s
         self.stats = WatchStats()
@@ -335,32 +334,11 @@ class VenueWatch:
         if before:
             self.stats.mismatches += 1
             log.warning("reconcile.mismatch", reasons=list(reasons), findings=_fields(before))
-        if self._node is not None:
-            fates = await self._look_up(rec.lookups(view))
-            with rec.hold():  # the strategy decides once, from the repaired state
-                replayed = await self._node.apply_fates(fates) if fates else None
-                if replayed is not None:
-                    self.stats.fills_recovered += replayed.fills
-                    log.info(
-                        "reconcile.replayed",
-                        orders=len(fates),
-                        fills=replayed.fills,
-                        closed=replayed.closed,
-                        relinked=replayed.relinked,
-                        incomplete=list(replayed.incomplete),
-                    )
-                incomplete = replayed is not None and bool(replayed.incomplete)
-                left = rec.differs(view)
-                if incomplete or needs_mass_status(left, forced=repair):
-                    self.stats.mass_status += 1
-                    self._beat()
-                    applied = await self._node.mass_status()
-                    log.info(
-                        "reconcile.mass_status",
-                        applied=applied,
-                        reasons=list(reasons),
-                        left=_fields(left),
-                    )
+        if self._repair is not None:
+            done = await self._repair.run(view, reasons, forced=repair)
+            self.stats.lookups += done.lookups
+            self.stats.fills_recovered += done.fills
+            self.stats.mass_status += int(done.mass_status)
         rec.adopt_untracked()
         rec.replan()
         await anyio.sleep(self._cfg.confirm_delay_s)
@@ -376,23 +354,6 @@ class VenueWatch:
         elif before and after:
             log.warning("reconcile.unrepaired", findings=_fields(after), verdict=verdict.value)
         return True
-
-    async def _look_up(self, lookups: tuple[Lookup, ...]) -> list[OrderFate]:
-        """Each order's fate at the venue, for those with something to replay."""
-        fates: list[OrderFate] = []
-        for item in lookups:
-            self._beat()
-            try:
-                fate = await self._reader.order_fate(item.client_id, algo=item.algo)
-            except VenueReadError as exc:
-                log.warning("reconcile.lookup_failed", order_id=item.client_id, error=str(exc))
-                continue
-            self.stats.lookups += 1
-            if fate is None:
-                log.warning("reconcile.lookup_unknown", order_id=item.client_id)
-            elif not fate.is_open or fate.traded > 0:
-                fates.append(fate)
-        return fates
 
     def _verdict(self, verdict: Verdict, after: tuple[Finding, ...]) -> None:
         if verdict is Verdict.ESCALATED:
