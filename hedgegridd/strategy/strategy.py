@@ -31,6 +31,7 @@ from hedgegridd.core.risk import DenyReason, RiskGate
 from hedgegridd.core.types import ZERO, InstrumentRules, Position, Side
 from hedgegridd.errors import DomainError, HedgegridError
 from hedgegridd.params import StrategyParams
+from hedgegridd.strategy import stop_report
 from hedgegridd.strategy.book import Book
 from hedgegridd.strategy.closer import Closer
 from hedgegridd.strategy.config import HedgeGridConfig
@@ -144,7 +145,9 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
             cancelled = 0
             if policy in ("cancel_entries", "cancel_all"):
                 cancelled += self._cancel_kind(entries=True, exits=policy == "cancel_all")
-            log.info("strategy.stopped", policy=policy, cancelled=cancelled)
+            kinds = stop_report.open_kinds(self)
+            left = stop_report.left_on_purpose(policy, kinds, self.confirmed_positions())
+            log.info("strategy.stopped", policy=policy, cancelled=cancelled, **left)
 
     def on_reset(self) -> None:
         self.book = Book()
@@ -165,6 +168,11 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
         log.info("strategy.reset", instrument=str(self.instrument_id))
 
     def on_dispose(self) -> None:
+        if self.start_failure is None and self.builder is not None and stop_report.live(self):
+            # After the node's post-stop wait: what is still open that the policy cancels?
+            left = stop_report.unexpected(self.cfg.stop_policy, stop_report.open_kinds(self))
+            if left:
+                log.warning("stop.residual_unexpected", policy=self.cfg.stop_policy, orders=left)
         log.info("strategy.disposed", instrument=str(self.instrument_id))
 
     def on_degrade(self) -> None:

@@ -73,6 +73,11 @@ async def test_ctl_steers_the_trading_daemon(tmp_path: Path) -> None:
             assert json.loads(out)["state"] == "RUNNING"
             throttled = await _call(sock, "throttle", {"value": "0.5"})
             assert throttled["throttle"] == "0.5"
+            # Default rungs (0.003 BTC) halved fall under the 100 USDT minimum notional.
+            assert throttled["entry_rungs"] == {"LONG": 0, "SHORT": 0}
+            assert throttled["empty_sides"]  # each side that trades at 1 is named
+            assert set(throttled["empty_sides"]) <= {"LONG", "SHORT"}
+            assert all("0.5" < need <= "1" for need in throttled["empty_sides"].values())
             assert (await _call(sock, "status"))["throttle"] == "0.5"
 
             with pytest.raises(ControlError) as not_latched:
@@ -114,5 +119,8 @@ async def test_ctl_steers_the_trading_daemon(tmp_path: Path) -> None:
             daemon.signal(signal.SIGTERM)
             assert await daemon.wait_exit(60) == 0
             assert not sock.exists()
+            stopped = next(e for e in daemon.events() if e["event"] == "strategy.stopped")
+            assert stopped["positions"] == {}  # flat: nothing left for Nautilus to call Residual
+            assert "stop.residual_unexpected" not in [e["event"] for e in daemon.events()]
         finally:
             daemon.stop_now()
