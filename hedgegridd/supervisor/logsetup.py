@@ -1,6 +1,6 @@
 """Logging of the daemon: structlog with journald, JSON or console output, and redaction.
 
-- ``journald``: chosen automatically when ``JOURNAL_STREAM`` is set. When journald's
+- ``journald``: chosen automatically when ``JOURNAL_STREAM`` names our stderr. When journald's
   socket is reachable, each event is a native journal entry (``journal.py``):
   ``MESSAGE``, ``PRIORITY``, ``SYSLOG_IDENTIFIER``, ``EVENT=<event>`` and every key of
   the event as an upper-case field (``journalctl EVENT=killswitch.fired``). When

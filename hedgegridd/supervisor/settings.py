@@ -55,7 +55,9 @@ class LoggingSettings(_Frozen):
     level: LogLevel = Field(default="INFO", description="daemon log level")
     format: LogFormat = Field(
         default="auto",
-        description="auto = journald if JOURNAL_STREAM is set, console on a TTY, else json",
+        description=(
+            "auto = journald when JOURNAL_STREAM names our stderr, console on a TTY, else json"
+        ),
     )
     nautilus_level: LogLevel = Field(default="WARNING", description="Nautilus's own log level")
 
