@@ -16,6 +16,7 @@ The caller then adopts untracked orders, re-plans exits, re-reads and concludes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -68,6 +69,7 @@ class VenueRepair:
                     closed=replayed.closed,
                     relinked=replayed.relinked,
                     incomplete=list(replayed.incomplete),
+                    lag_s=_lag_s(replayed.first_fill_ms),
                 )
             incomplete = replayed is not None and bool(replayed.incomplete)
             left = self._rec.differs(view)
@@ -97,6 +99,11 @@ class VenueRepair:
             elif not fate.is_open or fate.traded > 0:
                 fates.append(fate)
         return fates, answered
+
+
+def _lag_s(first_ms: int | None) -> float | None:
+    """Seconds from the oldest replayed fill (venue time) to now: how late it was heard."""
+    return None if first_ms is None else round(time.time() - first_ms / 1000, 3)
 
 
 def _fields(findings: tuple[Finding, ...]) -> list[dict[str, str]]:

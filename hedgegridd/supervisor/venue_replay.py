@@ -49,6 +49,7 @@ class Replayed:
     closed: int = 0  # terminal events (canceled/expired/rejected)
     relinked: int = 0  # orders moved to the venue order id that carried their fills
     incomplete: tuple[str, ...] = ()  # orders whose venue fills were not all listed
+    first_fill_ms: int | None = None  # venue time of the oldest fill replayed
 
     @property
     def events(self) -> int:
@@ -77,8 +78,11 @@ def replay_fates(cache: Any, client: Any, fates: Sequence[OrderFate]) -> Replaye
         key=lambda pair: (pair[0].time_ms, _trade_key(pair[0].trade_id)),
     )
     fills = 0
+    first_ms: int | None = None
     for trade, o in trades:
-        fills += _fill(cache, client, o, trade)
+        if _fill(cache, client, o, trade):
+            fills += 1
+            first_ms = trade.time_ms if first_ms is None else min(first_ms, trade.time_ms)
     closed = sum(_close(client, o, now) for o in opened)
     incomplete = tuple(o.fate.client_id for o in opened if o.filled < o.fate.executed)
     for o in opened:
@@ -89,7 +93,7 @@ def replay_fates(cache: Any, client: Any, fates: Sequence[OrderFate]) -> Replaye
             venue_filled=str(o.fate.executed),
             filled=str(o.filled),
         )
-    return Replayed(fills, closed, relinked, incomplete)
+    return Replayed(fills, closed, relinked, incomplete, first_ms)
 
 
 def _trade_key(trade_id: str) -> tuple[int, str]:

@@ -177,6 +177,10 @@ async def test_venue_restart_streams_back_and_trading_resumes_same_process(
         daemon = start_daemon(config, tmp_path, factory=None, watchdog_usec=None)
         try:
             await _laddered(daemon, sim)
+            # The whole first ladder rests before the outage: entries still in flight when
+            # the venue goes down are refused (-1001) and can trip the circuit breaker.
+            placed = int(_event(daemon, "grid.synced")[0]["entries_placed"])
+            await daemon.until(lambda: len(entry_keys(sim)) >= placed, "whole ladder resting")
             url = await _metrics_url(daemon)
             pid = daemon.proc.pid
             keys_before = len(sim.seen("/fapi/v1/listenKey", method="POST"))

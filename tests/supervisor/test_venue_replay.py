@@ -129,9 +129,10 @@ def test_fills_of_several_orders_replay_in_venue_time_order() -> None:
     stop_fate = _algo(OrderFate(SL, "FILLED", "31", D("0.003"), (trade("5012", "0.003", 9),)))
     entry_fate = OrderFate(ENTRY, "FILLED", "11", D("0.003"), (trade("5010", "0.003", 4),))
     client = Client()
-    replay_fates(Cache(stop, entry), client, [stop_fate, entry_fate])
+    done = replay_fates(Cache(stop, entry), client, [stop_fate, entry_fate])
     fills = [c[1][5] for c in client.calls if c[0] == "filled"]
     assert fills == [TradeId("5010"), TradeId("5012")]
+    assert done.first_fill_ms == 4
     assert client.names()[0] == "updated"  # relinks come before any fill
 
 
