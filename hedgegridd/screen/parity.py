@@ -10,10 +10,16 @@ strategy refuses are redrawn. Every set runs on every scenario of
 ``hedgegridd.screen.scenarios`` (trend up, trend down, range, crash) with both
 engines; the first ``warmup_bars`` bars only prime the regime detector in both.
 
-Per run: fills, round trips, fees, net PnL, max drawdown, final legs of each engine.
-Summary: median and max |fills difference| (% of the Nautilus fills), and the
-Spearman rank correlation of the objective (``--objective``: net_pnl or
-max_drawdown) across all runs. The Nautilus engine is the reference for fills.
+Per run: fills, round trips, fees, net PnL, max drawdown, final legs and the
+objective of each engine. The objective (``--objective``, default the ``[objective]
+metric`` of ``--space``; any optimizer metric, or ``max_drawdown``, the run's
+drawdown fraction) is computed for both engines by the optimizer's own
+``hedgegridd.optimize.metrics.compute_metrics`` from each engine's fills and
+per-bar equity curve over the same traded bars (as the two evaluators do), so a
+Sharpe here is the Sharpe a trial would score. Summary: median and max |fills
+difference| (% of the Nautilus fills), runs within 5 %, and the Spearman rank
+correlation across all runs of the objective and of net PnL. The Nautilus engine
+is the reference for fills.
 """
 
 from __future__ import annotations
@@ -30,16 +36,24 @@ from typing import Any
 import numpy as np
 import structlog
 
-from hedgegridd.errors import ConfigError
-from hedgegridd.optimize.config import OptimizeConfig, ParamRange, load_optimize_config
+from hedgegridd.errors import BacktestError, ConfigError
+from hedgegridd.optimize.config import (
+    METRIC_DIRECTIONS,
+    OptimizeConfig,
+    ParamRange,
+    load_optimize_config,
+)
+from hedgegridd.optimize.metrics import BacktestOutcome, Metrics, compute_metrics
 from hedgegridd.optimize.space import base_document, build_params
 from hedgegridd.params import StrategyParams
 from hedgegridd.screen.market import from_nautilus
-from hedgegridd.screen.reference import run_nautilus
-from hedgegridd.screen.run import ScreenVenue, run_screen
+from hedgegridd.screen.reference import ReferenceRun, run_nautilus
+from hedgegridd.screen.run import ScreenResult, ScreenVenue, run_screen
 from hedgegridd.screen.scenarios import SCENARIOS, scenario_market
 
 DEFAULT_SPACE = Path(__file__).resolve().parents[2] / "etc/hedgegrid/optimize-example.toml"
+# Optimizer metrics (hedgegridd.optimize.metrics) plus the run's drawdown fraction.
+OBJECTIVES = (*METRIC_DIRECTIONS, "max_drawdown")
 
 
 def _draw(rng: random.Random, rng_def: ParamRange) -> Any:
@@ -92,11 +106,60 @@ def spearman(a: list[float], b: list[float]) -> float | None:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
-def run_pair(params: StrategyParams, market: dict[str, Any], venue: ScreenVenue) -> dict[str, Any]:
-    """Both engines on one market; their figures side by side."""
+def screen_outcome(s: ScreenResult, start_ns: int, venue: ScreenVenue) -> BacktestOutcome:
+    """The screening run as the screen evaluator hands it to the optimizer's metrics."""
+    traded_ns = s.close_ns[s.close_ns.size - s.equity.size :]
+    return BacktestOutcome(
+        start_ns=start_ns,
+        end_ns=int(traded_ns[-1]) if traded_ns.size else start_ns,
+        starting_balance=venue.starting_balance,
+        fills=s.fill_records(),
+        equity_ts_ns=tuple(int(t) for t in traded_ns),
+        equity=tuple(float(e) for e in s.equity),
+        orders=s.orders,
+    )
+
+
+def nautilus_outcome(ref: ReferenceRun, start_ns: int) -> BacktestOutcome:
+    """The Nautilus run as the Nautilus evaluator hands it to the optimizer's metrics."""
+    r = ref.results
+    return BacktestOutcome(
+        start_ns=start_ns,
+        end_ns=r.ts[-1] if r.ts else start_ns,
+        starting_balance=r.starting_balance,
+        fills=r.fills,
+        equity_ts_ns=tuple(r.ts),
+        equity=tuple(r.equity),
+        orders=r.orders,
+    )
+
+
+def _objective(outcome: BacktestOutcome, run: dict[str, Any], objective: str) -> None:
+    """Add the optimizer's metrics and the objective value (None if metrics refuse the run)."""
+    try:
+        metrics: Metrics | None = compute_metrics(outcome)
+    except BacktestError as exc:
+        metrics = None
+        run["metrics_error"] = str(exc)
+    run["metrics"] = metrics.as_dict() if metrics is not None else None
+    if objective == "max_drawdown":
+        run["objective"] = run["max_drawdown"]
+    else:
+        run["objective"] = getattr(metrics, objective) if metrics is not None else None
+
+
+def run_pair(
+    params: StrategyParams,
+    market: dict[str, Any],
+    venue: ScreenVenue,
+    objective: str = "sharpe",
+) -> dict[str, Any]:
+    """Both engines on one market; their figures and objective side by side."""
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"unknown objective {objective!r} (one of {', '.join(OBJECTIVES)})")
     warm = params.warmup_bars
     arrays = from_nautilus(market["instrument"], market["bars"], market["funding"], market["marks"])
-    s = run_screen(params, arrays, venue, warmup_bars=warm, record_fills=False)
+    s = run_screen(params, arrays, venue, warmup_bars=warm, record_fills=True)
     ref = run_nautilus(
         params,
         market["instrument"],
@@ -106,8 +169,10 @@ def run_pair(params: StrategyParams, market: dict[str, Any], venue: ScreenVenue)
         venue,
         warmup_bars=warm,
     )
+    # The window opens where the first traded bar's minute opens (as a trial window does).
+    start_ns = int(arrays.close_ns[min(warm, len(arrays) - 1)]) - arrays.interval_ns
     m = ref.metrics
-    return {
+    pair = {
         "screen": {
             "fills": s.fills,
             "round_trips": s.round_trips,
@@ -127,22 +192,37 @@ def run_pair(params: StrategyParams, market: dict[str, Any], venue: ScreenVenue)
             "seconds": round(ref.run_seconds, 3),
         },
     }
+    _objective(screen_outcome(s, start_ns, venue), pair["screen"], objective)
+    _objective(nautilus_outcome(ref, start_ns), pair["nautilus"], objective)
+    return pair
+
+
+def _spearman_of(runs: list[dict[str, Any]], key: str) -> tuple[float | None, int]:
+    """Spearman of ``key`` over the runs where both engines have a value, and that count."""
+    both = [r for r in runs if r["screen"][key] is not None and r["nautilus"][key] is not None]
+    s_val = [float(r["screen"][key]) for r in both]
+    n_val = [float(r["nautilus"][key]) for r in both]
+    rho = spearman(s_val, n_val)
+    return (round(rho, 4) if rho is not None else None), len(both)
 
 
 def summarize(runs: list[dict[str, Any]], objective: str) -> dict[str, Any]:
-    """Median/max fills difference (% of Nautilus) and Spearman of the objective."""
+    """Median/max fills difference (% of Nautilus), Spearman of the objective and net PnL."""
     diffs = [
         abs(r["screen"]["fills"] - r["nautilus"]["fills"]) / max(1, r["nautilus"]["fills"]) * 100
         for r in runs
     ]
-    s_obj = [float(r["screen"][objective]) for r in runs]
-    n_obj = [float(r["nautilus"][objective]) for r in runs]
+    rho_obj, n_obj = _spearman_of(runs, "objective")
+    rho_pnl, _ = _spearman_of(runs, "net_pnl")
     return {
         "runs": len(runs),
+        "objective": objective,
         "median_fills_diff_pct": round(float(np.median(diffs)), 3) if diffs else None,
         "max_fills_diff_pct": round(max(diffs), 3) if diffs else None,
         "runs_within_5pct": sum(1 for d in diffs if d <= 5.0),
-        "spearman_" + objective: spearman(s_obj, n_obj),
+        "spearman_" + objective: rho_obj,
+        "objective_runs": n_obj,
+        "spearman_net_pnl": rho_pnl,
         "screen_seconds": round(sum(r["screen"]["seconds"] for r in runs), 3),
         "nautilus_seconds": round(sum(r["nautilus"]["seconds"] for r in runs), 3),
     }
@@ -156,29 +236,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated subset")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--space", type=Path, default=DEFAULT_SPACE, help="optimizer config")
-    ap.add_argument("--objective", choices=("net_pnl", "max_drawdown"), default="net_pnl")
+    ap.add_argument(
+        "--objective",
+        choices=OBJECTIVES,
+        default=None,
+        help="metric ranked by the Spearman (default: [objective] metric of --space)",
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write every run here")
     args = ap.parse_args(argv)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     config = load_optimize_config(args.space)
+    objective = args.objective or config.objective.metric
     venue = ScreenVenue.of(config.backtest)
     sets = draw_params(config, args.sets, args.seed)
     runs: list[dict[str, Any]] = []
-    print("scenario set engine fills round_trips fees net_pnl max_dd legs(L,S)")
+    print(f"scenario set engine fills round_trips fees net_pnl max_dd legs(L,S) {objective}")
     for kind in args.scenarios.split(","):
         market = scenario_market(kind, args.bars, args.seed)
         for i, params in enumerate(sets):
-            pair = run_pair(params, market, venue)
+            pair = run_pair(params, market, venue, objective)
             pair.update(scenario=kind, set=i)
             runs.append(pair)
             for eng in ("screen", "nautilus"):
                 r = pair[eng]
                 print(
                     f"{kind} {i} {eng} {r['fills']} {r['round_trips']} {r['fees']} "
-                    f"{r['net_pnl']} {r['max_drawdown']} {','.join(r['legs'])}",
+                    f"{r['net_pnl']} {r['max_drawdown']} {','.join(r['legs'])} {r['objective']}",
                     flush=True,
                 )
-    summary = summarize(runs, args.objective)
+    summary = summarize(runs, objective)
     print("summary " + json.dumps(summary))
     if args.json is not None:
         args.json.write_text(json.dumps({"summary": summary, "runs": runs}, indent=1) + "\n")
