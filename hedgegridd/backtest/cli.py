@@ -74,19 +74,34 @@ def _run(args: argparse.Namespace) -> int:
     except (BacktestError, DataError) as exc:
         print(f"hedgegrid backtest: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    m = outcome.metrics
-    print(
-        f"net_pnl={m['net_pnl']} return={m['total_return']} sharpe={m['sharpe']} "
-        f"max_dd={m['max_drawdown']} round_trips={m['round_trips']} fills={m['fills']} "
-        f"orders={m['orders']}"
-    )
-    print(f"report: {outcome.report_json} {outcome.report_html}")
+    print(summary_text(outcome.metrics))
+    paths = [p for p in (outcome.report_json, outcome.report_html) if p is not None]
+    print("report: " + " ".join(str(p.resolve()) for p in paths))
     return EXIT_OK
+
+
+def summary_text(m: dict[str, Any]) -> str:
+    """The headline figures with units and the Sharpe's annualization basis."""
+    quote = m.get("units", {}).get("net_pnl", "")
+    lines = [
+        f"net_pnl={m['net_pnl']} {quote}  return={m.get('total_return_pct')} %  "
+        f"max_drawdown={m.get('max_drawdown_pct')} %  fees={m['fees']} {quote}",
+        f"round_trips={m['round_trips']} fills={m['fills']} orders={m['orders']}",
+    ]
+    ann = m.get("annualization")
+    if ann:
+        lines.append(
+            f"sharpe={m['sharpe']} sortino={m['sortino']} "
+            f"({ann['basis']}; period {ann['period_days']} days)"
+        )
+        if ann.get("caveat"):
+            lines.append(f"caveat: {ann['caveat']}")
+    return "\n".join(lines)
 
 
 def _run_screen(cfg: Any, out: Path | None) -> int:
     """The screening engine on the backtest's own data; writes report.json."""
-    from hedgegridd.backtest.report import write_json
+    from hedgegridd.backtest.report import currencies, write_json
     from hedgegridd.backtest.runner import _load, ensure_catalog, with_fees
     from hedgegridd.screen.market import from_nautilus
     from hedgegridd.screen.run import ScreenVenue, run_screen
@@ -117,8 +132,9 @@ def _run_screen(cfg: Any, out: Path | None) -> int:
     target.mkdir(parents=True, exist_ok=True)
     path = write_json(m, target)
     print(
-        f"engine=screen net_pnl={m['net_pnl']} max_dd={m['max_drawdown']} "
-        f"round_trips={m['round_trips']} fills={m['fills']} run_seconds={m['run_seconds']}"
+        f"engine=screen net_pnl={m['net_pnl']} {currencies(cfg.instrument_id)[1]} "
+        f"max_drawdown={round(float(m['max_drawdown']) * 100, 4)} % "
+        f"round_trips={m['round_trips']} fills={m['fills']} run_seconds={m['run_seconds']} s"
     )
-    print(f"report: {path}")
+    print(f"report: {path.resolve()}")
     return EXIT_OK

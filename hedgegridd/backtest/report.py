@@ -7,13 +7,18 @@ of the closing fill and the pro-rata fees of the entries it closes. Win rate and
 profit factor are over those round trips.
 
 Sharpe and Sortino use hourly returns of the equity curve, annualized with
-sqrt(24 * 365) (crypto trades every hour of the year); Calmar is the
-annualized return over the maximum drawdown. Funding paid/received comes from
-the funding settlement module.
+sqrt(24 * 365) (crypto trades every hour of the year); ``annualization`` in the
+report states that basis and the period length, with a caveat when the period is
+shorter than 30 days. Calmar is the annualized return over the maximum drawdown.
+Drawdown is in percent everywhere (``max_drawdown_pct``, the plot); the
+``max_drawdown`` fraction is kept for the screening parity tool only. Funding
+paid/received comes from the funding settlement module. ``units`` names the unit
+of every figure (quote currency, base currency, %, s).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from dataclasses import dataclass
@@ -27,16 +32,145 @@ from hedgegridd.backtest.results import BacktestResults, FillRecord
 
 _HOURS_PER_YEAR = 24 * 365
 _NS_PER_HOUR = 3_600_000_000_000
+_SHORT_PERIOD_DAYS = 30
+_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "USD")
+
+
+def currencies(instrument_id: str) -> tuple[str, str]:
+    """(base, quote) of a symbol like ``BTCUSDT-PERP.BINANCE`` (("?", "?") when unknown)."""
+    symbol = instrument_id.split(".")[0].split("-")[0]
+    for quote in _QUOTES:
+        if symbol.endswith(quote) and len(symbol) > len(quote):
+            return symbol[: -len(quote)], quote
+    return "?", "?"
+
+
+def units(instrument_id: str) -> dict[str, str]:
+    """The unit of every report figure (money in the quote currency, quantities in the base)."""
+    base, quote = currencies(instrument_id)
+    money = [
+        "start_balance",
+        "final_equity",
+        "net_pnl",
+        "fees",
+        "funding_paid",
+        "funding_received",
+        "exposure.long_avg_notional",
+        "exposure.long_max_notional",
+        "exposure.short_avg_notional",
+        "exposure.short_max_notional",
+        "strategy.realized_pnl",
+    ]
+    doc = {k: quote for k in money}
+    doc.update({k: base for k in ("exposure.final_long_qty", "exposure.final_short_qty")})
+    doc.update(
+        {
+            k: "%"
+            for k in (
+                "total_return_pct",
+                "annualized_return_pct",
+                "max_drawdown_pct",
+                "win_rate_pct",
+                "maker_ratio_pct",
+            )
+        }
+    )
+    doc.update(
+        max_drawdown="fraction 0..1 (same figure as max_drawdown_pct)",
+        total_return="fraction",
+        annualized_return="fraction",
+        win_rate="fraction",
+        maker_ratio="fraction",
+        max_drawdown_duration_s="s",
+        run_seconds="s",
+        period_days="days",
+        sharpe="annualized, see annualization",
+        sortino="annualized, see annualization",
+        calmar="ratio",
+        profit_factor="ratio",
+    )
+    return doc
+
+
+def annualization(period_days: float) -> dict[str, Any]:
+    """How Sharpe/Sortino are annualized, over how long a period, and a caveat when short."""
+    doc: dict[str, Any] = {
+        "basis": "hourly equity returns x sqrt(8760) (24 h x 365 days)",
+        "period_days": round(period_days, 3),
+        "caveat": None,
+    }
+    if period_days < _SHORT_PERIOD_DAYS:
+        doc["caveat"] = (
+            f"period is only {period_days:.1f} days: annualized ratios extrapolate it "
+            "to a year and are not a reliable estimate"
+        )
+    return doc
+
+
+def _trip_doc(t: RoundTrip) -> dict[str, Any]:
+    def iso(ns: int) -> str:
+        return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC).isoformat()
+
+    q = Decimal("0.0001")
+    return {
+        "entry_time": iso(t.entry_ts_ns),
+        "exit_time": iso(t.ts_ns),
+        "side": t.side,
+        "quantity": str(t.quantity),
+        "entry_price": str(t.entry_price.quantize(q)),
+        "exit_price": str(t.exit_price),
+        "pnl": str(t.pnl.quantize(q)),
+    }
+
+
+def run_record(
+    *,
+    params: dict[str, Any],
+    catalog: Path,
+    instrument_id: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    bars: int,
+    engine: str = "nautilus",
+) -> dict[str, Any]:
+    """What produced a report: parameters, data (catalog, instrument, window, bars), versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def _v(pkg: str) -> str | None:
+        try:
+            return version(pkg)
+        except PackageNotFoundError:
+            return None
+
+    return {
+        "engine": engine,
+        "hedgegrid_version": _v("hedgegrid"),
+        "nautilus_trader_version": _v("nautilus_trader"),
+        "catalog": str(catalog.resolve()),
+        "instrument_id": instrument_id,
+        "start": start.astimezone(dt.UTC).isoformat(),
+        "end": end.astimezone(dt.UTC).isoformat(),
+        "bars": bars,
+        "params": json.loads(json.dumps(params, default=str)),
+    }
 
 
 @dataclass(frozen=True, slots=True)
 class RoundTrip:
-    """One closing fill and the PnL it realized (after fees)."""
+    """One closing fill and the PnL it realized (after fees).
+
+    ``entry_ts_ns`` is when the side's open book (the average it closes against)
+    started; ``entry_price`` is that average; ``ts_ns`` and ``exit_price`` are the
+    closing fill's.
+    """
 
     ts_ns: int
     side: str
     quantity: Decimal
     pnl: Decimal
+    entry_ts_ns: int = 0
+    entry_price: Decimal = Decimal(0)
+    exit_price: Decimal = Decimal(0)
 
 
 def round_trips(fills: tuple[FillRecord, ...]) -> list[RoundTrip]:
@@ -44,11 +178,14 @@ def round_trips(fills: tuple[FillRecord, ...]) -> list[RoundTrip]:
     qty = {"LONG": Decimal(0), "SHORT": Decimal(0)}
     avg = {"LONG": Decimal(0), "SHORT": Decimal(0)}
     fee_per_unit = {"LONG": Decimal(0), "SHORT": Decimal(0)}
+    opened = {"LONG": 0, "SHORT": 0}
     trips: list[RoundTrip] = []
     for f in fills:
         side = f.position_side
         opening = (side == "LONG") == (f.order_side == "BUY")
         if opening:
+            if qty[side] == 0:
+                opened[side] = f.ts_ns
             total = qty[side] + f.quantity
             avg[side] = (avg[side] * qty[side] + f.price * f.quantity) / total
             fee_per_unit[side] = (fee_per_unit[side] * qty[side] + f.commission) / total
@@ -58,7 +195,7 @@ def round_trips(fills: tuple[FillRecord, ...]) -> list[RoundTrip]:
         sign = 1 if side == "LONG" else -1
         gross = (f.price - avg[side]) * closed * sign
         pnl = gross - f.commission - fee_per_unit[side] * closed
-        trips.append(RoundTrip(f.ts_ns, side, closed, pnl))
+        trips.append(RoundTrip(f.ts_ns, side, closed, pnl, opened[side], avg[side], f.price))
         qty[side] -= closed
         if qty[side] == 0:
             avg[side] = Decimal(0)
@@ -124,6 +261,7 @@ def compute_metrics(res: BacktestResults) -> dict[str, Any]:
             dn = float(np.sqrt(np.mean(np.minimum(rets, 0.0) ** 2)))
             sortino = float(rets.mean() / dn * math.sqrt(_HOURS_PER_YEAR))
     calmar = _ratio(ann_return, max_dd) if ann_return is not None else None
+    period_days = years * 365
     trips = round_trips(res.fills)
     wins = [t.pnl for t in trips if t.pnl > 0]
     losses = [t.pnl for t in trips if t.pnl <= 0]
@@ -155,14 +293,22 @@ def compute_metrics(res: BacktestResults) -> dict[str, Any]:
         "sharpe": None if sharpe is None else round(sharpe, 4),
         "sortino": None if sortino is None else round(sortino, 4),
         "calmar": None if calmar is None else round(calmar, 4),
+        "total_return_pct": round(total_return * 100, 4),
+        "annualized_return_pct": None if ann_return is None else round(ann_return * 100, 4),
+        "annualization": annualization(period_days),
+        "period_days": round(period_days, 3),
         "max_drawdown": round(max_dd, 6),
+        "max_drawdown_pct": round(max_dd * 100, 4),
         "max_drawdown_duration_s": round(dd_secs, 1),
         "round_trips": len(trips),
         "win_rate": None if not trips else round(len(wins) / len(trips), 4),
+        "win_rate_pct": None if not trips else round(len(wins) / len(trips) * 100, 2),
+        "round_trip_list": [_trip_doc(t) for t in trips],
         "profit_factor": (
             None if gross_loss == 0 else round(float(sum(wins, Decimal(0)) / gross_loss), 4)
         ),
         "maker_ratio": None if not res.fills else round(maker / len(res.fills), 4),
+        "maker_ratio_pct": None if not res.fills else round(maker / len(res.fills) * 100, 2),
         "exposure": {
             "long_avg_notional": _avg(long_notional),
             "long_max_notional": _mx(long_notional),
@@ -177,6 +323,7 @@ def compute_metrics(res: BacktestResults) -> dict[str, Any]:
         "rejects": res.rejects,
         "denied": res.denied,
         "reject_reasons": dict(sorted(res.reject_reasons.items())),
+        "units": units(res.instrument_id),
     }
 
 

@@ -65,8 +65,8 @@ class BacktestResults:
 
 
 def _reason_key(reason: str) -> str:
-    """Group reasons by their wording: numbers and ids blanked, at most 48 chars."""
-    return re.sub(r"[0-9][0-9.,]*", "N", reason.split(":")[0])[:48]
+    """Group reasons by their wording: numbers and ids blanked, whole (at most 300 chars)."""
+    return re.sub(r"[0-9][0-9.,]*", "N", reason.split(":")[0])[:300]
 
 
 def _position_side(position_id: object, order_side: OrderSide) -> str:
