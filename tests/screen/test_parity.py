@@ -1,0 +1,90 @@
+"""The parity harness scores both engines with the optimizer's own metric functions."""
+
+from __future__ import annotations
+
+import pytest
+
+from hedgegridd.optimize.metrics import BacktestOutcome, compute_metrics
+from hedgegridd.params import default_strategy_params
+from hedgegridd.screen.market import from_nautilus
+from hedgegridd.screen.parity import run_pair, spearman, summarize
+from hedgegridd.screen.reference import run_nautilus
+from hedgegridd.screen.run import ScreenVenue, run_screen
+from hedgegridd.screen.scenarios import scenario_market
+
+MARKET = scenario_market("range", 1500, 7)
+VENUE = ScreenVenue()
+
+
+def _window_start(warm: int) -> int:
+    arrays = from_nautilus(MARKET["instrument"], MARKET["bars"], MARKET["funding"], MARKET["marks"])
+    return int(arrays.close_ns[warm]) - arrays.interval_ns
+
+
+def test_parity_sharpe_is_the_optimizers_sharpe_for_both_engines() -> None:
+    """Each engine's objective equals compute_metrics on that engine's own fills and equity."""
+    params = default_strategy_params()
+    warm = params.warmup_bars
+    pair = run_pair(params, MARKET, VENUE, "sharpe")
+    assert pair["screen"]["fills"] > 10
+    assert pair["nautilus"]["fills"] > 10
+    start = _window_start(warm)
+
+    arrays = from_nautilus(MARKET["instrument"], MARKET["bars"], MARKET["funding"], MARKET["marks"])
+    s = run_screen(params, arrays, VENUE, warmup_bars=warm)
+    traded_ns = [int(t) for t in arrays.close_ns[warm:]]
+    screen_want = compute_metrics(
+        BacktestOutcome(
+            start_ns=start,
+            end_ns=traded_ns[-1],
+            starting_balance=VENUE.starting_balance,
+            fills=s.fill_records(),
+            equity_ts_ns=tuple(traded_ns),
+            equity=tuple(float(e) for e in s.equity),
+            orders=s.orders,
+        )
+    )
+    ref = run_nautilus(
+        params,
+        MARKET["instrument"],
+        MARKET["bars"],
+        MARKET["funding"],
+        MARKET["marks"],
+        VENUE,
+        warmup_bars=warm,
+    )
+    r = ref.results
+    nautilus_want = compute_metrics(
+        BacktestOutcome(
+            start_ns=start,
+            end_ns=traded_ns[-1],
+            starting_balance=r.starting_balance,
+            fills=r.fills,
+            equity_ts_ns=tuple(r.ts),
+            equity=tuple(r.equity),
+            orders=r.orders,
+        )
+    )
+    assert screen_want.sharpe != 0.0
+    assert pair["screen"]["objective"] == pytest.approx(screen_want.sharpe, rel=1e-12)
+    assert pair["nautilus"]["objective"] == pytest.approx(nautilus_want.sharpe, rel=1e-12)
+    assert pair["screen"]["metrics"] == screen_want.as_dict()
+    assert pair["nautilus"]["metrics"] == nautilus_want.as_dict()
+
+
+def test_summary_ranks_the_objective_and_net_pnl() -> None:
+    """The summary carries the Spearman of the chosen objective and of net PnL."""
+
+    def run(s_obj: float, n_obj: float, s_pnl: float, n_pnl: float) -> dict[str, object]:
+        return {
+            "screen": {"fills": 10, "objective": s_obj, "net_pnl": s_pnl, "seconds": 0.1},
+            "nautilus": {"fills": 10, "objective": n_obj, "net_pnl": n_pnl, "seconds": 1.0},
+        }
+
+    runs = [run(1, 1, 3, 1), run(2, 2, 2, 2), run(3, 3, 1, 3), run(4, 4, 0, 4)]
+    summary = summarize(runs, "sortino")
+    assert summary["objective"] == "sortino"
+    assert summary["spearman_sortino"] == pytest.approx(1.0)
+    assert summary["spearman_net_pnl"] == pytest.approx(-1.0)
+    assert summary["runs_within_5pct"] == 4
+    assert spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
