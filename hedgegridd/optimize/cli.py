@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 from pathlib import Path
@@ -75,11 +76,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return code
-    from hedgegridd.optimize.output import TEXT_REPORT_FILE
+    from hedgegridd.optimize.output import SUMMARY_FILE, TEXT_REPORT_FILE, final_summary
 
-    best = result.best_number
     print(f"study {result.study.study_name}: {len(result.study.trials)} trials")
     print((args.out / TEXT_REPORT_FILE).read_text(encoding="utf-8"), end="")
-    print(f"best trial: {'none written' if best is None else best}")
-    print(f"outputs in {args.out}")
+    summary = json.loads((args.out / SUMMARY_FILE).read_text(encoding="utf-8"))
+    print(final_summary(summary, args.out.resolve()), end="")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ BEST_PARAMS_FILE = "best-params.toml"
 SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.html"
 TEXT_REPORT_FILE = "report.txt"
+_WIDTH = 100  # report.txt and the optimize summary fit 100 columns
 
 
 def write_best_params(params_doc: dict[str, Any], path: Path, header: str) -> Path:
@@ -156,22 +158,25 @@ def rerun_text(summary: dict[str, Any]) -> str:
     reruns = summary["reruns"]
     eng = summary["engines"]
     test = summary["windows"]["test"]
-    lines = [
+    lines = textwrap.wrap(
         f"finalists re-run on the held-out window {test['start']} .. {test['end']} "
         f"({test['minutes']} min): {eng['search']} vs {eng['reference']}, ranked by "
         f"{eng['reference']} {summary['objective']}",
-    ]
+        width=_WIDTH,
+        subsequent_indent="  ",
+        break_on_hyphens=False,
+    )
     if not reruns["rows"]:
         lines.append("  no feasible trial: nothing was re-run")
         return "\n".join(lines) + "\n"
     metric = summary["objective"]
-    head = ("trial", "rank", "IS score", "fills", "round trips", "net_pnl", metric, "flags")
+    head = ("trial", "rank", "IS score", "fills", "round trips", "net_pnl", metric)
     table = [head]
+    flag_lines: list[str] = []
     for row in reruns["rows"]:
         s, r = row["search"], row["reference"]
-        flags = "; ".join(row["disagreements"])
-        if r["violations"]:
-            flags = "; ".join([*(f"misses {v}" for v in r["violations"]), flags]).strip("; ")
+        flags = [*(f"misses {v}" for v in r["violations"]), *row["disagreements"]]
+        flag_lines.append("; ".join(flags))
         table.append(
             (
                 f"#{row['number']}",
@@ -181,13 +186,23 @@ def rerun_text(summary: dict[str, Any]) -> str:
                 f"{_cell(s, 'round_trips')} / {_cell(r, 'round_trips')}",
                 f"{_cell(s, 'net_pnl')} / {_cell(r, 'net_pnl')}",
                 f"{_cell(s, 'value')} / {_cell(r, 'value')}",
-                flags or "ok",
             )
         )
-    widths = [max(len(row[i]) for row in table) for i in range(len(head) - 1)]
-    for row in table:
-        cells = [c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)]
-        lines.append("  " + "  ".join([*cells, row[-1]]))
+    widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+    for i, row in enumerate(table):
+        lines.append(
+            "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        )
+        if i and flag_lines[i - 1]:
+            lines.extend(
+                textwrap.wrap(
+                    "flags: " + flag_lines[i - 1],
+                    width=_WIDTH,
+                    initial_indent="      ",
+                    subsequent_indent="        ",
+                    break_on_hyphens=False,
+                )
+            )
     lines.append(f"  (columns: {eng['search']} / {eng['reference']}; IS score is the search score)")
     best = summary["best"]
     if best is None:
@@ -196,8 +211,8 @@ def rerun_text(summary: dict[str, Any]) -> str:
         )
     else:
         lines.append(
-            f"  written: trial #{best['number']} ({eng['reference']} {metric} "
-            f"{best['value']:.4g} out of sample)"
+            f"  written: trial #{best['number']} ({metric} {_num(best['value'])} out of "
+            f"sample on {eng['reference']}, {best['in_sample_value']:.4g} in sample)"
         )
     if reruns["same_winner"] is False:
         lines.append(f"  note: {eng['search']} alone would have picked another finalist")
@@ -215,16 +230,91 @@ def write_outputs(result: StudyResult, config: OptimizeConfig, storage_url: str)
     chosen = summary["best"]
     if chosen is not None:
         best = result.study.trials[chosen["number"]]
-        header = (
-            f"best parameters of study {result.study.study_name!r}, trial {best.number}\n"
-            f"ranked first of {len(result.reruns)} finalists by its {chosen['engine']} run on "
-            f"the held-out window: {config.objective.metric} = {chosen['value']}\n"
-            f"in-sample search score ({summary['engines']['search']}) = {best.value}\n"
-            "written by `hedgegrid optimize`; loads with load_strategy_params / "
-            "[strategy] params_file"
-        )
+        header = best_params_header(summary, len(result.reruns))
         write_best_params(best.user_attrs[PARAMS], out / BEST_PARAMS_FILE, header)
     else:
         (out / BEST_PARAMS_FILE).unlink(missing_ok=True)  # never leave a stale winner behind
         log.warning("optimize.no_feasible_trial", study=result.study.study_name)
     write_report(result, config, summary, out / REPORT_FILE)
+
+
+_HEADER_METRICS = ("net_pnl", "max_drawdown_pct", "round_trips", "sharpe", "profit_factor")
+
+
+def _figures(metrics: dict[str, Any] | None) -> str:
+    if not metrics:
+        return "n/a"
+    parts = []
+    for key in _HEADER_METRICS:
+        if key in metrics and metrics[key] is not None:
+            v = metrics[key]
+            parts.append(f"{key} {v:.4g}" if isinstance(v, float) else f"{key} {v}")
+    return ", ".join(parts) or "n/a"
+
+
+def best_params_header(summary: dict[str, Any], finalists: int) -> str:
+    """The best-params.toml comment: in-sample and out-of-sample figures side by side."""
+    best = summary["best"]
+    eng = summary["engines"]
+    metric = summary["objective"]
+    row = next(r for r in summary["reruns"]["rows"] if r["number"] == best["number"])
+    train, test = summary["windows"]["train"], summary["windows"]["test"]
+    lines = [
+        f"best parameters of study {summary['study']!r}, trial {best['number']}",
+        f"ranked first of {finalists} finalists by its {best['engine']} run on the held-out window",
+        f"{metric}: in sample {best['in_sample_value']:.4g} ({eng['search']}), "
+        f"out of sample {_num(best['value'])} ({best['engine']})",
+        f"in sample     {train['start']} .. {train['end']}:",
+        f"  {_figures(row['in_sample'])}",
+        f"out of sample {test['start']} .. {test['end']}:",
+        f"  {_figures(row['reference']['metrics'])}",
+    ]
+    is_value, oos = best["in_sample_value"], best["value"]
+    if (
+        summary["direction"] == "maximize"
+        and isinstance(oos, float)
+        and is_value > 0
+        and oos < is_value / 2
+    ):
+        lines.append("note: the out-of-sample score is far below the in-sample one (overfitting?)")
+    lines.append(
+        "written by `hedgegrid optimize`; loads with load_strategy_params / [strategy] params_file"
+    )
+    return "\n".join(lines)
+
+
+def final_summary(summary: dict[str, Any], out_dir: Path) -> str:
+    """What ``hedgegrid optimize`` prints last: the winner's scores and where the files are."""
+    metric = summary["objective"]
+    best = summary["best"]
+    if best is None:
+        lines = [
+            "best trial: none written (no finalist met the constraints in its "
+            f"{summary['engines']['reference']} run)"
+        ]
+    else:
+        lines = [
+            f"best trial: #{best['number']}  {metric}: in sample "
+            f"{best['in_sample_value']:.4g} ({summary['engines']['search']}), out of sample "
+            f"{_num(best['value'])} ({best['engine']})",
+            "  params: " + ", ".join(f"{k}={_num(v)}" for k, v in best["params"].items()),
+        ]
+    lines.append(f"outputs in {out_dir}:")
+    names = [SUMMARY_FILE, TEXT_REPORT_FILE, REPORT_FILE]
+    if best is not None:
+        names.insert(0, BEST_PARAMS_FILE)
+    lines += [f"  {out_dir / name}" for name in names]
+    wrapped: list[str] = []
+    for line in lines:
+        wrapped += textwrap.wrap(
+            line,
+            width=_WIDTH,
+            subsequent_indent="      ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        ) or [""]
+    return "\n".join(wrapped) + "\n"
+
+
+def _num(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

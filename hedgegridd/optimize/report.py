@@ -6,6 +6,7 @@ and every figure after the first reuses it.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import warnings
 from pathlib import Path
@@ -19,6 +20,7 @@ from optuna.importance import PedAnovaImportanceEvaluator
 from optuna.trial import TrialState
 
 from hedgegridd.optimize.config import OptimizeConfig
+from hedgegridd.optimize.windows import Window
 
 if TYPE_CHECKING:
     from hedgegridd.optimize.study import StudyResult
@@ -28,6 +30,20 @@ log = structlog.get_logger(__name__)
 
 def _history_figure(study: optuna.Study) -> go.Figure:
     return optuna.visualization.plot_optimization_history(study)
+
+
+MIN_TRIALS_FOR_IMPORTANCES = 20
+
+
+def importance_caveat(completed: int) -> str:
+    """A warning shown above the importances when they rest on few trials ("" otherwise)."""
+    if completed >= MIN_TRIALS_FOR_IMPORTANCES:
+        return ""
+    return (
+        f"Caveat: estimated from only {completed} completed trials (fewer than "
+        f"{MIN_TRIALS_FOR_IMPORTANCES}); these importances are mostly noise, do not read "
+        "them as which parameters matter."
+    )
 
 
 def _importance_section(study: optuna.Study) -> tuple[go.Figure | None, str]:
@@ -43,8 +59,18 @@ def _importance_section(study: optuna.Study) -> tuple[go.Figure | None, str]:
             )
     except (RuntimeError, ValueError) as exc:  # e.g. every completed trial had equal params
         log.info("optimize.importances_unavailable", reason=str(exc))
-        return None, f"Parameter importances unavailable: {html.escape(str(exc))}"
-    return fig, ""
+        return None, f"Parameter importances unavailable: {exc}"
+    return fig, importance_caveat(len(complete))
+
+
+def iso_utc(ns: int) -> str:
+    """A nanosecond epoch as an ISO 8601 UTC time (``2024-01-01T00:00:00Z``)."""
+    t = dt.datetime.fromtimestamp(ns // 1_000_000_000, tz=dt.UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _span(w: Window) -> str:
+    return f"[{iso_utc(w.start_ns)}, {iso_utc(w.end_ns)})"
 
 
 def _fmt(value: Any) -> str:
@@ -69,15 +95,11 @@ def _rerun_table(summary: dict[str, Any]) -> str:
     eng = summary["engines"]
     metric = summary["objective"]
     columns = (*_SIDE_BY_SIDE, "value")
-    head = "".join(
-        f"<th>{eng['search']} {html.escape(c if c != 'value' else metric)}</th>"
-        f"<th>{eng['reference']} {html.escape(c if c != 'value' else metric)}</th>"
-        for c in columns
-    )
+    head = "".join(f"<th>{html.escape(c if c != 'value' else metric)}</th>" for c in columns)
     rows = []
     for row in reruns["rows"]:
         s, r = row["search"], row["reference"]
-        cells = "".join(f"<td>{_run_cells(s, c)}</td><td>{_run_cells(r, c)}</td>" for c in columns)
+        cells = "".join(f"<td>{_run_cells(s, c)} / {_run_cells(r, c)}</td>" for c in columns)
         mark = (
             " (written)" if summary["best"] and summary["best"]["number"] == row["number"] else ""
         )
@@ -101,7 +123,8 @@ def _rerun_table(summary: dict[str, Any]) -> str:
         f"more than {tol['fills_tolerance_pct']:g} % in fills, "
         f"{tol['net_pnl_tolerance_pct']:g} % of the starting balance in net PnL or "
         f"{tol['objective_tolerance_pct']:g} % in the objective; "
-        f"{reruns['flagged']} of {len(reruns['rows'])} flagged.</p>"
+        f"{reruns['flagged']} of {len(reruns['rows'])} flagged. Each metric cell reads "
+        f"{eng['search']} / {eng['reference']}.</p>"
     )
     return (
         note
@@ -143,10 +166,10 @@ def write_report(
     history = _history_figure(study)
     parts.append(history.to_html(full_html=False, include_plotlyjs=True))
     importance, note = _importance_section(study)
-    imp_html = (
+    imp_html = (f"<p class='caveat'>{html.escape(note)}</p>" if note else "") + (
         importance.to_html(full_html=False, include_plotlyjs=False)
         if importance is not None
-        else f"<p>{note}</p>"
+        else ""
     )
     w = result.windows
     best = summary.get("best")
@@ -164,12 +187,13 @@ def write_report(
     doc = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>hedgegrid optimize: {html.escape(study.study_name)}</title>
 <style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse;font-size:12px}}
-td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}
+td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right;white-space:normal;
+overflow-wrap:anywhere}} table{{max-width:100%}} .caveat{{color:#a40}}
 tr.flag td{{background:#fde2e2}}</style></head><body>
 <h1>Study {html.escape(study.study_name)}</h1>
 <p>Objective: {config.objective.metric} ({config.objective.direction}), in sample
-[{w.train.start_ns}, {w.train.end_ns}) ns ({w.train.minutes} min); out of sample
-[{w.test.start_ns}, {w.test.end_ns}) ns ({w.test.minutes} min).{_folds_note(result, config)}
+{_span(w.train)} ({w.train.minutes} min); out of sample
+{_span(w.test)} ({w.test.minutes} min).{_folds_note(result, config)}
 Trials: {html.escape(counts)}; feasible: {summary["feasible"]}.
 Storage: {html.escape(summary["storage"])}.</p>
 <h2>Best parameters</h2>{best_html}
