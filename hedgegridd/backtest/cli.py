@@ -90,10 +90,8 @@ def summary_text(m: dict[str, Any]) -> str:
     ]
     ann = m.get("annualization")
     if ann:
-        lines.append(
-            f"sharpe={m['sharpe']} sortino={m['sortino']} "
-            f"({ann['basis']}; period {ann['period_days']} days)"
-        )
+        lines.append(f"sharpe={m['sharpe']} sortino={m['sortino']} (annualized)")
+        lines.append(f"  basis: {ann['basis']}; period {ann['period_days']} days")
         if ann.get("caveat"):
             lines.append(f"caveat: {ann['caveat']}")
     return "\n".join(lines)

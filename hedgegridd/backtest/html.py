@@ -95,6 +95,8 @@ def build_figure(res: BacktestResults, *, max_points: int = 5000) -> go.Figure:
 
 
 _SEPARATE = ("units", "round_trip_list", "run", "annualization")
+# shown as their ``*_pct`` twin only: one unit (%) in the table, as in the drawdown plot
+_FRACTIONS = ("total_return", "annualized_return", "max_drawdown", "win_rate", "maker_ratio")
 
 
 def _text(value: Any) -> str:
@@ -120,8 +122,19 @@ def _flatten(doc: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 def metrics_rows(metrics: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(name, value, unit) rows of the metrics table, nested values flattened."""
     unit_of = metrics.get("units", {})
-    body = {k: v for k, v in metrics.items() if k not in _SEPARATE}
-    return [(k, _text(v), unit_of.get(k, "")) for k, v in _flatten(body)]
+    body = {
+        k: v
+        for k, v in metrics.items()
+        if k not in _SEPARATE and not (k in _FRACTIONS and f"{k}_pct" in metrics)
+    }
+    return [(k, _text(v), unit_of.get(k, _count_unit(k))) for k, v in _flatten(body)]
+
+
+def _count_unit(key: str) -> str:
+    counted = ("bars", "orders", "fills", "cancels", "rejects", "denied", "round_trips")
+    if key in counted or key.startswith(("reject_reasons.", "strategy.rejects_by_reason.")):
+        return "count"
+    return ""
 
 
 def _table(rows: Sequence[tuple[str, ...]], head: tuple[str, ...]) -> str:

@@ -76,6 +76,8 @@ def test_html_table_renders_nested_values_as_rows_not_dict_text(tmp_path: Path) 
     assert rows["exposure.final_long_qty"][1] == "BTC"
     assert rows["strategy.degraded"][0] == "none"
     assert rows["max_drawdown_pct"][1] == "%"
+    assert "max_drawdown" not in rows  # the fraction twin is not shown: % only
+    assert rows["fills"][1] == "count"
     assert rows["net_pnl"][1] == "USDT"
     page = write_html(_results(), _metrics(), tmp_path).read_text()
     assert "{&#x27;" not in page  # html-escaped Python dict text
