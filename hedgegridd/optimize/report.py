@@ -73,6 +73,10 @@ def _span(w: Window) -> str:
     return f"[{iso_utc(w.start_ns)}, {iso_utc(w.end_ns)})"
 
 
+def _params(params: dict[str, Any]) -> str:
+    return ", ".join(f"{html.escape(k)}={_fmt(v)}" for k, v in params.items())
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
@@ -178,7 +182,7 @@ def write_report(
         if best is None
         else f"<p>Trial #{best['number']} ({best['engine']} {config.objective.metric} "
         f"{_fmt(best['value'])} out of sample, in-sample search score "
-        f"{_fmt(best['in_sample_value'])}): <code>{html.escape(str(best['params']))}</code>, "
+        f"{_fmt(best['in_sample_value'])}): <code>{_params(best['params'])}</code>, "
         "written to best-params.toml. It was ranked first among the finalists by its "
         f"{best['engine']} run on the held-out window, so that score is the one it was "
         "chosen on, not an untouched estimate.</p>"

@@ -144,6 +144,7 @@ def test_html_report_windows_iso_table_cells_and_importance_caveat(tmp_path: Pat
     assert "[2024-01-01T00:00:00Z, 2024-01-02T12:00:00Z)" in page
     assert str(_T0) not in page
     assert "<td>123456 / 123999</td>" in page
+    assert "<code>grid.levels=5</code>" in page
     assert "only 4 completed trials" in page
     assert importance_caveat(20) == ""
     assert "only 19 completed" in importance_caveat(19)
