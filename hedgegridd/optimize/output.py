@@ -216,7 +216,10 @@ def rerun_text(summary: dict[str, Any]) -> str:
         )
     if reruns["same_winner"] is False:
         lines.append(f"  note: {eng['search']} alone would have picked another finalist")
-    return "\n".join(lines) + "\n"
+    out: list[str] = []
+    for line in lines:
+        out += textwrap.wrap(line, width=_WIDTH, subsequent_indent="    ", break_on_hyphens=False)
+    return "\n".join(out) + "\n"
 
 
 def write_outputs(result: StudyResult, config: OptimizeConfig, storage_url: str) -> None:
@@ -280,7 +283,10 @@ def best_params_header(summary: dict[str, Any], finalists: int) -> str:
     lines.append(
         "written by `hedgegrid optimize`; loads with load_strategy_params / [strategy] params_file"
     )
-    return "\n".join(lines)
+    out: list[str] = []
+    for line in lines:  # "# " is prefixed to each: 98 columns keep the file within 100
+        out += textwrap.wrap(line, width=_WIDTH - 2, subsequent_indent="  ", break_on_hyphens=False)
+    return "\n".join(out)
 
 
 def final_summary(summary: dict[str, Any], out_dir: Path) -> str:

@@ -101,7 +101,7 @@ def test_best_params_header_shows_out_of_sample_next_to_in_sample() -> None:
     assert "out of sample 2024-01-02T12:00:00+00:00" in header
     assert "net_pnl -1299" in header
     assert "in sample     2024-01-01T00:00:00+00:00" in header
-    assert max(len(line) for line in header.splitlines()) <= 100
+    assert max(len(line) for line in header.splitlines()) <= 98  # "# " is prefixed
     assert "net_pnl 912.5" in header
     assert "overfitting" in header
 
@@ -124,6 +124,9 @@ def test_text_table_fits_100_columns() -> None:
     assert max(len(line) for line in text.splitlines()) <= 100
     assert "flags: misses min_round_trips" in text
     assert "sharpe -10.93 vs -11.7" in " ".join(text.split())
+    long_names = _summary()
+    long_names["engines"] = {"search": "pkg.module:search_" * 3, "reference": "pkg.mod:ref_" * 3}
+    assert max(len(line) for line in rerun_text(long_names).splitlines()) <= 100
 
 
 def _result(trials: int) -> StudyResult:
