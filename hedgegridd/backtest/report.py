@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+import hedgegridd
 from hedgegridd.backtest.results import BacktestResults, FillRecord
 
 _HOURS_PER_YEAR = 24 * 365
@@ -144,7 +145,7 @@ def run_record(
 
     return {
         "engine": engine,
-        "hedgegrid_version": _v("hedgegrid"),
+        "hedgegrid_version": hedgegridd.__version__,
         "nautilus_trader_version": _v("nautilus_trader"),
         "catalog": str(catalog.resolve()),
         "instrument_id": instrument_id,

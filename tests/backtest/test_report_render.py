@@ -144,6 +144,8 @@ def test_run_record_lists_params_and_data_in_json_and_html(tmp_path: Path) -> No
     )
     assert record["catalog"] == str((tmp_path / "catalog").resolve())
     assert ".." not in record["catalog"]
+    assert record["hedgegrid_version"]
+    assert record["nautilus_trader_version"]
     m = compute_metrics(_results())
     m["run"] = record
     page = write_html(_results(), m, tmp_path).read_text()
