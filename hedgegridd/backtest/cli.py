@@ -99,7 +99,7 @@ def summary_text(m: dict[str, Any]) -> str:
 
 def _run_screen(cfg: Any, out: Path | None) -> int:
     """The screening engine on the backtest's own data; writes report.json."""
-    from hedgegridd.backtest.report import currencies, write_json
+    from hedgegridd.backtest.report import currencies, run_record, write_json
     from hedgegridd.backtest.runner import _load, ensure_catalog, with_fees
     from hedgegridd.screen.market import from_nautilus
     from hedgegridd.screen.run import ScreenVenue, run_screen
@@ -125,6 +125,15 @@ def _run_screen(cfg: Any, out: Path | None) -> int:
         cancels=result.cancels,
         rejects=result.rejects,
         maker_ratio=None if not result.fills else round(result.maker_fills / result.fills, 4),
+        run=run_record(
+            params=cfg.strategy.model_dump(mode="json"),
+            catalog=cfg.catalog,
+            instrument_id=cfg.instrument_id,
+            start=cfg.start,
+            end=cfg.end,
+            bars=len(bars),
+            engine="screen",
+        ),
     )
     target = out or cfg.out_dir
     target.mkdir(parents=True, exist_ok=True)

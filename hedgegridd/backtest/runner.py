@@ -26,7 +26,7 @@ from nautilus_trader.model.instruments import CryptoPerpetual, Instrument
 
 from hedgegridd.backtest.config import BacktestConfig
 from hedgegridd.backtest.html import write_html
-from hedgegridd.backtest.report import compute_metrics, write_json
+from hedgegridd.backtest.report import compute_metrics, run_record, write_json
 from hedgegridd.backtest.results import BacktestResults
 from hedgegridd.backtest.session import BacktestSession
 from hedgegridd.data.catalog import open_catalog, write_synthetic_catalog
@@ -156,6 +156,14 @@ def run_backtest(
         "final_state": snapshot.state.value,
         "degraded": strategy.degraded_reason,
     }
+    metrics["run"] = run_record(
+        params=cfg.strategy.model_dump(mode="json"),
+        catalog=cfg.catalog,
+        instrument_id=cfg.instrument_id,
+        start=cfg.start,
+        end=cfg.end,
+        bars=len(bars),
+    )
     target = out_dir or cfg.out_dir
     target.mkdir(parents=True, exist_ok=True)
     json_path = write_json(metrics, target)

@@ -49,6 +49,10 @@ def test_both_engines_report_engine_time_and_activity(tmp_path: Path) -> None:
         for key in SHARED:
             assert key in report, (engine, key)
         assert report["run_seconds"] > 0
+        run = report["run"]  # what produced the report: engine, params, data window
+        assert run["engine"] == engine
+        assert run["bars"] == report["bars"]
+        assert run["params"]
     assert reports["screen"]["bars"] == reports["nautilus"]["bars"]
     n_fills, s_fills = reports["nautilus"]["fills"], reports["screen"]["fills"]
     assert abs(s_fills - n_fills) <= max(3, 0.15 * n_fills)
