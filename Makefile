@@ -32,7 +32,8 @@ typecheck: $(STAMP)
 
 # System tools some tests drive: promtool (Debian package prometheus) checks the live
 # metrics exposition; the PostgreSQL server (Debian package postgresql: initdb, pg_ctl)
-# backs the optimizer's shared-storage tests on a throwaway cluster. Best effort:
+# backs the optimizer's shared-storage tests on a throwaway cluster; lintian checks the
+# Debian package (tests/packaging/test_lintian.py). Best effort:
 # installed when running as root with apt, otherwise those tests skip with
 # "... not installed" (systemd-analyze and dpkg-deb are part of the machine image).
 tools:
@@ -46,6 +47,11 @@ tools:
 	    { apt-get update -qq >/dev/null 2>&1 && \
 	      apt-get install -y -qq --no-install-recommends postgresql >/dev/null 2>&1; }; }; } || \
 	  echo "note: postgresql unavailable; the PostgreSQL storage tests will skip"
+	@command -v lintian >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { apt-get install -y -qq --no-install-recommends lintian >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && \
+	      apt-get install -y -qq --no-install-recommends lintian >/dev/null 2>&1; }; }; } || \
+	  echo "note: lintian unavailable; the lintian check will skip"
 
 test: lint typecheck tools
 	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)

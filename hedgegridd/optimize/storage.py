@@ -24,6 +24,7 @@ import fcntl
 import hashlib
 import os
 import re
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -32,11 +33,13 @@ import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from hedgegridd.errors import ConfigError
 
 JOURNAL_PREFIX = "journal:"
 SQLITE_LOCK_TIMEOUT_S = 120
+SCHEMA_RACE_ATTEMPTS = 5  # opening retries when workers create the schema at once
 
 
 def default_storage_url(out_dir: Path) -> str:
@@ -74,12 +77,22 @@ def open_storage(url: str) -> BaseStorage:
         engine_kwargs = {"connect_args": {"timeout": SQLITE_LOCK_TIMEOUT_S}}
     else:
         engine_kwargs = {"pool_pre_ping": True}
-    try:
-        return RDBStorage(url, engine_kwargs=engine_kwargs)
-    except Exception as exc:  # sqlalchemy/driver errors of many kinds, mapped at the boundary
-        raise ConfigError(
-            f"study.storage: cannot open {redact(url)}: {type(exc).__name__}"
-        ) from exc
+    for attempt in range(SCHEMA_RACE_ATTEMPTS):
+        try:
+            return RDBStorage(url, engine_kwargs=engine_kwargs)
+        except (IntegrityError, ProgrammingError) as exc:
+            # Workers starting together on an empty database both create Optuna's schema;
+            # the loser sees a duplicate (table, type or version row): the schema exists now.
+            if attempt + 1 == SCHEMA_RACE_ATTEMPTS:
+                raise ConfigError(
+                    f"study.storage: cannot open {redact(url)}: {type(exc).__name__}"
+                ) from exc
+            time.sleep(0.2 * 2**attempt)
+        except Exception as exc:  # sqlalchemy/driver errors of many kinds, mapped at the boundary
+            raise ConfigError(
+                f"study.storage: cannot open {redact(url)}: {type(exc).__name__}"
+            ) from exc
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def _lock_key(study_name: str) -> int:

@@ -9,7 +9,11 @@ import pytest
 
 from tests.packaging.conftest import NOT_DEBIAN, NOT_DEBIAN_REASON, REPO
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(NOT_DEBIAN, reason=NOT_DEBIAN_REASON)]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(1800),  # builds the package (minutes on a loaded 2-core machine)
+    pytest.mark.skipif(NOT_DEBIAN, reason=NOT_DEBIAN_REASON),
+]
 
 
 @pytest.fixture(scope="module")
