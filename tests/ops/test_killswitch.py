@@ -3,46 +3,23 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
 import anyio
 import pytest
-import pytest_asyncio
 import structlog
 
 from hedgegridd.ops.alert_model import AlertKey
-from hedgegridd.ops.config import KillSwitchConfig
 from hedgegridd.ops.killswitch import KillSwitch
 from hedgegridd.strategy.handle import FlattenSide, TradingState
 from hedgegridd.supervisor.state import AsyncStateStore
+from tests.ops.conftest import killswitch_config as fast_config
 from tests.ops.fake_strategy import AlertRecorder, FakeBook
 from tests.ops.helpers import until
 
 pytestmark = pytest.mark.asyncio
 D = Decimal
-
-
-@pytest_asyncio.fixture
-async def store(tmp_path: Path) -> AsyncIterator[AsyncStateStore]:
-    s = await AsyncStateStore.open(tmp_path / "state.db")
-    try:
-        yield s
-    finally:
-        await s.aclose()
-
-
-def fast_config(**kw: object) -> KillSwitchConfig:
-    base: dict[str, object] = {
-        "check_interval_s": 0.05,
-        "max_drawdown_pct": "5",
-        "max_margin_ratio": "0.8",
-        "flatten_verify_timeout_s": 2.0,
-        "flatten_poll_interval_s": 0.01,
-    }
-    base.update(kw)
-    return KillSwitchConfig.model_validate(base)
 
 
 async def test_fires_on_held_breach_and_flattens_verified(store: AsyncStateStore) -> None:

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 
 import anyio
 import pytest
-import pytest_asyncio
 
 from hedgegridd.errors import ConfigError
 from hedgegridd.ops.alert_model import AlertKey
 from hedgegridd.ops.config import KillSwitchConfig
 from hedgegridd.ops.killswitch import PAUSE_REASON_BLIND, KillSwitch
 from hedgegridd.supervisor.state import AsyncStateStore
+from tests.ops.conftest import killswitch_config
 from tests.ops.fake_strategy import AlertRecorder, FakeBook
 from tests.ops.helpers import until
 
@@ -23,24 +21,9 @@ pytestmark = pytest.mark.asyncio
 D = Decimal
 
 
-@pytest_asyncio.fixture
-async def store(tmp_path: Path) -> AsyncIterator[AsyncStateStore]:
-    s = await AsyncStateStore.open(tmp_path / "state.db")
-    try:
-        yield s
-    finally:
-        await s.aclose()
-
-
 def config(**kw: object) -> KillSwitchConfig:
-    base: dict[str, object] = {
-        "check_interval_s": 0.05,
-        "max_drawdown_pct": "5",
-        "max_margin_ratio": "0.8",
-        "fail_closed_after_checks": 3,
-    }
-    base.update(kw)
-    return KillSwitchConfig.model_validate(base)
+    """Fast checks that fail closed after three blind ones."""
+    return killswitch_config(**{"fail_closed_after_checks": 3, **kw})
 
 
 async def test_unreadable_book_for_n_checks_pauses_entries_then_readings_resume_them(
