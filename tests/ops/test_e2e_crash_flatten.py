@@ -17,35 +17,21 @@ import pytest
 from hedgegridd.sim import SimBar, SimConfig, SimExchange
 from tests.ops.helpers import until
 from tests.ops.test_e2e_daemon_ops import Daemon, first, scrape
+from tests.supervisor.daemon_harness import sim_config_toml
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 
-CONFIG = """
-mode = "sim"
-[venue]
-base_url_http = "{http}"
-base_url_ws = "{ws}"
-[warmup]
-total_deadline_s = 30
-history_bars = 60
-max_clock_skew_ms = 5000
-[lifecycle]
-ready_timeout_s = 60
-stop_deadline_s = 20
-[watchdog]
-max_data_age_s = 120
-[killswitch]
-enabled = true
-check_interval_s = 0.2
-max_position_notional = "1000000"
-flatten_poll_interval_s = 0.02
-flatten_verify_timeout_s = 5
-[metrics]
-port = 0
-[control]
-socket_path = "{sock}"
-systemd_socket = false
-"""
+# A fast kill switch with no notional limit in reach: only the tested breach fires.
+CRASH = {
+    "warmup": {"history_bars": 60},
+    "watchdog": {"max_data_age_s": 120},
+    "killswitch": {
+        "check_interval_s": 0.2,
+        "max_position_notional": "1000000",
+        "flatten_poll_interval_s": 0.02,
+        "flatten_verify_timeout_s": 5,
+    },
+}
 
 
 async def ctl(daemon: Daemon, sock: Path, *args: str) -> tuple[int, Any, str]:
@@ -87,10 +73,8 @@ async def test_mark_and_funding_streams_reach_the_readings_between_bars(tmp_path
     """No Nautilus ERROR at start; the mark revalues the snapshot intra-bar; funding streams."""
     (tmp_path / "state").mkdir()
     (tmp_path / "run").mkdir()
-    sock = tmp_path / "run" / "control.sock"
     async with SimExchange(SimConfig(speed=1), bars=ranged_bars(2000)) as sim:
-        config = tmp_path / "hedgegridd.toml"
-        config.write_text(CONFIG.format(http=sim.base_url_http, ws=sim.base_url_ws, sock=sock))
+        config = sim_config_toml(sim, tmp_path, **CRASH)
         daemon = Daemon(tmp_path, config, "m")
         await daemon.start()
         try:
@@ -143,8 +127,7 @@ async def test_kill_9_mid_flatten_is_finished_after_restart_and_stays_paused(
     bars = [SimBar(price, price, price, price) for _ in range(20000)]
     sock = tmp_path / "run" / "control.sock"
     async with SimExchange(SimConfig(speed=120), bars=bars) as sim:
-        config = tmp_path / "hedgegridd.toml"
-        config.write_text(CONFIG.format(http=sim.base_url_http, ws=sim.base_url_ws, sock=sock))
+        config = sim_config_toml(sim, tmp_path, **CRASH)
 
         def entries() -> list[Any]:
             return [o for o in sim.engine.open_orders() if o.side == "BUY"]

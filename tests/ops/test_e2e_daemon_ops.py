@@ -18,35 +18,20 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hedgegridd.sim import SimBar, SimConfig, SimExchange
 from tests.ops.helpers import until
+from tests.supervisor.daemon_harness import sim_config_toml
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 
-CONFIG = """
-mode = "sim"
-[venue]
-base_url_http = "{http}"
-base_url_ws = "{ws}"
-[warmup]
-total_deadline_s = 30
-history_bars = 60
-max_clock_skew_ms = 5000
-[lifecycle]
-ready_timeout_s = 60
-stop_deadline_s = 20
-[watchdog]
-max_data_age_s = 60
-[killswitch]
-enabled = true
-check_interval_s = 0.2
-max_position_notional = "150"
-flatten_poll_interval_s = 0.02
-[metrics]
-port = 0
-[control]
-socket_path = "{sock}"
-systemd_socket = false
-"""
+# The ops tests' daemon: a fast kill switch with a tight notional limit.
+OPS = {
+    "warmup": {"history_bars": 60},
+    "killswitch": {
+        "check_interval_s": 0.2,
+        "max_position_notional": "150",
+        "flatten_poll_interval_s": 0.02,
+    },
+}
 
 
 def events(log: Path) -> list[dict[str, object]]:
@@ -144,8 +129,7 @@ async def test_daemon_kill_switch_fires_latches_and_only_ctl_reset_clears(tmp_pa
     bars = [SimBar(price, price, price, price) for _ in range(20000)]
     sock = tmp_path / "run" / "control.sock"
     async with SimExchange(SimConfig(speed=120), bars=bars) as sim:
-        config = tmp_path / "hedgegridd.toml"
-        config.write_text(CONFIG.format(http=sim.base_url_http, ws=sim.base_url_ws, sock=sock))
+        config = sim_config_toml(sim, tmp_path, **OPS)
 
         def entries() -> list[object]:
             return [o for o in sim.engine.open_orders() if o.side == "BUY"]

@@ -19,7 +19,7 @@ from typing import Any
 
 from hedgegridd.control.client import ControlClient
 from hedgegridd.sim import SimBar, SimConfig, SimExchange
-from tests.supervisor.daemon_harness import DaemonProcess, start_daemon
+from tests.supervisor.daemon_harness import DaemonProcess, sim_config_toml, start_daemon
 
 from .monitor import SIDES, VenueMonitor, balanced, venue_book
 
@@ -43,39 +43,27 @@ def walk(seed: int, n: int = 20_000, start: Decimal = START) -> list[SimBar]:
     return bars
 
 
-def stress_toml(sim: SimExchange, tmp_path: Path, *, killswitch: str = "", extra: str = "") -> Path:
+def stress_toml(
+    sim: SimExchange,
+    tmp_path: Path,
+    *,
+    killswitch: dict[str, object] | None = None,
+    extra: str = "",
+) -> Path:
     """Daemon config (sim mode) with the kill switch armed and a fast check cadence."""
-    path = tmp_path / "hedgegridd.toml"
-    path.write_text(
-        f"""
-mode = "sim"
-[venue]
-base_url_http = "{sim.base_url_http}"
-base_url_ws = "{sim.base_url_ws}"
-[warmup]
-total_deadline_s = 60
-history_bars = 60
-max_clock_skew_ms = 5000
-[lifecycle]
-ready_timeout_s = 120
-stop_deadline_s = 30
-status_interval_s = 0.5
-[watchdog]
-max_data_age_s = 120
-[killswitch]
-enabled = true
-check_interval_s = 0.25
-flatten_poll_interval_s = 0.02
-{killswitch}
-[metrics]
-port = 0
-[control]
-socket_path = "{tmp_path / "run" / "control.sock"}"
-systemd_socket = false
-{extra}
-"""
+    return sim_config_toml(
+        sim,
+        tmp_path,
+        extra,
+        warmup={"total_deadline_s": 60, "history_bars": 60},
+        lifecycle={"ready_timeout_s": 120, "stop_deadline_s": 30},
+        watchdog={"max_data_age_s": 120},
+        killswitch={
+            "check_interval_s": 0.25,
+            "flatten_poll_interval_s": 0.02,
+            **(killswitch or {}),
+        },
     )
-    return path
 
 
 @dataclass
@@ -166,7 +154,7 @@ async def rig(
     tmp_path: Path,
     *,
     seed: int,
-    killswitch: str = "",
+    killswitch: dict[str, object] | None = None,
     extra: str = "",
     grace_s: float = 10.0,
     sim_config: dict[str, Any] | None = None,

@@ -21,11 +21,11 @@ from .monitor import venue_book
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]
 
 CHECK_INTERVAL_S = 0.25  # the stress rig's [killswitch] check_interval_s
-KILLSWITCH = """
-max_drawdown_pct = "1"
-breaches_required = 1
-breach_window = 1
-"""
+KILLSWITCH: dict[str, object] = {
+    "max_drawdown_pct": "1",
+    "breaches_required": 1,
+    "breach_window": 1,
+}
 
 
 @pytest.mark.parametrize("seed", [31, 32])

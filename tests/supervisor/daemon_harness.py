@@ -30,35 +30,49 @@ REPO = Path(__file__).resolve().parents[2]
 MINI = "tests.supervisor.mini_strategy:build"
 
 
-def sim_config_toml(sim: SimExchange, tmp_path: Path, extra: str = "") -> Path:
-    """A daemon config for mode=sim pointing at ``sim``."""
+# The daemon config every end-to-end test starts from; tests override per section.
+BASE_SECTIONS: dict[str, dict[str, object]] = {
+    "warmup": {"total_deadline_s": 30, "history_bars": 50, "max_clock_skew_ms": 5000},
+    "lifecycle": {"ready_timeout_s": 60, "stop_deadline_s": 20, "status_interval_s": 0.5},
+    "watchdog": {"max_data_age_s": 60},
+    "killswitch": {"enabled": True},
+    "metrics": {"port": 0},
+}
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value))
+
+
+def sim_config_toml(
+    sim: SimExchange,
+    tmp_path: Path,
+    extra: str = "",
+    **sections: dict[str, object],
+) -> Path:
+    """A daemon config for mode=sim pointing at ``sim``.
+
+    ``sections`` update the base sections key by key (``killswitch={"check_interval_s":
+    0.2}``) or add new ones; ``extra`` is raw TOML (whole tables) appended at the end.
+    """
+    tables = {name: dict(values) for name, values in BASE_SECTIONS.items()}
+    for name, values in sections.items():
+        tables.setdefault(name, {}).update(values)
+    tables["venue"] = {"base_url_http": sim.base_url_http, "base_url_ws": sim.base_url_ws}
+    tables["control"] = {
+        "socket_path": str(tmp_path / "run" / "control.sock"),
+        "systemd_socket": False,
+    }
+    lines = ['mode = "sim"']
+    for name, values in tables.items():
+        lines.append(f"[{name}]")
+        lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
     path = tmp_path / "hedgegridd.toml"
-    path.write_text(
-        f"""
-mode = "sim"
-{extra}
-[venue]
-base_url_http = "{sim.base_url_http}"
-base_url_ws = "{sim.base_url_ws}"
-[warmup]
-total_deadline_s = 30
-history_bars = 50
-max_clock_skew_ms = 5000
-[lifecycle]
-ready_timeout_s = 60
-stop_deadline_s = 20
-status_interval_s = 0.5
-[watchdog]
-max_data_age_s = 60
-[killswitch]
-enabled = true
-[metrics]
-port = 0
-[control]
-socket_path = "{tmp_path / "run" / "control.sock"}"
-systemd_socket = false
-"""
-    )
+    path.write_text("\n".join(lines) + "\n" + extra + "\n")
     return path
 
 
