@@ -87,6 +87,21 @@ class FlattenIntents:
                 fields={"error": type(exc).__name__},
             )
 
+    async def record_fired(
+        self, reason: str, details: Mapping[str, Any], at_ns: int, *, actor: str
+    ) -> None:
+        """Persist the kill switch's latch, its journal entry and a BOTH flatten: one commit."""
+        try:
+            self.current = await self._store.fire_killswitch(reason, details, at_ns, actor=actor)
+        except HedgegridError as exc:  # flattening must not wait on a broken disk; loud instead
+            log.error("killswitch.latch_persist_failed", error=type(exc).__name__, exc_info=True)
+            self._alerts.notify(
+                AlertKey.KILLSWITCH_LATCH_FAILED,
+                Severity.CRITICAL,
+                "kill switch latch could NOT be persisted: a restart would not stay halted",
+                fields={"error": type(exc).__name__},
+            )
+
     async def finish(self) -> None:
         """The book was verified flat: no longer pending (dropped when it holds no pause)."""
         if self.current is None:

@@ -37,7 +37,6 @@ import anyio
 import structlog
 from anyio.abc import TaskStatus
 
-from hedgegridd.errors import HedgegridError
 from hedgegridd.ops.alert_model import AlertKey, AlertSink, NullAlertSink
 from hedgegridd.ops.baselines import Baselines
 from hedgegridd.ops.blind import PAUSE_REASON_BLIND, BlindWatch, is_blind
@@ -324,20 +323,7 @@ class KillSwitch:
             text=reason,
             fields={str(k): str(v) for k, v in details.items()},
         )
-        try:
-            await self._store.set_killswitch_latch(reason, details, at_ns)
-            await self._store.journal(
-                "killswitch.fired", actor=actor, details={"reason": reason, **details}, at_ns=at_ns
-            )
-        except HedgegridError as exc:
-            # Flattening must not wait on a broken disk; the failure is loud instead.
-            log.error("killswitch.latch_persist_failed", error=type(exc).__name__, exc_info=True)
-            self._alerts.notify(
-                AlertKey.KILLSWITCH_LATCH_FAILED,
-                Severity.CRITICAL,
-                "kill switch latch could NOT be persisted: a restart would not stay halted",
-            )
-        await self._intents.record(FlattenSide.BOTH, actor, pause_reason=None)
+        await self._intents.record_fired(reason, details, at_ns, actor=actor)
         return await self._flatten_path(FlattenSide.BOTH, actor=actor)
 
     async def flatten(self, side: FlattenSide, *, actor: str) -> FlattenOutcome:

@@ -41,6 +41,9 @@ class KillSwitchStore(Protocol):
     async def set_killswitch_latch(
         self, reason: str, details: Mapping[str, Any], at_ns: int
     ) -> None: ...
+    async def fire_killswitch(
+        self, reason: str, details: Mapping[str, Any], at_ns: int, *, actor: str
+    ) -> IntentRecord: ...
     async def clear_killswitch_latch(self, by: str, at_ns: int) -> None: ...
     async def journal(
         self, kind: str, *, actor: str, details: Mapping[str, Any], at_ns: int

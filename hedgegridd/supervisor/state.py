@@ -231,27 +231,43 @@ class StateStore:
             return None
         return Latch(reason=row[0], details=_loads(row[1]), fired_at_ns=int(row[2]))
 
-    def set_killswitch_latch(self, reason: str, details: Mapping[str, Any], at_ns: int) -> None:
+    def set_killswitch_latch(
+        self, reason: str, details: Mapping[str, Any], at_ns: int, *, actor: str = "killswitch"
+    ) -> None:
         """Latch the kill switch (first reason wins) and journal it, atomically."""
         try:
             with self._transaction():
-                self._conn.execute(
-                    "INSERT OR IGNORE INTO killswitch_latch (id, reason, details, fired_at_ns) "
-                    "VALUES (1, ?, ?, ?)",
-                    (reason, _dumps(details), at_ns),
-                )
-                self._conn.execute(
-                    "INSERT INTO journal (at_ns, kind, actor, details) VALUES (?, ?, ?, ?)",
-                    (
-                        at_ns,
-                        "killswitch.fired",
-                        "killswitch",
-                        _dumps({"reason": reason, **details}),
-                    ),
-                )
+                self._latch_rows(reason, details, at_ns, actor)
         except sqlite3.Error as exc:
             raise StateStoreError(f"state database error: {exc}") from exc
         self._journal_written()
+
+    def fire_killswitch(
+        self, reason: str, details: Mapping[str, Any], at_ns: int, *, actor: str
+    ) -> FlattenIntent:
+        """Latch, journal ``killswitch.fired`` and record a BOTH flatten, in one transaction.
+
+        The kill switch's first closing order waits on this single commit.
+        """
+        try:
+            with self._transaction():
+                self._latch_rows(reason, details, at_ns, actor)
+                intent = self._intent_rows("BOTH", actor=actor, pause_reason=None, at_ns=at_ns)
+        except sqlite3.Error as exc:
+            raise StateStoreError(f"state database error: {exc}") from exc
+        self._journal_written()
+        return intent
+
+    def _latch_rows(self, reason: str, details: Mapping[str, Any], at_ns: int, actor: str) -> None:
+        self._conn.execute(
+            "INSERT OR IGNORE INTO killswitch_latch (id, reason, details, fired_at_ns) "
+            "VALUES (1, ?, ?, ?)",
+            (reason, _dumps(details), at_ns),
+        )
+        self._conn.execute(
+            "INSERT INTO journal (at_ns, kind, actor, details) VALUES (?, ?, ?, ?)",
+            (at_ns, "killswitch.fired", actor, _dumps({"reason": reason, **details})),
+        )
 
     def clear_killswitch_latch(self, by: str, at_ns: int) -> None:
         """Clear the latch (operator reset) and journal who did it, atomically."""
@@ -295,26 +311,34 @@ class StateStore:
             raise StateStoreError(f"flatten side must be one of {_SIDES}, got {side!r}")
         try:
             with self._transaction():
-                old = self.flatten_intent()
-                merged_side = side
-                if old is not None and old.pending and old.side != side:
-                    merged_side = "BOTH"
-                reason = pause_reason or (old.pause_reason if old is not None else None)
-                self._conn.execute(
-                    "INSERT INTO flatten_intent (id, side, actor, pause_reason, pending,"
-                    " requested_at_ns) VALUES (1, ?, ?, ?, 1, ?) ON CONFLICT(id) DO UPDATE SET"
-                    " side = excluded.side, actor = excluded.actor,"
-                    " pause_reason = excluded.pause_reason, pending = 1,"
-                    " requested_at_ns = excluded.requested_at_ns",
-                    (merged_side, actor, reason, at_ns),
-                )
-                self._conn.execute(
-                    "INSERT INTO journal (at_ns, kind, actor, details) VALUES (?, ?, ?, ?)",
-                    (at_ns, "flatten.intent", actor, _dumps({"side": merged_side})),
+                intent = self._intent_rows(
+                    side, actor=actor, pause_reason=pause_reason, at_ns=at_ns
                 )
         except sqlite3.Error as exc:
             raise StateStoreError(f"state database error: {exc}") from exc
         self._journal_written()
+        return intent
+
+    def _intent_rows(
+        self, side: str, *, actor: str, pause_reason: str | None, at_ns: int
+    ) -> FlattenIntent:
+        old = self.flatten_intent()
+        merged_side = side
+        if old is not None and old.pending and old.side != side:
+            merged_side = "BOTH"
+        reason = pause_reason or (old.pause_reason if old is not None else None)
+        self._conn.execute(
+            "INSERT INTO flatten_intent (id, side, actor, pause_reason, pending,"
+            " requested_at_ns) VALUES (1, ?, ?, ?, 1, ?) ON CONFLICT(id) DO UPDATE SET"
+            " side = excluded.side, actor = excluded.actor,"
+            " pause_reason = excluded.pause_reason, pending = 1,"
+            " requested_at_ns = excluded.requested_at_ns",
+            (merged_side, actor, reason, at_ns),
+        )
+        self._conn.execute(
+            "INSERT INTO journal (at_ns, kind, actor, details) VALUES (?, ?, ?, ?)",
+            (at_ns, "flatten.intent", actor, _dumps({"side": merged_side})),
+        )
         return FlattenIntent(merged_side, actor, reason, True, at_ns)
 
     def finish_flatten_intent(self) -> None:
@@ -427,6 +451,14 @@ class AsyncStateStore:
         self, reason: str, details: Mapping[str, Any], at_ns: int
     ) -> None:
         await self._worker.call(self._store.set_killswitch_latch, reason, details, at_ns)
+
+    async def fire_killswitch(
+        self, reason: str, details: Mapping[str, Any], at_ns: int, *, actor: str
+    ) -> FlattenIntent:
+        def _do() -> FlattenIntent:
+            return self._store.fire_killswitch(reason, details, at_ns, actor=actor)
+
+        return await self._worker.call(_do)
 
     async def clear_killswitch_latch(self, by: str, at_ns: int) -> None:
         await self._worker.call(self._store.clear_killswitch_latch, by, at_ns)

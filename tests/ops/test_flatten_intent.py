@@ -41,6 +41,11 @@ class OrderedStore:
         self._trace.append(f"intent:{side}")
         return record
 
+    async def fire_killswitch(self, reason: str, details: Any, at_ns: int, **kw: Any) -> Any:
+        record = await self._inner.fire_killswitch(reason, details, at_ns, **kw)
+        self._trace.append(f"latch+intent:{record.side}")
+        return record
+
 
 class TracingBook(FakeBook):
     def __init__(self, trace: list[str], **kw: Any) -> None:
@@ -70,7 +75,8 @@ async def test_intent_is_persisted_before_closing_orders(tmp_path: Path) -> None
         assert intent.pause_reason == PAUSE_REASON_FLATTEN  # the pause outlives the flatten
         trace.clear()
         await ks.fire("limit:drawdown")
-        assert trace[:2] == ["intent:BOTH", "close:BOTH"]
+        assert trace[:2] == ["latch+intent:BOTH", "close:BOTH"]
+        assert await store.killswitch_latch() is not None
     finally:
         await store.aclose()
 

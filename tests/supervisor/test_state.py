@@ -200,3 +200,22 @@ def test_flatten_intent_lifecycle(tmp_path: Path) -> None:
     with pytest.raises(StateStoreError, match="side"):
         store.set_flatten_intent("UP", actor="a", pause_reason=None, at_ns=5)
     store.close()
+
+
+def test_fire_killswitch_latches_journals_once_and_records_the_flatten(tmp_path: Path) -> None:
+    """One commit: latch, one ``killswitch.fired`` journal entry, a pending BOTH flatten intent."""
+    store = StateStore.open(tmp_path / "state.db")
+    try:
+        intent = store.fire_killswitch("limit:drawdown", {"drawdown_pct": "6"}, 5, actor="ks")
+        assert (intent.side, intent.actor, intent.pending) == ("BOTH", "ks", True)
+        latch = store.killswitch_latch()
+        assert latch is not None
+        assert latch.reason == "limit:drawdown"
+        kinds = [entry.kind for entry in store.recent_journal(10)]
+        assert kinds.count("killswitch.fired") == 1
+        assert kinds.count("flatten.intent") == 1
+        persisted = store.flatten_intent()
+        assert persisted is not None
+        assert (persisted.side, persisted.pending) == ("BOTH", True)
+    finally:
+        store.close()
