@@ -1,11 +1,18 @@
 """WebSocket side of the simulator: market streams and the user data stream.
 
-- ``/stream?streams=a/b`` (combined: each message is ``{"stream": ..., "data": ...}``),
-  ``/ws`` and ``/ws/<a>/<b>`` (raw payloads); all accept ``SUBSCRIBE``,
-  ``UNSUBSCRIBE`` and ``LIST_SUBSCRIPTIONS`` JSON requests and answer
-  ``{"result": ..., "id": ...}``.
-- ``/ws?listenKey=K`` and ``/ws/K``: the user data stream of listen key ``K``
-  (raw events, as Binance sends them).
+Paths (routing rules and the control protocol: ``hedgegridd.sim.wsroutes``):
+
+- ``/public``, ``/market`` (routed, as Binance serves USD-M streams) and the legacy
+  unrouted root, each with ``/ws``, ``/ws/<a>/<b>`` (raw payloads) and
+  ``/stream?streams=a/b`` (combined: ``{"stream": ..., "data": ...}``); all accept
+  ``SUBSCRIBE``, ``UNSUBSCRIBE``, ``LIST_SUBSCRIPTIONS``, ``SET_PROPERTY`` and
+  ``GET_PROPERTY``. A stream on the wrong route is acknowledged and never pushed
+  (counted in ``misrouted``). Legacy paths carry every stream unless
+  ``legacy_all`` is False (Binance since the retirement: ``/public`` data only).
+- ``/private/ws?listenKey=K[&events=A/B]``, ``/private/ws/K``,
+  ``/private/stream?listenKey=K&events=...`` and the legacy ``/ws?listenKey=K``,
+  ``/ws/K``: the user data stream of listen key ``K`` (raw events; combined mode
+  wraps them as ``{"stream": K, "data": ...}``), optionally filtered to ``events``.
 
 Faults: ``drop`` closes connections server-side; a stall withholds messages for a
 while, either losing them (mode ``drop``) or delivering them in order when it ends
@@ -20,6 +27,8 @@ import asyncio
 import json
 import secrets
 import time
+from collections import Counter
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +36,17 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from hedgegridd.sim.faults import Faults
+from hedgegridd.sim.wsroutes import (
+    INVALID_STREAM,
+    LEGACY,
+    PRIVATE,
+    Subscriptions,
+    delivers,
+    error,
+    handle_control,
+    is_served,
+    split_path,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -36,23 +56,52 @@ LISTEN_KEY_TTL_S = 60 * 60  # Binance: a key lives 60 minutes unless kept alive
 
 @dataclass(eq=False, slots=True)
 class MarketConn:
-    """One market-data connection and the streams it is subscribed to."""
+    """One market-data connection: its route, subscriptions and the streams it is pushed."""
 
     ws: web.WebSocketResponse
+    route: str
+    subs: Subscriptions
+    live: set[str] = field(default_factory=set)
+
+    @property
+    def streams(self) -> set[str]:
+        """Every subscribed stream (pushed or not)."""
+        return self.subs.streams
+
+
+@dataclass(eq=False, slots=True)
+class UserConn:
+    """One user-data-stream registration: a connection, its event filter and framing."""
+
+    ws: web.WebSocketResponse
+    events: frozenset[str] | None
     combined: bool
-    streams: set[str] = field(default_factory=set)
+    route: str
 
 
 class StreamHub:
     """Owns every WebSocket connection and the listen keys."""
 
-    def __init__(self, faults: Faults, listen_key_ttl_s: float = LISTEN_KEY_TTL_S) -> None:
+    def __init__(
+        self,
+        faults: Faults,
+        listen_key_ttl_s: float = LISTEN_KEY_TTL_S,
+        symbols: Callable[[], Collection[str]] | None = None,
+    ) -> None:
         self._faults = faults
         self.listen_key_ttl_s = listen_key_ttl_s
+        # Symbols whose streams exist (upper case); None: any symbol.
+        self.symbols = symbols
+        # Legacy unrouted paths carry every stream (False: /public data only, as Binance).
+        self.legacy_all = True
         self._market: set[MarketConn] = set()
-        self._user: dict[str, set[web.WebSocketResponse]] = {}
+        self._user: dict[str, set[UserConn]] = {}
         self.listen_keys: dict[str, float] = {}
         self.connects: dict[str, int] = {"market": 0, "user": 0}
+        # Connections opened per route ("public", "market", "private", "legacy").
+        self.route_connects: Counter[str] = Counter()
+        # Subscriptions to a stream on a route that never pushes it, per route.
+        self.misrouted: Counter[str] = Counter()
         self.subscribe_requests = 0
         self.dropped: dict[str, int] = {"market": 0, "user": 0}
         self._held_market: list[tuple[str, dict[str, Any]]] = []
@@ -93,8 +142,8 @@ class StreamHub:
         keys = [key] if key else list(self.listen_keys)
         for k in keys:
             self.listen_keys.pop(k, None)
-            for ws in list(self._user.pop(k, set())):
-                await ws.close()
+            for conn in list(self._user.pop(k, set())):
+                await conn.ws.close()
 
     async def expire_stale_listen_keys(self, now_ms: int) -> int:
         """Expire keys not kept alive within their TTL (as Binance does)."""
@@ -108,38 +157,72 @@ class StreamHub:
         expired = 0
         for key in list(self.listen_keys) if keys is None else keys:
             event = {"e": "listenKeyExpired", "E": now_ms, "listenKey": key}
-            for ws in list(self._user.get(key, set())):
-                await self._send(ws, json.dumps(event))
+            for conn in list(self._user.get(key, set())):
+                await self._send(conn.ws, self._user_frame(conn, key, event))
             self.listen_keys.pop(key, None)
             expired += 1
         log.info("sim.listen_keys_expired", count=expired)
         return expired
 
     # ------------------------------------------------------------- handlers
+    def install(
+        self, app: web.Application, symbols: Callable[[], Collection[str]] | None = None
+    ) -> None:
+        """Register the legacy and routed WebSocket paths on ``app``; ``symbols``: those
+        whose market streams exist (upper case)."""
+        if symbols is not None:
+            self.symbols = symbols
+        for prefix in ("", "/public", "/market", "/private"):
+            app.router.add_get(f"{prefix}/ws", self.handle_ws)
+            app.router.add_get(f"{prefix}/ws/{{tail:.*}}", self.handle_ws)
+            app.router.add_get(f"{prefix}/stream", self.handle_ws)
+
+    def _served(self) -> Collection[str]:
+        if self.symbols is None:
+            return _AnySymbol()
+        return self.symbols()
+
     async def handle_ws(self, request: web.Request) -> web.StreamResponse:
-        """Dispatch ``/ws``, ``/ws/<...>`` and ``/stream`` to the right kind of stream."""
+        """Dispatch a WebSocket upgrade to a user or market stream by route and mode."""
         if self._faults.is_down():
             return web.json_response(
                 {"code": -1001, "msg": "Service unavailable (venue restarting)."}, status=503
             )
-        tail = request.match_info.get("tail", "")
-        key = request.query.get("listenKey") or (tail if tail in self.listen_keys else None)
-        if key is not None or "listenKey" in request.query:
-            return await self._user_stream(request, key or "")
-        combined = request.path.startswith("/stream")
+        route, mode, tail = split_path(request.path)
+        combined = mode == "stream"
+        keys = request.query.getall("listenKey", [])
+        if not keys and tail and (route == PRIVATE or tail in self.listen_keys):
+            keys = [tail]
+        if keys or route == PRIVATE:
+            events = request.query.getall("events", [])
+            return await self._user_stream(request, route, combined, keys, events)
         names = request.query.get("streams", "") if combined else tail
-        streams = {s for s in names.split("/") if s}
-        return await self._market_stream(request, combined, streams)
+        streams = [s for s in names.split("/") if s]
+        return await self._market_stream(request, route, combined, streams)
+
+    def _subscribe(self, conn: MarketConn, streams: Collection[str]) -> None:
+        for name in streams:
+            if delivers(conn.route, name, legacy_all=self.legacy_all):
+                conn.live.add(name)
+            else:
+                self.misrouted[conn.route] += 1
+                log.warning("sim.stream_wrong_route", stream=name, route=conn.route)
 
     async def _market_stream(
-        self, request: web.Request, combined: bool, streams: set[str]
+        self, request: web.Request, route: str, combined: bool, streams: list[str]
     ) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=None, autoping=True)
         await ws.prepare(request)
-        conn = MarketConn(ws, combined, streams)
+        served = self._served()
+        valid = [s for s in streams if is_served(s, served)]
+        conn = MarketConn(ws, route, Subscriptions(combined, set(valid)))
+        self._subscribe(conn, valid)
         self._market.add(conn)
         self.connects["market"] += 1
-        log.info("sim.market_stream_open", streams=sorted(streams), combined=combined)
+        self.route_connects[route] += 1
+        log.info("sim.market_stream_open", streams=sorted(valid), route=route, combined=combined)
+        if len(valid) != len(streams):
+            await self._send(ws, json.dumps(error(2, INVALID_STREAM)))
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
@@ -149,49 +232,55 @@ class StreamHub:
         return ws
 
     async def _control_message(self, conn: MarketConn, text: str) -> None:
-        try:
-            req = json.loads(text)
-            method, params, req_id = req.get("method"), req.get("params") or [], req.get("id")
-        except (ValueError, AttributeError):
-            await self._send(conn.ws, json.dumps({"code": 3, "msg": "Invalid JSON"}))
-            return
-        if method == "SUBSCRIBE":
-            self.subscribe_requests += 1
-            conn.streams.update(str(p) for p in params)
-            reply: dict[str, Any] = {"result": None, "id": req_id}
-        elif method == "UNSUBSCRIBE":
-            conn.streams.difference_update(str(p) for p in params)
-            reply = {"result": None, "id": req_id}
-        elif method == "LIST_SUBSCRIPTIONS":
-            reply = {"result": sorted(conn.streams), "id": req_id}
-        else:
-            reply = {"error": {"code": 2, "msg": f"Invalid request: unknown method {method}"}}
-            reply["id"] = req_id
-        await self._send(conn.ws, json.dumps(reply))
+        result = handle_control(conn.subs, text, self._served)
+        self.subscribe_requests += result.method == "SUBSCRIBE"
+        self._subscribe(conn, result.added)
+        conn.live &= conn.subs.streams
+        await self._send(conn.ws, json.dumps(result.reply))
 
-    async def _user_stream(self, request: web.Request, key: str) -> web.StreamResponse:
-        if key not in self.listen_keys:
+    async def _user_stream(
+        self,
+        request: web.Request,
+        route: str,
+        combined: bool,
+        keys: list[str],
+        events: list[str],
+    ) -> web.StreamResponse:
+        if not keys:
+            return web.json_response(
+                {"code": -1102, "msg": "Mandatory parameter 'listenKey' was not sent."},
+                status=400,
+            )
+        if any(k not in self.listen_keys for k in keys):
             return web.json_response(
                 {"code": -1125, "msg": "This listenKey does not exist."}, status=400
             )
         ws = web.WebSocketResponse(heartbeat=None, autoping=True)
         await ws.prepare(request)
-        self._user.setdefault(key, set()).add(ws)
+        regs: list[tuple[str, UserConn]] = []
+        for i, key in enumerate(keys):
+            wanted = events[i] if i < len(events) else (events[0] if events else "")
+            names = frozenset(e for e in wanted.split("/") if e) or None
+            conn = UserConn(ws, names, combined, route)
+            self._user.setdefault(key, set()).add(conn)
+            regs.append((key, conn))
         self.connects["user"] += 1
-        log.info("sim.user_stream_open")
+        self.route_connects[route] += 1
+        log.info("sim.user_stream_open", route=route, keys=len(keys))
         try:
             async for _msg in ws:
                 pass  # the user stream is push-only
         finally:
-            conns = self._user.get(key)
-            if conns is not None:
-                conns.discard(ws)
+            for key, conn in regs:
+                conns = self._user.get(key)
+                if conns is not None:
+                    conns.discard(conn)
         return ws
 
     # ------------------------------------------------------------ publishing
     def has_subscribers(self, stream: str) -> bool:
-        """Whether any market connection listens to ``stream``."""
-        return any(stream in c.streams for c in self._market)
+        """Whether any market connection is pushed ``stream``."""
+        return any(stream in c.live for c in self._market)
 
     def subscriptions(self) -> set[str]:
         """Union of every market connection's streams."""
@@ -229,9 +318,9 @@ class StreamHub:
         raw: str | None = None
         wrapped: str | None = None
         for conn in list(self._market):
-            if stream not in conn.streams:
+            if stream not in conn.live:
                 continue
-            if conn.combined:
+            if conn.subs.combined:
                 wrapped = wrapped or json.dumps({"stream": stream, "data": data})
                 await self._send(conn.ws, wrapped)
             else:
@@ -256,13 +345,21 @@ class StreamHub:
                 await self._send_user(held)
             await self._send_user(events)
 
+    def _user_frame(self, conn: UserConn, key: str, event: dict[str, Any]) -> str:
+        if conn.combined:
+            return json.dumps({"stream": key, "data": event})
+        return json.dumps(event)
+
     async def _send_user(self, events: list[dict[str, Any]]) -> None:
         for key, conns in list(self._user.items()):
             if key not in self.listen_keys:
                 continue
-            for ws in list(conns):
+            for conn in list(conns):
+                if conn.route == LEGACY and not self.legacy_all:
+                    continue  # Binance: unrouted connections carry /public data only
                 for event in events:
-                    await self._send(ws, json.dumps(event))
+                    if conn.events is None or event.get("e") in conn.events:
+                        await self._send(conn.ws, self._user_frame(conn, key, event))
 
     def flush_after(self, delay_s: float) -> None:
         """Deliver held (delayed) messages once a stall of ``delay_s`` seconds is over."""
@@ -311,10 +408,10 @@ class StreamHub:
                 await conn.ws.close(code=1001, message=b"sim drop")
                 closed += 1
         if kind in ("user", "all"):
-            for conns in self._user.values():
-                for ws in list(conns):
-                    await ws.close(code=1001, message=b"sim drop")
-                    closed += 1
+            sockets = {c.ws for conns in self._user.values() for c in conns}
+            for ws in sockets:
+                await ws.close(code=1001, message=b"sim drop")
+                closed += 1
         log.info("sim.streams_dropped", kind=kind, count=closed)
         return closed
 
@@ -332,3 +429,16 @@ class StreamHub:
         for task in list(self._flushers):
             task.cancel()
         await self.drop("all")
+
+
+class _AnySymbol(Collection[str]):
+    """Every symbol (a hub built without a symbol list)."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+    def __iter__(self) -> Any:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
