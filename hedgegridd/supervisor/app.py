@@ -352,6 +352,8 @@ class Daemon:
     async def _shutdown(self, tg: Any) -> None:
         """Cancel every task; the node runner stops the node shielded within its deadline."""
         log.info("daemon.stopping", deadline_s=self.settings.lifecycle.stop_deadline_s)
+        if self.ops is not None and self.ops.notify is not None:
+            self.ops.notify.flush()  # a digest in progress goes out with the last alerts
         if self.ops is not None and self.ops.alerts is not None:
             self.ops.alerts.notify(AlertKey.SHUTDOWN, Severity.INFO, "hedgegridd stopping")
             with anyio.CancelScope(shield=True), anyio.move_on_after(3.0):

@@ -37,6 +37,7 @@ from hedgegridd.ops.alert_channels import AlertSecrets
 from hedgegridd.ops.alerts import AlertManager
 from hedgegridd.ops.killswitch import KillSwitch
 from hedgegridd.ops.metrics import MetricsServer
+from hedgegridd.ops.notify import Notifier
 from hedgegridd.ops.watch import SnapshotAlerts
 from hedgegridd.strategy.handle import FlattenSide, StrategyHandle
 from hedgegridd.supervisor.health import Health
@@ -112,10 +113,11 @@ class OpsComponents:
     killswitch: KillSwitch | None
     metrics: MetricsServer | None
     control: ControlServer | None
+    notify: Notifier | None = None
 
     def post_node(self) -> Iterator[tuple[str, Any]]:
         """Components started once the node is ready, in order."""
-        for name in ("killswitch", "metrics", "control"):
+        for name in ("killswitch", "metrics", "control", "notify"):
             component = getattr(self, name)
             if component is not None:
                 yield name, component
@@ -222,4 +224,36 @@ def build_ops(
         heartbeat=health.heartbeat_for("control"),
         environ=dict(environ),
     )
-    return OpsComponents(alerts=alerts, killswitch=killswitch, metrics=metrics, control=control)
+    return OpsComponents(
+        alerts=alerts,
+        killswitch=killswitch,
+        metrics=metrics,
+        control=control,
+        notify=_build_notifier(settings, alerts, handle, health),
+    )
+
+
+def _build_notifier(
+    settings: Settings, alerts: AlertManager | None, handle: StrategyHandle, health: Health
+) -> Notifier | None:
+    """Fill/round-trip/daily notifications on the alert channels (``[notify]``)."""
+    if not settings.notify.enabled:
+        return None
+    if alerts is None:
+        log.warning("notify.disabled_without_alerts")
+        return None
+    from hedgegridd.ops.notify_feed import MessageBusFills  # loads Nautilus (already loaded)
+
+    log.info(
+        "notify.configured",
+        routes=list(alerts.channel_names),
+        severity=settings.notify.severity.name,
+        fills=settings.notify.fills,
+    )
+    return Notifier(
+        settings.notify,
+        alerts,
+        snapshot=handle.snapshot,
+        source=MessageBusFills.of(handle),
+        heartbeat=health.heartbeat_for("notify"),
+    )

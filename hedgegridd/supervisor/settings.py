@@ -28,6 +28,7 @@ from hedgegridd.configfile import read_toml
 from hedgegridd.control.config import ControlConfig
 from hedgegridd.errors import ConfigError
 from hedgegridd.ops.config import AlertsConfig, KillSwitchConfig, MetricsConfig
+from hedgegridd.ops.notify_config import NotifyConfig
 from hedgegridd.venues.config import Mode, ReconcileSettings, VenueSettings
 
 DEFAULT_CONFIG_PATH = Path("/etc/hedgegrid/hedgegridd.toml")
@@ -171,6 +172,7 @@ class Settings(BaseSettings):
     watchdog: WatchdogSettings = WatchdogSettings()
     killswitch: KillSwitchConfig = KillSwitchConfig()
     alerts: AlertsConfig = AlertsConfig()
+    notify: NotifyConfig = NotifyConfig()
     metrics: MetricsConfig = MetricsConfig()
     control: ControlConfig = ControlConfig()
     reconcile: ReconcileSettings = ReconcileSettings()
