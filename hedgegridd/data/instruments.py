@@ -6,6 +6,10 @@ live for data, backtest and simulator code; nothing downstream hard-codes them.
 - ``BTCUSDT_PERP``: the built-in default with Binance's real BTCUSDT filters
   (tick 0.10, step 0.001, min qty 0.001, max qty 1000, market max qty 120,
   min notional 100 USDT; VIP0 fees maker 0.02 %, taker 0.05 %).
+- ``ETHUSDT_PERP``: Binance's ETHUSDT filters (tick 0.01, step 0.001, min qty
+  0.001, max qty 10000, market max qty 2000, min notional 20 USDT; VIP0 fees).
+- ``instrument_for(symbol)`` / ``BUILTIN_INSTRUMENTS``: the built-in specs by symbol
+  (``DataError`` naming the symbol and the known ones when there is none).
 - ``spec_from_exchange_info(doc, symbol)``: build a spec from a saved
   ``GET /fapi/v1/exchangeInfo`` JSON document (raises ``DataError`` naming the
   symbol and the missing/invalid filter).
@@ -111,6 +115,33 @@ BTCUSDT_PERP = InstrumentSpec(
     min_price=Decimal("261.10"),
     max_price=Decimal("809484"),
 )
+
+ETHUSDT_PERP = InstrumentSpec(
+    symbol="ETHUSDT",
+    tick_size=Decimal("0.01"),
+    step_size=Decimal("0.001"),
+    min_qty=Decimal("0.001"),
+    max_qty=Decimal("10000"),
+    market_min_qty=Decimal("0.001"),
+    market_max_qty=Decimal("2000"),
+    min_notional=Decimal("20"),
+    base_asset="ETH",
+    min_price=Decimal("39.86"),
+    max_price=Decimal("306177"),
+)
+
+BUILTIN_INSTRUMENTS: dict[str, InstrumentSpec] = {
+    spec.symbol: spec for spec in (BTCUSDT_PERP, ETHUSDT_PERP)
+}
+
+
+def instrument_for(symbol: str) -> InstrumentSpec:
+    """The built-in spec of ``symbol`` (``DataError`` naming it and the known symbols)."""
+    spec = BUILTIN_INSTRUMENTS.get(symbol)
+    if spec is None:
+        known = ", ".join(BUILTIN_INSTRUMENTS)
+        raise DataError(f"no built-in instrument {symbol!r} (known: {known})")
+    return spec
 
 
 def _dec(raw: Any, symbol: str, field: str) -> Decimal:

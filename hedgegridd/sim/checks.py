@@ -57,13 +57,12 @@ def check_reduce_only(ledger: Ledger, side: str, qty: Decimal) -> None:
 
 
 def check_margin(
-    ledger: Ledger, order_margin: Decimal, side: str, ps: str, qty: Decimal, price: Decimal
+    available: Decimal, leverage: int, side: str, ps: str, qty: Decimal, price: Decimal
 ) -> None:
-    """-2019 when an opening order's initial margin exceeds the available balance."""
+    """-2019 when an opening order's initial margin exceeds the account's available balance."""
     if is_hedge_close(side, ps):
         return
-    available = ledger.wallet + ledger.unrealized() - ledger.position_margin() - order_margin
-    if qty * price / Decimal(ledger.leverage) > available:
+    if qty * price / Decimal(leverage) > available:
         raise VenueError(-2019, "Margin is insufficient.")
 
 

@@ -1,14 +1,24 @@
-"""``SimConfig``: the simulator's settings, validated once at the edge (frozen pydantic)."""
+"""``SimConfig``: the simulator's settings, validated once at the edge (frozen pydantic).
+
+Several symbols share one account: ``symbols`` lists them (the first is the default
+symbol of the Python helpers and ``/_sim`` routes). Each symbol gets its own price
+path: the first uses ``seed`` and ``start_price``; the others a seed derived from
+``seed`` and the symbol (``symbol_seed``) and a typical start price of their own
+(``symbol_start_price``); ``start_prices`` overrides any of them.
+"""
 
 from __future__ import annotations
 
+import zlib
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Binance's documented default: 2400 request weight per minute per IP (USD-M futures).
 DEFAULT_WEIGHT_LIMIT = 2400
+# Start prices of the synthetic paths of symbols other than the first (order of magnitude).
+TYPICAL_START_PRICES = {"BTCUSDT": Decimal("60000"), "ETHUSDT": Decimal("3000")}
 
 
 class SimConfig(BaseModel):
@@ -24,6 +34,16 @@ class SimConfig(BaseModel):
     seed: int = Field(default=1, ge=0, description="synthetic data seed")
     minutes: int = Field(default=24 * 60, ge=1, le=10_000_000, description="bars to replay")
     start_price: Decimal = Field(default=Decimal("60000"), gt=0)
+    symbols: tuple[str, ...] = Field(
+        default=("BTCUSDT",),
+        min_length=1,
+        max_length=20,
+        description="symbols served on one account (built-in instruments); the first is the "
+        "default",
+    )
+    start_prices: dict[str, Decimal] = Field(
+        default_factory=dict, description="synthetic start price per symbol (overrides)"
+    )
     history_bars: int = Field(
         default=1500,
         ge=0,
@@ -56,6 +76,46 @@ class SimConfig(BaseModel):
         default=5, ge=1, description="requests made while limited before a 418 ban"
     )
     ban_seconds: int = Field(default=120, ge=1, le=3 * 24 * 3600)
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _symbols(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in value.split(",")]
+        if not isinstance(value, list | tuple):
+            return value
+        out: list[str] = []
+        for raw in value:
+            symbol = str(raw).strip().upper()
+            if not symbol.isalnum():
+                raise ValueError(f"symbol {raw!r} is not a symbol name (e.g. BTCUSDT)")
+            if symbol in out:
+                raise ValueError(f"symbol {symbol!r} is listed twice")
+            out.append(symbol)
+        return tuple(out)
+
+    @model_validator(mode="after")
+    def _start_prices_known(self) -> SimConfig:
+        for symbol, price in self.start_prices.items():
+            if symbol not in self.symbols:
+                raise ValueError(f"start_prices: symbol {symbol!r} is not in symbols")
+            if price <= 0:
+                raise ValueError(f"start_prices: {symbol} start price must be > 0")
+        return self
+
+    def symbol_seed(self, symbol: str) -> int:
+        """The synthetic seed of ``symbol``: ``seed`` for the first, derived for the others."""
+        if symbol == self.symbols[0]:
+            return self.seed
+        return (self.seed * 1_000_003 + zlib.crc32(symbol.encode())) % 2**63
+
+    def symbol_start_price(self, symbol: str) -> Decimal:
+        """The synthetic start price of ``symbol`` (override, ``start_price`` for the first)."""
+        if symbol in self.start_prices:
+            return self.start_prices[symbol]
+        if symbol == self.symbols[0]:
+            return self.start_price
+        return TYPICAL_START_PRICES.get(symbol, self.start_price)
 
     @field_validator("host")
     @classmethod

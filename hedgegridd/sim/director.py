@@ -1,4 +1,4 @@
-"""``MarketDirector``: applies jumps and scripted scenario steps to the running market.
+"""``MarketDirector``: applies jumps and scripted scenario steps to one symbol's market.
 
 It owns the ``PriceShaper`` (offsets over sim time and the pending steps) and turns
 each due step into its effect: a gap jumps the price at once (everything between
@@ -36,7 +36,7 @@ log = structlog.get_logger(__name__)
 
 
 class MarketDirector:
-    """Jumps, scenario scheduling and step effects for one simulator."""
+    """Jumps, scenario scheduling and step effects for one symbol."""
 
     def __init__(
         self,
@@ -44,12 +44,14 @@ class MarketDirector:
         venue: Callable[[], Venue],
         ticker: Callable[[], MarketTicker],
         tick: Decimal,
+        symbol: str | None = None,
     ) -> None:
         self.shaper = PriceShaper()
         self._engine = engine
         self._venue = venue
         self._ticker = ticker
         self._tick = tick
+        self.symbol = symbol
 
     # ---------------------------------------------------------------- jumps
     async def jump(self, *, to: Decimal | None = None, pct: Decimal | None = None) -> Decimal:
@@ -63,9 +65,9 @@ class MarketDirector:
                 to = current * (1 + pct / 100)
             target = round_to_tick(to, self._tick)
             self.shaper.jump(target - current)
-            await venue.move_locked(target, gap=True)
+            await venue.move_locked(target, gap=True, symbol=self.symbol)
             await self._ticker().print_locked(Decimal(0))
-        log.info("sim.price_jump", before=str(current), after=str(target))
+        log.info("sim.price_jump", symbol=self.symbol, before=str(current), after=str(target))
         return target
 
     # ------------------------------------------------------------ scenarios
@@ -129,6 +131,8 @@ class MarketDirector:
         elif step.kind == "funding":
             self._ticker().funding_override = p["rate"]
         elif step.kind == "premium":
-            await self._venue().set_premium(p.get("bps", Decimal(0)), p.get("abs", Decimal(0)))
+            await self._venue().set_premium(
+                p.get("bps", Decimal(0)), p.get("abs", Decimal(0)), symbol=self.symbol
+            )
         self.shaper.done.append(step.describe() | {"started_ms": t_ms})
         log.info("sim.scenario_step", kind=step.kind, **{k: str(v) for k, v in p.items()})

@@ -1,8 +1,10 @@
 """The simulated venue's order book for one symbol: order entry, cancels, amendments.
 
-``MatchingEngine`` holds the resting orders and the conditional (algo) orders and
-owns the ``Ledger`` (wallet, legs, trades, mark price). Every mutating call returns
-the user-stream events Binance would push (ORDER_TRADE_UPDATE, TRADE_LITE,
+``MatchingEngine`` holds one symbol's resting orders and conditional (algo) orders
+and owns its ``Ledger`` (legs, trades, mark price); the wallet, the position mode
+and the margin totals are the shared ``Account``'s (one account, many symbols).
+Every mutating call returns the user-stream events Binance would push
+(ORDER_TRADE_UPDATE, TRADE_LITE,
 ACCOUNT_UPDATE, ALGO_UPDATE) as JSON-ready dicts; the REST and stream layers only
 route them. Venue rules raise ``VenueError`` carrying Binance's error code. Price
 moves (fills, triggers, liquidation) are walked by ``hedgegridd.sim.matching``.
@@ -10,11 +12,11 @@ moves (fills, triggers, liquidation) are walked by ``hedgegridd.sim.matching``.
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal
 from typing import Any
 
 import hedgegridd.sim.checks as checks
+from hedgegridd.sim.account import Account
 from hedgegridd.sim.events import Event, algo_event, order_event, trade_lite
 from hedgegridd.sim.ledger import Ledger, is_hedge_close
 from hedgegridd.sim.orders import AlgoOrder, Formats, SimOrder, SimPosition, SimTrade, VenueError
@@ -22,31 +24,40 @@ from hedgegridd.sim.rules import SymbolRules, check_price, check_qty, int_id, pa
 
 
 class MatchingEngine:
-    """One symbol's venue state: orders, algo orders and the account ledger."""
+    """One symbol's venue state: orders, algo orders and its ledger, on a shared account.
+
+    Without ``account`` the engine makes its own (``balance``, ``dual_side``): a
+    one-symbol account, as the unit tests use it.
+    """
 
     def __init__(
         self,
         rules: SymbolRules,
         fmt: Formats,
         *,
-        balance: Decimal,
         leverage: int,
-        dual_side: bool,
         price: Decimal,
+        account: Account | None = None,
+        balance: Decimal = Decimal(0),
+        dual_side: bool = True,
         max_history: int = 50_000,
     ) -> None:
         self.rules = rules
         self.fmt = fmt
+        self.account = account if account is not None else Account(balance, dual_side=dual_side)
         self.ledger = Ledger(
-            rules, fmt, balance=balance, leverage=leverage, price=price, max_history=max_history
+            rules,
+            fmt,
+            account=self.account,
+            leverage=leverage,
+            price=price,
+            max_history=max_history,
         )
-        self.dual_side = dual_side
         self.orders: dict[int, SimOrder] = {}
         self.algos: dict[int, AlgoOrder] = {}
         self.max_history = max_history
         self.partial_fills = False
-        self._ids = itertools.count(8_389_765_000_000_001)
-        self._algo_ids = itertools.count(3_000_000_001)
+        self.account.register(rules.symbol, self)
 
     # ------------------------------------------------------- account views
     @property
@@ -65,8 +76,17 @@ class MatchingEngine:
 
     @property
     def wallet(self) -> Decimal:
-        """USDT wallet balance."""
-        return self.ledger.wallet
+        """The account's USDT wallet balance."""
+        return self.account.wallet
+
+    @property
+    def dual_side(self) -> bool:
+        """Hedge mode (an account setting: the same for every symbol)."""
+        return self.account.dual_side
+
+    @dual_side.setter
+    def dual_side(self, value: bool) -> None:
+        self.account.dual_side = value
 
     @property
     def leverage(self) -> int:
@@ -106,9 +126,20 @@ class MatchingEngine:
         return [a for a in self.algos.values() if a.is_open]
 
     def available_balance(self) -> Decimal:
-        """Wallet + unrealized - position initial margin - open-order initial margin."""
-        led = self.ledger
-        return led.wallet + led.unrealized() - led.position_margin() - self.open_order_margin()
+        """The account's available balance (every symbol's legs and orders count)."""
+        return self.account.available_balance()
+
+    def unrealized(self) -> Decimal:
+        """Unrealized PnL of this symbol's legs at its mark."""
+        return self.ledger.unrealized()
+
+    def position_margin(self) -> Decimal:
+        """Initial margin of this symbol's legs."""
+        return self.ledger.position_margin()
+
+    def maint_margin(self) -> Decimal:
+        """Maintenance margin of this symbol's legs."""
+        return self.ledger.maint_margin()
 
     def open_order_margin(self) -> Decimal:
         """Initial margin held by resting orders that open exposure."""
@@ -189,7 +220,7 @@ class MatchingEngine:
             checks.check_close(self.ledger, self.open_orders(), side, ps, qty)
         if reduce_only:
             checks.check_reduce_only(self.ledger, side, qty)
-        checks.check_margin(self.ledger, self.open_order_margin(), side, ps, qty, ref_price)
+        checks.check_margin(self.available_balance(), self.leverage, side, ps, qty, ref_price)
         takes = (
             market
             or (side == "BUY" and price >= self.ask)
@@ -201,7 +232,7 @@ class MatchingEngine:
                 "Due to the order could not be executed as maker, the Post Only order will be "
                 "rejected. The order will not be recorded in the order history",
             )
-        client_id = params.get("newClientOrderId") or f"sim-{next(self._ids)}"
+        client_id = params.get("newClientOrderId") or f"sim-{self.account.next_order_id()}"
         if any(o.client_id == client_id and o.is_open for o in self.orders.values()):
             raise VenueError(-4015, "Client order id is not valid.")
         order = self.add_order(side, ps, otype, tif, price, qty, reduce_only, client_id, now_ms)
@@ -230,7 +261,7 @@ class MatchingEngine:
     ) -> SimOrder:
         """Record a new order (no checks, no events)."""
         order = SimOrder(
-            order_id=next(self._ids),
+            order_id=self.account.next_order_id(),
             client_id=client_id,
             symbol=self.rules.symbol,
             side=side,
@@ -297,9 +328,10 @@ class MatchingEngine:
         now_px = self.mark if wt == "MARK_PRICE" else self.price
         if checks.would_trigger(otype, side, trigger, now_px):
             raise VenueError(-2021, "Order would immediately trigger.")
-        client_id = params.get("clientAlgoId") or f"sim-algo-{next(self._algo_ids)}"
+        algo_id = self.account.next_algo_id()
+        client_id = params.get("clientAlgoId") or f"sim-algo-{algo_id}"
         algo = AlgoOrder(
-            algo_id=next(self._algo_ids),
+            algo_id=algo_id,
             client_algo_id=client_id,
             symbol=self.rules.symbol,
             side=side,

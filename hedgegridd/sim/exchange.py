@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,36 +31,28 @@ import anyio
 import structlog
 from aiohttp import web
 
-from hedgegridd.data.instruments import BTCUSDT_PERP, InstrumentSpec, exchange_info_symbol
-from hedgegridd.errors import ConfigError
+from hedgegridd.data.instruments import InstrumentSpec, instrument_for
+from hedgegridd.errors import ConfigError, DataError
+from hedgegridd.sim.account import Account
+from hedgegridd.sim.clock import SimClock
 from hedgegridd.sim.config import SimConfig
 from hedgegridd.sim.control import install_control_routes
 from hedgegridd.sim.director import MarketDirector
 from hedgegridd.sim.engine import MatchingEngine
 from hedgegridd.sim.faults import Faults, OrderRejection, ServerFailure
 from hedgegridd.sim.limits import OrderRateLimiter, WeightLimiter
-from hedgegridd.sim.market import (
-    MarketData,
-    PricePath,
-    SimBar,
-    data_from_catalog,
-    data_from_synthetic,
-)
+from hedgegridd.sim.market import MarketData, PricePath, SimBar
 from hedgegridd.sim.orders import Formats, VenueError
 from hedgegridd.sim.rest import RestApi, SeenRequest
 from hedgegridd.sim.rules import SymbolRules
 from hedgegridd.sim.scenarios import ScenarioStep
 from hedgegridd.sim.shaper import PriceShaper
 from hedgegridd.sim.streams import StreamHub
+from hedgegridd.sim.symbol_market import SymbolMarket
 from hedgegridd.sim.ticker import MarketTicker
-from hedgegridd.sim.venue import Venue, wall_ms
+from hedgegridd.sim.venue import SYMBOL_MISSING, Venue, wall_ms
 
 log = structlog.get_logger(__name__)
-
-
-def _str_decimals(text: str) -> int:
-    return len(text.split(".", 1)[1]) if "." in text else 0
-
 
 REQUEST_LOG_SIZE = 100_000
 ORDER_ENDPOINTS = frozenset(
@@ -75,55 +67,60 @@ ORDER_ENDPOINTS = frozenset(
 )
 
 
+def resolve_specs(config: SimConfig) -> list[InstrumentSpec]:
+    """The built-in instrument of every configured symbol (``ConfigError`` naming one)."""
+    specs = []
+    for symbol in config.symbols:
+        try:
+            specs.append(instrument_for(symbol))
+        except DataError as exc:
+            raise ConfigError(f"sim: symbol {symbol!r}: {exc}") from exc
+    return specs
+
+
 class SimExchange:
-    """The simulator: REST + streams + matching + faults on one aiohttp server."""
+    """The simulator: REST + streams + matching + faults on one aiohttp server.
+
+    Several symbols share one account (``account``: wallet, position mode, income,
+    margin) and one venue lock; each has its own ``SymbolMarket`` in ``markets``
+    (config order; the first is the default). ``market(symbol)`` finds one (-1102
+    without a symbol, -1121 for an unknown one). ``engine``, ``ticker``, ``spec``,
+    ``rules``, ``fmt``, ``symbol_info``, ``director``, ``shaper``, ``path`` and
+    ``funding_rates`` are the default symbol's. Explicit ``specs`` (or ``spec``)
+    define the symbols instead of ``config.symbols``; explicit ``bars`` (a list: the
+    first symbol's; a mapping: per symbol) replace that symbol's synthetic data.
+    """
 
     def __init__(
         self,
         config: SimConfig | None = None,
         *,
-        bars: Sequence[SimBar] | None = None,
-        spec: InstrumentSpec = BTCUSDT_PERP,
+        bars: Sequence[SimBar] | Mapping[str, Sequence[SimBar]] | None = None,
+        spec: InstrumentSpec | None = None,
+        specs: Sequence[InstrumentSpec] | None = None,
         scenario: list[ScenarioStep] | None = None,
     ) -> None:
         self.config = config or SimConfig()
-        self.spec = spec
-        self.symbol_info = exchange_info_symbol(spec)
-        filters = {f["filterType"]: f for f in self.symbol_info["filters"]}
-        self.fmt = Formats(
-            price=_str_decimals(filters["PRICE_FILTER"]["tickSize"]),
-            qty=_str_decimals(filters["LOT_SIZE"]["stepSize"]),
-        )
-        self.rules = SymbolRules(
-            symbol=spec.symbol,
-            tick=spec.tick_size,
-            step=spec.step_size,
-            min_qty=spec.min_qty,
-            max_qty=spec.max_qty,
-            market_max_qty=spec.market_max_qty,
-            min_notional=spec.min_notional,
-            maker_fee=spec.maker_fee,
-            taker_fee=spec.taker_fee,
-            maint_margin=spec.margin_maint,
-        )
-        # Synthetic/catalog data is loaded by start() in a worker thread (no blocking
-        # work on the event loop); until then path, engine and ticker do not exist.
-        self._explicit = list(bars) if bars is not None else None
-        self.path: PricePath
-        self.engine: MatchingEngine
-        self.ticker: MarketTicker
-        self.venue: Venue
-        self.funding_rates: list[Decimal] = []
-        self.history_bars = 0
+        chosen = list(specs) if specs else ([spec] if spec is not None else [])
+        resolved = chosen or resolve_specs(self.config)
+        if len({s.symbol for s in resolved}) != len(resolved):
+            raise ConfigError("sim: a symbol is listed twice")
         self.faults = Faults()
         self.hub = StreamHub(self.faults, self.config.listen_key_ttl_s)
-        self.director = MarketDirector(
-            lambda: self.engine, lambda: self.venue, lambda: self.ticker, spec.tick_size
+        self.account = Account(
+            self.config.starting_balance, dual_side=self.config.dual_side_position
         )
-        self.shaper: PriceShaper = self.director.shaper
+        self._engines: dict[str, MatchingEngine] = {}
+        self.venue = Venue(self._engines, self.hub, self.faults)
+        self.venue.default_symbol = resolved[0].symbol
+        self.markets: dict[str, SymbolMarket] = {
+            s.symbol: SymbolMarket(s, self.venue) for s in resolved
+        }
+        self.clock = SimClock(self.config.speed)
         self._scenario = scenario or []
-        if self._explicit is not None:
-            self._build(MarketData(self._explicit, []), history=0)
+        explicit = self._explicit_bars(bars)
+        for symbol, rows in explicit.items():
+            self._build(self.markets[symbol], MarketData(list(rows), []), history=0)
         self.limiter = WeightLimiter(
             self.config.weight_limit_per_minute,
             self.config.ban_after_429s,
@@ -137,32 +134,114 @@ class SimExchange:
         self.order_rejections: Counter[int] = Counter()
         self._runner: web.AppRunner | None = None
         self._port = 0
-        self._clock_task: asyncio.Task[None] | None = None
+        self._clock_tasks: list[asyncio.Task[None]] = []
 
-    def _build(self, data: MarketData, *, history: int) -> None:
-        """Price path, matching engine and clock from the replayed data."""
-        self.path = PricePath(data.bars, self.spec.tick_size)
-        self.funding_rates = data.funding_rates
-        # The first bars are history (closed klines on REST before the clock starts).
-        self.history_bars = min(history, len(self.path) - 1)
-        first = self.path.points(self.path.bar(self.history_bars), self.config.steps_per_bar)
-        self.engine = MatchingEngine(
-            self.rules,
-            self.fmt,
-            balance=self.config.starting_balance,
-            leverage=self.config.leverage,
-            dual_side=self.config.dual_side_position,
-            price=first[0],
+    def _explicit_bars(
+        self, bars: Sequence[SimBar] | Mapping[str, Sequence[SimBar]] | None
+    ) -> dict[str, Sequence[SimBar]]:
+        if bars is None:
+            return {}
+        if isinstance(bars, Mapping):
+            unknown = [s for s in bars if s not in self.markets]
+            if unknown:
+                raise ConfigError(f"sim: bars for unknown symbol {unknown[0]!r}")
+            return dict(bars)
+        return {next(iter(self.markets)): bars}
+
+    def _build(self, market: SymbolMarket, data: MarketData, *, history: int) -> None:
+        market.build(
+            data,
+            history=history,
+            account=self.account,
+            engines=self._engines,
+            hub=self.hub,
+            faults=self.faults,
+            clock=self.clock,
+            config=self.config,
         )
-        self.venue = Venue(self.engine, self.hub, self.faults)
-        self.ticker = MarketTicker(self)
 
-    def _load_data(self) -> MarketData:
-        cfg = self.config
-        if cfg.catalog is not None:
-            return data_from_catalog(cfg.catalog, self.spec, cfg.minutes + cfg.history_bars)
-        total = cfg.minutes + cfg.history_bars
-        return data_from_synthetic(cfg.seed, total, cfg.start_price, self.spec)
+    # -------------------------------------------------------------- markets
+    def market(self, symbol: str | None) -> SymbolMarket:
+        """The market of ``symbol``: -1102 when missing, -1121 when not served."""
+        if not symbol:
+            raise VenueError(-1102, SYMBOL_MISSING)
+        found = self.markets.get(symbol)
+        if found is None:
+            raise VenueError(-1121, "Invalid symbol.")
+        return found
+
+    def _m(self, symbol: str | None) -> SymbolMarket:
+        """``symbol``'s market, or the default one for None (Python helpers, /_sim)."""
+        if symbol is None:
+            return next(iter(self.markets.values()))
+        try:
+            return self.market(symbol)
+        except VenueError as exc:
+            raise ConfigError(f"sim: unknown symbol {symbol!r}") from exc
+
+    @property
+    def default_market(self) -> SymbolMarket:
+        """The first symbol's market."""
+        return next(iter(self.markets.values()))
+
+    @property
+    def spec(self) -> InstrumentSpec:
+        """The default symbol's instrument spec."""
+        return self.default_market.spec
+
+    @property
+    def symbol_info(self) -> dict[str, Any]:
+        """The default symbol's exchangeInfo entry."""
+        return self.default_market.symbol_info
+
+    @property
+    def rules(self) -> SymbolRules:
+        """The default symbol's rules."""
+        return self.default_market.rules
+
+    @property
+    def fmt(self) -> Formats:
+        """The default symbol's price/quantity formats."""
+        return self.default_market.fmt
+
+    @property
+    def engine(self) -> MatchingEngine:
+        """The default symbol's matching engine (after ``start`` for loaded data)."""
+        return self.default_market.engine
+
+    @property
+    def ticker(self) -> MarketTicker:
+        """The default symbol's ticker."""
+        return self.default_market.ticker
+
+    @property
+    def director(self) -> MarketDirector:
+        """The default symbol's director."""
+        return self.default_market.director
+
+    @property
+    def shaper(self) -> PriceShaper:
+        """The default symbol's price shaper."""
+        return self.default_market.shaper
+
+    @property
+    def path(self) -> PricePath:
+        """The default symbol's price path."""
+        return self.default_market.path
+
+    @property
+    def history_bars(self) -> int:
+        """History bars of the default symbol."""
+        return self.default_market.history_bars
+
+    @property
+    def funding_rates(self) -> list[Decimal]:
+        """The default symbol's replayed funding rates."""
+        return self.default_market.funding_rates
+
+    @funding_rates.setter
+    def funding_rates(self, rates: list[Decimal]) -> None:
+        self.default_market.funding_rates = rates
 
     # ------------------------------------------------------------ lifecycle
     @property
@@ -191,12 +270,13 @@ class SimExchange:
 
     async def start(self) -> None:
         """Load the data (synthetic/catalog, in a worker thread), bind, start the clock."""
-        if self._explicit is None and not hasattr(self, "engine"):
-            data = await anyio.to_thread.run_sync(self._load_data)
-            self._build(data, history=self.config.history_bars)
+        for market in self.markets.values():
+            if not market.built:
+                data = await anyio.to_thread.run_sync(market.load, self.config)
+                self._build(market, data, history=self.config.history_bars)
         app = web.Application()
         RestApi(self).install(app)
-        self.hub.install(app, symbols=lambda: {self.spec.symbol})
+        self.hub.install(app, symbols=lambda: set(self.markets))
         install_control_routes(app, self)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
@@ -209,22 +289,31 @@ class SimExchange:
         assert server is not None
         sockets = getattr(server, "sockets", None) or []
         self._port = sockets[0].getsockname()[1]
-        self._clock_task = asyncio.create_task(self.ticker.run(), name="sim-clock")
+        self.clock.anchor()
+        self._clock_tasks = [
+            asyncio.create_task(m.ticker.run(), name=f"sim-clock-{m.symbol}")
+            for m in self.markets.values()
+        ]
         if self._scenario:
             self.director.schedule(self._scenario)
-        log.info("sim.started", http=self.base_url_http, ws=self.base_url_ws)
+        log.info(
+            "sim.started",
+            http=self.base_url_http,
+            ws=self.base_url_ws,
+            symbols=list(self.markets),
+        )
 
     async def stop(self) -> None:
         """Stop the clock, close every stream and the server."""
-        if self._clock_task is not None:
-            self._clock_task.cancel()
+        for task in self._clock_tasks:
+            task.cancel()
+        for task in self._clock_tasks:
             try:
-                await self._clock_task
+                await task
             except asyncio.CancelledError:
                 pass
-        self._clock_task = None
-        if hasattr(self, "venue"):
-            await self.venue.close()
+        self._clock_tasks = []
+        await self.venue.close()
         await self.hub.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -259,26 +348,26 @@ class SimExchange:
 
     # --------------------------------------------------------------- orders
     def check_symbol(self, params: dict[str, str]) -> None:
-        """-1121 unless the request names the simulated symbol."""
-        if params.get("symbol") != self.spec.symbol:
-            raise VenueError(-1121, "Invalid symbol.")
+        """-1102 without a symbol, -1121 unless the request names a simulated symbol."""
+        self.market(params.get("symbol"))
 
     async def place_order(self, params: dict[str, str]) -> dict[str, Any]:
-        """Place a regular order as ``POST /fapi/v1/order`` would."""
+        """Place a regular order as ``POST /fapi/v1/order`` would (on ``params["symbol"]``)."""
         return await self.venue.place_order(params)
 
     async def place_algo_order(self, params: dict[str, str]) -> dict[str, Any]:
         """Place a conditional order as ``POST /fapi/v1/algoOrder`` would."""
         return await self.venue.place_algo_order(params)
 
-    async def step_price(self, price: Decimal) -> None:
-        """Move the last price now (continuous move), matching what it crosses."""
+    async def step_price(self, price: Decimal, symbol: str | None = None) -> None:
+        """Move the symbol's last price now (continuous move), matching what it crosses."""
+        market = self._m(symbol)
         async with self.venue.lock:
-            await self.venue.move_locked(price)
+            await self.venue.move_locked(price, symbol=market.symbol)
 
-    async def fire_due_steps(self, t_ms: int) -> None:
-        """Apply the scenario steps due at sim time ``t_ms`` (the clock calls this)."""
-        await self.director.fire_due(t_ms)
+    async def fire_due_steps(self, t_ms: int, symbol: str | None = None) -> None:
+        """Apply the symbol's scenario steps due at sim time ``t_ms`` (its ticker does)."""
+        await self._m(symbol).director.fire_due(t_ms)
 
     # --------------------------------------------------------------- faults
     async def drop_streams(self, kind: str = "all") -> int:
@@ -322,35 +411,48 @@ class SimExchange:
         self.faults.latency_prefix = path_prefix
         log.info("sim.fault_latency", seconds=seconds, path_prefix=path_prefix)
 
-    async def jump_price(self, *, to: Decimal | None = None, pct: Decimal | None = None) -> Decimal:
-        """Fault: gap the price now (to a price or by a percentage); the whole path follows.
+    async def jump_price(
+        self,
+        *,
+        to: Decimal | None = None,
+        pct: Decimal | None = None,
+        symbol: str | None = None,
+    ) -> Decimal:
+        """Fault: gap the symbol's price now (to a price or by a percentage); its whole
+        path follows.
 
         Nothing snaps back: the rest of the current bar and every later bar are shifted.
         Resting orders between fill at their prices; triggered stops fill at the market.
         """
-        return await self.director.jump(to=to, pct=pct)
+        return await self._m(symbol).director.jump(to=to, pct=pct)
 
-    def scenario(self, kind: str, *, at_s: float | Decimal = 0, **params: Any) -> ScenarioStep:
-        """Schedule one scenario step ``at_s`` sim seconds from now (see ``scenarios``)."""
-        return self.director.add(kind, at_s=at_s, **params)
+    def scenario(
+        self, kind: str, *, at_s: float | Decimal = 0, symbol: str | None = None, **params: Any
+    ) -> ScenarioStep:
+        """Schedule one scenario step on ``symbol`` ``at_s`` sim seconds from now."""
+        return self._m(symbol).director.add(kind, at_s=at_s, **params)
 
-    def load_scenario(self, path: Path) -> list[ScenarioStep]:
-        """Validate a TOML scenario file and schedule its steps from now."""
-        return self.director.load(path)
+    def load_scenario(self, path: Path, symbol: str | None = None) -> list[ScenarioStep]:
+        """Validate a TOML scenario file and schedule its steps on ``symbol`` from now."""
+        return self._m(symbol).director.load(path)
 
-    def clear_scenarios(self) -> None:
-        """Drop pending steps; moves in progress stop where they are (no snap back)."""
-        self.director.clear()
+    def clear_scenarios(self, symbol: str | None = None) -> None:
+        """Drop the symbol's pending steps; moves in progress stop where they are."""
+        self._m(symbol).director.clear()
 
     async def set_mark_premium(
-        self, bps: Decimal = Decimal(0), absolute: Decimal = Decimal(0)
+        self,
+        bps: Decimal = Decimal(0),
+        absolute: Decimal = Decimal(0),
+        symbol: str | None = None,
     ) -> None:
         """Mark = last * (1 + bps / 10000) + absolute (MARK_PRICE orders trigger on it)."""
-        await self.venue.set_premium(Decimal(bps), Decimal(absolute))
+        market = self._m(symbol)
+        await self.venue.set_premium(Decimal(bps), Decimal(absolute), symbol=market.symbol)
 
-    def set_funding_rate(self, rate: Decimal | None) -> None:
-        """Override the next funding rate (None: back to the data's/configured rate)."""
-        self.ticker.funding_override = rate
+    def set_funding_rate(self, rate: Decimal | None, symbol: str | None = None) -> None:
+        """Override the symbol's next funding rate (None: back to the data's/configured)."""
+        self._m(symbol).ticker.funding_override = rate
 
     async def restart(self, down_s: float) -> int:
         """Fault: the venue restarts: every WebSocket closes, listen keys are forgotten, and
@@ -365,12 +467,13 @@ class SimExchange:
 
     def set_hedge_mode(self, enabled: bool) -> None:
         """Fault/config: what ``/fapi/v1/positionSide/dual`` reports (hedge mode on/off)."""
-        self.engine.dual_side = enabled
+        self.account.dual_side = enabled
         log.info("sim.hedge_mode", enabled=enabled)
 
     def set_partial_fills(self, enabled: bool) -> None:
         """Fault: a touched resting order fills half (on the step) per touch, not all at once."""
-        self.engine.partial_fills = enabled
+        for engine in self._engines.values():
+            engine.partial_fills = enabled
         log.info("sim.partial_fills", enabled=enabled)
 
     def set_weight_limit(self, limit: int) -> None:
@@ -381,7 +484,8 @@ class SimExchange:
     def clear_faults(self) -> None:
         """Remove every active fault and reset the rate limiter (scenarios keep running)."""
         self.faults.clear()
-        self.engine.partial_fills = False
+        for engine in self._engines.values():
+            engine.partial_fills = False
         self.limiter.set_limit(self.config.weight_limit_per_minute)
         self.limiter.reset()
 

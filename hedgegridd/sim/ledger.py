@@ -1,16 +1,17 @@
-"""The simulated account: USDT wallet, position legs, trades, mark price and margin.
+"""One symbol's part of the account: position legs, trades, mark price and margin.
 
-``Ledger`` books fills (PnL, fees, entry prices), settles funding, values the legs at
-the mark price and decides when the account is liquidated. The mark is the last
-price plus a configurable premium (``set_premium``: basis points and/or an absolute
-amount), so mark-triggered and last-triggered behaviour can differ.
+``Ledger`` books fills (PnL, fees, entry prices) and settles funding into the shared
+``Account`` wallet (with income records), and values the symbol's legs at its mark
+price. The mark is the last price plus a configurable premium (``set_premium``:
+basis points and/or an absolute amount), so mark-triggered and last-triggered
+behaviour can differ.
 """
 
 from __future__ import annotations
 
-import itertools
 from decimal import ROUND_HALF_UP, Decimal
 
+from hedgegridd.sim.account import Account
 from hedgegridd.sim.events import Event, account_event
 from hedgegridd.sim.orders import Formats, SimOrder, SimPosition, SimTrade
 from hedgegridd.sim.rules import SymbolRules
@@ -27,21 +28,21 @@ def is_hedge_close(side: str, position_side: str) -> bool:
 
 
 class Ledger:
-    """Wallet, legs, trade history and the mark price of one symbol's account."""
+    """Legs, trade history, leverage and the mark price of one symbol (wallet: the account's)."""
 
     def __init__(
         self,
         rules: SymbolRules,
         fmt: Formats,
         *,
-        balance: Decimal,
+        account: Account,
         leverage: int,
         price: Decimal,
         max_history: int = 50_000,
     ) -> None:
         self.rules = rules
         self.fmt = fmt
-        self.wallet = balance
+        self.account = account
         self.leverage = leverage
         self.price = price
         self.positions: dict[str, SimPosition] = {side: SimPosition(side) for side in SIDES}
@@ -49,7 +50,11 @@ class Ledger:
         self.max_history = max_history
         self.premium_bps = Decimal(0)
         self.premium_abs = Decimal(0)
-        self._trade_ids = itertools.count(5_000_000_001)
+
+    @property
+    def wallet(self) -> Decimal:
+        """The account's USDT wallet balance (shared by every symbol)."""
+        return self.account.wallet
 
     # ------------------------------------------------------------------ mark
     def mark_of(self, last: Decimal) -> Decimal:
@@ -88,14 +93,13 @@ class Ledger:
         mark = self.mark
         return sum((abs(p.amt) * mark / lev for p in self.positions.values()), Decimal(0))
 
-    def liquidation_due(self) -> bool:
-        """Whether margin balance (wallet + unrealized) <= maintenance margin."""
-        legs = [p for p in self.positions.values() if p.amt != 0]
-        if not legs:
-            return False
+    def maint_margin(self) -> Decimal:
+        """Maintenance margin of the open legs at the mark (one tier)."""
         mark = self.mark
-        maint = sum((abs(p.amt) * mark * self.rules.maint_margin for p in legs), Decimal(0))
-        return self.wallet + self.unrealized() <= maint
+        return sum(
+            (abs(p.amt) * mark * self.rules.maint_margin for p in self.positions.values()),
+            Decimal(0),
+        )
 
     # ----------------------------------------------------------------- fills
     def book_fill(
@@ -121,13 +125,16 @@ class Ledger:
         commission = (qty * px * fee_rate).quantize(FEE_QUANTUM)
         pos.realized += realized
         pos.update_ms = now_ms
-        self.wallet += realized - commission
+        trade_id = self.account.next_trade_id()
+        symbol = self.rules.symbol
+        self.account.credit(symbol, "REALIZED_PNL", realized, now_ms, trade_id)
+        self.account.credit(symbol, "COMMISSION", -commission, now_ms, trade_id)
         order.executed += qty
         order.cum_quote += qty * px
         order.status = "FILLED" if order.remaining == 0 else "PARTIALLY_FILLED"
         order.update_ms = now_ms
         trade = SimTrade(
-            trade_id=next(self._trade_ids),
+            trade_id=trade_id,
             order_id=order.order_id,
             symbol=order.symbol,
             side=order.side,
@@ -145,7 +152,10 @@ class Ledger:
         return trade
 
     def settle_funding(self, rate: Decimal, now_ms: int) -> list[Event]:
-        """Funding at the mark: each leg pays ``amt * mark * rate`` (longs pay a positive rate)."""
+        """Funding at the mark: each leg pays ``amt * mark * rate`` (longs pay a positive rate).
+
+        One FUNDING_FEE income record per leg; the event carries the account's balance.
+        """
         legs = [p for p in self.positions.values() if p.amt != 0]
         if not legs:
             return []
@@ -153,7 +163,7 @@ class Ledger:
         total = Decimal(0)
         for pos in legs:
             fee = -(pos.amt * mark * rate).quantize(FEE_QUANTUM)
-            self.wallet += fee
+            self.account.credit(self.rules.symbol, "FUNDING_FEE", fee, now_ms)
             total += fee
             pos.extra["funding"] = pos.extra.get("funding", Decimal(0)) + fee
         # Cross margin: Binance pushes the balance only (no P) for a funding fee.

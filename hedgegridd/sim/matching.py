@@ -132,14 +132,23 @@ def trigger_marked(engine: MatchingEngine, now_ms: int) -> list[Event]:
 
 
 def check_liquidation(engine: MatchingEngine, now_ms: int) -> list[Event]:
-    """Liquidate every leg at the mark when margin balance <= maintenance margin.
+    """Liquidate every leg of every symbol when the account's margin balance <=
+    its maintenance margin (cross margin: one account for all symbols).
 
-    Open orders and algo orders are cancelled first; each leg closes with an
-    ``autoclose-`` LIMIT IOC order reported as ``x: CALCULATED`` (Binance's
-    liquidation execution), charged the taker fee.
+    Open orders and algo orders are cancelled first; each leg closes at its
+    symbol's mark with an ``autoclose-`` LIMIT IOC order reported as
+    ``x: CALCULATED`` (Binance's liquidation execution), charged the taker fee.
     """
-    if not engine.ledger.liquidation_due():
+    if not engine.account.liquidation_due():
         return []
+    books = [b for b in engine.account.books.values() if isinstance(b, MatchingEngine)]
+    events: list[Event] = []
+    for book in books:
+        events += _liquidate(book, now_ms)
+    return events
+
+
+def _liquidate(engine: MatchingEngine, now_ms: int) -> list[Event]:
     mark = engine.mark
     events: list[Event] = []
     for order in engine.open_orders():

@@ -53,7 +53,9 @@ async def test_latency_price_jump_hedge_mode_and_weight_over_http(api: SignedCli
     assert (await api.call("GET", "/fapi/v1/time", signed=False))[0] == 200
     status, body = await fault(api, "price_jump", {"pct": "-5"})
     assert (status, body["price"]) == (200, "57000.00")
-    _, ticker, _ = await api.call("GET", "/fapi/v1/ticker/bookTicker", signed=False)
+    _, ticker, _ = await api.call(
+        "GET", "/fapi/v1/ticker/bookTicker", {"symbol": "BTCUSDT"}, signed=False
+    )
     assert ticker["bidPrice"] == "57000.00"
     assert (await fault(api, "hedge_mode", {"enabled": False}))[0] == 200
     _, dual, _ = await api.call("GET", "/fapi/v1/positionSide/dual")
