@@ -14,91 +14,35 @@ never block the event loop.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import sqlite3
-import threading
-from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any
 
 from hedgegridd.errors import StateStoreError
+from hedgegridd.supervisor.state_records import (
+    MIGRATIONS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    SIDES,
+    FlattenIntent,
+    JournalEntry,
+    Latch,
+    dumps,
+    loads,
+)
 from hedgegridd.supervisor.state_retention import JournalRetention, prune_journal
+from hedgegridd.supervisor.state_worker import StateWorker
 
-SCHEMA_VERSION = 2
-
-_SCHEMA_V1 = (
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE kv_decimal (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE kv_flag (key TEXT PRIMARY KEY, value INTEGER NOT NULL CHECK (value IN (0, 1)))",
-    "CREATE TABLE killswitch_latch (id INTEGER PRIMARY KEY CHECK (id = 1),"
-    " reason TEXT NOT NULL, details TEXT NOT NULL, fired_at_ns INTEGER NOT NULL)",
-    "CREATE TABLE journal (id INTEGER PRIMARY KEY AUTOINCREMENT, at_ns INTEGER NOT NULL,"
-    " kind TEXT NOT NULL, actor TEXT NOT NULL, details TEXT NOT NULL)",
-)
-# Upgrades: MIGRATIONS[v] takes a database from schema v to v + 1.
-_FLATTEN_INTENT = (
-    "CREATE TABLE flatten_intent (id INTEGER PRIMARY KEY CHECK (id = 1),"
-    " side TEXT NOT NULL, actor TEXT NOT NULL, pause_reason TEXT,"
-    " pending INTEGER NOT NULL CHECK (pending IN (0, 1)), requested_at_ns INTEGER NOT NULL)"
-)
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: (_FLATTEN_INTENT,)}
-_SCHEMA = (*_SCHEMA_V1, _FLATTEN_INTENT)
-_SIDES = ("LONG", "SHORT", "BOTH")
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Latch:
-    """The kill-switch latch as persisted when it fired."""
-
-    reason: str
-    details: Mapping[str, Any]
-    fired_at_ns: int
-
-
-@dataclass(frozen=True, slots=True)
-class FlattenIntent:
-    """A flatten that was requested and, until an operator resumes, its pause.
-
-    ``pending`` is true until the book was verified flat: a restarted daemon sends
-    what remains. ``pause_reason`` (e.g. ``operator_flatten``) keeps entries paused
-    across restarts until an operator resumes; None for a kill-switch flatten (the
-    latch holds that one).
-    """
-
-    side: str  # LONG | SHORT | BOTH
-    actor: str
-    pause_reason: str | None
-    pending: bool
-    requested_at_ns: int
-
-
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
-    """One operator command or safety action."""
-
-    id: int
-    at_ns: int
-    kind: str
-    actor: str
-    details: Mapping[str, Any]
-
-
-def _dumps(details: Mapping[str, Any]) -> str:
-    return json.dumps(dict(details), sort_keys=True, default=str)
-
-
-def _loads(text: str) -> Mapping[str, Any]:
-    value = json.loads(text)
-    if not isinstance(value, dict):
-        raise StateStoreError(f"state database holds a non-object details value: {text[:40]!r}")
-    return MappingProxyType(value)
+__all__ = [
+    "SCHEMA_VERSION",
+    "AsyncStateStore",
+    "FlattenIntent",
+    "JournalEntry",
+    "Latch",
+    "StateStore",
+]
 
 
 class StateStore:
@@ -150,7 +94,7 @@ class StateStore:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if not tables:
             conn.execute("BEGIN IMMEDIATE")
-            for stmt in _SCHEMA:
+            for stmt in SCHEMA:
                 conn.execute(stmt)
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
@@ -229,7 +173,7 @@ class StateStore:
         ).fetchone()
         if row is None:
             return None
-        return Latch(reason=row[0], details=_loads(row[1]), fired_at_ns=int(row[2]))
+        return Latch(reason=row[0], details=loads(row[1]), fired_at_ns=int(row[2]))
 
     def set_killswitch_latch(
         self, reason: str, details: Mapping[str, Any], at_ns: int, *, actor: str = "killswitch"
@@ -262,11 +206,11 @@ class StateStore:
         self._conn.execute(
             "INSERT OR IGNORE INTO killswitch_latch (id, reason, details, fired_at_ns) "
             "VALUES (1, ?, ?, ?)",
-            (reason, _dumps(details), at_ns),
+            (reason, dumps(details), at_ns),
         )
         self._conn.execute(
             "INSERT INTO journal (at_ns, kind, actor, details) VALUES (?, ?, ?, ?)",
-            (at_ns, "killswitch.fired", actor, _dumps({"reason": reason, **details})),
+            (at_ns, "killswitch.fired", actor, dumps({"reason": reason, **details})),
         )
 
     def clear_killswitch_latch(self, by: str, at_ns: int) -> None:
@@ -307,8 +251,8 @@ class StateStore:
         Two pending sides merge to BOTH; a pause reason already recorded is kept.
         Journaled as ``flatten.intent`` in the same transaction.
         """
-        if side not in _SIDES:
-            raise StateStoreError(f"flatten side must be one of {_SIDES}, got {side!r}")
+        if side not in SIDES:
+            raise StateStoreError(f"flatten side must be one of {SIDES}, got {side!r}")
         try:
             with self._transaction():
                 intent = self._intent_rows(
@@ -337,7 +281,7 @@ class StateStore:
         )
         self._conn.execute(
             "INSERT INTO journal (at_ns, kind, actor, details) VALUES (?, ?, ?, ?)",
-            (at_ns, "flatten.intent", actor, _dumps({"side": merged_side})),
+            (at_ns, "flatten.intent", actor, dumps({"side": merged_side})),
         )
         return FlattenIntent(merged_side, actor, reason, True, at_ns)
 
@@ -356,7 +300,7 @@ class StateStore:
         """Append one entry to the event journal."""
         self._exec(
             "INSERT INTO journal (at_ns, kind, actor, details) VALUES (?, ?, ?, ?)",
-            (at_ns, kind, actor, _dumps(details)),
+            (at_ns, kind, actor, dumps(details)),
         )
         self._journal_written()
 
@@ -379,7 +323,7 @@ class StateStore:
             (max(0, int(limit)),),
         ).fetchall()
         return [
-            JournalEntry(id=r[0], at_ns=r[1], kind=r[2], actor=r[3], details=_loads(r[4]))
+            JournalEntry(id=r[0], at_ns=r[1], kind=r[2], actor=r[3], details=loads(r[4]))
             for r in rows
         ]
 
@@ -403,7 +347,7 @@ class _Tx:
 class AsyncStateStore:
     """Awaitable facade over ``StateStore``: every call runs on one dedicated worker thread."""
 
-    def __init__(self, store: StateStore, worker: _Worker) -> None:
+    def __init__(self, store: StateStore, worker: StateWorker) -> None:
         self._store = store
         self._worker = worker
 
@@ -412,7 +356,7 @@ class AsyncStateStore:
         cls, path: Path | str, retention: JournalRetention | None = None
     ) -> AsyncStateStore:
         """Open the store on a fresh worker thread; raises StateStoreError on failure."""
-        worker = _Worker()
+        worker = StateWorker()
         try:
             store = await worker.call(StateStore.open, path, retention)
         except BaseException:
@@ -492,60 +436,3 @@ class AsyncStateStore:
 
     async def recent_journal(self, limit: int = 50) -> list[JournalEntry]:
         return await self._worker.call(self._store.recent_journal, limit)
-
-
-class _Worker:
-    """One long-lived thread that runs submitted callables in order.
-
-    Results come back to the awaiting task through an asyncio future resolved with
-    ``call_soon_threadsafe`` (the daemon runs anyio on the asyncio backend).
-    """
-
-    def __init__(self) -> None:
-        self._jobs: deque[Callable[[], None]] = deque()
-        self._cond = threading.Condition()
-        self._closed = False
-        self._thread = threading.Thread(target=self._loop, name="hedgegridd-state", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while True:
-            with self._cond:
-                while not self._jobs and not self._closed:
-                    self._cond.wait()
-                if not self._jobs:
-                    return
-                job = self._jobs.popleft()
-            job()
-
-    async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-
-        def _resolve(ok: bool, value: Any) -> None:
-            if future.done():
-                return
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
-
-        def _job() -> None:
-            try:
-                result = fn(*args)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the awaiting task
-                loop.call_soon_threadsafe(_resolve, False, exc)
-            else:
-                loop.call_soon_threadsafe(_resolve, True, result)
-
-        with self._cond:
-            if self._closed:
-                raise StateStoreError("state store is closed")
-            self._jobs.append(_job)
-            self._cond.notify()
-        return await future
-
-    def shutdown(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
