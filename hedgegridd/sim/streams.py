@@ -62,6 +62,7 @@ class MarketConn:
     route: str
     subs: Subscriptions
     live: set[str] = field(default_factory=set)
+    users: list[tuple[str, UserConn]] = field(default_factory=list)
 
     @property
     def streams(self) -> set[str]:
@@ -193,7 +194,7 @@ class StreamHub:
         keys = request.query.getall("listenKey", [])
         if not keys and tail and (route == PRIVATE or tail in self.listen_keys):
             keys = [tail]
-        if keys or route == PRIVATE:
+        if keys:
             events = request.query.getall("events", [])
             return await self._user_stream(request, route, combined, keys, events)
         names = request.query.get("streams", "") if combined else tail
@@ -229,12 +230,21 @@ class StreamHub:
                     await self._control_message(conn, msg.data)
         finally:
             self._market.discard(conn)
+            for key, reg in conn.users:
+                self._user.get(key, set()).discard(reg)
         return ws
 
     async def _control_message(self, conn: MarketConn, text: str) -> None:
-        result = handle_control(conn.subs, text, self._served)
+        result = handle_control(conn.subs, text, self._served, self.listen_keys.__contains__)
         self.subscribe_requests += result.method == "SUBSCRIBE"
         self._subscribe(conn, result.added)
+        for item in result.user:
+            key, _, event = item.partition("@")
+            events = frozenset({event}) if event else None
+            reg = UserConn(conn.ws, events, conn.subs.combined, conn.route)
+            self._user.setdefault(key, set()).add(reg)
+            conn.users.append((key, reg))
+            self.connects["user"] += 1
         conn.live &= conn.subs.streams
         await self._send(conn.ws, json.dumps(result.reply))
 

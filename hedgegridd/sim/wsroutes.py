@@ -100,12 +100,20 @@ class ControlResult:
     reply: dict[str, Any]
     added: tuple[str, ...] = ()
     method: str = ""
+    user: tuple[str, ...] = ()  # listen-key items (``K`` or ``K@EVENT``) subscribed
 
 
 def handle_control(
-    state: Subscriptions, text: str, symbols: Callable[[], Collection[str]]
+    state: Subscriptions,
+    text: str,
+    symbols: Callable[[], Collection[str]],
+    is_key: Callable[[str], bool] = lambda _k: False,
 ) -> ControlResult:
-    """Apply one JSON control message to ``state``; the reply Binance would send."""
+    """Apply one JSON control message to ``state``; the reply Binance would send.
+
+    SUBSCRIBE params that name a listen key (``K``, or ``K@EVENT`` for one event type)
+    subscribe the connection to that user data stream (``ControlResult.user``).
+    """
     try:
         req = json.loads(text)
     except ValueError as exc:
@@ -141,11 +149,13 @@ def handle_control(
             state.streams.difference_update(names)
             return ControlResult({"result": None, "id": req_id}, method=method)
         served = symbols()
-        if not all(is_served(n, served) for n in names):
+        user = tuple(n for n in names if is_key(n.split("@", 1)[0]))
+        market = [n for n in names if n not in user]
+        if not all(is_served(n, served) for n in market):
             return ControlResult(error(2, INVALID_STREAM, req_id), method=method)
-        added = tuple(n for n in names if n not in state.streams)
+        added = tuple(n for n in market if n not in state.streams)
         state.streams.update(names)
-        return ControlResult({"result": None, "id": req_id}, added, method)
+        return ControlResult({"result": None, "id": req_id}, added, method, user)
     if method == "LIST_SUBSCRIPTIONS":
         return ControlResult({"result": sorted(state.streams), "id": req_id})
     return _property(state, method, params, req_id)

@@ -161,7 +161,7 @@ async def test_strict_legacy_paths_carry_public_data_only() -> None:
 @pytest.mark.asyncio
 async def test_private_route_user_stream_with_event_filter_and_combined_mode() -> None:
     """/private/ws?listenKey=K&events=... pushes only the named events; /private/stream
-    wraps them as {"stream": K, "data": ...}; /private/ws/K is the raw form."""
+    wraps them as {"stream": K, "data": ...}; /private/ws/K and SUBSCRIBE [K] are raw."""
     async with (
         SimExchange(SimConfig(speed=1), bars=SWING) as sim,
         aiohttp.ClientSession() as session,
@@ -177,7 +177,10 @@ async def test_private_route_user_stream_with_event_filter_and_combined_mode() -
             f"{base}/private/stream?listenKey={key}&events=ORDER_TRADE_UPDATE/ACCOUNT_UPDATE"
         )
         raw = await session.ws_connect(f"{base}/private/ws/{key}")
-        assert sim.hub.route_connects["private"] == 3
+        by_subscribe = await session.ws_connect(f"{base}/private/ws")
+        await by_subscribe.send_json({"method": "SUBSCRIBE", "params": [key], "id": 1})
+        assert await read_json(by_subscribe) == {"result": None, "id": 1}
+        assert sim.hub.route_connects["private"] == 4
         status, _ = await api.order(
             side="BUY", positionSide="LONG", type="MARKET", quantity="0.010", timeInForce=None
         )
@@ -189,8 +192,10 @@ async def test_private_route_user_stream_with_event_filter_and_combined_mode() -
         assert {m["data"]["e"] for m in wrapped} <= {"ORDER_TRADE_UPDATE", "ACCOUNT_UPDATE"}
         plain = await collect(raw, lambda m: any(x["e"] == "TRADE_LITE" for x in m))
         assert "ORDER_TRADE_UPDATE" in {x["e"] for x in plain}
+        subscribed = await collect(by_subscribe, lambda m: len(m) >= 1)
+        assert subscribed[0]["e"] in {"ORDER_TRADE_UPDATE", "TRADE_LITE", "ACCOUNT_UPDATE"}
         async with session.get(f"{base}/private/ws?listenKey=nope") as resp:
             assert resp.status == 400
             assert (await resp.json())["code"] == -1125
-        for ws in (only_acct, combined, raw):
+        for ws in (only_acct, combined, raw, by_subscribe):
             await ws.close()
