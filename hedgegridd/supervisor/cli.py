@@ -20,6 +20,7 @@ from hedgegridd.supervisor.exit_codes import EXIT_CODES_HELP, ExitCode
 from hedgegridd.supervisor.logsetup import configure_logging
 from hedgegridd.supervisor.secrets import load_secrets
 from hedgegridd.supervisor.settings import DEFAULT_CONFIG_PATH, load_settings
+from hedgegridd.telegram.config import require_token
 from hedgegridd.venues.guards import check_mode_guards
 
 if TYPE_CHECKING:
@@ -124,6 +125,7 @@ def main(
             other_env_keys=secrets.binance_other_env,
         )
         check_offline(settings)
+        require_token(settings.telegram, secrets.telegram_bot_token)
     except ConfigError as exc:
         return _config_failure(str(exc))
     configure_logging(

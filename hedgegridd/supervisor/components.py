@@ -44,6 +44,8 @@ from hedgegridd.supervisor.health import Health
 from hedgegridd.supervisor.secrets import Secrets
 from hedgegridd.supervisor.settings import Settings
 from hedgegridd.supervisor.state import AsyncStateStore
+from hedgegridd.telegram.config import require_token
+from hedgegridd.telegram.poller import TelegramBot
 
 log = structlog.get_logger(__name__)
 
@@ -113,11 +115,12 @@ class OpsComponents:
     killswitch: KillSwitch | None
     metrics: MetricsServer | None
     control: ControlServer | None
+    telegram: TelegramBot | None = None
     notify: Notifier | None = None
 
     def post_node(self) -> Iterator[tuple[str, Any]]:
         """Components started once the node is ready, in order."""
-        for name in ("killswitch", "metrics", "control", "notify"):
+        for name in ("killswitch", "metrics", "control", "telegram", "notify"):
             component = getattr(self, name)
             if component is not None:
                 yield name, component
@@ -217,6 +220,7 @@ def build_ops(
         mode=settings.mode.value,
         daemon_version=__version__,
     )
+    telegram = _build_telegram(settings, secrets, backend, store, metrics)
     control = ControlServer(
         settings.control,
         backend,
@@ -229,8 +233,27 @@ def build_ops(
         killswitch=killswitch,
         metrics=metrics,
         control=control,
+        telegram=telegram,
         notify=_build_notifier(settings, alerts, handle, health),
     )
+
+
+def _build_telegram(
+    settings: Settings,
+    secrets: Secrets,
+    backend: SupervisorBackend,
+    store: AsyncStateStore,
+    metrics: MetricsServer | None,
+) -> TelegramBot | None:
+    """The Telegram control bot (``[telegram]``) on the control backend, or None."""
+    if not settings.telegram.enabled:
+        return None
+    require_token(settings.telegram, secrets.telegram_bot_token)
+    assert secrets.telegram_bot_token is not None
+    bot = TelegramBot(settings.telegram, secrets.telegram_bot_token, backend, store.journal)
+    if metrics is not None:
+        metrics.registry.register(bot.collector())
+    return bot
 
 
 def _build_notifier(

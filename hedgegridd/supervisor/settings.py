@@ -29,6 +29,7 @@ from hedgegridd.control.config import ControlConfig
 from hedgegridd.errors import ConfigError
 from hedgegridd.ops.config import AlertsConfig, KillSwitchConfig, MetricsConfig
 from hedgegridd.ops.notify_config import NotifyConfig
+from hedgegridd.telegram.config import TelegramConfig
 from hedgegridd.venues.config import Mode, ReconcileSettings, VenueSettings
 
 DEFAULT_CONFIG_PATH = Path("/etc/hedgegrid/hedgegridd.toml")
@@ -176,6 +177,7 @@ class Settings(BaseSettings):
     metrics: MetricsConfig = MetricsConfig()
     control: ControlConfig = ControlConfig()
     reconcile: ReconcileSettings = ReconcileSettings()
+    telegram: TelegramConfig = TelegramConfig()
 
     @classmethod
     def settings_customise_sources(
