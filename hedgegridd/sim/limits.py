@@ -12,23 +12,64 @@ import math
 import time
 from dataclasses import dataclass
 
-# Weights of the endpoints the adapter calls (Binance's documented values; 1 otherwise).
+# Request weights as Binance documents them for each endpoint (1 when not listed).
 ENDPOINT_WEIGHTS: dict[tuple[str, str], int] = {
     ("GET", "/fapi/v1/exchangeInfo"): 1,
+    ("GET", "/fapi/v1/aggTrades"): 20,
+    ("GET", "/fapi/v1/fundingInfo"): 0,  # its own 500 / 5 min / IP bucket (not modelled)
+    ("GET", "/fapi/v1/fundingRate"): 0,  # shares that bucket with fundingInfo
+    ("GET", "/fapi/v1/leverageBracket"): 1,
     ("GET", "/fapi/v2/account"): 5,
     ("GET", "/fapi/v3/account"): 5,
+    ("GET", "/fapi/v2/balance"): 5,
+    ("GET", "/fapi/v3/balance"): 5,
     ("GET", "/fapi/v2/positionRisk"): 5,
     ("GET", "/fapi/v3/positionRisk"): 5,
+    ("GET", "/fapi/v1/symbolConfig"): 5,
+    ("GET", "/fapi/v1/commissionRate"): 20,
+    ("GET", "/fapi/v1/income"): 30,
     ("GET", "/fapi/v1/allOrders"): 5,
     ("GET", "/fapi/v1/userTrades"): 5,
-    ("GET", "/fapi/v1/openOrders"): 1,
     ("GET", "/fapi/v1/openAlgoOrders"): 1,
     ("GET", "/fapi/v1/allAlgoOrders"): 5,
     ("GET", "/fapi/v1/positionSide/dual"): 30,
     ("POST", "/fapi/v1/batchOrders"): 5,
     ("DELETE", "/fapi/v1/batchOrders"): 1,
-    ("GET", "/fapi/v1/klines"): 5,
 }
+# Weight without / with ``symbol`` (a request for every symbol costs more).
+ALL_SYMBOLS_WEIGHTS: dict[tuple[str, str], tuple[int, int]] = {
+    ("GET", "/fapi/v1/ticker/24hr"): (40, 1),
+    ("GET", "/fapi/v1/ticker/price"): (2, 1),
+    ("GET", "/fapi/v2/ticker/price"): (2, 1),
+    ("GET", "/fapi/v1/ticker/bookTicker"): (5, 2),
+    ("GET", "/fapi/v1/openOrders"): (40, 1),
+    ("GET", "/fapi/v1/premiumIndex"): (10, 1),
+}
+KLINE_PATHS = frozenset(
+    {"/fapi/v1/klines", "/fapi/v1/markPriceKlines", "/fapi/v1/indexPriceKlines"}
+)
+
+
+def _limit(params: dict[str, str], default: int) -> int:
+    try:
+        return int(params.get("limit") or default)
+    except ValueError:
+        return default
+
+
+def request_weight(method: str, path: str, params: dict[str, str] | None = None) -> int:
+    """Binance's weight of one request (klines and depth by ``limit``, tickers by symbol)."""
+    params = params or {}
+    if method == "GET" and path in KLINE_PATHS:
+        limit = _limit(params, 500)
+        return 1 if limit < 100 else 2 if limit < 500 else 5 if limit <= 1000 else 10
+    if method == "GET" and path == "/fapi/v1/depth":
+        limit = _limit(params, 500)
+        return 2 if limit <= 50 else 5 if limit <= 100 else 10 if limit <= 500 else 20
+    pair = ALL_SYMBOLS_WEIGHTS.get((method, path))
+    if pair is not None:
+        return pair[1] if params.get("symbol") else pair[0]
+    return ENDPOINT_WEIGHTS.get((method, path), 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +96,12 @@ class WeightLimiter:
         self.count_429 = 0
         self.count_418 = 0
 
-    def check(self, method: str, path: str) -> LimitDecision:
+    @property
+    def banned_until_ms(self) -> int:
+        """Wall-clock end of the current 418 ban (ms; 0 when not banned)."""
+        return int(self._banned_until * 1000)
+
+    def check(self, method: str, path: str, params: dict[str, str] | None = None) -> LimitDecision:
         """Count the request's weight and decide whether it may proceed."""
         now = time.time()
         if now < self._banned_until:
@@ -64,7 +110,7 @@ class WeightLimiter:
         window = int(now // 60)
         if window != self._window:
             self._window, self._used, self._violations = window, 0, 0
-        weight = ENDPOINT_WEIGHTS.get((method, path), 1)
+        weight = request_weight(method, path, params)
         retry_after = max(1, math.ceil((window + 1) * 60 - now))
         if self._used + weight > self.limit:
             self._violations += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from hedgegridd.sim.orders import VenueError
 
@@ -28,7 +29,9 @@ def param_decimal(params: dict[str, str], key: str, *, required: bool = True) ->
     raw = params.get(key)
     if raw is None or raw == "":
         if required:
-            raise VenueError(-1102, f"Mandatory parameter '{key}' was not sent, was empty/null.")
+            raise VenueError(
+                -1102, f"Mandatory parameter '{key}' was not sent, was empty/null, or malformed."
+            )
         return None
     try:
         value = Decimal(raw)
@@ -37,6 +40,54 @@ def param_decimal(params: dict[str, str], key: str, *, required: bool = True) ->
     if not value.is_finite():
         raise VenueError(-1100, f"Illegal characters found in parameter '{key}'.")
     return value
+
+
+def param_int(params: dict[str, str], key: str, default: int) -> int:
+    """An optional integer parameter (-1100 when it is not an integer)."""
+    raw = params.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise VenueError(
+            -1100,
+            f"Illegal characters found in parameter '{key}'; legal range is '^[0-9]{{1,20}}$'.",
+        ) from exc
+
+
+def percent_price(filters: list[dict[str, Any]]) -> tuple[Decimal, Decimal] | None:
+    """``(multiplierUp, multiplierDown)`` of a symbol's PERCENT_PRICE filter, if it has one."""
+    for f in filters:
+        if f.get("filterType") == "PERCENT_PRICE":
+            return Decimal(str(f["multiplierUp"])), Decimal(str(f["multiplierDown"]))
+    return None
+
+
+def check_percent_price(
+    band: tuple[Decimal, Decimal] | None, side: str, price: Decimal, mark: Decimal
+) -> None:
+    """PERCENT_PRICE: BUY price <= mark x multiplierUp (-4016), SELL >= mark x down (-4024)."""
+    if band is None:
+        return
+    up, down = band
+    if side == "BUY" and price > mark * up:
+        raise VenueError(-4016, "Price is higher than mark price multiplier cap.")
+    if side == "SELL" and price < mark * down:
+        raise VenueError(-4024, "Price is lower than mark price multiplier floor.")
+
+
+def check_market_percent_price(
+    band: tuple[Decimal, Decimal] | None, side: str, best: Decimal, mark: Decimal
+) -> None:
+    """A MARKET order whose counterparty best price is outside the band: -4131."""
+    if band is None:
+        return
+    up, down = band
+    if (side == "BUY" and best > mark * up) or (side == "SELL" and best < mark * down):
+        raise VenueError(
+            -4131, "The counterparty's best price does not meet the PERCENT_PRICE filter limit."
+        )
 
 
 def int_id(raw: str, name: str) -> int:

@@ -229,10 +229,13 @@ async def test_public_market_endpoints(api: SignedClient) -> None:
     _, prem, _ = await api.call("GET", "/fapi/v1/premiumIndex", {"symbol": "BTCUSDT"}, signed=False)
     assert (prem["markPrice"], prem["lastFundingRate"]) == ("60000.00", "0.00010000")
     assert prem["nextFundingTime"] % (8 * 3_600_000) == 0
-    _, book, _ = await api.call("GET", "/fapi/v1/ticker/bookTicker", signed=False)
+    sym = {"symbol": "BTCUSDT"}
+    _, book, _ = await api.call("GET", "/fapi/v1/ticker/bookTicker", sym, signed=False)
     assert (book["bidPrice"], book["askPrice"]) == ("60000.00", "60000.10")
-    _, last, _ = await api.call("GET", "/fapi/v1/ticker/price", signed=False)
+    _, last, _ = await api.call("GET", "/fapi/v1/ticker/price", sym, signed=False)
     assert last["price"] == "60000.00"
-    _, depth, _ = await api.call("GET", "/fapi/v1/depth", {"limit": 5}, signed=False)
+    _, every, _ = await api.call("GET", "/fapi/v1/ticker/price", signed=False)
+    assert [row["symbol"] for row in every] == ["BTCUSDT"]  # no symbol: a list of all
+    _, depth, _ = await api.call("GET", "/fapi/v1/depth", {**sym, "limit": 5}, signed=False)
     assert depth["bids"][0] == ["60000.00", "5.000"]
     assert depth["asks"][-1] == ["60000.50", "5.000"]

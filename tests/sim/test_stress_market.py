@@ -153,7 +153,8 @@ async def test_funding_spike_and_premium_reach_every_view() -> None:
         await until(lambda: watch.marks(mark), "a mark print")
         data = next(d for s, d in watch.prints[mark:] if s.endswith("markPrice"))
         assert (data["r"], data["p"], data["i"]) == ("0.00300000", "60300.00", "60000.00")
-        _, index, _ = await api.call("GET", "/fapi/v1/premiumIndex", signed=False)
+        sym = {"symbol": "BTCUSDT"}
+        _, index, _ = await api.call("GET", "/fapi/v1/premiumIndex", sym, signed=False)
         assert (index["lastFundingRate"], index["markPrice"], index["indexPrice"]) == (
             "0.00300000",
             "60300.00",
