@@ -70,6 +70,12 @@ class VenueCollector(Collector):
             ("reconcile_repairs", "Differences repaired within the round.", s.repairs),
             ("reconcile_mass_status", "Mass status reconciliations requested.", s.mass_status),
             ("reconcile_escalations", "Differences that outlived the repairs.", s.escalations),
+            ("reconcile_lookups", "Orders of ours looked up at the venue one by one.", s.lookups),
+            (
+                "reconcile_fills_recovered",
+                "Lost fills replayed from the venue's answers to those lookups.",
+                s.fills_recovered,
+            ),
             (
                 "venue_user_stream_restarts",
                 "User streams re-created by the watch.",

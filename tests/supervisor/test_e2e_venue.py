@@ -109,6 +109,13 @@ async def test_fill_lost_on_the_user_stream_is_repaired_within_an_interval(
             kinds = {f["kind"] for f in mismatch[0]["findings"]}
             assert "position" in kinds
             await daemon.until(lambda: _event(daemon, "reconcile.repaired"), "repair concluded")
+            counted = await scrape(url)
+            assert counted[("hedgegridd_reconcile_mismatches_total", ())] >= 1
+            if _event(daemon, "reconcile.replayed"):  # per-order repair (else a mass status)
+                assert counted[("hedgegridd_reconcile_lookups_total", ())] >= 1
+                assert counted[("hedgegridd_reconcile_fills_recovered_total", ())] >= 1
+            else:
+                assert counted[("hedgegridd_reconcile_mass_status_total", ())] >= 1
             print(f"lost fill repaired {took:.1f}s after the fill (interval {INTERVAL_S}s)")
         finally:
             daemon.stop_now()
