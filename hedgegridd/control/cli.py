@@ -37,10 +37,21 @@ EXIT_CODES_HELP = """exit codes (stable):
   6  version mismatch between hedgegridctl and hedgegridd
   7  timed out waiting for the daemon (--timeout)
   8  flatten sent closing orders but the book was not verified flat
+  64 --all with a write command (name the instance: --instance NAME)
   78 reload refused: the config file is invalid or not allowed for the mode (names the key)
   141 stdout was closed by its reader (e.g. `| head`): the rest is dropped quietly
 
-environment: HEDGEGRID_SOCKET overrides the default socket path."""
+With --all the exit code is that of the first failing instance (by name), 0 when
+every instance answered.
+
+many instances: hedgegridd@NAME listens on RUNTIME_DIR/NAME/control.sock, the plain
+hedgegridd unit on RUNTIME_DIR/control.sock (instance "hedgegridd"). --all asks every
+instance found there at once and prints one table, a row per instance (one that does
+not answer is a row with its error); read-only commands only (status, positions,
+orders, ladders, killswitch status, version).
+
+environment: HEDGEGRID_SOCKET overrides the default socket path; HEDGEGRID_RUNTIME_DIR
+the runtime directory searched by --all and --instance (default /run/hedgegrid)."""
 
 ArgsBuilder = Callable[[argparse.Namespace], dict[str, Any]]
 
@@ -60,6 +71,11 @@ def default_socket_path() -> str:
         return env
     runtime = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
     return os.path.join(runtime or str(DEFAULT_RUNTIME_DIRECTORY), SOCKET_NAME)
+
+
+def default_runtime_dir() -> str:
+    """``$HEDGEGRID_RUNTIME_DIR``, else /run/hedgegrid (where the units put their sockets)."""
+    return os.environ.get("HEDGEGRID_RUNTIME_DIR") or str(DEFAULT_RUNTIME_DIRECTORY)
 
 
 def _throttle_value(text: str) -> str:
@@ -111,7 +127,26 @@ def build_parser() -> argparse.ArgumentParser:
         action="version",
         version=f"hedgegridctl {__version__} (control protocol {PROTOCOL_VERSION})",
     )
-    parser.add_argument("--socket", default=default_socket_path(), help="control socket path")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--socket", default=default_socket_path(), help="control socket path")
+    where.add_argument(
+        "--instance",
+        metavar="NAME",
+        default=None,
+        help="the instance hedgegridd@NAME (socket RUNTIME_DIR/NAME/control.sock)",
+    )
+    where.add_argument(
+        "--all",
+        dest="all_instances",
+        action="store_true",
+        help="every instance in RUNTIME_DIR, one table row each (read-only commands)",
+    )
+    parser.add_argument(
+        "--runtime-dir",
+        default=default_runtime_dir(),
+        metavar="RUNTIME_DIR",
+        help="where --all and --instance look for sockets (default %(default)s)",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable JSON output")
     parser.add_argument(
         "--timeout",
@@ -211,13 +246,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def _resolve_socket(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``--instance NAME`` names its socket in ``args.socket`` (else --socket/the default)."""
+    if args.instance is not None:
+        from pathlib import Path
+
+        from hedgegridd.control.fleet import instance_socket
+
+        try:
+            args.socket = str(instance_socket(Path(args.runtime_dir), args.instance))
+        except ValueError as exc:
+            parser.error(f"--instance: {exc}")
+
+
 def _main(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.wire is None:
         from hedgegridd.control.completion import completion_script
 
         print(completion_script(args.shell))
         return int(ExitCode.OK)
+    if args.all_instances:
+        return _main_all(args)
+    _resolve_socket(parser, args)
     try:
         result = _run(args)
     except ControlError as exc:
@@ -240,6 +292,40 @@ def _main(argv: Sequence[str] | None) -> int:
     if isinstance(result, FlattenResult) and result.verified is False:
         return int(ExitCode.NOT_FLAT)
     return int(ExitCode.OK)
+
+
+def _main_all(args: argparse.Namespace) -> int:
+    """``--all``: one read-only command on every instance, one table (or JSON list)."""
+    if COMMAND_INFO[args.wire].mutating:
+        print(
+            f"hedgegridctl: --all runs read-only commands only; {_command_words(args.wire)} "
+            "changes a daemon: name it with --instance NAME",
+            file=sys.stderr,
+        )
+        return int(ExitCode.ALL_NEEDS_READ_ONLY)
+    from pathlib import Path
+
+    import anyio
+
+    from hedgegridd.control import fleet
+
+    try:
+        instances = fleet.discover(Path(args.runtime_dir))
+    except ControlError as exc:
+        return _report_error(exc, as_json=args.json)
+    answers = anyio.run(fleet.ask_all, instances, args.wire, args.build(args), _timeout(args))
+    if args.json:
+        doc = {"command": args.wire, "instances": [a.doc() for a in answers]}
+        print(json.dumps(doc, indent=2, sort_keys=True))
+    else:
+        print(fleet.render_all(args.wire, answers))
+    failed = fleet.first_error(answers)
+    return int(ExitCode.OK) if failed is None else int(exit_code_for(str(failed.code)))
+
+
+def _command_words(wire: str) -> str:
+    """``killswitch.reset`` as typed: ``killswitch reset``."""
+    return wire.replace(".", " ")
 
 
 if __name__ == "__main__":

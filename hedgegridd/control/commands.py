@@ -50,6 +50,7 @@ class ExitCode(enum.IntEnum):
     VERSION_MISMATCH = 6  # ctl and daemon speak different protocol versions
     TIMEOUT = 7  # no answer within --timeout
     NOT_FLAT = 8  # flatten sent closing orders but the book was not verified flat
+    ALL_NEEDS_READ_ONLY = 64  # --all with a write command (EX_USAGE): name the --instance
     CONFIG_INVALID = 78  # reload refused: the config names the key (EX_CONFIG, as the daemon)
     PIPE_CLOSED = 141  # stdout closed by its reader (| head): 128 + SIGPIPE, as a shell reports
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from hedgegridd.control.commands import COMMAND_INFO
 
-_OPTIONS = ("--socket", "--json", "--timeout", "--help", "--version")
+_OPTIONS = (
+    "--socket",
+    "--instance",
+    "--all",
+    "--runtime-dir",
+    "--json",
+    "--timeout",
+    "--help",
+    "--version",
+)
 _SUBWORDS: dict[str, tuple[str, ...]] = {
     "flatten": ("long", "short", "both"),
     "completion": ("bash", "zsh"),
@@ -41,12 +50,22 @@ _hedgegridctl() {{
     prev="${{COMP_WORDS[COMP_CWORD-1]}}"
     case "$prev" in
         --socket) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        --runtime-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+        --instance)
+            local rt="${{HEDGEGRID_RUNTIME_DIR:-/run/hedgegrid}}" d names=""
+            for ((i = 1; i < COMP_CWORD; i++)); do
+                [[ "${{COMP_WORDS[i]}}" == --runtime-dir ]] && rt="${{COMP_WORDS[i+1]}}"
+            done
+            for d in "$rt"/*/; do
+                [[ -S "${{d}}control.sock" ]] && names+=" $(basename "$d")"
+            done
+            COMPREPLY=($(compgen -W "$names" -- "$cur")); return ;;
         --timeout) return ;;
     esac
     cmd=""
     for ((i = 1; i < COMP_CWORD; i++)); do
         case "${{COMP_WORDS[i]}}" in
-            --socket|--timeout) ((i++)) ;;
+            --socket|--timeout|--instance|--runtime-dir) ((i++)) ;;
             -*) ;;
             *) cmd="${{COMP_WORDS[i]}}"; break ;;
         esac
