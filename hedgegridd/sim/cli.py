@@ -50,7 +50,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=1500,
         help="extra bars served as closed klines before the start (daemon warmup)",
     )
-    p.add_argument("--start-price", type=Decimal, default=Decimal("60000"))
+    p.add_argument(
+        "--start-price",
+        type=Decimal,
+        default=Decimal("60000"),
+        help="synthetic start price of the first symbol (others: a typical price of their own)",
+    )
+    p.add_argument(
+        "--symbols",
+        default="BTCUSDT",
+        help="comma-separated symbols served on one account, e.g. BTCUSDT,ETHUSDT "
+        "(built-in instruments; the first is the default of /_sim routes)",
+    )
     p.add_argument("--catalog", type=Path, default=None, help="replay a Nautilus catalog instead")
     p.add_argument("--data", dest="catalog", type=Path, help="alias of --catalog")
     p.add_argument("--api-key", default="sim-api-key", help="API key clients must send")
@@ -87,6 +98,7 @@ def run_sim(args: argparse.Namespace) -> int:
             minutes=args.minutes,
             history_bars=args.history_bars,
             start_price=args.start_price,
+            symbols=args.symbols,
             catalog=args.catalog,
             api_key=args.api_key,
             api_secret=os.environ.get(SECRET_ENV, "sim-api-secret"),
@@ -98,7 +110,10 @@ def run_sim(args: argparse.Namespace) -> int:
             field = ".".join(str(x) for x in err["loc"])
             print(f"hedgegrid sim: invalid {field}: {err['msg']}", file=sys.stderr)
         return 2
+    from hedgegridd.sim.markets import resolve_specs
+
     try:
+        resolve_specs(config)
         anyio.run(_serve, config, steps, backend="asyncio")
     except HedgegridError as exc:
         print(f"hedgegrid sim: {exc}", file=sys.stderr)

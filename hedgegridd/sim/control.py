@@ -18,19 +18,111 @@
   "at_s": 0}`` or ``{"steps": [...]}``; ``GET`` lists pending/active/done; ``DELETE`` clears
 - ``GET  /_sim/requests?prefix=/fapi/v1/order`` what was requested (method, path)
 - ``GET  /_sim/state``                    last, mark, wallet, legs, open orders and algo orders
+
+Per-symbol routes (``price_jump``, ``mark_premium``, ``funding_rate``, ``scenario``,
+``state``) take an optional ``"symbol"`` body field (``?symbol=`` for GET and DELETE);
+without it they act on the first symbol. An unknown symbol answers 400.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from hedgegridd.errors import ConfigError
+from hedgegridd.sim.account import Account
+from hedgegridd.sim.faults import Faults
+from hedgegridd.sim.requestlog import LoggedRequest
+from hedgegridd.sim.symbol_market import SymbolMarket
 
-if TYPE_CHECKING:
-    from hedgegridd.sim.exchange import SimExchange
+
+class ControlHost(Protocol):
+    """What the ``/_sim`` routes drive (``SimExchange`` is one)."""
+
+    faults: Faults
+    account: Account
+    markets: dict[str, SymbolMarket]
+    order_rejections: Counter[int]
+
+    def market_or_default(self, symbol: str | None) -> SymbolMarket:
+        """The symbol's market (None: the first; ``ConfigError`` when unknown)."""
+        ...
+
+    async def drop_streams(self, kind: str = "all") -> int:
+        """Close WebSocket connections."""
+        ...
+
+    def stall_streams(self, seconds: float, kind: str = "market", mode: str = "drop") -> None:
+        """Withhold stream messages for a while."""
+        ...
+
+    async def expire_listen_key(self) -> int:
+        """Expire every listen key."""
+        ...
+
+    def reject_next_orders(self, count: int, code: int = -2019, msg: str = "") -> None:
+        """Refuse the next orders."""
+        ...
+
+    def fail_next_requests(
+        self, count: int, status: int = 503, path_prefix: str = "/fapi/"
+    ) -> None:
+        """Answer the next requests with a 5xx."""
+        ...
+
+    def set_latency(self, seconds: float, path_prefix: str = "/fapi/") -> None:
+        """Delay REST answers."""
+        ...
+
+    async def jump_price(
+        self,
+        *,
+        to: Decimal | None = None,
+        pct: Decimal | None = None,
+        symbol: str | None = None,
+    ) -> Decimal:
+        """Gap a symbol's price."""
+        ...
+
+    async def set_mark_premium(
+        self,
+        bps: Decimal = Decimal(0),
+        absolute: Decimal = Decimal(0),
+        symbol: str | None = None,
+    ) -> None:
+        """Set a symbol's mark premium."""
+        ...
+
+    def set_funding_rate(self, rate: Decimal | None, symbol: str | None = None) -> None:
+        """Override a symbol's next funding rate."""
+        ...
+
+    async def restart(self, down_s: float) -> int:
+        """Restart the venue."""
+        ...
+
+    def set_hedge_mode(self, enabled: bool) -> None:
+        """Switch hedge mode."""
+        ...
+
+    def set_partial_fills(self, enabled: bool) -> None:
+        """Switch partial fills."""
+        ...
+
+    def set_weight_limit(self, limit: int) -> None:
+        """Lower the request weight limit."""
+        ...
+
+    def clear_faults(self) -> None:
+        """Remove every fault."""
+        ...
+
+    def seen(self, path_prefix: str = "", method: str | None = None) -> list[LoggedRequest]:
+        """Requests received."""
+        ...
 
 
 class _BadRequest(Exception):
@@ -53,7 +145,7 @@ def _field(body: dict[str, Any], name: str, kind: type, default: Any = None) -> 
         raise _BadRequest(f"field '{name}' must be a {kind.__name__}") from exc
 
 
-def install_control_routes(app: web.Application, sim: SimExchange) -> None:
+def install_control_routes(app: web.Application, sim: ControlHost) -> None:
     """Add the ``/_sim`` routes for ``sim`` to ``app``."""
 
     async def fault(request: web.Request) -> web.Response:
@@ -66,7 +158,7 @@ def install_control_routes(app: web.Application, sim: SimExchange) -> None:
             return web.json_response({"error": "body must be a JSON object"}, status=400)
         try:
             result = await _apply(sim, name, body)
-        except _BadRequest as exc:
+        except (_BadRequest, ConfigError) as exc:
             return web.json_response({"error": str(exc)}, status=400)
         if result is None:
             return web.json_response({"error": f"unknown fault {name!r}"}, status=404)
@@ -77,22 +169,27 @@ def install_control_routes(app: web.Application, sim: SimExchange) -> None:
         rows = [{"method": r.method, "path": r.path, "at": r.at} for r in sim.seen(prefix)]
         return web.json_response({"requests": rows})
 
-    async def state(_request: web.Request) -> web.Response:
-        return web.json_response(sim_state(sim))
+    async def state(request: web.Request) -> web.Response:
+        try:
+            return web.json_response(sim_state(sim, request.query.get("symbol")))
+        except ConfigError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
 
     async def scenario(request: web.Request) -> web.Response:
-        if request.method == "GET":
-            return web.json_response(sim.director.status())
-        if request.method == "DELETE":
-            sim.clear_scenarios()
-            return web.json_response({"ok": True})
         try:
-            body = await request.json()
-        except ValueError:
-            return web.json_response({"error": "body must be JSON"}, status=400)
-        raw = body.get("steps", body) if isinstance(body, dict) else body
-        try:
-            steps = sim.director.schedule_raw(raw)
+            if request.method != "POST":
+                director = sim.market_or_default(request.query.get("symbol")).director
+                if request.method == "GET":
+                    return web.json_response(director.status())
+                director.clear()
+                return web.json_response({"ok": True})
+            try:
+                body = await request.json()
+            except ValueError:
+                return web.json_response({"error": "body must be JSON"}, status=400)
+            symbol = body.pop("symbol", None) if isinstance(body, dict) else None
+            raw = body.get("steps", body) if isinstance(body, dict) else body
+            steps = sim.market_or_default(symbol).director.schedule_raw(raw)
         except ConfigError as exc:
             return web.json_response({"error": str(exc)}, status=400)
         return web.json_response({"ok": True, "scheduled": [s.describe() for s in steps]})
@@ -104,16 +201,21 @@ def install_control_routes(app: web.Application, sim: SimExchange) -> None:
         app.router.add_route(method, "/_sim/scenario", scenario)
 
 
-def sim_state(sim: SimExchange) -> dict[str, Any]:
-    """``GET /_sim/state``: last and mark prices, wallet, legs, open orders, sim time."""
-    eng = sim.engine
-    fmt = sim.fmt
+def sim_state(sim: ControlHost, symbol: str | None = None) -> dict[str, Any]:
+    """``GET /_sim/state``: one symbol's last and mark prices, legs, open orders, sim time;
+    the account's wallet and mode; every symbol served."""
+    market = sim.market_or_default(symbol)
+    eng = market.engine
+    fmt = market.fmt
     return {
+        "symbol": market.symbol,
+        "symbols": list(sim.markets),
         "price": fmt.px(eng.price),
         "last": fmt.px(eng.price),
         "mark": fmt.px(eng.mark),
-        "funding_rate": f"{sim.ticker.funding_rate:.8f}",
-        "wallet": f"{eng.wallet:.8f}",
+        "funding_rate": f"{market.ticker.funding_rate:.8f}",
+        "wallet": f"{sim.account.wallet:.8f}",
+        "available_balance": f"{sim.account.available_balance():.8f}",
         "dual_side_position": eng.dual_side,
         "down": sim.faults.is_down(),
         "positions": {
@@ -129,14 +231,17 @@ def sim_state(sim: SimExchange) -> dict[str, Any]:
         "orders": [o.to_rest(fmt) for o in eng.open_orders()],
         "algo_orders": [a.to_rest(fmt) for a in eng.open_algos()],
         "trades": len(eng.trades),
-        "bar_index": sim.ticker.bar_index,
-        "sim_time_ms": sim.ticker.sim_ms,
-        "scenario_idle": sim.director.idle,
+        "bar_index": market.ticker.bar_index,
+        "sim_time_ms": market.ticker.sim_ms,
+        "scenario_idle": market.director.idle,
         "order_rejections": {str(k): v for k, v in sim.order_rejections.items()},
     }
 
 
-async def _apply(sim: SimExchange, name: str, body: dict[str, Any]) -> dict[str, Any] | None:
+async def _apply(sim: ControlHost, name: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    symbol = body.get("symbol")
+    if symbol is not None and not isinstance(symbol, str):
+        raise _BadRequest("field 'symbol' must be a string")
     if name == "drop_streams":
         kind = str(body.get("kind", "all"))
         if kind not in ("market", "user", "all"):
@@ -166,17 +271,18 @@ async def _apply(sim: SimExchange, name: str, body: dict[str, Any]) -> dict[str,
         absolute = _field(body, "abs", Decimal, "0")
         if not (bps.is_finite() and absolute.is_finite()) or abs(bps) > 5000:
             raise _BadRequest("field 'bps' must be in [-5000, 5000] and 'abs' finite")
-        await sim.set_mark_premium(bps, absolute)
-        return {"mark": sim.fmt.px(sim.engine.mark)}
+        await sim.set_mark_premium(bps, absolute, symbol=symbol)
+        market = sim.market_or_default(symbol)
+        return {"mark": market.fmt.px(market.engine.mark)}
     if name == "funding_rate":
         if body.get("rate") is None:
-            sim.set_funding_rate(None)
+            sim.set_funding_rate(None, symbol=symbol)
         else:
             rate = _field(body, "rate", Decimal)
             if not rate.is_finite() or abs(rate) > Decimal("0.03"):
                 raise _BadRequest("field 'rate' must be in [-0.03, 0.03]")
-            sim.set_funding_rate(rate)
-        return {"funding_rate": f"{sim.ticker.funding_rate:.8f}"}
+            sim.set_funding_rate(rate, symbol=symbol)
+        return {"funding_rate": f"{sim.market_or_default(symbol).ticker.funding_rate:.8f}"}
     if name == "expire_listen_key":
         return {"expired": await sim.expire_listen_key()}
     if name == "reject_orders":
@@ -196,10 +302,10 @@ async def _apply(sim: SimExchange, name: str, body: dict[str, Any]) -> dict[str,
         return {}
     if name == "price_jump":
         if "to" in body:
-            price = await sim.jump_price(to=_field(body, "to", Decimal))
+            price = await sim.jump_price(to=_field(body, "to", Decimal), symbol=symbol)
         else:
-            price = await sim.jump_price(pct=_field(body, "pct", Decimal))
-        return {"price": sim.fmt.px(price)}
+            price = await sim.jump_price(pct=_field(body, "pct", Decimal), symbol=symbol)
+        return {"price": sim.market_or_default(symbol).fmt.px(price)}
     if name == "hedge_mode":
         sim.set_hedge_mode(_field(body, "enabled", bool))
         return {}

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -31,8 +31,8 @@ import anyio
 import structlog
 from aiohttp import web
 
-from hedgegridd.data.instruments import InstrumentSpec, instrument_for
-from hedgegridd.errors import ConfigError, DataError
+from hedgegridd.data.instruments import InstrumentSpec
+from hedgegridd.errors import ConfigError
 from hedgegridd.sim.account import Account
 from hedgegridd.sim.clock import SimClock
 from hedgegridd.sim.config import SimConfig
@@ -42,10 +42,13 @@ from hedgegridd.sim.engine import MatchingEngine
 from hedgegridd.sim.faults import Faults, OrderRejection, ServerFailure
 from hedgegridd.sim.limits import OrderRateLimiter, WeightLimiter
 from hedgegridd.sim.market import MarketData, PricePath, SimBar
+from hedgegridd.sim.markets import DefaultAttr, explicit_bars, resolve_specs
 from hedgegridd.sim.orders import Formats, VenueError
-from hedgegridd.sim.rest import RestApi, SeenRequest
+from hedgegridd.sim.requestlog import LoggedRequest, RequestLog
+from hedgegridd.sim.rest import RestApi
 from hedgegridd.sim.rules import SymbolRules
 from hedgegridd.sim.scenarios import ScenarioStep
+from hedgegridd.sim.server import HttpServer
 from hedgegridd.sim.shaper import PriceShaper
 from hedgegridd.sim.streams import StreamHub
 from hedgegridd.sim.symbol_market import SymbolMarket
@@ -53,29 +56,6 @@ from hedgegridd.sim.ticker import MarketTicker
 from hedgegridd.sim.venue import SYMBOL_MISSING, Venue, wall_ms
 
 log = structlog.get_logger(__name__)
-
-REQUEST_LOG_SIZE = 100_000
-ORDER_ENDPOINTS = frozenset(
-    {
-        "/fapi/v1/order",
-        "/fapi/v1/batchOrders",
-        "/fapi/v1/allOpenOrders",
-        "/fapi/v1/countdownCancelAll",
-        "/fapi/v1/algoOrder",
-        "/fapi/v1/algoOpenOrders",
-    }
-)
-
-
-def resolve_specs(config: SimConfig) -> list[InstrumentSpec]:
-    """The built-in instrument of every configured symbol (``ConfigError`` naming one)."""
-    specs = []
-    for symbol in config.symbols:
-        try:
-            specs.append(instrument_for(symbol))
-        except DataError as exc:
-            raise ConfigError(f"sim: symbol {symbol!r}: {exc}") from exc
-    return specs
 
 
 class SimExchange:
@@ -118,8 +98,7 @@ class SimExchange:
         }
         self.clock = SimClock(self.config.speed)
         self._scenario = scenario or []
-        explicit = self._explicit_bars(bars)
-        for symbol, rows in explicit.items():
+        for symbol, rows in explicit_bars(list(self.markets), bars).items():
             self._build(self.markets[symbol], MarketData(list(rows), []), history=0)
         self.limiter = WeightLimiter(
             self.config.weight_limit_per_minute,
@@ -129,24 +108,11 @@ class SimExchange:
         self.order_limiter = OrderRateLimiter(
             self.config.orders_per_10s, self.config.orders_per_minute
         )
-        self.requests: deque[SeenRequest] = deque(maxlen=REQUEST_LOG_SIZE)
+        self.requests = RequestLog()
         # Order-path refusals by Binance error code (what a client was told "no").
         self.order_rejections: Counter[int] = Counter()
-        self._runner: web.AppRunner | None = None
-        self._port = 0
+        self._server = HttpServer(self.config.host, self.config.port)
         self._clock_tasks: list[asyncio.Task[None]] = []
-
-    def _explicit_bars(
-        self, bars: Sequence[SimBar] | Mapping[str, Sequence[SimBar]] | None
-    ) -> dict[str, Sequence[SimBar]]:
-        if bars is None:
-            return {}
-        if isinstance(bars, Mapping):
-            unknown = [s for s in bars if s not in self.markets]
-            if unknown:
-                raise ConfigError(f"sim: bars for unknown symbol {unknown[0]!r}")
-            return dict(bars)
-        return {next(iter(self.markets)): bars}
 
     def _build(self, market: SymbolMarket, data: MarketData, *, history: int) -> None:
         market.build(
@@ -170,8 +136,9 @@ class SimExchange:
             raise VenueError(-1121, "Invalid symbol.")
         return found
 
-    def _m(self, symbol: str | None) -> SymbolMarket:
-        """``symbol``'s market, or the default one for None (Python helpers, /_sim)."""
+    def market_or_default(self, symbol: str | None) -> SymbolMarket:
+        """``symbol``'s market, or the default one for None (Python helpers, /_sim);
+        ``ConfigError`` for a symbol not served."""
         if symbol is None:
             return next(iter(self.markets.values()))
         try:
@@ -184,80 +151,34 @@ class SimExchange:
         """The first symbol's market."""
         return next(iter(self.markets.values()))
 
-    @property
-    def spec(self) -> InstrumentSpec:
-        """The default symbol's instrument spec."""
-        return self.default_market.spec
-
-    @property
-    def symbol_info(self) -> dict[str, Any]:
-        """The default symbol's exchangeInfo entry."""
-        return self.default_market.symbol_info
-
-    @property
-    def rules(self) -> SymbolRules:
-        """The default symbol's rules."""
-        return self.default_market.rules
-
-    @property
-    def fmt(self) -> Formats:
-        """The default symbol's price/quantity formats."""
-        return self.default_market.fmt
-
-    @property
-    def engine(self) -> MatchingEngine:
-        """The default symbol's matching engine (after ``start`` for loaded data)."""
-        return self.default_market.engine
-
-    @property
-    def ticker(self) -> MarketTicker:
-        """The default symbol's ticker."""
-        return self.default_market.ticker
-
-    @property
-    def director(self) -> MarketDirector:
-        """The default symbol's director."""
-        return self.default_market.director
-
-    @property
-    def shaper(self) -> PriceShaper:
-        """The default symbol's price shaper."""
-        return self.default_market.shaper
-
-    @property
-    def path(self) -> PricePath:
-        """The default symbol's price path."""
-        return self.default_market.path
-
-    @property
-    def history_bars(self) -> int:
-        """History bars of the default symbol."""
-        return self.default_market.history_bars
-
-    @property
-    def funding_rates(self) -> list[Decimal]:
-        """The default symbol's replayed funding rates."""
-        return self.default_market.funding_rates
-
-    @funding_rates.setter
-    def funding_rates(self, rates: list[Decimal]) -> None:
-        self.default_market.funding_rates = rates
+    # Backwards-compatible aliases: the default (first) symbol's market attributes.
+    spec = DefaultAttr[InstrumentSpec]()
+    symbol_info = DefaultAttr[dict[str, Any]]()
+    rules = DefaultAttr[SymbolRules]()
+    fmt = DefaultAttr[Formats]()
+    engine = DefaultAttr[MatchingEngine]()
+    ticker = DefaultAttr[MarketTicker]()
+    director = DefaultAttr[MarketDirector]()
+    shaper = DefaultAttr[PriceShaper]()
+    path = DefaultAttr[PricePath]()
+    history_bars = DefaultAttr[int]()
+    funding_rates = DefaultAttr[list[Decimal]]()
 
     # ------------------------------------------------------------ lifecycle
     @property
     def port(self) -> int:
         """The bound TCP port (after start)."""
-        return self._port
+        return self._server.port
 
     @property
     def base_url_http(self) -> str:
         """REST base URL for ``BinanceExecClientConfig.base_url_http``."""
-        return f"http://{self.config.host}:{self._port}"
+        return f"http://{self.config.host}:{self.port}"
 
     @property
     def base_url_ws(self) -> str:
         """WebSocket base URL for ``base_url_ws``."""
-        return f"ws://{self.config.host}:{self._port}"
+        return f"ws://{self.config.host}:{self.port}"
 
     @property
     def base_url_ws_stream(self) -> str:
@@ -278,17 +199,7 @@ class SimExchange:
         RestApi(self).install(app)
         self.hub.install(app, symbols=lambda: set(self.markets))
         install_control_routes(app, self)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.host, self.config.port)
-        try:
-            await site.start()
-        except OSError as exc:
-            raise ConfigError(f"sim: cannot bind {self.config.host}:{self.config.port}") from exc
-        server = site._server
-        assert server is not None
-        sockets = getattr(server, "sockets", None) or []
-        self._port = sockets[0].getsockname()[1]
+        await self._server.start(app)
         self.clock.anchor()
         self._clock_tasks = [
             asyncio.create_task(m.ticker.run(), name=f"sim-clock-{m.symbol}")
@@ -315,9 +226,7 @@ class SimExchange:
         self._clock_tasks = []
         await self.venue.close()
         await self.hub.close_all()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self._server.stop()
         log.info("sim.stopped")
 
     async def __aenter__(self) -> SimExchange:
@@ -361,13 +270,13 @@ class SimExchange:
 
     async def step_price(self, price: Decimal, symbol: str | None = None) -> None:
         """Move the symbol's last price now (continuous move), matching what it crosses."""
-        market = self._m(symbol)
+        market = self.market_or_default(symbol)
         async with self.venue.lock:
             await self.venue.move_locked(price, symbol=market.symbol)
 
     async def fire_due_steps(self, t_ms: int, symbol: str | None = None) -> None:
         """Apply the symbol's scenario steps due at sim time ``t_ms`` (its ticker does)."""
-        await self._m(symbol).director.fire_due(t_ms)
+        await self.market_or_default(symbol).director.fire_due(t_ms)
 
     # --------------------------------------------------------------- faults
     async def drop_streams(self, kind: str = "all") -> int:
@@ -424,21 +333,21 @@ class SimExchange:
         Nothing snaps back: the rest of the current bar and every later bar are shifted.
         Resting orders between fill at their prices; triggered stops fill at the market.
         """
-        return await self._m(symbol).director.jump(to=to, pct=pct)
+        return await self.market_or_default(symbol).director.jump(to=to, pct=pct)
 
     def scenario(
         self, kind: str, *, at_s: float | Decimal = 0, symbol: str | None = None, **params: Any
     ) -> ScenarioStep:
         """Schedule one scenario step on ``symbol`` ``at_s`` sim seconds from now."""
-        return self._m(symbol).director.add(kind, at_s=at_s, **params)
+        return self.market_or_default(symbol).director.add(kind, at_s=at_s, **params)
 
     def load_scenario(self, path: Path, symbol: str | None = None) -> list[ScenarioStep]:
         """Validate a TOML scenario file and schedule its steps on ``symbol`` from now."""
-        return self._m(symbol).director.load(path)
+        return self.market_or_default(symbol).director.load(path)
 
     def clear_scenarios(self, symbol: str | None = None) -> None:
         """Drop the symbol's pending steps; moves in progress stop where they are."""
-        self._m(symbol).director.clear()
+        self.market_or_default(symbol).director.clear()
 
     async def set_mark_premium(
         self,
@@ -447,12 +356,12 @@ class SimExchange:
         symbol: str | None = None,
     ) -> None:
         """Mark = last * (1 + bps / 10000) + absolute (MARK_PRICE orders trigger on it)."""
-        market = self._m(symbol)
+        market = self.market_or_default(symbol)
         await self.venue.set_premium(Decimal(bps), Decimal(absolute), symbol=market.symbol)
 
     def set_funding_rate(self, rate: Decimal | None, symbol: str | None = None) -> None:
         """Override the symbol's next funding rate (None: back to the data's/configured)."""
-        self._m(symbol).ticker.funding_override = rate
+        self.market_or_default(symbol).ticker.funding_override = rate
 
     async def restart(self, down_s: float) -> int:
         """Fault: the venue restarts: every WebSocket closes, listen keys are forgotten, and
@@ -489,14 +398,10 @@ class SimExchange:
         self.limiter.set_limit(self.config.weight_limit_per_minute)
         self.limiter.reset()
 
-    def order_requests(self) -> list[SeenRequest]:
+    def order_requests(self) -> list[LoggedRequest]:
         """Requests that reached any endpoint placing, changing or cancelling orders."""
-        return [r for r in self.requests if r.path in ORDER_ENDPOINTS]
+        return self.requests.orders()
 
-    def seen(self, path_prefix: str = "", method: str | None = None) -> list[SeenRequest]:
+    def seen(self, path_prefix: str = "", method: str | None = None) -> list[LoggedRequest]:
         """Requests received under ``path_prefix`` (optionally of one HTTP method)."""
-        return [
-            r
-            for r in self.requests
-            if r.path.startswith(path_prefix) and (method is None or r.method == method)
-        ]
+        return self.requests.seen(path_prefix, method)

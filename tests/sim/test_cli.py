@@ -33,7 +33,8 @@ def test_invalid_speed_is_reported_with_field_name(capsys: pytest.CaptureFixture
 
 @pytest.mark.slow
 def test_standalone_sim_serves_and_stops_on_sigterm() -> None:
-    """The process prints its URLs, answers REST from synthetic bars, exits 0 on SIGTERM."""
+    """The process prints its URLs, serves both --symbols from synthetic bars, exits 0 on
+    SIGTERM."""
     env = {**os.environ, "HEDGEGRID_SIM_API_SECRET": "cli-secret"}
     proc = subprocess.Popen(
         [
@@ -49,6 +50,8 @@ def test_standalone_sim_serves_and_stops_on_sigterm() -> None:
             "120",
             "--seed",
             "5",
+            "--symbols",
+            "BTCUSDT,ETHUSDT",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -67,7 +70,8 @@ def test_standalone_sim_serves_and_stops_on_sigterm() -> None:
         assert urls["base_url_http"].startswith("http://127.0.0.1:")
         assert urls["base_url_ws"].startswith("ws://127.0.0.1:")
         with urllib.request.urlopen(urls["base_url_http"] + "/fapi/v1/exchangeInfo") as resp:
-            assert json.load(resp)["symbols"][0]["symbol"] == "BTCUSDT"
+            listed = [s["symbol"] for s in json.load(resp)["symbols"]]
+        assert listed == ["BTCUSDT", "ETHUSDT"]
         state: dict[str, object] = {}
         while time.monotonic() < deadline:
             with urllib.request.urlopen(urls["base_url_http"] + "/_sim/state") as resp:
@@ -92,3 +96,17 @@ def test_missing_catalog_is_reported(tmp_path: Path, capsys: pytest.CaptureFixtu
     args = build_parser().parse_args(["sim", "--catalog", missing])
     assert args.handler(args) == 2
     assert "no-such-catalog" in capsys.readouterr().err
+
+
+def test_unknown_symbol_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    """--symbols with an instrument the sim does not have exits 2 naming the symbol."""
+    args = build_parser().parse_args(["sim", "--symbols", "BTCUSDT,DOGEUSDT"])
+    assert args.handler(args) == 2
+    assert "DOGEUSDT" in capsys.readouterr().err
+
+
+def test_duplicate_symbol_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    """A symbol listed twice (in any case) is refused, naming it."""
+    args = build_parser().parse_args(["sim", "--symbols", "ETHUSDT,ethusdt"])
+    assert args.handler(args) == 2
+    assert "'ETHUSDT' is listed twice" in capsys.readouterr().err
