@@ -17,10 +17,11 @@ from hedgegridd.sim.auth import mandatory
 from hedgegridd.sim.market_views import wall_ms
 from hedgegridd.sim.orders import SimPosition, VenueError, money
 from hedgegridd.sim.rules import param_int
-from hedgegridd.sim.symbols import Market, market_of, markets_for, markets_of
+from hedgegridd.sim.symbols import market_of, markets_for, markets_of
 
 if TYPE_CHECKING:
     from hedgegridd.sim.exchange import SimExchange
+    from hedgegridd.sim.symbols import Market
 
 MAX_NOTIONAL = 1_000_000_000  # one leverage bracket: the sim has no notional tiers
 INCOME_TYPES = frozenset(
@@ -70,39 +71,22 @@ class Totals:
 
 def dual_side(sim: SimExchange) -> bool:
     """Whether the account is in hedge mode."""
-    account = getattr(sim, "account", None)
-    if account is not None:
-        return bool(account.dual_side)
-    return sim.engine.dual_side
+    return sim.account.dual_side
 
 
 def totals(sim: SimExchange) -> Totals:
-    """Wallet, unrealized PnL and margins of the account."""
-    account = getattr(sim, "account", None)
-    if account is not None:
-        return Totals(
-            account.wallet,
-            account.unrealized(),
-            account.position_margin(),
-            account.open_order_margin(),
-            account.maint_margin(),
-        )
-    m = markets_of(sim)[0]
-    eng = m.engine
-    im = eng.ledger.position_margin()
+    """Wallet, unrealized PnL and margins of the account (every symbol)."""
+    account = sim.account
     return Totals(
-        eng.wallet,
-        eng.ledger.unrealized(),
-        im,
-        eng.open_order_margin(),
-        sum(
-            (abs(p.amt) * eng.mark * m.spec.margin_maint for p in _legs(sim, m, all_sides=True)),
-            Decimal(0),
-        ),
+        account.wallet,
+        account.unrealized(),
+        account.position_margin(),
+        account.open_order_margin(),
+        account.maint_margin(),
     )
 
 
-def _legs(sim: SimExchange, market: Market, *, all_sides: bool = False) -> list[SimPosition]:
+def _legs(sim: SimExchange, market: Market) -> list[SimPosition]:
     """The legs Binance lists: LONG and SHORT in hedge mode, BOTH in one-way mode.
 
     Legs left open on the other side of a mode switch (the hedge-mode fault) are
@@ -112,7 +96,7 @@ def _legs(sim: SimExchange, market: Market, *, all_sides: bool = False) -> list[
     hedge = dual_side(sim)
     sides = ["LONG", "SHORT"] if hedge else ["BOTH"]
     others = ["BOTH"] if hedge else ["LONG", "SHORT"]
-    sides += [s for s in others if all_sides or positions[s].amt != 0]
+    sides += [s for s in others if positions[s].amt != 0]
     return [positions[s] for s in sides]
 
 
@@ -387,14 +371,10 @@ def income(sim: SimExchange, p: dict[str, str]) -> list[dict[str, Any]]:
         start = now - SEVEN_DAYS_MS
     if start > end:
         raise VenueError(-1023, "Start time is greater than end time.")
-    account = getattr(sim, "account", None)
-    if account is not None:
-        rows = account.income_history(
-            symbol=symbol, income_type=kind, start_ms=start, end_ms=end, limit=10**9
-        )
-        records: list[dict[str, Any]] = [r.to_rest() for r in rows]
-    else:
-        records = _trade_income(sim)
+    rows = sim.account.income_history(
+        symbol=symbol, income_type=kind, start_ms=start, end_ms=end, limit=10**9
+    )
+    records: list[dict[str, Any]] = [r.to_rest() for r in rows]
     records = [
         r
         for r in records
@@ -404,29 +384,6 @@ def income(sim: SimExchange, p: dict[str, str]) -> list[dict[str, Any]]:
     ]
     page = max(1, param_int(p, "page", 1))
     return records[(page - 1) * limit : page * limit]
-
-
-def _trade_income(sim: SimExchange) -> list[dict[str, Any]]:
-    """Realized PnL and commission rows from the fills (single-symbol exchanges)."""
-    rows: list[dict[str, Any]] = []
-    for m in markets_of(sim):
-        for t in m.engine.trades:
-            for kind, amount in (("REALIZED_PNL", t.realized_pnl), ("COMMISSION", -t.commission)):
-                if amount != 0:
-                    rows.append(
-                        {
-                            "symbol": t.symbol,
-                            "incomeType": kind,
-                            "income": money(amount),
-                            "asset": "USDT",
-                            "info": "",
-                            "time": t.time_ms,
-                            "tranId": t.trade_id * 2 + (kind == "COMMISSION"),
-                            "tradeId": str(t.trade_id),
-                        }
-                    )
-    rows.sort(key=lambda r: r["time"])
-    return rows
 
 
 def set_dual(sim: SimExchange, p: dict[str, str]) -> dict[str, Any]:

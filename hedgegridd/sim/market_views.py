@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 from hedgegridd.sim.auth import mandatory
 from hedgegridd.sim.orders import VenueError, money
 from hedgegridd.sim.rules import param_int
-from hedgegridd.sim.symbols import Market, market_of, markets_for
+from hedgegridd.sim.symbols import market_of, markets_for
 
 if TYPE_CHECKING:
     from hedgegridd.sim.exchange import SimExchange
+    from hedgegridd.sim.symbols import Market
 
 MINUTE_MS = 60_000
 DAY_MS = 1440 * MINUTE_MS

@@ -23,11 +23,12 @@ from hedgegridd.sim.rules import (
     param_int,
     percent_price,
 )
-from hedgegridd.sim.symbols import Market, market_of, markets_for
+from hedgegridd.sim.symbols import market_of, markets_for
 
 if TYPE_CHECKING:
     from hedgegridd.sim.exchange import SimExchange
     from hedgegridd.sim.orders import SimOrder
+    from hedgegridd.sim.symbols import Market
 
 ALGO_ONLY_TYPES = (
     "STOP",
@@ -149,7 +150,7 @@ async def cancel_order(sim: SimExchange, p: dict[str, str]) -> dict[str, Any]:
     """``DELETE /fapi/v1/order`` (-2011 when unknown or no longer open)."""
     m = market_of(sim, p.get("symbol"))
     order_id, client_id = _order_ref(p)
-    body = await sim.venue.cancel_order(order_id, client_id)
+    body = await sim.venue.cancel_order(order_id, client_id, m.symbol)
     return {**body, "cumQty": body.get("executedQty", m.fmt.qt(Decimal(0)))}
 
 
@@ -167,7 +168,7 @@ async def modify_order(sim: SimExchange, p: dict[str, str]) -> dict[str, Any]:
 
 async def batch_cancel(sim: SimExchange, p: dict[str, str]) -> list[dict[str, Any]]:
     """``DELETE /fapi/v1/batchOrders``: up to 10 ids or client ids."""
-    market_of(sim, p.get("symbol"))
+    m = market_of(sim, p.get("symbol"))
     ids, clients = p.get("orderIdList"), p.get("origClientOrderIdList")
     pairs: list[tuple[str | None, str | None]]
     if ids:
@@ -185,7 +186,7 @@ async def batch_cancel(sim: SimExchange, p: dict[str, str]) -> list[dict[str, An
     out: list[dict[str, Any]] = []
     for order_id, client_id in pairs:
         try:
-            out.append(await sim.venue.cancel_order(order_id, client_id))
+            out.append(await sim.venue.cancel_order(order_id, client_id, m.symbol))
         except VenueError as exc:
             out.append(exc.body())
     return out
@@ -237,8 +238,8 @@ def user_trades(sim: SimExchange, p: dict[str, str]) -> list[dict[str, Any]]:
 
 async def cancel_all(sim: SimExchange, p: dict[str, str]) -> dict[str, Any]:
     """``DELETE /fapi/v1/allOpenOrders``."""
-    market_of(sim, p.get("symbol"))
-    await sim.venue.cancel_all()
+    m = market_of(sim, p.get("symbol"))
+    await sim.venue.cancel_all(m.symbol)
     return {"code": 200, "msg": "The operation of cancel all open order is done."}
 
 
@@ -247,7 +248,7 @@ def countdown(sim: SimExchange, p: dict[str, str]) -> dict[str, Any]:
     m = market_of(sim, p.get("symbol"))
     _require(p, "countdownTime")
     ms = param_int(p, "countdownTime", 0)
-    sim.venue.set_countdown(ms)
+    sim.venue.set_countdown(ms, m.symbol)
     return {"symbol": m.symbol, "countdownTime": str(ms)}
 
 
@@ -281,7 +282,8 @@ def _algo_ref(p: dict[str, str]) -> tuple[str | None, str | None]:
 async def cancel_algo(sim: SimExchange, p: dict[str, str]) -> dict[str, Any]:
     """``DELETE /fapi/v1/algoOrder``."""
     algo_id, client_id = _algo_ref(p)
-    return await sim.venue.cancel_algo_order(algo_id, client_id)
+    symbol = market_of(sim, p["symbol"]).symbol if p.get("symbol") else None
+    return await sim.venue.cancel_algo_order(algo_id, client_id, symbol)
 
 
 def open_algos(sim: SimExchange, p: dict[str, str]) -> list[dict[str, Any]]:
@@ -303,7 +305,7 @@ async def cancel_all_algos(sim: SimExchange, p: dict[str, str]) -> dict[str, Any
     """``DELETE /fapi/v1/algoOpenOrders``."""
     m = market_of(sim, p.get("symbol"))
     for algo in m.engine.open_algos():
-        await sim.venue.cancel_algo_order(str(algo.algo_id), None)
+        await sim.venue.cancel_algo_order(str(algo.algo_id), None, m.symbol)
     return {"code": 200, "msg": "The operation of cancel all open order is done."}
 
 
