@@ -71,3 +71,23 @@ def test_ratio_panels_show_ratios_as_percent() -> None:
     assert len(panels) >= 3
     for panel in panels:
         assert panel["fieldConfig"]["defaults"]["unit"] == "percentunit", panel["title"]
+
+
+_SELECTOR = 'instance=~"$instance"'
+
+
+def test_every_panel_query_filters_by_the_instance_variable() -> None:
+    """An 'instance' variable lists the scraped daemons; every metric in every query uses it."""
+    doc = json.loads(DASHBOARD.read_text())
+    (variable,) = [v for v in doc["templating"]["list"] if v["name"] == "instance"]
+    assert variable["type"] == "query"
+    assert re.fullmatch(r"label_values\(hedgegridd_[a-z_]+, instance\)", variable["query"])
+    assert variable["multi"] is True
+    assert variable["includeAll"] is True
+    exprs = [(p["title"], t["expr"]) for p in doc["panels"] for t in p["targets"]]
+    assert len(exprs) >= 20
+    for title, expr in exprs:
+        uses = re.findall(r"\b((?:hedgegridd|process)_[a-z_]+)(\{[^}]*\})?", expr)
+        assert uses, (title, expr)
+        for metric, selector in uses:
+            assert _SELECTOR in selector, (title, metric, expr)
