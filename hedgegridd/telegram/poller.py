@@ -156,6 +156,12 @@ class TelegramBot:
                     await anyio.sleep(backoff)
                     backoff = min(backoff * 2, self._config.backoff_max_s)
                 continue
+            except Exception:  # a bot bug must not stop a trading daemon: log, back off
+                self.stats.poll_ok = False
+                log.exception("telegram.poll_failed", wait_s=backoff)
+                await anyio.sleep(backoff)
+                backoff = min(backoff * 2, self._config.backoff_max_s)
+                continue
             self.stats.poll_ok = True
             backoff = self._config.backoff_initial_s
             for update in updates:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import anyio
 import pytest
 
@@ -115,6 +116,19 @@ backoff_max_s = 1
             events = daemon.events()
             unknown = [e for e in events if e.get("event") == "telegram.unknown_chat"]
             assert [e["chat_id"] for e in unknown] == [STRANGER]
+            port = next(e["port"] for e in events if e.get("event") == "metrics.started")
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"http://127.0.0.1:{port}/metrics") as resp,
+            ):
+                exposition = await resp.text()
+            assert (
+                'hedgegridd_telegram_unknown_chat_attempts_total{kind="message"} 1.0' in exposition
+            )
+            assert (
+                'hedgegridd_telegram_commands_total{command="pause",outcome="ok"} 1.0' in exposition
+            )
+            assert fake.token not in exposition
 
             daemon.signal(signal.SIGTERM)
             assert await daemon.wait_exit(60) == 0
