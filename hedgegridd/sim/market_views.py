@@ -291,22 +291,19 @@ def _stats_24h(market: Market) -> dict[str, Any]:
 
 
 def _agg_trades(market: Market, bars: list[Bar]) -> list[dict[str, Any]]:
-    """Four trades per 1m bar (open, extremes in path order, close); the open bar: two."""
+    """Four trades per closed 1m bar (open, extremes in path order, close), ids
+    contiguous; the bar being built has its opening trade only."""
     fmt, spec = market.fmt, market.spec
     out: list[dict[str, Any]] = []
     last_open = bars[-1].open_ms if bars else -1
     for b in bars:
         mid = (b.low, b.high) if b.close >= b.open else (b.high, b.low)
         points = [b.open, *mid, b.close]
-        ks: tuple[int, ...] = (0, 1, 2, 3)
-        if b.open_ms == last_open:  # the bar being built: its open and the last price
-            ks = (0, 3)
+        ks: tuple[int, ...] = (0,) if b.open_ms == last_open else (0, 1, 2, 3)
         qty = max((b.volume / 4).quantize(spec.step_size), spec.min_qty)
         base = b.open_ms // MINUTE_MS * 4
         for k in ks:
             at = b.open_ms + k * 15_000
-            if k == 3 and b.open_ms == last_open:
-                at = max(at, market.ticker.sim_ms)
             out.append(
                 {
                     "a": base + k,
