@@ -99,4 +99,4 @@ def parse_command(text: str) -> Command:
         raise ControlError(ErrorCode.BAD_ARGUMENT, f"usage: {bot.usage}")
     frame = {"type": "request", "id": next(_ids), "command": bot.wire, "args": args}
     request = parse_request(frame)
-    return Command(bot=bot, request=request, text=" ".join(["/" + bot.name, *words]))
+    return Command(bot=bot, request=request, text=" ".join(["/" + bot.name, *args.values()]))

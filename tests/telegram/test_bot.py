@@ -240,3 +240,27 @@ async def test_per_chat_rate_limit() -> None:
     assert sum("Too many commands" in t for t in texts) == 1
     assert sum("60012.3" in t for t in texts) == 3
     assert "60012.3" in fake.sent_to(READONLY)[0]["text"]
+
+
+async def test_confirmed_flatten_closes_the_side_and_admin_help_lists_it() -> None:
+    """/flatten short + Confirm closes SHORT only; an admin's /help marks what asks first."""
+    daemon = FakeDaemon()
+    async with FakeBotApi() as fake, running_bot(fake, daemon):
+        fake.push_message(ADMIN, "/help")
+        await until(lambda: len(fake.sent_to(ADMIN)) == 1)
+        help_text = fake.sent_to(ADMIN)[0]["text"]
+        fake.push_message(ADMIN, "/flatten SHORT")
+        await until(lambda: len(fake.sent_to(ADMIN)) == 2)
+        prompt = fake.sent_to(ADMIN)[1]
+        assert "/flatten short" in prompt["text"]
+        fake.push_callback(ADMIN, keyboard_data(prompt)[0], prompt["message_id"])
+        await until(lambda: len(fake.sent_to(ADMIN)) == 3)
+        result = fake.sent_to(ADMIN)[2]["text"]
+    assert "/flatten [long|short|both]" in help_text
+    assert "(asks to confirm)" in help_text
+    assert "SHORT" in result
+    assert "0.002" in result  # the closing quantity of the fake SHORT leg
+    assert daemon.strategy.short_qty == "0"
+    assert daemon.strategy.long_qty == "0.003"  # LONG untouched
+    [entry] = daemon.journal.entries
+    assert entry["details"]["args"] == {"side": "short"}
