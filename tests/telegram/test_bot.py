@@ -264,3 +264,22 @@ async def test_confirmed_flatten_closes_the_side_and_admin_help_lists_it() -> No
     assert daemon.strategy.long_qty == "0.003"  # LONG untouched
     [entry] = daemon.journal.entries
     assert entry["details"]["args"] == {"side": "short"}
+
+
+async def test_each_update_is_handled_once_and_confirmed_by_offset() -> None:
+    """getUpdates carries offset = last update_id + 1: no update is answered twice."""
+    daemon = FakeDaemon()
+    async with FakeBotApi() as fake:
+        async with running_bot(fake, daemon):
+            first = fake.push_message(ADMIN, "/status")
+            await until(lambda: len(fake.sent_to(ADMIN)) == 1)
+            await until(lambda: fake.pending_updates() == 0)  # confirmed by the next poll
+            second = fake.push_message(ADMIN, "/orders")
+            await until(lambda: len(fake.sent_to(ADMIN)) == 2)
+        offsets = [c.body.get("offset") for c in fake.calls_of("getUpdates")]
+        assert fake.pending_updates() == 0  # the last one confirmed at shutdown
+    assert len(fake.sent_to(ADMIN)) == 2
+    assert offsets[0] is None
+    assert first + 1 in offsets
+    assert offsets[-1] == second + 1
+    assert all(c.body["timeout"] in (5, 0) for c in fake.calls_of("getUpdates"))
