@@ -153,7 +153,9 @@ ROUTES: dict[tuple[str, str], tuple[str, Endpoint]] = {
 async def _raw(request: web.Request) -> RawRequest:
     body = await request.read() if request.can_read_body else b""
     query = request.raw_path.partition("?")[2]
-    return RawRequest(query.encode(), body, request.content_type if body else "")
+    # The header as sent: aiohttp reports application/octet-stream when there is none.
+    ctype = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    return RawRequest(query.encode(), body, ctype)
 
 
 class RestApi:
