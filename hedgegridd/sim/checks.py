@@ -13,9 +13,44 @@ from decimal import Decimal
 
 from hedgegridd.sim.ledger import Ledger, is_hedge_close
 from hedgegridd.sim.orders import SimOrder, VenueError
+from hedgegridd.sim.rules import SymbolRules, check_price, check_qty, param_decimal
 
-CONDITIONAL_TYPES = ("STOP_MARKET", "TAKE_PROFIT_MARKET")
+CONDITIONAL_TYPES = ("STOP_MARKET", "TAKE_PROFIT_MARKET", "STOP", "TAKE_PROFIT")
+STOP_TYPES = ("STOP_MARKET", "STOP")
+ALGO_ENDPOINT_MSG = (
+    "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead."
+)
 WORKING_TYPES = ("CONTRACT_PRICE", "MARK_PRICE")
+
+
+def parse_order(
+    params: dict[str, str], rules: SymbolRules, dual_side: bool
+) -> tuple[str, str, str, Decimal, str, Decimal]:
+    """A new LIMIT/MARKET order's side, type, position side, quantity, timeInForce and
+    price (0 for MARKET), each checked; conditional types get -4120."""
+    side = params.get("side", "")
+    if side not in ("BUY", "SELL"):
+        raise VenueError(-1117, "Invalid side.")
+    otype = params.get("type", "")
+    if otype not in ("LIMIT", "MARKET"):
+        if otype in (*CONDITIONAL_TYPES, "TRAILING_STOP_MARKET"):
+            raise VenueError(-4120, ALGO_ENDPOINT_MSG)
+        raise VenueError(-1116, "Invalid orderType.")
+    ps = position_side(params, dual_side)
+    qty = param_decimal(params, "quantity")
+    assert qty is not None
+    market = otype == "MARKET"
+    check_qty(rules, qty, market=market)
+    tif = params.get("timeInForce", "GTC") if not market else "GTC"
+    if tif not in ("GTC", "GTX", "IOC", "FOK"):
+        raise VenueError(-1115, "Invalid timeInForce.")
+    price = Decimal(0)
+    if not market:
+        limit = param_decimal(params, "price")
+        assert limit is not None
+        check_price(rules, limit)
+        price = limit
+    return side, otype, ps, qty, tif, price
 
 
 def position_side(params: dict[str, str], dual_side: bool) -> str:
@@ -69,15 +104,16 @@ def check_margin(
 def would_trigger(order_type: str, side: str, trigger: Decimal, price: Decimal) -> bool:
     """Whether a conditional order with ``trigger`` is already triggered at ``price``.
 
-    STOP_MARKET: BUY when price >= trigger, SELL when price <= trigger.
-    TAKE_PROFIT_MARKET: BUY when price <= trigger, SELL when price >= trigger.
+    STOP_MARKET, STOP: BUY when price >= trigger, SELL when price <= trigger.
+    TAKE_PROFIT_MARKET, TAKE_PROFIT: BUY when price <= trigger, SELL when price >= trigger.
     """
-    rising = (order_type == "STOP_MARKET") == (side == "BUY")
+    rising = (order_type in STOP_TYPES) == (side == "BUY")
     return price >= trigger if rising else price <= trigger
 
 
 def conditional_type(params: dict[str, str]) -> str:
-    """The algo order's type (-1116 unless STOP_MARKET or TAKE_PROFIT_MARKET)."""
+    """The algo order's type (-1116 unless STOP_MARKET, TAKE_PROFIT_MARKET, STOP or
+    TAKE_PROFIT; TRAILING_STOP_MARKET is not simulated)."""
     if params.get("algoType", "CONDITIONAL") != "CONDITIONAL":
         raise VenueError(-1116, "Invalid algoType.")
     otype = params.get("type", "")

@@ -17,6 +17,7 @@ from typing import Any
 
 import hedgegridd.sim.checks as checks
 from hedgegridd.sim.account import Account
+from hedgegridd.sim.algos import parse_algo
 from hedgegridd.sim.events import Event, algo_event, order_event, trade_lite
 from hedgegridd.sim.ledger import Ledger, is_hedge_close
 from hedgegridd.sim.orders import AlgoOrder, Formats, SimOrder, SimPosition, SimTrade, VenueError
@@ -185,28 +186,8 @@ class MatchingEngine:
     def new_order(self, params: dict[str, str], now_ms: int) -> tuple[dict[str, Any], list[Event]]:
         """POST /fapi/v1/order: validate, accept, and match at once if it takes."""
         self._check_symbol(params)
-        side = params.get("side", "")
-        if side not in ("BUY", "SELL"):
-            raise VenueError(-1117, "Invalid side.")
-        otype = params.get("type", "")
-        if otype not in ("LIMIT", "MARKET"):
-            if otype in ("STOP_MARKET", "TAKE_PROFIT_MARKET", "STOP", "TAKE_PROFIT"):
-                raise VenueError(-4120, "Order type not supported for this endpoint.")
-            raise VenueError(-1116, "Invalid orderType.")
-        ps = checks.position_side(params, self.dual_side)
-        qty = param_decimal(params, "quantity")
-        assert qty is not None
+        side, otype, ps, qty, tif, price = checks.parse_order(params, self.rules, self.dual_side)
         market = otype == "MARKET"
-        check_qty(self.rules, qty, market=market)
-        tif = params.get("timeInForce", "GTC") if not market else "GTC"
-        if tif not in ("GTC", "GTX", "IOC", "FOK"):
-            raise VenueError(-1115, "Invalid timeInForce.")
-        price = Decimal(0)
-        if not market:
-            p = param_decimal(params, "price")
-            assert p is not None
-            check_price(self.rules, p)
-            price = p
         ref_price = price if not market else (self.ask if side == "BUY" else self.bid)
         closing = is_hedge_close(side, ps)
         reduce_only = checks.reduce_only(params, self.dual_side)
@@ -285,7 +266,8 @@ class MatchingEngine:
             raise VenueError(-2011, "Unknown order sent.")
         order.status = "CANCELED"
         order.update_ms = now_ms
-        return order.to_rest(self.fmt), [order_event(self.fmt, order, "CANCELED", now_ms)]
+        events = [order_event(self.fmt, order, "CANCELED", now_ms)]
+        return order.to_rest(self.fmt), events + self.finish_algo(order, now_ms)
 
     def modify_order(
         self, order: SimOrder, params: dict[str, str], now_ms: int
@@ -307,43 +289,39 @@ class MatchingEngine:
     def new_algo_order(
         self, params: dict[str, str], now_ms: int
     ) -> tuple[dict[str, Any], list[Event]]:
-        """POST /fapi/v1/algoOrder: a STOP_MARKET/TAKE_PROFIT_MARKET held until triggered.
+        """POST /fapi/v1/algoOrder: a conditional order held until triggered (see ``algos``).
 
         -2021 when it would trigger at once: against the last price for
         ``workingType=CONTRACT_PRICE`` (default), against the mark for ``MARK_PRICE``.
         """
         self._check_symbol(params)
-        otype = checks.conditional_type(params)
-        side = params.get("side", "")
-        if side not in ("BUY", "SELL"):
-            raise VenueError(-1117, "Invalid side.")
-        ps = checks.position_side(params, self.dual_side)
-        qty = param_decimal(params, "quantity")
-        trigger = param_decimal(params, "triggerPrice")
-        assert qty is not None
-        assert trigger is not None
-        check_qty(self.rules, qty, market=True)
-        check_price(self.rules, trigger)
-        wt = checks.working_type(params)
-        now_px = self.mark if wt == "MARK_PRICE" else self.price
-        if checks.would_trigger(otype, side, trigger, now_px):
-            raise VenueError(-2021, "Order would immediately trigger.")
+        req = parse_algo(
+            params,
+            self.rules,
+            dual_side=self.dual_side,
+            last=self.price,
+            mark=self.mark,
+            open_algos=self.open_algos(),
+        )
         algo_id = self.account.next_algo_id()
         client_id = params.get("clientAlgoId") or f"sim-algo-{algo_id}"
         algo = AlgoOrder(
             algo_id=algo_id,
             client_algo_id=client_id,
             symbol=self.rules.symbol,
-            side=side,
-            position_side=ps,
-            order_type=otype,
-            qty=qty,
-            trigger_price=trigger,
-            working_type=wt,
-            tif=params.get("timeInForce", "GTC"),
-            reduce_only=checks.reduce_only(params, self.dual_side),
+            side=req.side,
+            position_side=req.position_side,
+            order_type=req.order_type,
+            qty=req.qty,
+            trigger_price=req.trigger_price,
+            working_type=req.working_type,
+            tif=req.tif,
+            reduce_only=req.reduce_only,
             create_ms=now_ms,
             update_ms=now_ms,
+            price=req.price,
+            close_position=req.close_position,
+            price_protect=req.price_protect,
         )
         self.algos[algo.algo_id] = algo
         return algo.to_rest(self.fmt), [algo_event(self.fmt, algo, now_ms)]
@@ -382,7 +360,19 @@ class MatchingEngine:
         ]
         if is_hedge_close(order.side, order.position_side):
             events += self._expire_excess_closes(order.position_side, now_ms)
-        return events
+        return events + self.finish_algo(order, now_ms)
+
+    def finish_algo(self, order: SimOrder, now_ms: int) -> list[Event]:
+        """ALGO_UPDATE FINISHED once the order a trigger placed is done (filled, cancelled,
+        expired); nothing for other orders or while it is still open."""
+        algo = self.algos.get(order.algo_id) if order.algo_id is not None else None
+        if algo is None or order.is_open or algo.status != "TRIGGERED":
+            return []
+        algo.status = "FINISHED"
+        algo.update_ms = now_ms
+        algo.executed = order.executed
+        algo.avg_price = order.avg_price
+        return [algo_event(self.fmt, algo, now_ms)]
 
     def _expire_excess_closes(self, leg: str, now_ms: int) -> list[Event]:
         """Close orders on ``leg`` beyond what is left of it expire (newest first)."""
@@ -399,6 +389,7 @@ class MatchingEngine:
             order.status = "EXPIRED"
             order.update_ms = now_ms
             events.append(order_event(self.fmt, order, "EXPIRED", now_ms))
+            events += self.finish_algo(order, now_ms)
         return events
 
     def _prune(self) -> None:

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from hedgegridd.sim.checks import would_trigger
 from hedgegridd.sim.engine import MatchingEngine
-from hedgegridd.sim.events import Event, algo_event
+from hedgegridd.sim.events import Event, algo_event, order_event
 from hedgegridd.sim.ledger import is_hedge_close
 from hedgegridd.sim.orders import AlgoOrder, SimOrder
 
@@ -64,20 +64,30 @@ def _reached(engine: MatchingEngine, lo: Decimal, hi: Decimal) -> list[tuple[Dec
 
 
 def walk(engine: MatchingEngine, target: Decimal, now_ms: int, *, gap: bool = False) -> list[Event]:
-    """Move the last price to ``target``, filling and triggering what the move reaches."""
+    """Move the last price to ``target``, filling and triggering what the move reaches.
+
+    Items are taken nearest first, one at a time, from where the walk has got to, so
+    an order a trigger places (a STOP/TAKE_PROFIT limit) fills later in the same move
+    when the rest of the move reaches its price. Each item is processed once a walk.
+    """
     start = engine.price
     down = target < start
-    lo, hi = min(start, target), max(start, target)
+    pos = start
+    done: set[int] = set()
     events: list[Event] = []
-    reached = sorted(_reached(engine, lo, hi), key=lambda x: x[0], reverse=down)
-    for at, item in reached:
+    while True:
+        lo, hi = min(pos, target), max(pos, target)
+        found = [(at, it) for at, it in _reached(engine, lo, hi) if id(it) not in done]
+        if not found:
+            break
+        at, item = (max if down else min)(found, key=lambda x: x[0])
+        done.add(id(item))
+        pos = at
         if isinstance(item, SimOrder):
-            if not item.is_open:
-                continue
             engine.price = item.price
             qty = _touch_qty(engine, item.remaining)
             events += engine.fill(item, qty, item.price, maker=True, now_ms=now_ms)
-        elif isinstance(item, AlgoOrder) and item.is_open:
+        elif isinstance(item, AlgoOrder):
             engine.price = target if gap else at
             px = engine.price
             if gap and item.side == "BUY":
@@ -87,34 +97,63 @@ def walk(engine: MatchingEngine, target: Decimal, now_ms: int, *, gap: bool = Fa
     return events
 
 
+def _trigger_qty(engine: MatchingEngine, algo: AlgoOrder) -> Decimal:
+    """What a trigger orders: the algo's quantity, or for closePosition the whole leg
+    it closes (0 when that leg is flat or on the other side)."""
+    if not algo.close_position:
+        return algo.qty
+    amt = engine.positions[algo.position_side].amt
+    closes = (algo.side == "SELL" and amt > 0) or (algo.side == "BUY" and amt < 0)
+    return abs(amt) if closes else Decimal(0)
+
+
 def trigger(engine: MatchingEngine, algo: AlgoOrder, now_ms: int, px: Decimal) -> list[Event]:
-    """Trigger an algo order into a MARKET order filled at ``px`` (taker)."""
+    """Trigger an algo order: STOP_MARKET/TAKE_PROFIT_MARKET become a MARKET order filled
+    at ``px`` (taker); STOP/TAKE_PROFIT a LIMIT order at the algo's price (it takes at
+    the touch when it crosses, else rests; IOC/FOK that cannot fill expire). A close
+    larger than its leg (or a closePosition with nothing to close) expires instead,
+    so a hedge leg never flips."""
     algo.trigger_ms = algo.update_ms = now_ms
     ps = algo.position_side
-    if is_hedge_close(algo.side, ps) and algo.qty > abs(engine.positions[ps].amt):
+    qty = _trigger_qty(engine, algo)
+    too_big = is_hedge_close(algo.side, ps) and qty > abs(engine.positions[ps].amt)
+    if qty <= 0 or too_big:
         algo.status = "EXPIRED"
         return [algo_event(engine.fmt, algo, now_ms)]
+    limit = algo.actual_type == "LIMIT"
     order = engine.add_order(
         algo.side,
         ps,
-        "MARKET",
+        algo.actual_type,
         algo.tif,
-        Decimal(0),
-        algo.qty,
-        algo.reduce_only,
+        algo.price if limit else Decimal(0),
+        qty,
+        algo.reduce_only or (algo.close_position and ps == "BOTH"),
         algo.client_algo_id,
         now_ms,
         orig_type=algo.order_type,
         stop_price=algo.trigger_price,
+        algo_id=algo.algo_id,
+        working_type=algo.working_type,
+        close_position=algo.close_position,
+        price_protect=algo.price_protect,
     )
     algo.status = "TRIGGERED"
     algo.actual_order_id = order.order_id
     events = [algo_event(engine.fmt, algo, now_ms)]
-    events += engine.fill(order, order.qty, px, maker=False, now_ms=now_ms)
-    algo.status = "FINISHED"
-    algo.executed = order.executed
-    algo.avg_price = order.avg_price
-    events.append(algo_event(engine.fmt, algo, now_ms))
+    if not limit:
+        return events + engine.fill(order, order.qty, px, maker=False, now_ms=now_ms)
+    events.append(order_event(engine.fmt, order, "NEW", now_ms))
+    if (algo.side == "BUY" and algo.price >= engine.ask) or (
+        algo.side == "SELL" and algo.price <= engine.bid
+    ):
+        touch = engine.ask if algo.side == "BUY" else engine.bid
+        return events + engine.fill(order, order.qty, touch, maker=False, now_ms=now_ms)
+    if algo.tif in ("IOC", "FOK"):
+        order.status = "EXPIRED"
+        order.update_ms = now_ms
+        events.append(order_event(engine.fmt, order, "EXPIRED", now_ms))
+        events += engine.finish_algo(order, now_ms)
     return events
 
 

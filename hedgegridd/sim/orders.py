@@ -63,6 +63,10 @@ class SimOrder:
     cum_quote: Decimal = Decimal(0)
     status: str = "NEW"
     update_ms: int = 0
+    algo_id: int | None = None  # the algo order whose trigger placed it
+    working_type: str = "CONTRACT_PRICE"
+    close_position: bool = False
+    price_protect: bool = False
 
     @property
     def remaining(self) -> Decimal:
@@ -94,12 +98,12 @@ class SimOrder:
             "timeInForce": self.tif,
             "type": self.type,
             "reduceOnly": self.reduce_only,
-            "closePosition": False,
+            "closePosition": self.close_position,
             "side": self.side,
             "positionSide": self.position_side,
             "stopPrice": fmt.px(self.stop_price),
-            "workingType": "CONTRACT_PRICE",
-            "priceProtect": False,
+            "workingType": self.working_type,
+            "priceProtect": self.price_protect,
             "origType": self.orig_type or self.type,
             "priceMatch": "NONE",
             "selfTradePreventionMode": "EXPIRE_MAKER",
@@ -111,7 +115,9 @@ class SimOrder:
 
 @dataclass(slots=True)
 class AlgoOrder:
-    """A conditional (algo) order: STOP_MARKET, held off-book until triggered."""
+    """A conditional (algo) order held off-book until triggered: STOP_MARKET /
+    TAKE_PROFIT_MARKET (a MARKET order at the trigger), STOP / TAKE_PROFIT (a LIMIT at
+    ``price``); ``close_position`` (qty 0) closes the whole leg at the trigger."""
 
     algo_id: int
     client_algo_id: str
@@ -125,6 +131,9 @@ class AlgoOrder:
     tif: str
     reduce_only: bool
     create_ms: int
+    price: Decimal = Decimal(0)
+    close_position: bool = False
+    price_protect: bool = False
     status: str = "NEW"
     update_ms: int = 0
     trigger_ms: int = 0
@@ -136,6 +145,11 @@ class AlgoOrder:
     def is_open(self) -> bool:
         """Whether the algo order still waits for its trigger."""
         return self.status == "NEW"
+
+    @property
+    def actual_type(self) -> str:
+        """The type of the order a trigger places: LIMIT for STOP/TAKE_PROFIT, else MARKET."""
+        return "LIMIT" if self.order_type in ("STOP", "TAKE_PROFIT") else "MARKET"
 
     def to_rest(self, fmt: Formats) -> dict[str, Any]:
         """The algo order as ``/fapi/v1/algoOrder`` and ``openAlgoOrders`` return it."""
@@ -151,11 +165,11 @@ class AlgoOrder:
             "quantity": fmt.qt(self.qty),
             "algoStatus": self.status,
             "triggerPrice": fmt.px(self.trigger_price),
-            "price": fmt.px(Decimal(0)),
+            "price": fmt.px(self.price),
             "workingType": self.working_type,
             "priceMatch": "NONE",
-            "closePosition": False,
-            "priceProtect": False,
+            "closePosition": self.close_position,
+            "priceProtect": self.price_protect,
             "reduceOnly": self.reduce_only,
             "selfTradePreventionMode": "EXPIRE_MAKER",
             "createTime": self.create_ms,
@@ -179,18 +193,18 @@ class AlgoOrder:
             "q": fmt.qt(self.qty),
             "X": self.status,
             "tp": fmt.px(self.trigger_price),
-            "p": fmt.px(Decimal(0)),
+            "p": fmt.px(self.price),
             "wt": self.working_type,
             "pm": "NONE",
-            "cp": False,
-            "pP": False,
+            "cp": self.close_position,
+            "pP": self.price_protect,
             "R": self.reduce_only,
             "tt": self.trigger_ms,
             "gtd": 0,
             "ai": str(self.actual_order_id) if self.actual_order_id else "",
             "ap": fmt.px(self.avg_price),
             "aq": fmt.qt(self.executed),
-            "act": "MARKET" if self.actual_order_id else "",
+            "act": (self.actual_type if self.actual_order_id else ""),
             "V": "EXPIRE_MAKER",
         }
 
