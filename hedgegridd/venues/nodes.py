@@ -58,6 +58,7 @@ from nautilus_trader.model.identifiers import InstrumentId, TraderId
 from hedgegridd.errors import ConfigError
 from hedgegridd.venues.config import Mode, ReconcileSettings, VenueSettings
 from hedgegridd.venues.guards import BinanceKeys
+from hedgegridd.venues.ws_routes import RoutedBinanceDataClientFactory, routed_ws_urls
 
 VENUE_NAME = "BINANCE"
 
@@ -92,11 +93,18 @@ def build_node_plan(
     instrument_id = InstrumentId.from_str(venue.instrument_id)
     provider = InstrumentProviderConfig(load_ids=frozenset({instrument_id}))
     environment = _environment(mode)
+    # A WebSocket override (the simulator) gets Binance's routed paths like production:
+    # market data on /market, book data on /public, the user stream on /private.
+    routes = (
+        routed_ws_urls(venue.base_url_ws)
+        if venue.base_url_ws and environment is BinanceEnvironment.LIVE
+        else None
+    )
     data = BinanceDataClientConfig(
         account_type=BinanceAccountType.USDT_FUTURES,
         environment=environment,
         base_url_http=venue.base_url_http,
-        base_url_ws=venue.base_url_ws,
+        base_url_ws=routes.market if routes else venue.base_url_ws,
         instrument_provider=provider,
         api_key=None,
         api_secret=None,
@@ -131,7 +139,7 @@ def build_node_plan(
             base_url_ws=venue.base_url_ws,
             # The adapter does not derive the user stream from base_url_ws: without this
             # an overridden venue (sim) would open its user stream on Binance's real host.
-            base_url_ws_stream=venue.base_url_ws,
+            base_url_ws_stream=routes.private if routes else venue.base_url_ws,
             use_reduce_only=False,
             use_position_ids=True,
             recv_window_ms=venue.recv_window_ms,
@@ -167,7 +175,7 @@ def build_node_plan(
     )
     return NodePlan(
         config=config,
-        data_factory=BinanceLiveDataClientFactory,
+        data_factory=RoutedBinanceDataClientFactory if routes else BinanceLiveDataClientFactory,
         exec_factory=exec_factory,
         has_binance_exec_client=mode is not Mode.PAPER,
     )

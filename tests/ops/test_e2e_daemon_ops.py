@@ -143,6 +143,10 @@ async def test_daemon_kill_switch_fires_latches_and_only_ctl_reset_clears(tmp_pa
             assert before[("hedgegridd_strategy_up", ())] == 1
             assert before[("hedgegridd_killswitch_latched", ())] == 0
             assert before[("hedgegridd_open_orders", (("kind", "entry"), ("side", "LONG")))] > 0
+            # Streams on Binance's routed paths, as production: market data and user stream.
+            assert sim.hub.route_connects["market"] >= 1
+            assert sim.hub.route_connects["private"] >= 1
+            assert sim.hub.route_connects["legacy"] == 0
 
             level1 = max(o.price for o in sim.engine.open_orders() if o.side == "BUY")
             await sim.jump_price(to=level1 - Decimal(50))  # fills LONG entries: notional > 150

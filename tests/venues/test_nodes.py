@@ -8,6 +8,7 @@ from pydantic import SecretStr, ValidationError
 from hedgegridd.venues.config import Mode, ReconcileSettings, VenueSettings
 from hedgegridd.venues.guards import BinanceKeys
 from hedgegridd.venues.nodes import build_node_plan
+from hedgegridd.venues.ws_routes import RoutedBinanceDataClientFactory
 
 KEYS = BinanceKeys(api_key=SecretStr("key-abcdef"), api_secret=SecretStr("secret-abcdef"))
 
@@ -48,10 +49,13 @@ def test_testnet_uses_testnet_environment() -> None:
 
 
 def test_overridden_ws_also_routes_the_user_stream() -> None:
-    """A ws override (sim) is used for the user data stream too, never Binance's real host."""
+    """A ws override (sim) is used for the user data stream too, never Binance's real host,
+    on Binance's routed paths: market data /market, user stream /private."""
     venue = VenueSettings(base_url_http="http://127.0.0.1:1", base_url_ws="ws://127.0.0.1:1")
     plan = build_node_plan(Mode.SIM, venue, keys=KEYS)
-    assert plan.config.exec_clients["BINANCE"].base_url_ws_stream == "ws://127.0.0.1:1"
+    assert plan.config.exec_clients["BINANCE"].base_url_ws_stream == "ws://127.0.0.1:1/private"
+    assert plan.config.data_clients["BINANCE"].base_url_ws == "ws://127.0.0.1:1/market"
+    assert plan.data_factory is RoutedBinanceDataClientFactory
 
 
 def test_live_reconciliation_checks_configured_for_hedge_mode() -> None:
