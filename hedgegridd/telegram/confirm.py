@@ -3,9 +3,11 @@
 A mutating command from an admin chat is not run at once: the bot answers with an
 inline button whose ``callback_data`` names a random nonce. Tapping it takes the
 pending request out of this store exactly once; a second tap (double tap, a replayed
-callback, another member of the group) finds it used, and a tap after the deadline
-finds it expired. The store lives in memory: after a restart every old button is
-refused as unknown. Everything here runs on the event loop (no locks needed).
+callback) finds it used, and a tap after the deadline finds it expired. Only the user
+who sent the command can confirm it: in a group chat another member's tap is refused
+and leaves the button working for the requester. The store lives in memory: after a
+restart every old button is refused as unknown. Everything here runs on the event loop
+(no locks needed).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Pending:
 
     nonce: str
     chat_id: int
+    user_id: int | None  # who sent the command: the only one who may confirm it
     request: ParsedRequest
     command: str  # as the user typed it, e.g. "/throttle 0.5"
     expires_at: float
@@ -42,6 +45,7 @@ class Refusal(enum.StrEnum):
     USED = "used"
     UNKNOWN = "unknown"
     WRONG_CHAT = "wrong_chat"
+    WRONG_USER = "wrong_user"
 
 
 class Confirmations:
@@ -53,7 +57,9 @@ class Confirmations:
         self._pending: dict[str, Pending] = {}
         self._used: OrderedDict[str, None] = OrderedDict()
 
-    def add(self, chat_id: int, request: ParsedRequest, command: str) -> Pending:
+    def add(
+        self, chat_id: int, user_id: int | None, request: ParsedRequest, command: str
+    ) -> Pending:
         """Register a request; returns it with its nonce and deadline."""
         self._prune()
         mine = [p for p in self._pending.values() if p.chat_id == chat_id]
@@ -62,6 +68,7 @@ class Confirmations:
         pending = Pending(
             nonce=secrets.token_urlsafe(12),
             chat_id=chat_id,
+            user_id=user_id,
             request=request,
             command=command,
             expires_at=self._clock() + self._ttl_s,
@@ -69,13 +76,15 @@ class Confirmations:
         self._pending[pending.nonce] = pending
         return pending
 
-    def take(self, nonce: str, chat_id: int) -> Pending | Refusal:
+    def take(self, nonce: str, chat_id: int, user_id: int | None) -> Pending | Refusal:
         """The pending request for a tap (removed: it runs once), or why not."""
         pending = self._pending.get(nonce)
         if pending is None:
             return Refusal.USED if nonce in self._used else Refusal.UNKNOWN
         if pending.chat_id != chat_id:
             return Refusal.WRONG_CHAT
+        if pending.user_id is None or pending.user_id != user_id:
+            return Refusal.WRONG_USER  # not retired: the requester may still confirm
         self._retire(nonce)
         if self._clock() >= pending.expires_at:
             return Refusal.EXPIRED

@@ -68,6 +68,7 @@ _REFUSAL_TEXT = {
     Refusal.USED: "Already used or cancelled: this button works once.",
     Refusal.UNKNOWN: "Unknown or expired confirmation (the daemon may have restarted).",
     Refusal.WRONG_CHAT: "This confirmation belongs to another chat.",
+    Refusal.WRONG_USER: "Only the user who sent the command can confirm it.",
 }
 
 
@@ -247,7 +248,7 @@ class TelegramBot:
             await self._send(chat_id, render.error(exc))
             return
         if command.bot.mutating:
-            await self._ask(chat_id, command.bot, command.request, command.text)
+            await self._ask(chat_id, user_id, command.bot, command.request, command.text)
             return
         await self._execute(chat_id, user_id, command.bot, command.request)
 
@@ -259,8 +260,15 @@ class TelegramBot:
             wait = self._limiter.wait_s(chat_id)
             await self._send(chat_id, f"Too many commands; try again in {wait:.0f} s.")
 
-    async def _ask(self, chat_id: int, bot: BotCommand, request: ParsedRequest, text: str) -> None:
-        pending = self._confirms.add(chat_id, request, text)
+    async def _ask(
+        self,
+        chat_id: int,
+        user_id: int | None,
+        bot: BotCommand,
+        request: ParsedRequest,
+        text: str,
+    ) -> None:
+        pending = self._confirms.add(chat_id, user_id, request, text)
         keyboard = render.confirm_keyboard(
             CONFIRM_PREFIX + pending.nonce, CANCEL_PREFIX + pending.nonce
         )
@@ -285,7 +293,7 @@ class TelegramBot:
         message_id = _int(message.get("message_id"))
         cancel = data.startswith(CANCEL_PREFIX)
         nonce = data.removeprefix(CANCEL_PREFIX if cancel else CONFIRM_PREFIX)
-        taken = self._confirms.take(nonce, chat_id)
+        taken = self._confirms.take(nonce, chat_id, user_id)
         if isinstance(taken, Refusal):
             log.info("telegram.confirm_refused", chat_id=chat_id, reason=str(taken))
             await self._answer(query_id, _REFUSAL_TEXT[taken])

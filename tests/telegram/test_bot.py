@@ -149,6 +149,29 @@ async def test_double_tap_executes_once() -> None:
     assert daemon.journal.entries[0]["details"]["args"] == {"value": "0.5"}
 
 
+async def test_only_the_requester_can_confirm_in_a_group() -> None:
+    """Another group member's tap is refused and leaves the button to the requester."""
+    group, alice, bob = -100888, 11, 22
+    daemon = FakeDaemon()
+    async with (
+        FakeBotApi() as fake,
+        running_bot(fake, daemon, admin_chat_ids=[ADMIN, group]),
+    ):
+        fake.push_message(group, "/throttle 0.5", user_id=alice)
+        await until(lambda: len(fake.sent_to(group)) == 1)
+        prompt = fake.sent_to(group)[0]
+        confirm, _ = keyboard_data(prompt)
+        fake.push_callback(group, confirm, prompt["message_id"], user_id=bob)
+        await until(lambda: len(fake.answers) == 1)
+        assert fake.answers[0]["text"].startswith("Only the user who sent the command")
+        assert daemon.strategy.calls == []
+        fake.push_callback(group, confirm, prompt["message_id"], user_id=alice)
+        await until(lambda: len(fake.answers) == 2 and len(fake.sent_to(group)) == 2)
+        assert fake.answers[1]["text"].startswith("Confirmed")
+    assert [name for name, _ in daemon.strategy.calls].count("set_throttle") == 1
+    assert daemon.journal.entries[0]["details"]["user_id"] == alice
+
+
 async def test_cancel_button_runs_nothing() -> None:
     """Cancel retires the confirmation; a later Confirm tap is refused."""
     daemon = FakeDaemon()
