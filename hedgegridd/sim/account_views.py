@@ -20,7 +20,7 @@ from hedgegridd.sim.rules import param_int
 from hedgegridd.sim.symbols import market_of, markets_for, markets_of
 
 if TYPE_CHECKING:
-    from hedgegridd.sim.exchange import SimExchange
+    from hedgegridd.sim.host import SimHost as SimExchange
     from hedgegridd.sim.symbols import Market
 
 MAX_NOTIONAL = 1_000_000_000  # one leverage bracket: the sim has no notional tiers

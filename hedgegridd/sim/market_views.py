@@ -23,7 +23,7 @@ from hedgegridd.sim.rules import param_int
 from hedgegridd.sim.symbols import market_of, markets_for
 
 if TYPE_CHECKING:
-    from hedgegridd.sim.exchange import SimExchange
+    from hedgegridd.sim.host import SimHost as SimExchange
     from hedgegridd.sim.symbols import Market
 
 MINUTE_MS = 60_000

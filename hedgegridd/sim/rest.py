@@ -30,7 +30,7 @@ from hedgegridd.sim.auth import RawRequest, check_api_key, check_signed
 from hedgegridd.sim.orders import VenueError
 
 if TYPE_CHECKING:
-    from hedgegridd.sim.exchange import SimExchange
+    from hedgegridd.sim.host import SimHost as SimExchange
 
 log = structlog.get_logger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from hedgegridd.sim.exchange import SimExchange
+    from hedgegridd.sim.host import SimHost as SimExchange
     from hedgegridd.sim.symbol_market import SymbolMarket
 
     Market = SymbolMarket

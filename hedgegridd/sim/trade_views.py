@@ -26,7 +26,7 @@ from hedgegridd.sim.rules import (
 from hedgegridd.sim.symbols import market_of, markets_for
 
 if TYPE_CHECKING:
-    from hedgegridd.sim.exchange import SimExchange
+    from hedgegridd.sim.host import SimHost as SimExchange
     from hedgegridd.sim.orders import SimOrder
     from hedgegridd.sim.symbols import Market
 
