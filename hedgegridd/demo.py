@@ -3,11 +3,13 @@
 Runs the exchange simulator in this process on seeded synthetic data at an
 accelerated clock, and ``hedgegridd`` in sim mode against it as a child process
 (HedgeGridStrategy, control socket and Prometheus metrics live, state in a temporary
-directory). Prints the ``hedgegridctl`` commands to try (runnable as pasted), shows
-the daemon's events, NautilusTrader's warnings and the simulator's warnings in one
-console format, a status line when the state, regime, positions or entries change
-(or every ``--status-every`` seconds), and stops cleanly on Ctrl-C or after
-``--duration`` seconds (SIGTERM to the daemon, which applies its stop policy and exits 0).
+directory); with ``--instances 2``, two daemons (BTCUSDT and ETHUSDT) trade on one
+simulator account, each with its own socket, state and metrics port. Prints the
+``hedgegridctl`` commands to try (runnable as pasted), shows the daemon's events,
+NautilusTrader's warnings and the simulator's warnings in one console format, a
+status line when the state, regime, positions or entries change (or every
+``--status-every`` seconds), and stops cleanly on Ctrl-C or after ``--duration``
+seconds (SIGTERM to the daemon, which applies its stop policy and exits 0).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+
+from hedgegridd.demo_instances import SYMBOLS, DemoInstance, plan_instances, write_config
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -68,39 +72,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="TOML market scenario for the simulator (see docs/sim.md); its at_s/after_s "
         "offsets count in sim seconds from when the daemon reports READY",
     )
-    p.set_defaults(handler=run_demo)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _config(base: Path, http: str, ws: str, metrics_port: int) -> Path:
-    path = base / "hedgegridd.toml"
-    path.write_text(
-        f"""# written by `hedgegrid demo`
-mode = "sim"
-[venue]
-base_url_http = "{http}"
-base_url_ws = "{ws}"
-[warmup]
-history_bars = 300
-max_clock_skew_ms = 5000
-[lifecycle]
-status_interval_s = 2.0
-[watchdog]
-max_data_age_s = 120
-[metrics]
-port = {metrics_port}
-[control]
-socket_path = "{base / "run" / "control.sock"}"
-systemd_socket = false
-"""
+    p.add_argument(
+        "--instances",
+        type=int,
+        default=1,
+        choices=range(1, len(SYMBOLS) + 1),
+        metavar="N",
+        help=f"daemons to run on one simulator, one symbol each ({', '.join(SYMBOLS)}); "
+        "try hedgegridctl --all status",
     )
-    return path
+    p.set_defaults(handler=run_demo)
 
 
 def _notify_socket(path: Path) -> socket.socket:
@@ -137,21 +118,44 @@ def ctl_command() -> str:
     return f"{shlex.quote(sys.executable)} -m hedgegridd.control.cli"
 
 
-def _print_help(out: TextIO, sock: Path, metrics_port: int) -> None:
-    ctl = f"{ctl_command()} --socket {shlex.quote(str(sock))}"
-    out.write(
-        "\nhedgegridd is READY (sim mode). Try, in another terminal (each line runs as pasted):\n"
-        f"  {ctl} status\n"
-        f"  {ctl} orders\n"
-        f"  {ctl} positions\n"
-        f"  {ctl} ladders\n"
-        f"  {ctl} pause && {ctl} resume\n"
-        f"  {ctl} throttle 0.5\n"
-        f"  {ctl} flatten both\n"
-        f"  {ctl} killswitch status\n"
-        f"  curl -s http://127.0.0.1:{metrics_port}/metrics | grep ^hedgegridd_\n"
-        "Ctrl-C stops the daemon (stop policy: cancel entries) and the simulator.\n\n"
+def _print_help(out: TextIO, instances: list[DemoInstance], run_dir: Path) -> None:
+    every = f"{ctl_command()} --runtime-dir {shlex.quote(str(run_dir))}"
+    curls = "".join(
+        f"  curl -s http://127.0.0.1:{i.metrics_port}/metrics | grep ^hedgegridd_\n"
+        for i in instances
     )
+    if len(instances) == 1:
+        ctl = f"{ctl_command()} --socket {shlex.quote(str(instances[0].socket))}"
+        out.write(
+            "\nhedgegridd is READY (sim mode). Try, in another terminal (each line runs as "
+            "pasted):\n"
+            f"  {ctl} status\n"
+            f"  {ctl} orders\n"
+            f"  {ctl} positions\n"
+            f"  {ctl} ladders\n"
+            f"  {ctl} pause && {ctl} resume\n"
+            f"  {ctl} throttle 0.5\n"
+            f"  {ctl} flatten both\n"
+            f"  {ctl} killswitch status\n"
+            f"  {every} --all status\n"
+            f"{curls}"
+            "Ctrl-C stops the daemon (stop policy: cancel entries) and the simulator.\n\n"
+        )
+    else:
+        names = ", ".join(f"{i.name} ({i.symbol})" for i in instances)
+        one, two = instances[0].name, instances[1].name
+        out.write(
+            f"\n{len(instances)} hedgegridd instances are READY (sim mode, one simulator "
+            f"account): {names}. Try, in another terminal (each line runs as pasted):\n"
+            f"  {every} --all status\n"
+            f"  {every} --all positions\n"
+            f"  {every} --all orders\n"
+            f"  {every} --instance {two} ladders\n"
+            f"  {every} --instance {one} pause && {every} --instance {one} resume\n"
+            f"  {every} --instance {two} throttle 0.5\n"
+            f"{curls}"
+            "Ctrl-C stops the daemons (stop policy: cancel entries) and the simulator.\n\n"
+        )
     out.flush()
 
 
@@ -167,10 +171,11 @@ _PNL = re.compile(r"\s*pnl=\S+")
 class DemoConsole:
     """Renders the daemon's JSON events, Nautilus's lines and the demo's own lines alike."""
 
-    def __init__(self, out: TextIO, *, status_every_s: float) -> None:
+    def __init__(self, out: TextIO, *, status_every_s: float, instance: str | None = None) -> None:
         import structlog
 
         self.out = out
+        self.instance = instance  # shown on every line when several daemons share the console
         self.status_every_s = status_every_s
         self._renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
         self._status_key: str | None = None
@@ -179,6 +184,8 @@ class DemoConsole:
     def event(self, event: dict[str, Any]) -> None:
         """One event dict (``event``, ``level``, ``timestamp``, fields) as a console line."""
         event.setdefault("level", "info")
+        if self.instance is not None:
+            event.setdefault("instance", self.instance)
         event.setdefault("timestamp", datetime.now(UTC).isoformat().replace("+00:00", "Z"))
         text = self._renderer(None, str(event["level"]), event)
         self.out.write(f"{text}\n")
@@ -245,6 +252,54 @@ async def _relay(stream: asyncio.StreamReader | None, console: DemoConsole) -> N
         console.daemon_line(line.decode(errors="replace"))
 
 
+async def _start_daemon(inst: DemoInstance, console: DemoConsole) -> asyncio.subprocess.Process:
+    """``hedgegridd`` for ``inst`` as a child in its own session (Ctrl-C reaches the demo)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEDGEGRID_", "BINANCE_"))}
+    env.update(
+        NOTIFY_SOCKET=str(inst.notify_path),
+        STATE_DIRECTORY=str(inst.state_dir),
+        RUNTIME_DIRECTORY=str(inst.runtime_dir),
+    )
+    # JSON from the daemon (its events, parsed) and Nautilus's plain lines are both
+    # re-rendered by the demo: one console format on the terminal.
+    cmd = [
+        sys.executable,
+        "-m",
+        "hedgegridd.supervisor.cli",
+        "--config",
+        str(inst.config),
+        "--log-format",
+        "json",
+    ]
+    proc = await asyncio.create_subprocess_exec(
+        *cmd,
+        env=env,
+        start_new_session=True,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        limit=1 << 20,
+    )
+    inst.relays = [
+        asyncio.create_task(_relay(proc.stdout, console)),
+        asyncio.create_task(_relay(proc.stderr, console)),
+    ]
+    return proc
+
+
+async def _stop_daemon(proc: asyncio.subprocess.Process, inst: DemoInstance) -> int:
+    """SIGTERM (the daemon applies its stop policy), SIGKILL after 90 s; the exit code."""
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        code = await asyncio.wait_for(proc.wait(), 90)
+    except TimeoutError:
+        proc.kill()
+        code = await proc.wait()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*inst.relays, return_exceptions=True), 10)
+    return code
+
+
 async def _run(args: argparse.Namespace, base: Path) -> int:
     from hedgegridd.errors import ConfigError
     from hedgegridd.sim import SimConfig, SimExchange
@@ -257,59 +312,45 @@ async def _run(args: argparse.Namespace, base: Path) -> int:
         except ConfigError as exc:
             print(f"hedgegrid demo: {exc}", file=sys.stderr)
             return 2
-    (base / "state").mkdir()
-    (base / "run").mkdir()
-    metrics_port = args.metrics_port or _free_port()
+    instances = plan_instances(base, args.instances, args.metrics_port)
+    several = len(instances) > 1
+    for inst in instances:
+        inst.state_dir.mkdir(parents=True, exist_ok=True)
+        inst.runtime_dir.mkdir(parents=True, exist_ok=True)
+    consoles = {
+        i.name: DemoConsole(
+            sys.stdout, status_every_s=args.status_every, instance=i.name if several else None
+        )
+        for i in instances
+    }
     console = DemoConsole(sys.stdout, status_every_s=args.status_every)
-    async with SimExchange(SimConfig(speed=args.speed, seed=args.seed)) as sim:
-        config = _config(base, sim.base_url_http, sim.base_url_ws, metrics_port)
-        notify = _notify_socket(base / "notify.sock")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HEDGEGRID_", "BINANCE_"))}
-        env.update(
-            NOTIFY_SOCKET=str(base / "notify.sock"),
-            STATE_DIRECTORY=str(base / "state"),
-            RUNTIME_DIRECTORY=str(base / "run"),
-        )
-        # JSON from the daemon (its events, parsed) and Nautilus's plain lines are both
-        # re-rendered by the demo: one console format on the terminal.
-        cmd = [
-            sys.executable,
-            "-m",
-            "hedgegridd.supervisor.cli",
-            "--config",
-            str(config),
-            "--log-format",
-            "json",
-        ]
-        console.event(
-            {"event": "demo.starting", "simulator": sim.base_url_http, "config": str(config)}
-        )
-        # Own process group: Ctrl-C reaches the demo only, which stops the daemon once.
-        proc = await asyncio.create_subprocess_exec(
-            *cmd,
-            env=env,
-            start_new_session=True,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            limit=1 << 20,
-        )
-        relays = [
-            asyncio.create_task(_relay(proc.stdout, console)),
-            asyncio.create_task(_relay(proc.stderr, console)),
-        ]
+    sim_config = SimConfig(speed=args.speed, seed=args.seed, symbols=SYMBOLS[: len(instances)])
+    async with SimExchange(sim_config) as sim:
+        procs: dict[str, asyncio.subprocess.Process] = {}
+        notifies: dict[str, socket.socket] = {}
+        for inst in instances:
+            config = write_config(inst, base, sim.base_url_http, sim.base_url_ws)
+            notifies[inst.name] = _notify_socket(inst.notify_path)
+            consoles[inst.name].event(
+                {"event": "demo.starting", "simulator": sim.base_url_http, "config": str(config)}
+            )
+            procs[inst.name] = await _start_daemon(inst, consoles[inst.name])
         deadline = time.monotonic() + args.duration if args.duration > 0 else None
-        ready = False
+        helped = False
         try:
-            while proc.returncode is None:
-                for line in _drain(notify):
-                    if line == "READY=1" and not ready:
-                        ready = True
-                        _print_help(sys.stdout, base / "run" / "control.sock", metrics_port)
-                        if steps:
-                            sim.director.schedule(steps)
-                            console.event({"event": "demo.scenario_scheduled", "steps": len(steps)})
-                    elif line.startswith("STATUS="):
-                        console.status(line[7:], time.monotonic())
+            while all(p.returncode is None for p in procs.values()):
+                for inst in instances:
+                    for line in _drain(notifies[inst.name]):
+                        if line == "READY=1":
+                            inst.ready = True
+                        elif line.startswith("STATUS="):
+                            consoles[inst.name].status(line[7:], time.monotonic())
+                if not helped and all(i.ready for i in instances):
+                    helped = True
+                    _print_help(sys.stdout, instances, base / "run")
+                    if steps:
+                        sim.director.schedule(steps)
+                        console.event({"event": "demo.scenario_scheduled", "steps": len(steps)})
                 if deadline is not None and time.monotonic() >= deadline:
                     console.event({"event": "demo.duration_reached", "duration_s": args.duration})
                     break
@@ -318,20 +359,14 @@ async def _run(args: argparse.Namespace, base: Path) -> int:
             sys.stdout.write("\n")
             console.event({"event": "demo.stopping", "why": "Ctrl-C"})
         finally:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-            try:
-                code = await asyncio.wait_for(proc.wait(), 90)
-            except TimeoutError:
-                proc.kill()
-                code = await proc.wait()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*relays, return_exceptions=True), 10)
-            notify.close()
-        print(
-            f"hedgegridd exited with code {code}; trades on the simulator: {len(sim.engine.trades)}"
-        )
-        return 0 if code == 0 else 1
+            codes = await asyncio.gather(*(_stop_daemon(procs[i.name], i) for i in instances))
+            for sock in notifies.values():
+                sock.close()
+        for inst, code in zip(instances, codes, strict=True):
+            trades = len(sim.markets[inst.symbol].engine.trades)
+            who = f"hedgegridd {inst.name} ({inst.symbol})" if several else "hedgegridd"
+            print(f"{who} exited with code {code}; trades on the simulator: {trades}")
+        return 0 if all(code == 0 for code in codes) else 1
 
 
 def run_demo(args: argparse.Namespace) -> int:
