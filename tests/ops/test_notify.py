@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -312,3 +313,31 @@ def test_notify_config_is_validated_at_the_edge(tmp_path) -> None:
     with pytest.raises(ConfigError, match=r"notify\.fills"):
         load_settings(path)
     assert NotifyConfig(severity="warning").severity is Severity.WARNING  # type: ignore[arg-type]
+
+
+@pytest.mark.asyncio
+async def test_a_dead_channel_holds_only_the_alert_queue() -> None:
+    """Slack accepting connections but never answering: ticks still book and queue every fill."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as dead:
+        dead.bind(("127.0.0.1", 0))
+        dead.listen(16)  # never accepted, never answered
+        port = dead.getsockname()[1]
+        cfg = AlertsConfig(slack=SlackRoute(min_severity=Severity.INFO), request_timeout_s=120)
+        mgr = AlertManager(
+            cfg, AlertSecrets(slack_webhook_url=SecretStr(f"http://127.0.0.1:{port}/hook"))
+        )
+        notifier = Notifier(NotifyConfig(enabled=True, fills="each"), mgr, clock=Clock())
+        async with anyio.create_task_group() as group:
+            await group.start(mgr.run)
+            notifier.start(T0)
+            notifier.push(fill(0))
+            notifier.tick(T0 + 1)
+            await until(lambda: mgr.queued == 0)  # the sender took it and is stuck on Slack
+            for n in range(1, 4):
+                notifier.push(fill(n))
+                notifier.tick(T0 + n + 1)
+            assert notifier.fills_seen == 4
+            assert notifier.sent[Keys.FILL] == 4
+            assert mgr.queued == 3
+            assert mgr.sent["slack"] == 0
+            group.cancel_scope.cancel()
