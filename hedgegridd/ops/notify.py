@@ -99,6 +99,7 @@ class Notifier:
         source: FillSource | None = None,
         clock: Callable[[], float] = time.time,
         tick_s: float = 1.0,
+        sample_s: float = 5.0,
         heartbeat: Callable[[], None] | None = None,
     ) -> None:
         self._config = config
@@ -107,6 +108,8 @@ class Notifier:
         self._source = source
         self._clock = clock
         self._tick_s = tick_s
+        self._sample_s = sample_s
+        self._next_sample_s = 0.0
         self._heartbeat = heartbeat or (lambda: None)
         self._raw: deque[object] = deque(maxlen=PENDING_LIMIT)
         self._seen = SeenFills()
@@ -161,12 +164,14 @@ class Notifier:
                 unsubscribe()
 
     def flush(self) -> None:
-        """Send what a digest holds now (shutdown: before the alert queue is drained)."""
+        """Send the fills not sent yet (shutdown: before the alert queue is drained)."""
         if self._day is None:
             return
         self._take_fills()
         if self._config.fills == "digest":
             self._send_digest(self._clock())
+        elif self._config.fills == "each" or self._config.round_trips:
+            self._send_each()
 
     # -- one step -----------------------------------------------------------------------
     def tick(self, now: float) -> None:
@@ -174,9 +179,13 @@ class Notifier:
         if self._day is None:
             self.start(now)
         self._take_fills()
-        snap = self._read_snapshot()
-        if snap is not None:
-            self._observe(snap)
+        daily_due = self._config.daily_summary and now >= self._next_daily_s
+        snap = None
+        if daily_due or now >= self._next_sample_s:  # equity and funding every sample_s
+            self._next_sample_s = now + self._sample_s
+            snap = self._read_snapshot()
+            if snap is not None:
+                self._observe(snap)
         if self._config.fills == "each" or (
             self._config.fills == "off" and self._config.round_trips
         ):
@@ -185,7 +194,7 @@ class Notifier:
             self._send_digest(now)
         elif self._config.fills == "off":
             self._batch.clear()
-        if self._config.daily_summary and now >= self._next_daily_s:
+        if daily_due:
             self._send_daily(now, snap)
 
     def _take_fills(self) -> None:

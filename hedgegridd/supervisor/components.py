@@ -267,11 +267,22 @@ def _build_notifier(
         return None
     from hedgegridd.ops.notify_feed import MessageBusFills  # loads Nautilus (already loaded)
 
+    severity = settings.notify.severity
+    configured = {"slack": settings.alerts.slack, "telegram": settings.alerts.telegram}
+    routes = [
+        name
+        for name, route in configured.items()
+        if route is not None and route.enabled and route.min_severity <= severity
+    ]
+    if not routes or settings.alerts.min_severity > severity:
+        log.warning(
+            "notify.no_route",
+            severity=severity.name,
+            hint="set min_severity of an alert route (and [alerts] min_severity) to at most "
+            "[notify] severity",
+        )
     log.info(
-        "notify.configured",
-        routes=list(alerts.channel_names),
-        severity=settings.notify.severity.name,
-        fills=settings.notify.fills,
+        "notify.configured", routes=routes, severity=severity.name, fills=settings.notify.fills
     )
     return Notifier(
         settings.notify,

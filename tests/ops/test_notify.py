@@ -341,3 +341,47 @@ async def test_a_dead_channel_holds_only_the_alert_queue() -> None:
             assert mgr.queued == 3
             assert mgr.sent["slack"] == 0
             group.cancel_scope.cancel()
+
+
+def test_supervisor_builds_the_notifier_and_warns_when_no_route_carries_it(log_events) -> None:
+    """[notify] enabled with routes at warning: built, and notify.no_route names the fix."""
+    from hedgegridd.supervisor.components import _build_notifier
+    from hedgegridd.supervisor.health import Health
+    from hedgegridd.supervisor.settings import Settings
+
+    settings = Settings.model_validate(
+        {
+            "notify": {"enabled": True},
+            "alerts": {"telegram": {"chat_id": "1", "min_severity": "warning"}},
+        }
+    )
+    alerts = AlertManager(settings.alerts)
+    figures = Figures()
+    notifier = _build_notifier(settings, alerts, figures, Health(settings.watchdog))  # type: ignore[arg-type]
+    assert isinstance(notifier, Notifier)
+    events = {e["event"]: e for e in log_events.entries}
+    assert events["notify.no_route"]["severity"] == "INFO"
+    assert events["notify.configured"]["routes"] == []
+    log_events.entries.clear()
+    info = Settings.model_validate(
+        {
+            "notify": {"enabled": True},
+            "alerts": {"telegram": {"chat_id": "1", "min_severity": "info"}},
+        }
+    )
+    assert _build_notifier(info, alerts, figures, Health(info.watchdog)) is not None  # type: ignore[arg-type]
+    events = {e["event"]: e for e in log_events.entries}
+    assert "notify.no_route" not in events
+    assert events["notify.configured"]["routes"] == ["telegram"]
+    off = Settings.model_validate({"notify": {"enabled": False}})
+    assert _build_notifier(off, alerts, figures, Health(off.watchdog)) is None  # type: ignore[arg-type]
+
+
+def test_flush_sends_pending_fills_in_each_mode() -> None:
+    """At shutdown, fills pushed since the last tick still go out."""
+    sink = Recorder()
+    notifier = Notifier(NotifyConfig(enabled=True, fills="each"), sink, clock=Clock())
+    notifier.start(T0)
+    notifier.push(fill(1))
+    notifier.flush()
+    assert [a[0] for a in sink.alerts] == [Keys.FILL]
