@@ -3,7 +3,10 @@
 Binance counts request weight per fixed wall-clock minute. A request that would go
 over the limit gets HTTP 429 (code -1003) and a ``Retry-After`` header; a client
 that keeps sending while limited is banned with HTTP 418 for ``ban_seconds``.
-Every response carries ``X-MBX-USED-WEIGHT-1M``.
+Every response carries ``X-MBX-USED-WEIGHT-1M``. Weights are Binance's per endpoint
+(``request_weight``); placing and amending orders weighs 0 on the IP limit (they count
+against the order limits), but while the minute's weight is at or over the limit
+every request is refused.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ ENDPOINT_WEIGHTS: dict[tuple[str, str], int] = {
     ("GET", "/fapi/v1/openAlgoOrders"): 1,
     ("GET", "/fapi/v1/allAlgoOrders"): 5,
     ("GET", "/fapi/v1/positionSide/dual"): 30,
+    ("POST", "/fapi/v1/order"): 0,  # orders count against the order limits instead
+    ("PUT", "/fapi/v1/order"): 0,
+    ("POST", "/fapi/v1/algoOrder"): 0,
     ("POST", "/fapi/v1/batchOrders"): 5,
     ("DELETE", "/fapi/v1/batchOrders"): 1,
 }
@@ -112,7 +118,8 @@ class WeightLimiter:
             self._window, self._used, self._violations = window, 0, 0
         weight = request_weight(method, path, params)
         retry_after = max(1, math.ceil((window + 1) * 60 - now))
-        if self._used + weight > self.limit:
+        # Over the limit (or at it) every request is refused, weightless ones included.
+        if self._used + weight > self.limit or self._used >= self.limit:
             self._violations += 1
             if self._violations > self.ban_after_429s:
                 self._banned_until = now + self.ban_seconds

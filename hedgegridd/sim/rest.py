@@ -205,7 +205,9 @@ class RestApi:
                         now_ms=_now_ms(),
                         recv_window_max_ms=sim.config.recv_window_max_ms,
                     )
-                if method == "POST" and path in ORDER_PATHS:
+                if (method == "POST" and path in ORDER_PATHS) or (
+                    method == "PUT" and path == "/fapi/v1/order"
+                ):
                     self._count_orders(path, params, headers)
                 result = endpoint(sim, params)
                 if inspect.isawaitable(result):

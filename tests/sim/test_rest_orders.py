@@ -177,3 +177,28 @@ async def test_batch_orders_checks_each_order(rest: Rest) -> None:
     )
     assert (status, body["code"]) == (400, -4082)
     assert _orders(rest) == 1
+
+
+@pytest.mark.asyncio
+async def test_orders_weigh_on_the_order_limits_not_the_ip_limit(rest: Rest) -> None:
+    """USD-M Futures > Trade > New Order / Modify Order: 0 on IP rate limit, 1 on order counts."""
+    _, _, before = await rest.public("/fapi/v1/ping")
+    status, placed = await rest.order(
+        side="BUY", positionSide="LONG", price="59000", quantity="0.010"
+    )
+    assert status == 200, placed
+    amend = {
+        **SYM,
+        "orderId": str(placed["orderId"]),
+        "side": "BUY",
+        "quantity": "0.020",
+        "price": "58000",
+    }
+    status, amended, headers = await rest.signed("PUT", "/fapi/v1/order", amend)
+    assert status == 200, amended
+    # Equal, or lower when the minute's window rolled over meanwhile.
+    assert int(headers["X-MBX-USED-WEIGHT-1M"]) <= int(before["X-MBX-USED-WEIGHT-1M"])
+    assert int(headers["X-MBX-ORDER-COUNT-1M"]) >= 2  # the placement and the amendment
+    rest.sim.set_weight_limit(0)
+    status, body = await rest.order(side="BUY", positionSide="LONG", price="59000", quantity="0.01")
+    assert (status, body["code"]) == (429, -1003)  # at the limit nothing gets through
