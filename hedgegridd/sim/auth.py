@@ -51,6 +51,16 @@ class RawRequest:
         out.update(_decode(self.query))
         return out
 
+    def check_duplicates(self) -> None:
+        """-1101 when a name repeats within the query string or within the body."""
+        parts = [_decode(self.query)]
+        if self.body and self.content_type in ("", FORM):
+            parts.append(_decode(self.body))
+        for pairs in parts:
+            names = [k for k, _ in pairs]
+            if len(names) != len(set(names)):
+                raise VenueError(-1101, "Duplicate values for a parameter detected.")
+
     def total_params(self) -> bytes:
         """``totalParams``: query string + request body as sent, ``signature`` left out."""
         return _without_signature(self.query) + _without_signature(self.body)

@@ -195,6 +195,7 @@ class RestApi:
                     {"code": -1003, "msg": msg}, status=verdict.status, headers=headers
                 )
             try:
+                raw.check_duplicates()
                 if security != PUBLIC:
                     check_api_key(request.headers.get("X-MBX-APIKEY"), sim.config.api_key)
                 if security == SIGNED:

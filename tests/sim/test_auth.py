@@ -167,3 +167,15 @@ async def test_timing_security(rest: Rest) -> None:
     status, body, _ = await rest.raw("GET", "/fapi/v2/balance", query=qs)
     assert (status, body["code"]) == (400, -1102)
     assert "'signature'" in body["msg"]
+
+
+@pytest.mark.asyncio
+async def test_duplicate_parameter_is_refused(rest: Rest) -> None:
+    """USD-M Futures > Error Codes > -1101 TOO_MANY_PARAMETERS (duplicate values)."""
+    status, body, _ = await rest.raw(
+        "GET", "/fapi/v1/klines", query="symbol=BTCUSDT&interval=1m&interval=5m"
+    )
+    assert (status, body) == (
+        400,
+        {"code": -1101, "msg": "Duplicate values for a parameter detected."},
+    )
