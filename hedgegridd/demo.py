@@ -46,7 +46,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--speed", type=float, default=60.0, help="simulated minutes per real minute")
     p.add_argument("--seed", type=int, default=1, help="seed of the synthetic market data")
     p.add_argument(
-        "--metrics-port", type=int, default=0, help="Prometheus metrics port (0 = a free one)"
+        "--metrics-port",
+        type=int,
+        default=0,
+        help="Prometheus metrics port (0 = a free one); with --instances, the next ones follow",
     )
     p.add_argument(
         "--status-every",
