@@ -77,8 +77,9 @@ from numba import njit
     I_MAX_REJ,
     I_REJ_WINDOW_NS,
     I_COOLDOWN_NS,
+    I_RAW_MULT,
     I_N,
-) = range(29)
+) = range(30)
 # float parameter slots (``fp``)
 (
     F_TICK,
@@ -507,8 +508,24 @@ def _send_flatten(ot, st, out, ip, side, qty, arrive):
 
 
 @njit(cache=True)
+def _headroom(ot, st, side, kind):
+    """The strategy's reduce gate (core ``closing.Exposure.headroom``): the confirmed
+    position less the open TP (or SL) quantity, cancel-pending and in-flight ones
+    included, less the market closes in flight."""
+    held = st[S_POS_L if side == LONG else S_POS_S]
+    used = 0
+    for i in range(st[S_N]):
+        if ot[i, O_SIDE] == side and (ot[i, O_KIND] == kind or ot[i, O_KIND] == FLAT):
+            used += ot[i, O_QTY]
+    return held - used
+
+
+@njit(cache=True)
 def _place_exit_chunks(ot, st, out, ip, fp, side, avg, tp_q, sl_q, arrive):
-    """TP/SL top-ups split at max qty; equal TP/SL chunks in order become OUO pairs."""
+    """TP/SL top-ups split at max qty; equal TP/SL chunks in order become OUO pairs. Each
+    order passes the reduce gate (``_headroom``) as the strategy's ``_place_exits`` does:
+    of a pair only one admitted goes alone (its twin waits for a cancel in flight: the
+    cancel's confirmation re-plans), a chunk not admitted is not sent."""
     mx = ip[I_MAX_QTY]
     tpp = _exit_px(avg, side, TP, fp) if tp_q > 0 else 0
     slp = _exit_px(avg, side, SL, fp) if sl_q > 0 else 0
@@ -517,18 +534,27 @@ def _place_exit_chunks(ot, st, out, ip, fp, side, avg, tp_q, sl_q, arrive):
         b = min(sl_q, mx)
         if a != b or ip[I_PAIR] == 0:
             break
-        next_id = st[S_NEXT_ID]
-        _add_order(ot, st, out, TP, side, 0, tpp, a, arrive, next_id + 1)
-        _add_order(ot, st, out, SL, side, 0, slp, b, arrive, next_id)
+        tp_ok = _headroom(ot, st, side, TP) >= a
+        sl_ok = _headroom(ot, st, side, SL) >= b
+        if tp_ok and sl_ok:
+            next_id = st[S_NEXT_ID]
+            _add_order(ot, st, out, TP, side, 0, tpp, a, arrive, next_id + 1)
+            _add_order(ot, st, out, SL, side, 0, slp, b, arrive, next_id)
+        elif tp_ok:
+            _add_order(ot, st, out, TP, side, 0, tpp, a, arrive, -1)
+        elif sl_ok:
+            _add_order(ot, st, out, SL, side, 0, slp, b, arrive, -1)
         tp_q -= a
         sl_q -= b
     while tp_q > 0:
         a = min(tp_q, mx)
-        _add_order(ot, st, out, TP, side, 0, tpp, a, arrive, -1)
+        if _headroom(ot, st, side, TP) >= a:
+            _add_order(ot, st, out, TP, side, 0, tpp, a, arrive, -1)
         tp_q -= a
     while sl_q > 0:
         b = min(sl_q, mx)
-        _add_order(ot, st, out, SL, side, 0, slp, b, arrive, -1)
+        if _headroom(ot, st, side, SL) >= b:
+            _add_order(ot, st, out, SL, side, 0, slp, b, arrive, -1)
         sl_q -= b
 
 
@@ -548,41 +574,57 @@ def _is_buy(kind, side):
 
 
 @njit(cache=True)
-def _match_order(ot, st):
-    """Order ids in Nautilus' matching order (``OrderMatchingCore.iterate``): every BUY
-    order (limits and stops) by price descending, then every SELL order by price
-    ascending; equal prices keep placement order (a stable sort)."""
+def _sort_key(px, mult):
+    """Nautilus' ``order_sort_key``: the price's raw value (``px * mult``, an int128 with
+    FIXED_PRECISION 16) returned as an ``int64_t``, i.e. wrapped modulo 2**64."""
+    return np.int64(np.uint64(px) * np.uint64(mult))
+
+
+@njit(cache=True)
+def _match_order(ot, st, ip):
+    """Order ids in Nautilus' matching order (``MatchingCore.iterate``): every BUY order
+    (limits and stops) by sort key descending, then every SELL order by sort key
+    ascending; equal keys keep placement order (a stable sort). The key is the raw
+    price truncated to 64 bits (``_sort_key``), so with high-precision prices the order
+    is not the price order (prices wrap around at multiples of 2**64 / mult)."""
     n = st[S_N]
     ids = np.empty(n, np.int64)
     keys = np.empty(n, np.int64)
+    mult = ip[I_RAW_MULT]
     m = 0
-    for i in range(n):
-        if ot[i, O_LIVE] == 0 or ot[i, O_KIND] == FLAT:
-            continue
-        px = ot[i, O_PX]
-        key = -px if _is_buy(ot[i, O_KIND], ot[i, O_SIDE]) else px + (1 << 40)
-        k = m
-        while k > 0 and keys[k - 1] > key:  # insertion sort: stable
-            keys[k] = keys[k - 1]
-            ids[k] = ids[k - 1]
-            k -= 1
-        keys[k] = key
-        ids[k] = ot[i, O_ID]
-        m += 1
+    for buy_pass in (True, False):
+        first = m
+        for i in range(n):
+            if ot[i, O_LIVE] == 0 or ot[i, O_KIND] == FLAT:
+                continue
+            if _is_buy(ot[i, O_KIND], ot[i, O_SIDE]) != buy_pass:
+                continue
+            key = _sort_key(ot[i, O_PX], mult)
+            k = m
+            while k > first and (keys[k - 1] < key if buy_pass else keys[k - 1] > key):
+                keys[k] = keys[k - 1]  # insertion sort: stable
+                ids[k] = ids[k - 1]
+                k -= 1
+            keys[k] = key
+            ids[k] = ot[i, O_ID]
+            m += 1
     return ids[:m]
 
 
 @njit(cache=True)
 def _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, p, at_open):
-    """One trade tick at ``p``: a move up (BUYER aggressor) can fill SELL limits and BUY
-    stops, a move down BUY limits and SELL stops. Orders are matched in Nautilus' order
-    (BUY side by price descending, then SELL side by price ascending, ties by placement)
-    over a snapshot of the live orders (a twin cancelled meanwhile is skipped); a maker
-    fill through its limit moves the market to that limit for the rest of the tick
-    (Nautilus' "targets"), so a deeper limit waits for the next tick."""
-    up = p > st[S_BAR]
-    eff = p
-    for oid in _match_order(ot, st):
+    """One trade tick at ``p``, as Nautilus' L1 book sees a bar point: bid = ask = ``p``
+    whichever way the market moved. Orders are matched in Nautilus' order (BUY side by
+    price descending, then SELL side by price ascending, ties by placement) over a
+    snapshot of the live orders (a twin cancelled meanwhile is skipped): a BUY limit
+    fills when ask <= its price, a SELL limit when bid >= its price, a BUY stop triggers
+    when ask >= its trigger, a SELL stop when bid <= it. A limit filled through its price
+    moves that side of the market to its price for the rest of the tick (Nautilus'
+    "targets": ask up after a BUY, bid down after a SELL), so a deeper limit waits for a
+    later point of the path (in either direction)."""
+    ask = p
+    bid = p
+    for oid in _match_order(ot, st, ip):
         i = _find(ot, st, oid)
         if i < 0 or ot[i, O_LIVE] == 0:
             continue
@@ -591,9 +633,9 @@ def _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, p, at_open):
         px = ot[i, O_PX]
         is_buy = _is_buy(kind, side)
         if kind == SL:
-            hit = is_buy == up and ((px <= p) if is_buy else (px >= p))
+            hit = (ask >= px) if is_buy else (bid <= px)
         else:
-            hit = is_buy != up and ((px >= eff) if is_buy else (px <= eff))
+            hit = (ask <= px) if is_buy else (bid >= px)
         if not hit:
             continue
         if kind == SL:
@@ -602,7 +644,10 @@ def _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, p, at_open):
         else:
             fill_px = px
             maker = True
-            eff = px
+            if is_buy and p < px:
+                ask = px
+            elif not is_buy and p > px:
+                bid = px
         side, kind, twin = _apply_fill(
             ot, st, pos_avg, money, out, fl, fp, ip, i, fill_px, maker, bar
         )
@@ -675,7 +720,10 @@ def _record_rejection(st, rej, ip, key):
 
 @njit(cache=True)
 def _settle(ot, st, pos_avg, money, out, fl, ip, fp, bar, close, rej):
-    """Venue processing after bar ``bar``: arrivals (matched against the close), cancels."""
+    """Venue processing after bar ``bar`` (Nautilus' ``_process_and_settle_venues``): the
+    commands due (arrivals matched against the close, then cancels) and, when there were
+    any, one more matching pass of every resting order at the close (bid = ask = close,
+    stops filling at the market), repeated while that pass makes commands due now."""
     while True:
         progressed = False
         i = 0
@@ -738,12 +786,17 @@ def _settle(ot, st, pos_avg, money, out, fl, ip, fp, bar, close, rej):
         i = 0
         while i < st[S_N]:
             if ot[i, O_PC] == 1 and 0 <= ot[i, O_CANCEL_AT] <= bar:
+                was_exit = ot[i, O_KIND] == TP or ot[i, O_KIND] == SL
                 _remove(ot, st, i)
                 progressed = True
+                if was_exit:  # the strategy re-plans exits on an exit's cancel event
+                    _plan_exits(ot, st, pos_avg, out, ip, fp, bar)
+                    i = 0
             else:
                 i += 1
         if not progressed:
             break
+        _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, close, True)
     st[S_BAR] = close
 
 

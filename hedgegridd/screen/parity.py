@@ -30,12 +30,14 @@ import logging
 import math
 import random
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import structlog
 
+from hedgegridd.backtest.results import FillRecord
 from hedgegridd.errors import BacktestError, ConfigError
 from hedgegridd.optimize.config import (
     METRIC_DIRECTIONS,
@@ -148,13 +150,61 @@ def _objective(outcome: BacktestOutcome, run: dict[str, Any], objective: str) ->
         run["objective"] = getattr(metrics, objective) if metrics is not None else None
 
 
+def fill_key(f: FillRecord) -> tuple[int, str, str, str, str, str]:
+    """A fill as (time, leg, order side, price, quantity, tag) for fill-by-fill diffs."""
+    return (
+        f.ts_ns,
+        f.position_side,
+        f.order_side,
+        str(f.price.normalize()),
+        str(f.quantity.normalize()),
+        f.tag,
+    )
+
+
+def first_divergence(a: Sequence[tuple[Any, ...]], b: Sequence[tuple[Any, ...]]) -> int | None:
+    """Index of the first differing fill of two fill sequences (None if identical)."""
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return i
+    return None if len(a) == len(b) else min(len(a), len(b))
+
+
+def print_fill_diff(
+    screen: Sequence[FillRecord], nautilus: Sequence[FillRecord], close_ns: Any, context: int
+) -> None:
+    """Both engines' fills side by side around the first divergence (bar index from 0;
+    fills of one bar sorted: the Nautilus results do not keep their order within a bar)."""
+    a = sorted(fill_key(f) for f in screen)
+    b = sorted(fill_key(f) for f in nautilus)
+    i = first_divergence(a, b)
+    if i is None:
+        print(f"fills identical ({len(a)})")
+        return
+    print(f"first divergence at fill {i} (screen {len(a)}, nautilus {len(b)} fills)")
+    for k in range(max(0, i - context), min(max(len(a), len(b)), i + context)):
+        row = []
+        for seq in (a, b):
+            if k < len(seq):
+                ts, leg, side, px, qty, tag = seq[k]
+                bar = int(np.searchsorted(close_ns, ts, side="left"))
+                row.append(f"bar {bar:>6} {leg:5} {side:4} {px:>9} {qty:>6} {tag:7}")
+            else:
+                row.append(" " * 48)
+        mark = "  " if k < min(len(a), len(b)) and a[k] == b[k] else "!="
+        print(f"{k:>6} {row[0]} {mark} {row[1]}")
+
+
 def run_pair(
     params: StrategyParams,
     market: dict[str, Any],
     venue: ScreenVenue,
     objective: str = "sharpe",
+    *,
+    dump_fills: int = 0,
 ) -> dict[str, Any]:
-    """Both engines on one market; their figures and objective side by side."""
+    """Both engines on one market; their figures and objective side by side (with
+    ``dump_fills`` > 0, print both fill sequences around their first divergence)."""
     if objective not in OBJECTIVES:
         raise ConfigError(f"unknown objective {objective!r} (one of {', '.join(OBJECTIVES)})")
     warm = params.warmup_bars
@@ -192,6 +242,8 @@ def run_pair(
             "seconds": round(ref.run_seconds, 3),
         },
     }
+    if dump_fills > 0:
+        print_fill_diff(s.fill_records(), ref.results.fills, arrays.close_ns, dump_fills)
     _objective(screen_outcome(s, start_ns, venue), pair["screen"], objective)
     _objective(nautilus_outcome(ref, start_ns), pair["nautilus"], objective)
     return pair
@@ -243,6 +295,17 @@ def main(argv: list[str] | None = None) -> int:
         help="metric ranked by the Spearman (default: [objective] metric of --space)",
     )
     ap.add_argument("--json", type=Path, default=None, help="also write every run here")
+    ap.add_argument(
+        "--set", type=int, default=None, dest="only_set", help="run only this set (index)"
+    )
+    ap.add_argument(
+        "--dump-fills",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print both engines' fills (bar, leg, side, price, qty, kind) within N of "
+        "their first divergence",
+    )
     args = ap.parse_args(argv)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     config = load_optimize_config(args.space)
@@ -254,7 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     for kind in args.scenarios.split(","):
         market = scenario_market(kind, args.bars, args.seed)
         for i, params in enumerate(sets):
-            pair = run_pair(params, market, venue, objective)
+            if args.only_set is not None and i != args.only_set:
+                continue
+            if args.dump_fills:
+                print(f"-- {kind} set {i}")
+            pair = run_pair(params, market, venue, objective, dump_fills=args.dump_fills)
             pair.update(scenario=kind, set=i)
             runs.append(pair)
             for eng in ("screen", "nautilus"):

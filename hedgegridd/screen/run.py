@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from nautilus_trader.model.objects import FIXED_PRECISION
 
 import hedgegridd.screen.kernel as k
 from hedgegridd.backtest.results import FillRecord
@@ -186,6 +187,8 @@ def kernel_params(
     ip[k.I_PAIR] = 1
     ip[k.I_START] = start
     ip[k.I_FILL_CAP] = fill_cap
+    # Nautilus' raw price per tick (its matching order sorts on the raw price cut to 64 bits)
+    ip[k.I_RAW_MULT] = int(rules.tick.scaleb(FIXED_PRECISION))
     ip[k.I_MAX_REJ] = rk.max_rejections
     ip[k.I_REJ_WINDOW_NS] = int(rk.rejection_window_s * _NS)
     ip[k.I_COOLDOWN_NS] = int(rk.cooldown_s * _NS)

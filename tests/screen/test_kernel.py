@@ -115,7 +115,9 @@ def test_orders_are_matched_in_nautilus_order() -> None:
         k._add_order(ot, st, np.zeros(k.R_N), kind, side, 0, px, 3, 0, -1)
     ot[: st[k.S_N], k.O_LIVE] = 1
     ot[6, k.O_LIVE] = 0  # not arrived yet: skipped
-    assert list(k._match_order(ot, st)) == [3, 1, 5, 4, 2, 0]
+    ip = np.zeros(k.I_N, np.int64)
+    ip[k.I_RAW_MULT] = 10**15  # tick 0.1 at FIXED_PRECISION 16; these keys do not wrap
+    assert list(k._match_order(ot, st, ip)) == [3, 1, 5, 4, 2, 0]
 
 
 @pytest.mark.slow

@@ -1,0 +1,75 @@
+"""The kernel's venue matches resting orders over a bar path as Nautilus' backtest venue does
+(each case also runs the real Nautilus venue on the same bars)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from tests.screen.venue_probe import Probe, kernel_fills, nautilus_fills
+
+Fills = list[tuple[int, int, int]]
+
+FLAT = (502_000, 502_000, 502_000, 502_000)  # 50200.0: the bars while the probes arrive
+
+
+def _both(
+    orders: Sequence[Probe],
+    bars: Sequence[tuple[int, int, int, int]],
+    cancels: Mapping[int, Sequence[int]] | None = None,
+) -> tuple[Fills, Fills]:
+    """(kernel fills, Nautilus fills) of the probes over the bars."""
+    want = nautilus_fills(orders, bars, cancels)
+    assert want, "the probe must fill in Nautilus"
+    return kernel_fills(orders, bars, cancels), want
+
+
+def test_limit_left_behind_fills_at_a_later_point_in_either_direction() -> None:
+    """bid = ask = each point of the path: a BUY limit blocked by a deeper fill at the low
+    fills at the close although the close is a move up, and on a later bar's high."""
+    orders = [Probe("BUY", "LIMIT", 501_000), Probe("BUY", "LIMIT", 500_800)]
+    orders.append(Probe("BUY", "LIMIT", 500_600))
+    bars = [FLAT, FLAT, (502_000, 502_100, 500_500, 500_700)]
+    bars += [(500_700, 500_710, 500_690, 500_680), (500_680, 500_800, 500_500, 500_550)]
+    got, want = _both(orders, bars)
+    assert want == [(2, 0, 501_000), (2, 1, 500_800), (4, 2, 500_600)]
+    assert got == want
+
+
+def test_matching_order_is_nautilus_sort_key_cut_to_64_bits() -> None:
+    """Nautilus sorts on the raw price (int128) cut to int64: around 54400 the BUY limits
+    match 54362.4 first, then 54495.6; 54442.3 waits for the close."""
+    orders = [Probe("BUY", "LIMIT", 544_956), Probe("BUY", "LIMIT", 544_423)]
+    orders.append(Probe("BUY", "LIMIT", 543_624))
+    start = (546_844,) * 4
+    bars = [start, start, (546_844, 547_110, 543_490, 543_837)]
+    got, want = _both(orders, bars)
+    assert want == [(2, 2, 543_624), (2, 0, 544_956), (2, 1, 544_423)]
+    assert got == want
+
+
+def test_commands_due_make_the_venue_match_every_order_at_the_close() -> None:
+    """A cancel arriving after a bar makes Nautilus iterate all orders at the close: a limit
+    blocked by a deeper fill at the low (= close) fills in that bar; with no command it
+    waits for the next bar."""
+    orders = [Probe("BUY", "LIMIT", 501_000), Probe("BUY", "LIMIT", 500_800)]
+    orders.append(Probe("BUY", "LIMIT", 400_000))
+    bars = [FLAT, FLAT, FLAT, (502_000, 502_100, 500_700, 500_700)]
+    bars.append((500_700, 500_750, 500_650, 500_700))
+    got, want = _both(orders, bars, {2: [2]})
+    assert want == [(3, 0, 501_000), (3, 1, 500_800)]
+    assert got == want
+    got, want = _both(orders, bars)
+    assert want == [(3, 0, 501_000), (4, 1, 500_800)]
+    assert got == want
+
+
+def test_buy_stop_before_sell_limit_at_one_point_and_stop_at_the_open_gap() -> None:
+    """At one point every BUY order (a short's stop) matches before any SELL (an entry);
+    a stop gapped through at the open fills at the open price."""
+    orders = [Probe("SELL", "LIMIT", 502_500), Probe("BUY", "STOP", 503_000)]
+    got, want = _both(orders, [FLAT, FLAT, (502_000, 503_100, 501_900, 502_050)])
+    assert want == [(2, 1, 503_000), (2, 0, 502_500)]
+    assert got == want
+    got, want = _both(orders, [FLAT, FLAT, (503_200, 503_300, 502_900, 503_000)])
+    assert want == [(2, 1, 503_200), (2, 0, 502_500)]
+    assert got == want

@@ -1,0 +1,185 @@
+"""Resting orders over hand-built bars, matched by Nautilus and by the screening kernel.
+
+``nautilus_fills`` runs the real backtest venue (``hedgegridd.backtest.engine``: the
+wiring ``hedgegrid backtest`` uses) with a probe strategy that submits the orders on
+the first bar (they rest from the third: one bar of latency, as in the kernel) and
+cancels orders on given bars; ``kernel_fills`` feeds the same orders and bars to the
+kernel's venue functions. Both return the fills in the order they happened, as
+``(bar, order index, price ticks)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+from nautilus_trader.model.data import Bar, BarType
+from nautilus_trader.model.enums import OrderSide, TimeInForce
+from nautilus_trader.model.events import OrderFilled
+from nautilus_trader.model.objects import Price, Quantity
+from nautilus_trader.trading.strategy import Strategy, StrategyConfig
+
+from hedgegridd.backtest.engine import (
+    VenueModel,
+    add_hedging_venue,
+    bars_from_arrays,
+    create_engine,
+)
+from hedgegridd.data.instruments import BTCUSDT_PERP, to_nautilus_instrument
+from hedgegridd.screen import kernel as k
+
+TICK = Decimal("0.1")
+MINUTE_NS = 60_000_000_000
+T0 = 1_704_067_260_000_000_000  # 2024-01-01 00:01 UTC, a bar close
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """One resting order: ``side`` BUY/SELL, ``kind`` LIMIT/STOP, price in ticks."""
+
+    side: str
+    kind: str
+    ticks: int
+
+
+class _ProbeConfig(StrategyConfig, frozen=True):
+    bar_type: str
+    orders: tuple[tuple[str, str, int], ...]
+    cancels: tuple[tuple[int, int], ...]  # (bar, order index)
+
+
+class _ProbeStrategy(Strategy):
+    """Submits the probe orders on bar 0, cancels on the given bars, records fills."""
+
+    def __init__(self, config: _ProbeConfig) -> None:
+        super().__init__(config)
+        self.bar_type = BarType.from_str(config.bar_type)
+        self.instrument_id = self.bar_type.instrument_id
+        self.bars_seen = 0
+        self.index: dict[str, int] = {}
+        self.orders: list[object] = []
+        self.fills: list[tuple[int, int, int]] = []
+
+    def on_start(self) -> None:
+        self.subscribe_bars(self.bar_type)
+
+    def on_bar(self, bar: Bar) -> None:
+        n = self.bars_seen
+        self.bars_seen += 1
+        if n == 0:
+            for i, (side, kind, ticks) in enumerate(self.config.orders):
+                px = Price(Decimal(ticks) * TICK, 1)
+                os = OrderSide.BUY if side == "BUY" else OrderSide.SELL
+                qty = Quantity.from_str("0.001")
+                if kind == "LIMIT":
+                    order = self.order_factory.limit(
+                        self.instrument_id, os, qty, px, time_in_force=TimeInForce.GTC
+                    )
+                else:
+                    order = self.order_factory.stop_market(
+                        self.instrument_id, os, qty, px, time_in_force=TimeInForce.GTC
+                    )
+                self.index[order.client_order_id.value] = i
+                self.orders.append(order)
+                self.submit_order(order)
+        for at, i in self.config.cancels:
+            if at == n:
+                self.cancel_order(self.orders[i])
+
+    def on_order_filled(self, event: OrderFilled) -> None:
+        bar = (event.ts_event - T0) // MINUTE_NS
+        ticks = int(event.last_px.as_decimal() / TICK)
+        self.fills.append((int(bar), self.index[event.client_order_id.value], ticks))
+
+
+def nautilus_fills(
+    orders: Sequence[Probe],
+    bars: Sequence[tuple[int, int, int, int]],
+    cancels: Mapping[int, Sequence[int]] | None = None,
+) -> list[tuple[int, int, int]]:
+    """Fills of ``orders`` by the Nautilus backtest venue over ``bars`` (OHLC in ticks)."""
+    instrument = to_nautilus_instrument(BTCUSDT_PERP)
+    bar_type = BarType.from_str(BTCUSDT_PERP.bar_type())
+    tick = float(TICK)
+    nb = bars_from_arrays(
+        bar_type,
+        instrument,
+        [b[0] * tick for b in bars],
+        [b[1] * tick for b in bars],
+        [b[2] * tick for b in bars],
+        [b[3] * tick for b in bars],
+        [1000.0] * len(bars),
+        [T0 + i * MINUTE_NS for i in range(len(bars))],
+    )
+    engine = create_engine(log_level="OFF")
+    try:
+        add_hedging_venue(engine, instrument, VenueModel())
+        engine.add_data(nb)
+        strategy = _ProbeStrategy(
+            _ProbeConfig(
+                bar_type=str(bar_type),
+                orders=tuple((o.side, o.kind, o.ticks) for o in orders),
+                cancels=tuple((at, i) for at, ids in (cancels or {}).items() for i in ids),
+            )
+        )
+        engine.add_strategy(strategy)
+        engine.run()
+        return list(strategy.fills)
+    finally:
+        engine.dispose()
+
+
+def kernel_fills(
+    orders: Sequence[Probe],
+    bars: Sequence[tuple[int, int, int, int]],
+    cancels: Mapping[int, Sequence[int]] | None = None,
+) -> list[tuple[int, int, int]]:
+    """Fills of the same orders by the kernel's venue (resting from bar 2, as above)."""
+    ot = np.zeros((64, k.O_COLS), np.int64)
+    st = np.zeros(k.S_N_ST, np.int64)
+    out = np.zeros(k.R_N)
+    ip = np.zeros(k.I_N, np.int64)
+    ip[k.I_RAW_MULT] = int(TICK.scaleb(16))
+    ip[k.I_PAIR] = 1
+    ip[k.I_DELAY] = 1
+    ip[k.I_FILL_CAP] = 64
+    ip[k.I_MIN_QTY] = 1
+    ip[k.I_MAX_QTY] = 10**6
+    fp = np.zeros(k.F_N)
+    fp[k.F_TICK], fp[k.F_STEP] = float(TICK), 0.001
+    st[k.S_POS_L] = st[k.S_POS_S] = 10**6  # exits never exceed a side
+    pos_avg = np.full(2, 50_000.0)
+    money = np.zeros(1)
+    fl = np.zeros((64, 6), np.int64)
+    rej = np.zeros((64, 2), np.int64)
+    # BUY limit: a short's TP; SELL limit: a long's TP; stops: the SL of the other side.
+    # A cancelled probe is an entry (an exit's cancel would make the strategy re-plan).
+    cancelled = {i for ids in (cancels or {}).values() for i in ids}
+    row_of: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for i, o in enumerate(orders):
+        buy = o.side == "BUY"
+        if i in cancelled:
+            kind, side = k.ENTRY, (k.LONG if buy else k.SHORT)
+        elif o.kind == "LIMIT":
+            kind, side = k.TP, (k.SHORT if buy else k.LONG)
+        else:
+            kind, side = k.SL, (k.SHORT if buy else k.LONG)
+        k._add_order(ot, st, out, kind, side, 1, o.ticks, 1, 0, -1)
+        row_of.setdefault((kind, side), []).append((o.ticks, i))
+    ot[: st[k.S_N], k.O_LIVE] = 1
+    st[k.S_BAR] = bars[1][3]
+    for j in range(2, len(bars)):
+        o_, h, lo, c = bars[j]
+        k._walk_bar(ot, st, pos_avg, money, out, fl, ip, fp, j, o_, h, lo, c, False)
+        for i in (cancels or {}).get(j, ()):
+            r = k._find(ot, st, i)  # order ids are the probe indexes
+            ot[r, k.O_PC], ot[r, k.O_CANCEL_AT] = 1, j + 1
+        k._settle(ot, st, pos_avg, money, out, fl, ip, fp, j, c, rej)
+    got = []
+    for bar, side, kind, px, _q, _m in fl[: int(out[k.R_FILLS_LOGGED])].tolist():
+        rows = row_of[(kind, side)]  # a stop may fill away from its price (a gap)
+        i = next((i for t, i in rows if t == px), rows[0][1] if len(rows) == 1 else -1)
+        got.append((bar, i, px))
+    return got
