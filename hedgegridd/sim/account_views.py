@@ -2,9 +2,8 @@
 
 One USDT wallet, cross margin, every symbol of the account: ``v2|v3/account``,
 ``v2|v3/balance``, ``v2|v3/positionRisk`` (each in its own documented layout),
-``symbolConfig``, ``leverageBracket``, ``commissionRate``, ``income``, and the
-settings ``positionSide/dual``, ``leverage`` and ``marginType`` (cross only: a switch
-to ISOLATED is refused as an unsupported operation, -1020).
+``symbolConfig``, ``leverageBracket``, ``commissionRate`` and ``income`` (the
+settings are ``account_settings``).
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from hedgegridd.sim.auth import mandatory
 from hedgegridd.sim.market_views import wall_ms
 from hedgegridd.sim.orders import SimPosition, VenueError, money
 from hedgegridd.sim.rules import param_int
@@ -384,57 +382,3 @@ def income(sim: SimExchange, p: dict[str, str]) -> list[dict[str, Any]]:
     ]
     page = max(1, param_int(p, "page", 1))
     return records[(page - 1) * limit : page * limit]
-
-
-def set_dual(sim: SimExchange, p: dict[str, str]) -> dict[str, Any]:
-    """``POST /fapi/v1/positionSide/dual`` (-4059 no change, -4067 orders, -4068 positions)."""
-    raw = (p.get("dualSidePosition") or "").lower()
-    if raw not in ("true", "false"):
-        raise mandatory("dualSidePosition")
-    wanted = raw == "true"
-    if wanted == dual_side(sim):
-        raise VenueError(-4059, "No need to change position side.")
-    markets = markets_of(sim)
-    if any(m.engine.open_orders() for m in markets):
-        raise VenueError(-4067, "Position side cannot be changed if there exists open orders.")
-    if any(p.amt for m in markets for p in m.engine.positions.values()):
-        raise VenueError(-4068, "Position side cannot be changed if there exists position.")
-    sim.set_hedge_mode(wanted)
-    return {"code": 200, "msg": "success"}
-
-
-def set_leverage(sim: SimExchange, p: dict[str, str]) -> dict[str, Any]:
-    """``POST /fapi/v1/leverage`` (1..125, else -4028)."""
-    m = market_of(sim, p.get("symbol"))
-    raw = p.get("leverage")
-    if not raw:
-        raise mandatory("leverage")
-    try:
-        lev = int(raw)
-    except ValueError as exc:
-        raise VenueError(-4028, f"Leverage {raw} is not valid") from exc
-    if not 1 <= lev <= 125:
-        raise VenueError(-4028, f"Leverage {lev} is not valid")
-    m.engine.leverage = lev
-    return {"leverage": lev, "maxNotionalValue": str(MAX_NOTIONAL), "symbol": m.symbol}
-
-
-def set_margin_type(sim: SimExchange, p: dict[str, str]) -> dict[str, Any]:
-    """``POST /fapi/v1/marginType``: CROSSED is current (-4046); ISOLATED is not emulated.
-
-    A switch to ISOLATED meets Binance's own refusals first (-4047 open orders,
-    -4048 a position), then -1020 "This operation is not supported.".
-    """
-    m = market_of(sim, p.get("symbol"))
-    kind = (p.get("marginType") or "").upper()
-    if not kind:
-        raise mandatory("marginType")
-    if kind not in ("ISOLATED", "CROSSED"):
-        raise VenueError(-1130, "Data sent for parameter 'marginType' is not valid.")
-    if kind == "CROSSED":
-        raise VenueError(-4046, "No need to change margin type.")
-    if m.engine.open_orders():
-        raise VenueError(-4047, "Margin type cannot be changed if there exists open orders.")
-    if any(pos.amt for pos in m.engine.positions.values()):
-        raise VenueError(-4048, "Margin type cannot be changed if there exists position.")
-    raise VenueError(-1020, "This operation is not supported.")

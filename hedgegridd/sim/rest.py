@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from aiohttp import web
 
+import hedgegridd.sim.account_settings as settings
 import hedgegridd.sim.account_views as account
+import hedgegridd.sim.kline_views as kline
 import hedgegridd.sim.market_views as market
 import hedgegridd.sim.trade_views as trade
 from hedgegridd.sim.auth import RawRequest, check_api_key, check_signed
@@ -95,10 +97,10 @@ ROUTES: dict[tuple[str, str], tuple[str, Endpoint]] = {
     ("GET", "/fapi/v1/time"): (PUBLIC, lambda s, p: {"serverTime": _now_ms()}),
     ("GET", "/fapi/v1/exchangeInfo"): (PUBLIC, market.exchange_info),
     ("GET", "/fapi/v1/depth"): (PUBLIC, market.depth),
-    ("GET", "/fapi/v1/aggTrades"): (PUBLIC, market.agg_trades),
-    ("GET", "/fapi/v1/klines"): (PUBLIC, market.klines),
-    ("GET", "/fapi/v1/markPriceKlines"): (PUBLIC, market.mark_price_klines),
-    ("GET", "/fapi/v1/indexPriceKlines"): (PUBLIC, market.index_price_klines),
+    ("GET", "/fapi/v1/aggTrades"): (PUBLIC, kline.agg_trades),
+    ("GET", "/fapi/v1/klines"): (PUBLIC, kline.klines),
+    ("GET", "/fapi/v1/markPriceKlines"): (PUBLIC, kline.mark_price_klines),
+    ("GET", "/fapi/v1/indexPriceKlines"): (PUBLIC, kline.index_price_klines),
     ("GET", "/fapi/v1/premiumIndex"): (PUBLIC, market.premium_index),
     ("GET", "/fapi/v1/fundingRate"): (PUBLIC, market.funding_rate),
     ("GET", "/fapi/v1/fundingInfo"): (PUBLIC, market.funding_info),
@@ -121,13 +123,13 @@ ROUTES: dict[tuple[str, str], tuple[str, Endpoint]] = {
         SIGNED,
         lambda s, p: {"dualSidePosition": account.dual_side(s)},
     ),
-    ("POST", "/fapi/v1/positionSide/dual"): (SIGNED, account.set_dual),
+    ("POST", "/fapi/v1/positionSide/dual"): (SIGNED, settings.set_dual),
     ("GET", "/fapi/v1/symbolConfig"): (SIGNED, account.symbol_config),
     ("GET", "/fapi/v1/leverageBracket"): (SIGNED, account.leverage_bracket),
     ("GET", "/fapi/v1/commissionRate"): (SIGNED, account.commission),
     ("GET", "/fapi/v1/income"): (SIGNED, account.income),
-    ("POST", "/fapi/v1/leverage"): (SIGNED, account.set_leverage),
-    ("POST", "/fapi/v1/marginType"): (SIGNED, account.set_margin_type),
+    ("POST", "/fapi/v1/leverage"): (SIGNED, settings.set_leverage),
+    ("POST", "/fapi/v1/marginType"): (SIGNED, settings.set_margin_type),
     # Trade
     ("POST", "/fapi/v1/order"): (SIGNED, trade.new_order),
     ("GET", "/fapi/v1/order"): (SIGNED, trade.query_order),

@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 
 from hedgegridd.sim import SimBar, SimConfig, SimExchange
-from hedgegridd.sim.market_views import INTERVALS, bucket
+from hedgegridd.sim.kline_views import INTERVALS, bucket
 from tests.sim.rest_client import Rest
 
 D = Decimal
@@ -71,7 +71,7 @@ async def test_unknown_symbol_is_refused_on_every_public_endpoint(flat: Rest) ->
 @pytest.mark.asyncio
 async def test_missing_mandatory_parameters_answer_1102(flat: Rest) -> None:
     """USD-M Futures > Error Codes > -1102 MANDATORY_PARAM_EMPTY_OR_MALFORMED."""
-    cases = (
+    cases: tuple[tuple[str, dict[str, str], str], ...] = (
         ("/fapi/v1/klines", {"interval": "1m"}, "symbol"),
         ("/fapi/v1/klines", SYM, "interval"),
         ("/fapi/v1/depth", {}, "symbol"),
