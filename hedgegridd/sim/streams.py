@@ -29,7 +29,6 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -40,7 +39,10 @@ from hedgegridd.sim.wsroutes import (
     INVALID_STREAM,
     LEGACY,
     PRIVATE,
+    AnySymbol,
+    MarketConn,
     Subscriptions,
+    UserConn,
     delivers,
     error,
     handle_control,
@@ -52,32 +54,6 @@ log = structlog.get_logger(__name__)
 
 SEND_TIMEOUT_S = 5.0
 LISTEN_KEY_TTL_S = 60 * 60  # Binance: a key lives 60 minutes unless kept alive
-
-
-@dataclass(eq=False, slots=True)
-class MarketConn:
-    """One market-data connection: its route, subscriptions and the streams it is pushed."""
-
-    ws: web.WebSocketResponse
-    route: str
-    subs: Subscriptions
-    live: set[str] = field(default_factory=set)
-    users: list[tuple[str, UserConn]] = field(default_factory=list)
-
-    @property
-    def streams(self) -> set[str]:
-        """Every subscribed stream (pushed or not)."""
-        return self.subs.streams
-
-
-@dataclass(eq=False, slots=True)
-class UserConn:
-    """One user-data-stream registration: a connection, its event filter and framing."""
-
-    ws: web.WebSocketResponse
-    events: frozenset[str] | None
-    combined: bool
-    route: str
 
 
 class StreamHub:
@@ -180,7 +156,7 @@ class StreamHub:
 
     def _served(self) -> Collection[str]:
         if self.symbols is None:
-            return _AnySymbol()
+            return AnySymbol()
         return self.symbols()
 
     async def handle_ws(self, request: web.Request) -> web.StreamResponse:
@@ -256,11 +232,6 @@ class StreamHub:
         keys: list[str],
         events: list[str],
     ) -> web.StreamResponse:
-        if not keys:
-            return web.json_response(
-                {"code": -1102, "msg": "Mandatory parameter 'listenKey' was not sent."},
-                status=400,
-            )
         if any(k not in self.listen_keys for k in keys):
             return web.json_response(
                 {"code": -1125, "msg": "This listenKey does not exist."}, status=400
@@ -439,16 +410,3 @@ class StreamHub:
         for task in list(self._flushers):
             task.cancel()
         await self.drop("all")
-
-
-class _AnySymbol(Collection[str]):
-    """Every symbol (a hub built without a symbol list)."""
-
-    def __contains__(self, item: object) -> bool:
-        return True
-
-    def __iter__(self) -> Any:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0

@@ -1,4 +1,4 @@
-"""Binance USD-M WebSocket routing and the market-stream control protocol (pure).
+"""Binance USD-M WebSocket routing, the market-stream control protocol, connection records.
 
 Binance serves USD-M streams under routed paths (USD-M "Websocket Market Streams",
 "Important WebSocket Change Notice — Base URL Split & Migration"):
@@ -28,6 +28,8 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
+
+from aiohttp import web
 
 PUBLIC = "public"
 MARKET = "market"
@@ -176,3 +178,42 @@ def _property(state: Subscriptions, method: str, params: list[Any], req_id: int)
         return ControlResult(error(1, "Invalid value type: expected Boolean", req_id))
     state.combined = value
     return ControlResult({"result": None, "id": req_id})
+
+
+@dataclass(eq=False, slots=True)
+class MarketConn:
+    """One market-data connection: its route, subscriptions and the streams it is pushed."""
+
+    ws: web.WebSocketResponse
+    route: str
+    subs: Subscriptions
+    live: set[str] = field(default_factory=set)
+    users: list[tuple[str, UserConn]] = field(default_factory=list)
+
+    @property
+    def streams(self) -> set[str]:
+        """Every subscribed stream (pushed or not)."""
+        return self.subs.streams
+
+
+@dataclass(eq=False, slots=True)
+class UserConn:
+    """One user-data-stream registration: a connection, its event filter and framing."""
+
+    ws: web.WebSocketResponse
+    events: frozenset[str] | None
+    combined: bool
+    route: str
+
+
+class AnySymbol(Collection[str]):
+    """Every symbol (a hub built without a symbol list)."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+    def __iter__(self) -> Any:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
