@@ -11,17 +11,27 @@ engine, ``bar_execution=True``):
 
 * intra-bar path: open -> high -> low -> close (Nautilus' default; ``path_mode=1``
   walks open -> nearer extreme -> farther extreme -> close instead, as the simulator
-  does); a point equal to the last price is skipped;
-* each point is a trade tick: a move up fills SELL limits and BUY stops, a move down
-  BUY limits and SELL stops, in Nautilus' matching order (every BUY order by price
-  descending, then every SELL order by price ascending, ties in placement order:
-  ``OrderMatchingCore.iterate``); a resting limit fills completely at
-  its limit price as MAKER (even through a gap at the open) and moves the market to
-  that price for the rest of the tick (so a deeper limit waits for the next tick, as
-  Nautilus' matching "targets" do); a stop fills at its trigger on the high/low/close
-  and at the open price when the open gaps through it (TAKER). Fills are never
-  partial: the bar's volume is assumed to cover the order (use data whose volume
-  does, or the Nautilus engine);
+  does); a point equal to the last price is skipped (so is the open when it equals
+  the previous close);
+* each point is a trade tick that sets Nautilus' L1 book to bid = ask = the point,
+  whichever way the market moved: a BUY limit fills when ask <= its price, a SELL
+  limit when bid >= its price, a BUY stop triggers when ask >= its trigger, a SELL
+  stop when bid <= it. So a limit left on the wrong side of the market (see targets)
+  fills at any later point of the path, also on a move away from it;
+* matching order at a point (``MatchingCore.iterate``): every BUY order (limits and
+  stops), then every SELL order, each side sorted by Nautilus' ``order_sort_key``,
+  BUY descending and SELL ascending, ties in placement order. That key is the raw
+  price (an int128 with FIXED_PRECISION 16) returned as ``int64_t``, i.e. cut to 64
+  bits: ``ticks * tick * 10**16 mod 2**64`` as a signed number. It follows the price
+  within a band of about 922 price units at tick 0.1 and wraps at the band edges
+  (e.g. BUY 54362.4 matches before BUY 54495.6);
+* a resting limit fills completely at its limit price as MAKER (also through a gap at
+  the open) and, when the point is beyond its price, moves that side of the market to
+  its price for the rest of the point (Nautilus' matching "targets": ask up after a
+  BUY, bid down after a SELL), so a limit further through waits for a later point; a
+  stop fills at its trigger on the high/low/close and at the point's price on the open
+  (gap) or after the bar (TAKER). Fills are never partial: the bar's volume is assumed
+  to cover the order (use data whose volume does, or the Nautilus engine);
 * latency: an order or cancel sent at bar j's close arrives at the venue when the
   venue is next processed at or after ``close_j + latency``: with latency > 0 that is
   after bar j+d's matching and strategy (d = ceil(latency / interval)), so it is
@@ -29,10 +39,17 @@ engine, ``bar_execution=True``):
   rejected: the breaker counts it and the strategy re-syncs 5 s later; a marketable
   exit fills there as TAKER at the close; a stop already through it is rejected and
   the side is flattened at market) and can rest from bar j+d+1; cancelled orders stay
-  fillable until then;
-* every fill re-plans exits at once (entries wait for the bar), TP and SL placed
-  together are OUO twins (one filling cancels the other), a stop-loss already
-  through the last price is replaced by a market close of the side;
+  fillable until then. When any command was due (``_process_and_settle_venues``), the
+  venue then matches every resting order once more at the close (bid = ask = close):
+  a limit held back by a target in the bar fills there;
+* the strategy side: an entry fill re-plans exits at once (entries wait for the bar);
+  TP and SL placed together are OUO twins (one filling cancels the other, and that
+  cancel re-plans exits); an exit fill without a twin waits for the bar; every TP/SL
+  passes the strategy's reduce gate (open TP, or SL, quantity including cancel-pending
+  and in-flight ones plus market closes in flight <= position), so of a pair only the
+  admitted one goes (unpaired) and the other follows when a cancel confirmation
+  re-plans the exits; a stop-loss already through the last price is replaced by a
+  market close of the side;
 * funding: the guard uses the latest published rate and next funding time at the
   bar's close; payments ``qty * mark * rate`` are settled at the first venue
   processing at or after the funding time.
