@@ -37,12 +37,13 @@ def depth(sim: SimExchange, p: dict[str, str]) -> dict[str, Any]:
         raise VenueError(-4021, f"'{p.get('limit')}' is not valid depth limit.")
     tick, eng, fmt = market.spec.tick_size, market.engine, market.fmt
     now = wall_ms()
+    size = fmt.qt(Decimal(5))
     return {
         "lastUpdateId": now,
         "E": now,
         "T": now,
-        "bids": [[fmt.px(eng.bid - i * tick), "5.000"] for i in range(levels)],
-        "asks": [[fmt.px(eng.ask + i * tick), "5.000"] for i in range(levels)],
+        "bids": [[fmt.px(eng.bid - i * tick), size] for i in range(levels)],
+        "asks": [[fmt.px(eng.ask + i * tick), size] for i in range(levels)],
     }
 
 
@@ -66,7 +67,7 @@ def ticker_price(sim: SimExchange, p: dict[str, str]) -> dict[str, Any] | list[d
 
 def book_ticker(sim: SimExchange, p: dict[str, str]) -> dict[str, Any] | list[dict[str, Any]]:
     """``GET /fapi/v1/ticker/bookTicker``."""
-    return _one_or_all(sim, p, lambda m: m.ticker.book_ticker_rest())
+    return _one_or_all(sim, p, lambda m: {"lastUpdateId": wall_ms(), **m.ticker.book_ticker_rest()})
 
 
 def premium_index(sim: SimExchange, p: dict[str, str]) -> dict[str, Any] | list[dict[str, Any]]:

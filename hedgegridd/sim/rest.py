@@ -77,13 +77,15 @@ def _listen_key_new(sim: SimExchange, _p: Params) -> dict[str, Any]:
 
 
 def _listen_key_keepalive(sim: SimExchange, p: Params) -> dict[str, Any]:
-    if not sim.hub.keepalive_listen_key(p.get("listenKey")):
+    """Extend the key sent, or the account's key when none is (Binance takes none)."""
+    key = p.get("listenKey") or next(iter(sim.hub.listen_keys), None)
+    if not sim.hub.keepalive_listen_key(key):
         raise VenueError(
             -1125,
             "This listenKey does not exist. "
             "Please use POST /fapi/v1/listenKey to recreate listenKey",
         )
-    return {}
+    return {"listenKey": key}
 
 
 async def _listen_key_delete(sim: SimExchange, p: Params) -> dict[str, Any]:
@@ -153,7 +155,8 @@ ROUTES: dict[tuple[str, str], tuple[str, Endpoint]] = {
 
 
 async def _raw(request: web.Request) -> RawRequest:
-    body = await request.read() if request.can_read_body else b""
+    # GET parameters travel in the query string only (a GET body is not read).
+    body = await request.read() if request.can_read_body and request.method != "GET" else b""
     query = request.raw_path.partition("?")[2]
     # The header as sent: aiohttp reports application/octet-stream when there is none.
     ctype = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()

@@ -179,3 +179,12 @@ async def test_duplicate_parameter_is_refused(rest: Rest) -> None:
         400,
         {"code": -1101, "msg": "Duplicate values for a parameter detected."},
     )
+
+
+@pytest.mark.asyncio
+async def test_listen_key_keepalive_takes_no_parameter(rest: Rest) -> None:
+    """USD-M Futures > User Data Streams > Keepalive User Data Stream (no parameters)."""
+    status, created, _ = await rest.raw("POST", "/fapi/v1/listenKey")
+    assert status == 200
+    status, kept, _ = await rest.raw("PUT", "/fapi/v1/listenKey")
+    assert (status, kept) == (200, {"listenKey": created["listenKey"]})
