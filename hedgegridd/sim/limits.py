@@ -40,6 +40,7 @@ ENDPOINT_WEIGHTS: dict[tuple[str, str], int] = {
     ("PUT", "/fapi/v1/order"): 0,
     ("POST", "/fapi/v1/algoOrder"): 0,
     ("POST", "/fapi/v1/batchOrders"): 5,
+    ("POST", "/fapi/v1/countdownCancelAll"): 10,
     ("DELETE", "/fapi/v1/batchOrders"): 1,
 }
 # Weight without / with ``symbol`` (a request for every symbol costs more).

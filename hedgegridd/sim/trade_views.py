@@ -60,6 +60,12 @@ def _order_ref(p: dict[str, str]) -> tuple[str | None, str | None]:
     return order_id, client_id
 
 
+def _position_side(p: dict[str, str]) -> None:
+    """-4060 for a positionSide that is not BOTH, LONG or SHORT."""
+    if p.get("positionSide", "BOTH") not in ("BOTH", "LONG", "SHORT"):
+        raise VenueError(-4060, "Invalid position side.")
+
+
 def _band(m: Market) -> tuple[Decimal, Decimal] | None:
     return percent_price(m.symbol_info.get("filters", []))
 
@@ -69,6 +75,7 @@ def _checked_new_order(sim: SimExchange, p: dict[str, str]) -> tuple[Market, str
     m = market_of(sim, p.get("symbol"))
     _require(p, "side", "type")
     otype = p["type"]
+    _position_side(p)
     if otype in ALGO_ONLY_TYPES:
         raise VenueError(-4120, ALGO_ENDPOINT_MSG)
     resp_type = p.get("newOrderRespType") or "ACK"
@@ -256,6 +263,7 @@ async def new_algo(sim: SimExchange, p: dict[str, str]) -> dict[str, Any]:
     """``POST /fapi/v1/algoOrder`` (conditional orders)."""
     market_of(sim, p.get("symbol"))
     _require(p, "algoType", "side", "type")
+    _position_side(p)
     return await sim.venue.place_algo_order(p)
 
 

@@ -57,6 +57,10 @@ async def test_missing_parameters_answer_1102_not_1117(rest: Rest) -> None:
                 "or malformed.",
             },
         )
+    status, body = await rest.order(
+        side="BUY", positionSide="BOTHWAYS", price="59000", quantity="0.010"
+    )
+    assert (status, body) == (400, {"code": -4060, "msg": "Invalid position side."})
     status, body, _ = await rest.signed("GET", "/fapi/v1/order", SYM)
     assert body == {
         "code": -1102,
