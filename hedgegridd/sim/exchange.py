@@ -1,20 +1,12 @@
 """``SimExchange``: the in-process Binance USD-M look-alike (aiohttp, loopback only).
 
-Use it as an async context manager (tests, demo) or run it as a component::
-
-    async with SimExchange(SimConfig(speed=600), bars=my_bars) as sim:
-        BinanceExecClientConfig(
-            base_url_http=sim.base_url_http,
-            base_url_ws=sim.base_url_ws,
-            base_url_ws_stream=sim.base_url_ws_stream,  # required for the user stream
-            use_reduce_only=False,
-            ...,
-        )
-
-The clock walks the price path: live bar ``i`` opens at ``t0 + i`` sim-minutes (t0 =
-the wall minute at start) and each sim-minute lasts ``60 / speed`` real seconds.
-Market data carries sim time; the account (orders, trades, user events) is stamped
-with the wall clock, like a venue.
+Use it as an async context manager (tests, demo) or run it as a component
+(``await tg.start(sim.run)``); point the adapter's ``base_url_http``, ``base_url_ws``
+and ``base_url_ws_stream`` (required for the user stream) at it (docs/sim.md).
+Each symbol's clock walks its price path: live bar ``i`` opens at ``t0 + i``
+sim-minutes (t0 = the wall minute at start), each sim-minute lasts ``60 / speed``
+real seconds. Market data carries sim time; the account (orders, trades, user
+events) is stamped with the wall clock, like a venue.
 """
 
 from __future__ import annotations

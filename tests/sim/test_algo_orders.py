@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from hedgegridd.sim.engine import MatchingEngine
-from hedgegridd.sim.matching import walk
+from hedgegridd.sim.matching import trigger_marked, walk
 from hedgegridd.sim.orders import VenueError
 from tests.sim.test_engine import engine, limit
 
@@ -264,3 +264,46 @@ def test_one_way_close_position_closes_the_both_leg() -> None:
     events = walk(eng, D("58000"), 3)
     assert trades(events) == [("MARKET", "TAKE_PROFIT_MARKET", "59000.00", False)]
     assert eng.positions["BOTH"].amt == 0
+
+
+def test_stop_limit_close_larger_than_the_leg_expires_without_flipping() -> None:
+    """A triggered STOP close bigger than what is left of the leg expires; the leg stays."""
+    eng = with_legs(long="0.010")
+    eng.new_algo_order(algo("SELL", "LONG", "STOP", "59000", quantity="0.020", price="58900"), 2)
+    events = walk(eng, D("58000"), 3)
+    assert algo_states(events) == ["EXPIRED"]
+    assert trades(events) == []
+    assert eng.positions["LONG"].amt == D("0.010")
+
+
+def test_opening_stop_entries_open_legs_on_a_breakout() -> None:
+    """BUY LONG STOP_MARKET and SELL SHORT STOP open legs when the price breaks out."""
+    eng = engine()
+    eng.new_algo_order(algo("BUY", "LONG", "STOP_MARKET", "60500", quantity="0.010"), 1)
+    eng.new_algo_order(algo("SELL", "SHORT", "STOP", "59500", quantity="0.010", price="59400"), 1)
+    up = walk(eng, D("60600"), 2)
+    assert trades(up) == [("MARKET", "STOP_MARKET", "60500.00", False)]
+    down = walk(eng, D("59000"), 3)
+    assert trades(down) == [("LIMIT", "STOP", "59500.00", False)]
+    assert (eng.positions["LONG"].amt, eng.positions["SHORT"].amt) == (D("0.010"), D("-0.010"))
+
+
+def test_premium_change_triggers_a_mark_price_take_profit_limit() -> None:
+    """A mark premium that moves the mark through a MARK_PRICE TAKE_PROFIT triggers it."""
+    eng = with_legs()
+    eng.new_algo_order(
+        algo(
+            "SELL",
+            "LONG",
+            "TAKE_PROFIT",
+            "60500",
+            quantity="0.010",
+            price="59990",
+            workingType="MARK_PRICE",
+        ),
+        2,
+    )
+    eng.ledger.set_premium(D("100"), D("0"))  # mark = last * 1.01 = 60600
+    events = trigger_marked(eng, 3)
+    assert trades(events) == [("LIMIT", "TAKE_PROFIT", "60000.00", False)]
+    assert algo_states(events) == ["TRIGGERED", "FINISHED"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -159,7 +161,7 @@ async def test_unknown_or_missing_symbol_is_refused(sim: SimExchange) -> None:
 
 @pytest.mark.asyncio
 async def test_price_jump_and_state_are_per_symbol_over_http(sim: SimExchange) -> None:
-    """/_sim/faults/price_jump with a symbol gaps only that symbol; /_sim/state?symbol= shows it."""
+    """price_jump and scenario steps with a symbol act on that symbol only; state shows it."""
     async with aiohttp.ClientSession() as session:
         url = f"{sim.base_url_http}/_sim"
         async with session.post(
@@ -174,6 +176,18 @@ async def test_price_jump_and_state_are_per_symbol_over_http(sim: SimExchange) -
             "2700.00",
             ["BTCUSDT", "ETHUSDT"],
         )
+        async with session.post(
+            f"{url}/scenario", json={"kind": "funding", "rate": "0.002", "symbol": "ETHUSDT"}
+        ) as resp:
+            assert resp.status == 200
+        deadline = time.monotonic() + 60
+        eth_ticker = sim.market("ETHUSDT").ticker
+        while eth_ticker.funding_rate != D("0.002") and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)  # the ETH clock applies the step at its next point
+        assert eth_ticker.funding_rate == D("0.002")
+        assert sim.ticker.funding_rate == D("0.0001")
+        async with session.get(f"{url}/scenario", params={"symbol": "ETHUSDT"}) as resp:
+            assert [s["kind"] for s in (await resp.json())["done"]] == ["funding"]
         async with session.post(
             f"{url}/faults/price_jump", json={"pct": "-10", "symbol": "NOPE"}
         ) as resp:
