@@ -182,7 +182,7 @@ async def test_price_jump_and_state_are_per_symbol_over_http(sim: SimExchange) -
             assert resp.status == 200
         deadline = time.monotonic() + 60
         eth_ticker = sim.market("ETHUSDT").ticker
-        while eth_ticker.funding_rate != D("0.002") and time.monotonic() < deadline:
+        while eth_ticker.funding_rate != D("0.002") and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)  # the ETH clock applies the step at its next point
         assert eth_ticker.funding_rate == D("0.002")
         assert sim.ticker.funding_rate == D("0.0001")
