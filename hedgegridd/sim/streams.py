@@ -36,7 +36,6 @@ from aiohttp import WSMsgType, web
 
 from hedgegridd.sim.faults import Faults
 from hedgegridd.sim.wsroutes import (
-    INVALID_STREAM,
     LEGACY,
     PRIVATE,
     AnySymbol,
@@ -44,7 +43,6 @@ from hedgegridd.sim.wsroutes import (
     Subscriptions,
     UserConn,
     delivers,
-    error,
     handle_control,
     is_served,
     split_path,
@@ -79,6 +77,8 @@ class StreamHub:
         self.route_connects: Counter[str] = Counter()
         # Subscriptions to a stream on a route that never pushes it, per route.
         self.misrouted: Counter[str] = Counter()
+        # Names in a connection URL that are no stream of the simulator (not subscribed).
+        self.ignored_url_streams = 0
         self.subscribe_requests = 0
         self.dropped: dict[str, int] = {"market": 0, "user": 0}
         self._held_market: list[tuple[str, dict[str, Any]]] = []
@@ -198,8 +198,11 @@ class StreamHub:
         self.connects["market"] += 1
         self.route_connects[route] += 1
         log.info("sim.market_stream_open", streams=sorted(valid), route=route, combined=combined)
-        if len(valid) != len(streams):
-            await self._send(ws, json.dumps(error(2, INVALID_STREAM)))
+        ignored = [s for s in streams if s not in valid]
+        if ignored:
+            # Binance answers nothing for them (clients put connection ids in the path).
+            self.ignored_url_streams += len(ignored)
+            log.info("sim.url_streams_ignored", streams=ignored, route=route)
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:

@@ -4,7 +4,7 @@ Binance serves USD-M streams under routed paths (USD-M "Websocket Market Streams
 "Important WebSocket Change Notice — Base URL Split & Migration"):
 
 - ``/public``: high-frequency public data (``<symbol>@bookTicker``, ``!bookTicker``,
-  ``<symbol>@depth...``);
+  ``<symbol>@depth...``, ``@rpiDepth...``, ``@trade``);
 - ``/market``: regular market data (``@aggTrade``, ``@markPrice``, ``@kline_<i>``,
   tickers, ...);
 - ``/private``: user data (``/private/ws?listenKey=K&events=A/B``, ``/private/ws/K``,
@@ -49,7 +49,7 @@ def stream_route(stream: str) -> str:
         return PUBLIC
     m = _STREAM.match(stream)
     kind = m.group("kind") if m else stream
-    if kind == "bookTicker" or kind.startswith("depth"):
+    if kind in ("bookTicker", "trade") or kind.startswith(("depth", "rpiDepth")):
         return PUBLIC
     return MARKET
 

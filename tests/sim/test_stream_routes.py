@@ -43,6 +43,7 @@ def test_stream_to_route_mapping() -> None:
     assert stream_route("btcusdt@bookTicker") == PUBLIC
     assert stream_route("btcusdt@depth20@100ms") == PUBLIC
     assert stream_route("!bookTicker") == PUBLIC
+    assert stream_route("btcusdt@trade") == PUBLIC
     for name in ("btcusdt@kline_1m", "btcusdt@markPrice@1s", "btcusdt@aggTrade"):
         assert stream_route(name) == MARKET
     assert not delivers("legacy", "btcusdt@kline_1m", legacy_all=False)
@@ -85,8 +86,8 @@ async def test_routed_paths_push_their_streams_and_ack_misrouted_ones_silently()
 
 @pytest.mark.asyncio
 async def test_unknown_streams_and_control_errors() -> None:
-    """Streams the simulator lacks answer code 2 "invalid stream"; SET/GET_PROPERTY
-    combined and the documented error objects."""
+    """SUBSCRIBE to streams the simulator lacks answers code 2 "invalid stream" (names in
+    the URL are ignored); SET/GET_PROPERTY combined and the documented error objects."""
     async with (
         SimExchange(SimConfig(speed=1200), bars=SWING) as sim,
         aiohttp.ClientSession() as session,
@@ -135,8 +136,10 @@ async def test_unknown_streams_and_control_errors() -> None:
         trade = await collect(ws, lambda m: bool(m) and "stream" in m[-1])
         assert trade[-1]["stream"] == "btcusdt@aggTrade"  # combined framing after SET_PROPERTY
         await ws.close()
-        url = await session.ws_connect(f"{sim.base_url_ws}/ws/btcusdt@nothing")
-        assert (await read_json(url))["error"]["code"] == 2
+        url = await session.ws_connect(f"{sim.base_url_ws}/market/ws/btcusdt@nothing/x-1")
+        await url.send_json({"method": "LIST_SUBSCRIPTIONS", "id": 10})
+        assert await read_json(url) == {"result": [], "id": 10}  # ignored, no error frame
+        assert sim.hub.ignored_url_streams == 2
         await url.close()
 
 

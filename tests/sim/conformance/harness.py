@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import ccxt.async_support as ccxt_async
+import ccxt.pro as ccxt_pro
 from binance.um_futures import UMFutures
 from binance.websocket.um_futures.websocket_client import UMFuturesWebsocketClient
 
@@ -44,6 +45,8 @@ def _point_at(base: str, urls: dict[str, Any]) -> dict[str, Any]:
     paths kept, anything else (spot, sapi, dapi, papi, eapi) under an unserved prefix."""
     out: dict[str, Any] = {}
     for name, url in urls.items():
+        if name == "ws":
+            continue  # WebSocket URLs: ccxt_pro_client
         if isinstance(url, dict):
             out[name] = _point_at(base, url)
             continue
@@ -56,10 +59,28 @@ def _point_at(base: str, urls: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _ws_urls(sim: SimExchange, urls: dict[str, Any]) -> dict[str, Any]:
+    """ccxt.pro's WebSocket URL table: USD-M futures on the simulator's root ``/ws``
+    (ccxt routes it to /public, /market, /private itself), the rest unserved."""
+    out: dict[str, Any] = {}
+    for name, url in urls.items():
+        if isinstance(url, dict):
+            out[name] = _ws_urls(sim, url)
+        elif name == "future":
+            out[name] = f"{sim.base_url_ws}/ws"
+        else:
+            out[name] = f"{sim.base_url_ws}/not-usdm/{name}"
+    return out
+
+
 @asynccontextmanager
-async def ccxt_client(sim: SimExchange) -> AsyncIterator[ccxt_async.binanceusdm]:
-    """``ccxt.async_support.binanceusdm`` on the simulator, hedge-mode aware, offline."""
-    exchange = ccxt_async.binanceusdm(
+async def ccxt_client(
+    sim: SimExchange, *, pro: bool = False
+) -> AsyncIterator[ccxt_async.binanceusdm]:
+    """``ccxt.async_support.binanceusdm`` (or ``ccxt.pro``'s, with WebSocket streams) on the
+    simulator, offline: every REST and WebSocket URL is the simulator's or refused."""
+    factory = ccxt_pro.binanceusdm if pro else ccxt_async.binanceusdm
+    exchange = factory(
         {
             "apiKey": sim.config.api_key,
             "secret": sim.config.api_secret,
@@ -72,7 +93,18 @@ async def ccxt_client(sim: SimExchange) -> AsyncIterator[ccxt_async.binanceusdm]
             },
         }
     )
+    ws_table = exchange.urls["api"].get("ws")
     exchange.urls["api"] = _point_at(sim.base_url_http, exchange.urls["api"])
+    if isinstance(ws_table, dict):
+        exchange.urls["api"]["ws"] = _ws_urls(sim, ws_table)
+        real_client = exchange.client
+
+        def guarded_client(url: str) -> Any:
+            if not url.startswith(sim.base_url_ws + "/"):
+                raise OfflineError(f"ccxt tried to open {url}")
+            return real_client(url)
+
+        exchange.client = guarded_client
     real_fetch = exchange.fetch
 
     async def guarded(url: str, *args: Any, **kwargs: Any) -> Any:
