@@ -3,6 +3,8 @@ routed (/public, /market, /private) and legacy paths."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.sim.conformance.harness import WsInbox, connector, in_thread, running_sim
@@ -127,5 +129,32 @@ async def test_unknown_stream_subscription_is_refused() -> None:
             await in_thread(ws.list_subscribe, id=7)
             listed = await inbox.until(lambda m: m.get("id") == 7)
             assert listed[-1]["result"] == ["btcusdt@aggTrade"]
+        finally:
+            await inbox.close()
+
+
+@pytest.mark.asyncio
+async def test_streams_of_several_symbols_on_one_connection() -> None:
+    """Websocket Market Streams (stream mode, combined): klines and marks of two symbols on
+    one /market connection, each message naming its own stream and symbol."""
+    async with running_sim(speed=1200, symbols=("BTCUSDT", "ETHUSDT")) as sim:
+        inbox = WsInbox(f"{sim.base_url_ws}/market", is_combined=True)
+        ws = await inbox.open()
+        try:
+            await in_thread(
+                ws.subscribe,
+                ["btcusdt@kline_1m", "ethusdt@kline_1m", "ethusdt@markPrice@1s"],
+                id=1,
+            )
+            names: set[str] = set()
+            wanted = {"btcusdt@kline_1m", "ethusdt@kline_1m", "ethusdt@markPrice@1s"}
+
+            def all_seen(m: dict[str, Any]) -> bool:
+                if "stream" in m:
+                    assert m["data"]["s"] == m["stream"].split("@")[0].upper()
+                    names.add(m["stream"])
+                return names >= wanted
+
+            await inbox.until(all_seen)
         finally:
             await inbox.close()
