@@ -139,6 +139,50 @@ async def test_algo_stop_and_take_profit_via_ccxt() -> None:
 
 
 @pytest.mark.asyncio
+async def test_algo_conditional_types_via_connector() -> None:
+    """Trade REST "New Algo Order": STOP (limit) with workingType MARK_PRICE and a
+    closePosition TAKE_PROFIT_MARKET are accepted as CONDITIONAL algo orders."""
+    async with running_sim() as sim:
+        client = connector(sim)
+        book = await in_thread(client.depth, "BTCUSDT", limit=5)
+        bid = Decimal(book["bids"][0][0])
+        tick = sim.spec.tick_size
+        base = {"algoType": "CONDITIONAL", "symbol": "BTCUSDT", "positionSide": "LONG"}
+        stop_limit = await in_thread(
+            client.sign_request,
+            "POST",
+            "/fapi/v1/algoOrder",
+            {
+                **base,
+                "side": "SELL",
+                "type": "STOP",
+                "quantity": "0.010",
+                "price": _on_tick(bid * Decimal("0.89"), tick),
+                "triggerPrice": _on_tick(bid * Decimal("0.9"), tick),
+                "timeInForce": "GTC",
+                "workingType": "MARK_PRICE",
+            },
+        )
+        assert stop_limit["orderType"] == "STOP"
+        assert stop_limit["workingType"] == "MARK_PRICE"
+        close_all = await in_thread(
+            client.sign_request,
+            "POST",
+            "/fapi/v1/algoOrder",
+            {
+                **base,
+                "side": "SELL",
+                "type": "TAKE_PROFIT_MARKET",
+                "triggerPrice": _on_tick(bid * Decimal("1.1"), tick),
+                "closePosition": "true",
+            },
+        )
+        assert close_all["closePosition"] is True
+        opened = await in_thread(client.sign_request, "GET", "/fapi/v1/openAlgoOrders", {})
+        assert {o["algoId"] for o in opened} == {stop_limit["algoId"], close_all["algoId"]}
+
+
+@pytest.mark.asyncio
 async def test_conditional_type_on_order_endpoint_points_to_algo_api() -> None:
     """ "Error Codes" -4120: STOP_MARKET on /fapi/v1/order is refused with the pointer to
     the Algo Order API."""
