@@ -71,7 +71,7 @@ class IncomeRecord:
             "incomeType": self.income_type,
             "income": money(self.amount),
             "asset": self.asset,
-            "info": self.income_type if self.trade_id is None else "",
+            "info": self.income_type,
             "time": self.time_ms,
             "tranId": self.tran_id,
             "tradeId": "" if self.trade_id is None else str(self.trade_id),
