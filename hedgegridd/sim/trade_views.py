@@ -11,6 +11,7 @@ a MARKET order whose counterparty price is outside the band).
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,7 @@ ALGO_ENDPOINT_MSG = (
     "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead."
 )
 RESP_TYPES = ("ACK", "RESULT")
+CLIENT_ID = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
 MAX_BATCH_ORDERS = 5
 MAX_BATCH_CANCELS = 10
 
@@ -66,6 +68,13 @@ def _position_side(p: dict[str, str]) -> None:
         raise VenueError(-4060, "Invalid position side.")
 
 
+def _client_id(p: dict[str, str], name: str) -> None:
+    """-4015 unless the client id follows ``^[\\.A-Z\\:/a-z0-9_-]{1,36}$`` (when sent)."""
+    value = p.get(name)
+    if value is not None and CLIENT_ID.fullmatch(value) is None:
+        raise VenueError(-4015, "Client order id is not valid.")
+
+
 def _band(m: Market) -> tuple[Decimal, Decimal] | None:
     return percent_price(m.symbol_info.get("filters", []))
 
@@ -76,6 +85,7 @@ def _checked_new_order(sim: SimExchange, p: dict[str, str]) -> tuple[Market, str
     _require(p, "side", "type")
     otype = p["type"]
     _position_side(p)
+    _client_id(p, "newClientOrderId")
     if otype in ALGO_ONLY_TYPES:
         raise VenueError(-4120, ALGO_ENDPOINT_MSG)
     resp_type = p.get("newOrderRespType") or "ACK"
@@ -264,6 +274,7 @@ async def new_algo(sim: SimExchange, p: dict[str, str]) -> dict[str, Any]:
     market_of(sim, p.get("symbol"))
     _require(p, "algoType", "side", "type")
     _position_side(p)
+    _client_id(p, "clientAlgoId")
     return await sim.venue.place_algo_order(p)
 
 

@@ -37,7 +37,7 @@ def _orders(rest: Rest) -> int:
 
 @pytest.mark.asyncio
 async def test_missing_parameters_answer_1102_not_1117(rest: Rest) -> None:
-    """USD-M Futures > Trade > New Order: mandatory side, type, timeInForce/quantity/price."""
+    """USD-M Futures > Trade > New Order: mandatory parameters, positionSide, client ids."""
     for missing in ("side", "type", "timeInForce", "quantity", "price"):
         params = {
             "side": "BUY",
@@ -61,6 +61,10 @@ async def test_missing_parameters_answer_1102_not_1117(rest: Rest) -> None:
         side="BUY", positionSide="BOTHWAYS", price="59000", quantity="0.010"
     )
     assert (status, body) == (400, {"code": -4060, "msg": "Invalid position side."})
+    status, body = await rest.order(
+        side="BUY", positionSide="LONG", price="59000", quantity="0.010", newClientOrderId="a b"
+    )
+    assert (status, body) == (400, {"code": -4015, "msg": "Client order id is not valid."})
     status, body, _ = await rest.signed("GET", "/fapi/v1/order", SYM)
     assert body == {
         "code": -1102,
