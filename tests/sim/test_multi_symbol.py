@@ -211,7 +211,7 @@ async def test_liquidation_is_account_wide() -> None:
 
 def test_config_resolves_each_symbol_and_names_an_unknown_one() -> None:
     """Symbols map to built-in specs with their own seeds and start prices; unknown: error."""
-    config = SimConfig(symbols="btcusdt, ETHUSDT", seed=4)
+    config = SimConfig.model_validate({"symbols": "btcusdt, ETHUSDT", "seed": 4})
     assert config.symbols == ("BTCUSDT", "ETHUSDT")
     assert config.symbol_seed("BTCUSDT") == 4
     assert config.symbol_seed("ETHUSDT") not in (4, 5)
