@@ -10,8 +10,10 @@ import pytest
 
 from hedgegridd.data.instruments import (
     BTCUSDT_PERP,
+    ETHUSDT_PERP,
     InstrumentSpec,
     exchange_info_symbol,
+    instrument_for,
     load_exchange_info,
     spec_from_exchange_info,
     to_nautilus_instrument,
@@ -172,3 +174,13 @@ def test_to_nautilus_instrument_matches_spec() -> None:
     assert inst.maker_fee == Decimal("0.0002")
     assert inst.taker_fee == Decimal("0.0005")
     assert not inst.is_inverse
+
+
+def test_builtin_ethusdt_matches_the_real_document_and_lookup_by_symbol() -> None:
+    """ETHUSDT_PERP equals the real exchangeInfo entry; instrument_for finds the built-ins
+    and names an unknown symbol with the known ones."""
+    assert spec_from_exchange_info(REAL_DOC, "ETHUSDT") == ETHUSDT_PERP
+    assert instrument_for("ETHUSDT") is ETHUSDT_PERP
+    assert instrument_for("BTCUSDT") is BTCUSDT_PERP
+    with pytest.raises(DataError, match=r"'XRPUSDT'.*BTCUSDT, ETHUSDT"):
+        instrument_for("XRPUSDT")
