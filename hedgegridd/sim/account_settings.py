@@ -1,8 +1,9 @@
-"""Account settings (USD-M Futures "Trade" REST API): position mode, leverage, margin type.
+"""Account settings (USD-M Futures REST API): position mode, leverage, margin type,
+asset mode, account configuration.
 
-The simulator is cross margin only: a switch to ISOLATED meets Binance's own
-refusals first (-4047 open orders, -4048 a position), then -1020 "This operation is
-not supported.".
+The simulator is cross margin, single-asset (USDT) only: multi-assets mode is refused
+with -1020 "This operation is not supported."; a switch to ISOLATED meets Binance's
+own refusals first (-4047 open orders, -4048 a position), then -1020.
 """
 
 from __future__ import annotations
@@ -69,4 +70,36 @@ def set_margin_type(sim: SimExchange, p: dict[str, str]) -> dict[str, Any]:
         raise VenueError(-4047, "Margin type cannot be changed if there exists open orders.")
     if any(pos.amt for pos in m.engine.positions.values()):
         raise VenueError(-4048, "Margin type cannot be changed if there exists position.")
+    raise VenueError(-1020, "This operation is not supported.")
+
+
+def account_config(sim: SimExchange, _p: dict[str, str]) -> dict[str, Any]:
+    """``GET /fapi/v1/accountConfig``."""
+    return {
+        "feeTier": 0,
+        "canTrade": True,
+        "canDeposit": True,
+        "canWithdraw": True,
+        "dualSidePosition": dual_side(sim),
+        "updateTime": 0,
+        "multiAssetsMargin": False,
+        "tradeGroupId": -1,
+    }
+
+
+def multi_assets(_sim: SimExchange, _p: dict[str, str]) -> dict[str, Any]:
+    """``GET /fapi/v1/multiAssetsMargin``: single-asset mode (USDT margin)."""
+    return {"multiAssetsMargin": False}
+
+
+def set_multi_assets(_sim: SimExchange, p: dict[str, str]) -> dict[str, Any]:
+    """``POST /fapi/v1/multiAssetsMargin``: false is current (-4171); true is not emulated."""
+    raw = (p.get("multiAssetsMargin") or "").lower()
+    if raw not in ("true", "false"):
+        raise mandatory("multiAssetsMargin")
+    if raw == "false":
+        raise VenueError(
+            -4171,
+            "Adjusted asset mode is currently set and does not need to be adjusted repeatedly.",
+        )
     raise VenueError(-1020, "This operation is not supported.")

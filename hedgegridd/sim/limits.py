@@ -29,6 +29,8 @@ ENDPOINT_WEIGHTS: dict[tuple[str, str], int] = {
     ("GET", "/fapi/v2/positionRisk"): 5,
     ("GET", "/fapi/v3/positionRisk"): 5,
     ("GET", "/fapi/v1/symbolConfig"): 5,
+    ("GET", "/fapi/v1/accountConfig"): 5,
+    ("GET", "/fapi/v1/multiAssetsMargin"): 30,
     ("GET", "/fapi/v1/commissionRate"): 20,
     ("GET", "/fapi/v1/income"): 30,
     ("GET", "/fapi/v1/allOrders"): 5,

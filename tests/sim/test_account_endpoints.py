@@ -228,3 +228,29 @@ async def test_position_mode_and_leverage_settings(rest: Rest) -> None:
     assert {r["leverage"] for r in v2} == {"7"}
     status, body, _ = await rest.signed("POST", "/fapi/v1/leverage", {**SYM, "leverage": "200"})
     assert (status, body) == (400, {"code": -4028, "msg": "Leverage 200 is not valid"})
+
+
+@pytest.mark.asyncio
+async def test_account_config_and_asset_mode(rest: Rest) -> None:
+    """USD-M Futures > Account > Account Config / Get-Change Multi-Assets Mode."""
+    _, config, _ = await rest.signed("GET", "/fapi/v1/accountConfig")
+    assert config == {
+        "feeTier": 0,
+        "canTrade": True,
+        "canDeposit": True,
+        "canWithdraw": True,
+        "dualSidePosition": True,
+        "updateTime": 0,
+        "multiAssetsMargin": False,
+        "tradeGroupId": -1,
+    }
+    _, mode, _ = await rest.signed("GET", "/fapi/v1/multiAssetsMargin")
+    assert mode == {"multiAssetsMargin": False}
+    status, body, _ = await rest.signed(
+        "POST", "/fapi/v1/multiAssetsMargin", {"multiAssetsMargin": "false"}
+    )
+    assert (status, body["code"]) == (400, -4171)
+    status, body, _ = await rest.signed(
+        "POST", "/fapi/v1/multiAssetsMargin", {"multiAssetsMargin": "true"}
+    )
+    assert (status, body) == (400, {"code": -1020, "msg": "This operation is not supported."})
