@@ -246,3 +246,21 @@ def agg_trades(sim: SimExchange, p: dict[str, str]) -> list[dict[str, Any]]:
             raise VenueError(-1127, "More than 1 hours between startTime and endTime.")
         return [t for t in trades if start <= t["T"] <= end][:limit]
     return trades[-limit:]
+
+
+def recent_trades(sim: SimExchange, p: dict[str, str]) -> list[dict[str, Any]]:
+    """``GET /fapi/v1/trades``: the most recent market trades (limit default 500, max 1000)."""
+    market = market_of(sim, p.get("symbol"))
+    limit = max(1, min(param_int(p, "limit", 500), 1000))
+    rows = agg_trade_rows(market, one_minute_bars(market))[-limit:]
+    return [
+        {
+            "id": t["a"],
+            "price": t["p"],
+            "qty": t["q"],
+            "quoteQty": money(Decimal(t["p"]) * Decimal(t["q"])),
+            "time": t["T"],
+            "isBuyerMaker": t["m"],
+        }
+        for t in rows
+    ]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 ENDPOINT_WEIGHTS: dict[tuple[str, str], int] = {
     ("GET", "/fapi/v1/exchangeInfo"): 1,
     ("GET", "/fapi/v1/aggTrades"): 20,
+    ("GET", "/fapi/v1/trades"): 5,
     ("GET", "/fapi/v1/fundingInfo"): 0,  # its own 500 / 5 min / IP bucket (not modelled)
     ("GET", "/fapi/v1/fundingRate"): 0,  # shares that bucket with fundingInfo
     ("GET", "/fapi/v1/leverageBracket"): 1,

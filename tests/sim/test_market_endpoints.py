@@ -165,7 +165,7 @@ async def test_mark_and_index_price_klines(flat: Rest) -> None:
 
 @pytest.mark.asyncio
 async def test_agg_trades(hist: Rest) -> None:
-    """USD-M Futures > Market Data > Compressed/Aggregate Trades List."""
+    """USD-M Futures > Market Data > Compressed/Aggregate Trades List, Recent Trades List."""
     _, trades, _ = await hist.public("/fapi/v1/aggTrades", **SYM, limit=20)
     assert len(trades) == 20
     assert set(trades[0]) == {"a", "p", "q", "f", "l", "T", "m"}
@@ -174,6 +174,10 @@ async def test_agg_trades(hist: Rest) -> None:
     assert all(t["T"] <= u["T"] for t, u in itertools.pairwise(trades))
     _, later, _ = await hist.public("/fapi/v1/aggTrades", **SYM, fromId=ids[5], limit=3)
     assert [t["a"] for t in later] == ids[5:8]
+    _, recent, _ = await hist.public("/fapi/v1/trades", **SYM, limit=2)
+    assert recent[1]["id"] == recent[0]["id"] + 1
+    assert recent[0]["id"] >= trades[-2]["a"]  # the latest (a minute may have begun since)
+    assert set(recent[0]) == {"id", "price", "qty", "quoteQty", "time", "isBuyerMaker"}
     start = trades[0]["T"]
     status, body, _ = await hist.public(
         "/fapi/v1/aggTrades", **SYM, startTime=start, endTime=start + 3_600_001
