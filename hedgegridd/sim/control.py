@@ -203,7 +203,7 @@ def install_control_routes(app: web.Application, sim: ControlHost) -> None:
 
 def sim_state(sim: ControlHost, symbol: str | None = None) -> dict[str, Any]:
     """``GET /_sim/state``: one symbol's last and mark prices, legs, open orders, sim time;
-    the account's wallet and mode; every symbol served."""
+    the account's wallet, mode and open legs of every symbol; every symbol served."""
     market = sim.market_or_default(symbol)
     eng = market.engine
     fmt = market.fmt
@@ -235,6 +235,11 @@ def sim_state(sim: ControlHost, symbol: str | None = None) -> dict[str, Any]:
         "sim_time_ms": market.ticker.sim_ms,
         "scenario_idle": market.director.idle,
         "order_rejections": {str(k): v for k, v in sim.order_rejections.items()},
+        "account_legs": [
+            {"symbol": sym, "side": pos.side, "amt": str(pos.amt), "entry": str(pos.entry)}
+            for sym, pos in sim.account.legs()
+            if pos.amt != 0
+        ],
     }
 
 

@@ -169,8 +169,11 @@ async def test_price_jump_and_state_are_per_symbol_over_http(sim: SimExchange) -
         ) as resp:
             assert (resp.status, (await resp.json())["price"]) == (200, "2700.00")
         assert sim.engine.price == D("60000")
+        await sim.place_order(market("BTCUSDT", "BUY", "LONG", "0.010"))
         async with session.get(f"{url}/state", params={"symbol": "ETHUSDT"}) as resp:
             state = await resp.json()
+        legs = [(leg["symbol"], leg["side"], leg["amt"]) for leg in state["account_legs"]]
+        assert legs == [("BTCUSDT", "LONG", "0.010")]
         assert (state["symbol"], state["last"], state["symbols"]) == (
             "ETHUSDT",
             "2700.00",
