@@ -44,6 +44,7 @@ ENDPOINT_WEIGHTS: dict[tuple[str, str], int] = {
     ("POST", "/fapi/v1/algoOrder"): 0,
     ("POST", "/fapi/v1/batchOrders"): 5,
     ("POST", "/fapi/v1/countdownCancelAll"): 10,
+    ("PUT", "/fapi/v1/batchOrders"): 5,
     ("DELETE", "/fapi/v1/batchOrders"): 1,
 }
 # Weight without / with ``symbol`` (a request for every symbol costs more).

@@ -142,6 +142,7 @@ ROUTES: dict[tuple[str, str], tuple[str, Endpoint]] = {
     ("DELETE", "/fapi/v1/order"): (SIGNED, trade.cancel_order),
     ("PUT", "/fapi/v1/order"): (SIGNED, trade.modify_order),
     ("POST", "/fapi/v1/batchOrders"): (SIGNED, trade.batch_orders),
+    ("PUT", "/fapi/v1/batchOrders"): (SIGNED, trade.batch_modify),
     ("DELETE", "/fapi/v1/batchOrders"): (SIGNED, trade.batch_cancel),
     ("GET", "/fapi/v1/openOrders"): (SIGNED, trade.open_orders),
     ("GET", "/fapi/v1/openOrder"): (SIGNED, trade.open_order),
@@ -216,7 +217,7 @@ class RestApi:
                         recv_window_max_ms=sim.config.recv_window_max_ms,
                     )
                 if (method == "POST" and path in ORDER_PATHS) or (
-                    method == "PUT" and path == "/fapi/v1/order"
+                    method == "PUT" and path in ("/fapi/v1/order", "/fapi/v1/batchOrders")
                 ):
                     self._count_orders(path, params, headers)
                 result = endpoint(sim, params)

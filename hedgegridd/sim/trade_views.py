@@ -183,6 +183,21 @@ async def modify_order(sim: SimExchange, p: dict[str, str]) -> dict[str, Any]:
     return {**body, "cumQty": body.get("executedQty", m.fmt.qt(Decimal(0)))}
 
 
+async def batch_modify(sim: SimExchange, p: dict[str, str]) -> list[dict[str, Any]]:
+    """``PUT /fapi/v1/batchOrders``: up to 5 amendments, each answered on its own."""
+    batch = _json_list(p.get("batchOrders"), "batchOrders")
+    if len(batch) > MAX_BATCH_ORDERS:
+        raise VenueError(-4082, f"Invalid number of batch place orders: {len(batch)}")
+    out: list[dict[str, Any]] = []
+    for item in batch:
+        params = {k: str(v) for k, v in item.items()} if isinstance(item, dict) else {}
+        try:
+            out.append(await modify_order(sim, params))
+        except VenueError as exc:
+            out.append(exc.body())
+    return out
+
+
 async def batch_cancel(sim: SimExchange, p: dict[str, str]) -> list[dict[str, Any]]:
     """``DELETE /fapi/v1/batchOrders``: up to 10 ids or client ids."""
     m = market_of(sim, p.get("symbol"))

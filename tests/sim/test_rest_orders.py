@@ -210,3 +210,27 @@ async def test_orders_weigh_on_the_order_limits_not_the_ip_limit(rest: Rest) -> 
     rest.sim.set_weight_limit(0)
     status, body = await rest.order(side="BUY", positionSide="LONG", price="59000", quantity="0.01")
     assert (status, body["code"]) == (429, -1003)  # at the limit nothing gets through
+
+
+@pytest.mark.asyncio
+async def test_batch_amendments(rest: Rest) -> None:
+    """USD-M Futures > Trade > Modify Multiple Orders (each amendment answered on its own)."""
+    status, placed = await rest.order(
+        side="BUY", positionSide="LONG", price="59000", quantity="0.010"
+    )
+    assert status == 200, placed
+    amend = {**SYM, "side": "BUY", "quantity": "0.020", "price": "58000"}
+    batch = [
+        {**amend, "orderId": placed["orderId"]},
+        {**amend, "origClientOrderId": "nope"},
+        {**amend, "orderId": placed["orderId"], "price": "70000"},
+    ]
+    status, rows, _ = await rest.signed(
+        "PUT", "/fapi/v1/batchOrders", {"batchOrders": json.dumps(batch)}
+    )
+    assert status == 200, rows
+    assert (rows[0]["price"], rows[0]["origQty"]) == ("58000.00", "0.020")
+    assert rows[1] == {"code": -2013, "msg": "Order does not exist."}
+    assert rows[2]["code"] == -4016  # PERCENT_PRICE applies to amendments too
+    (order,) = rest.sim.market("BTCUSDT").engine.open_orders()
+    assert order.price == D("58000")
