@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
@@ -254,3 +256,24 @@ async def test_account_config_and_asset_mode(rest: Rest) -> None:
         "POST", "/fapi/v1/multiAssetsMargin", {"multiAssetsMargin": "true"}
     )
     assert (status, body) == (400, {"code": -1020, "msg": "This operation is not supported."})
+
+
+@pytest.mark.asyncio
+async def test_funding_fees_reach_the_income_history() -> None:
+    """USD-M Futures > Account > Get Income History (FUNDING_FEE rows at settlements)."""
+    async with (
+        SimExchange(SimConfig(speed=20_000), bars=FLAT) as sim,
+        aiohttp.ClientSession() as session,
+    ):
+        rest = Rest(sim, session)
+        await _long(rest)
+        ticker = sim.market("BTCUSDT").ticker
+        deadline = time.monotonic() + 60
+        while ticker.funding_settlements < 1:
+            assert time.monotonic() < deadline, "no funding settlement"
+            await asyncio.sleep(0.05)
+        query = {"symbol": "BTCUSDT", "incomeType": "FUNDING_FEE"}
+        _, rows, _ = await rest.signed("GET", "/fapi/v1/income", query)
+        assert rows
+        assert rows[0]["symbol"] == "BTCUSDT"
+        assert D(rows[0]["income"]) == -D("0.010") * D("60000") * D("0.0001")
