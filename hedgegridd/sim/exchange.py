@@ -34,7 +34,7 @@ from hedgegridd.sim.engine import MatchingEngine
 from hedgegridd.sim.faults import Faults, OrderRejection, ServerFailure
 from hedgegridd.sim.limits import OrderRateLimiter, WeightLimiter
 from hedgegridd.sim.market import MarketData, PricePath, SimBar
-from hedgegridd.sim.markets import DefaultAttr, explicit_bars, resolve_specs
+from hedgegridd.sim.markets import DefaultAttr, explicit_bars, resolve_specs, unique_specs
 from hedgegridd.sim.orders import Formats, VenueError
 from hedgegridd.sim.requestlog import LoggedRequest, RequestLog
 from hedgegridd.sim.rest import RestApi
@@ -74,9 +74,7 @@ class SimExchange:
     ) -> None:
         self.config = config or SimConfig()
         chosen = list(specs) if specs else ([spec] if spec is not None else [])
-        resolved = chosen or resolve_specs(self.config)
-        if len({s.symbol for s in resolved}) != len(resolved):
-            raise ConfigError("sim: a symbol is listed twice")
+        resolved = unique_specs(chosen or resolve_specs(self.config))
         self.faults = Faults()
         self.hub = StreamHub(self.faults, self.config.listen_key_ttl_s)
         self.account = Account(

@@ -59,6 +59,15 @@ def resolve_specs(config: SimConfig) -> list[InstrumentSpec]:
     return specs
 
 
+def unique_specs(specs: list[InstrumentSpec]) -> list[InstrumentSpec]:
+    """``specs`` unchanged (``ConfigError`` naming a symbol listed twice)."""
+    names = [s.symbol for s in specs]
+    twice = [name for i, name in enumerate(names) if name in names[:i]]
+    if twice:
+        raise ConfigError(f"sim: symbol {twice[0]!r} is listed twice")
+    return specs
+
+
 def explicit_bars(
     symbols: Sequence[str], bars: Sequence[SimBar] | Mapping[str, Sequence[SimBar]] | None
 ) -> dict[str, Sequence[SimBar]]:

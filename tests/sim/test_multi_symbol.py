@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from hedgegridd.data.instruments import ETHUSDT_PERP
 from hedgegridd.errors import ConfigError
 from hedgegridd.sim import SimBar, SimConfig, SimExchange
 from hedgegridd.sim.orders import VenueError
@@ -223,6 +224,8 @@ def test_config_resolves_each_symbol_and_names_an_unknown_one() -> None:
     assert sim.market("ETHUSDT").spec.min_notional == D("20")
     with pytest.raises(ConfigError, match="DOGEUSDT"):
         SimExchange(SimConfig(symbols=("BTCUSDT", "DOGEUSDT")))
+    with pytest.raises(ConfigError, match="'ETHUSDT' is listed twice"):
+        SimExchange(specs=[ETHUSDT_PERP, ETHUSDT_PERP])
 
 
 @pytest.mark.asyncio
