@@ -75,6 +75,12 @@ def _client_id(p: dict[str, str], name: str) -> None:
         raise VenueError(-4015, "Client order id is not valid.")
 
 
+def _unsupported(p: dict[str, str]) -> None:
+    """-1020 for the order options the simulator does not emulate (priceMatch, GTD)."""
+    if p.get("priceMatch", "NONE") not in ("", "NONE") or p.get("timeInForce") == "GTD":
+        raise VenueError(-1020, "This operation is not supported.")
+
+
 def _band(m: Market) -> tuple[Decimal, Decimal] | None:
     return percent_price(m.symbol_info.get("filters", []))
 
@@ -86,6 +92,7 @@ def _checked_new_order(sim: SimExchange, p: dict[str, str]) -> tuple[Market, str
     otype = p["type"]
     _position_side(p)
     _client_id(p, "newClientOrderId")
+    _unsupported(p)
     if otype in ALGO_ONLY_TYPES:
         raise VenueError(-4120, ALGO_ENDPOINT_MSG)
     resp_type = p.get("newOrderRespType") or "ACK"
@@ -290,6 +297,7 @@ async def new_algo(sim: SimExchange, p: dict[str, str]) -> dict[str, Any]:
     _require(p, "algoType", "side", "type")
     _position_side(p)
     _client_id(p, "clientAlgoId")
+    _unsupported(p)
     return await sim.venue.place_algo_order(p)
 
 

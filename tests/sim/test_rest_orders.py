@@ -37,7 +37,7 @@ def _orders(rest: Rest) -> int:
 
 @pytest.mark.asyncio
 async def test_missing_parameters_answer_1102_not_1117(rest: Rest) -> None:
-    """USD-M Futures > Trade > New Order: mandatory parameters, positionSide, client ids."""
+    """USD-M Futures > Trade > New Order: mandatory params, positionSide, client id, options."""
     for missing in ("side", "type", "timeInForce", "quantity", "price"):
         params = {
             "side": "BUY",
@@ -65,6 +65,11 @@ async def test_missing_parameters_answer_1102_not_1117(rest: Rest) -> None:
         side="BUY", positionSide="LONG", price="59000", quantity="0.010", newClientOrderId="a b"
     )
     assert (status, body) == (400, {"code": -4015, "msg": "Client order id is not valid."})
+    for option in ({"priceMatch": "OPPONENT"}, {"timeInForce": "GTD", "goodTillDate": "1"}):
+        status, body = await rest.order(
+            side="BUY", positionSide="LONG", price="59000", quantity="0.010", **option
+        )
+        assert (status, body) == (400, {"code": -1020, "msg": "This operation is not supported."})
     status, body, _ = await rest.signed("GET", "/fapi/v1/order", SYM)
     assert body == {
         "code": -1102,
