@@ -112,7 +112,7 @@ def trigger(engine: MatchingEngine, algo: AlgoOrder, now_ms: int, px: Decimal) -
     at ``px`` (taker); STOP/TAKE_PROFIT a LIMIT order at the algo's price (it takes at
     the touch when it crosses, else rests; IOC/FOK that cannot fill expire). A close
     larger than its leg (or a closePosition with nothing to close) expires instead,
-    so a hedge leg never flips."""
+    so a hedge leg never flips; an opening one the account cannot margin is REJECTED."""
     algo.trigger_ms = algo.update_ms = now_ms
     ps = algo.position_side
     qty = _trigger_qty(engine, algo)
@@ -121,6 +121,11 @@ def trigger(engine: MatchingEngine, algo: AlgoOrder, now_ms: int, px: Decimal) -
         algo.status = "EXPIRED"
         return [algo_event(engine.fmt, algo, now_ms)]
     limit = algo.actual_type == "LIMIT"
+    opening = not (is_hedge_close(algo.side, ps) or algo.reduce_only or algo.close_position)
+    cost = qty * (algo.price if limit else px) / Decimal(engine.leverage)
+    if opening and cost > engine.available_balance():
+        algo.status = "REJECTED"  # Binance: the matching engine's margin check failed
+        return [algo_event(engine.fmt, algo, now_ms)]
     order = engine.add_order(
         algo.side,
         ps,

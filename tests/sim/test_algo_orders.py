@@ -307,3 +307,13 @@ def test_premium_change_triggers_a_mark_price_take_profit_limit() -> None:
     events = trigger_marked(eng, 3)
     assert trades(events) == [("LIMIT", "TAKE_PROFIT", "60000.00", False)]
     assert algo_states(events) == ["TRIGGERED", "FINISHED"]
+
+
+def test_opening_trigger_without_margin_is_rejected() -> None:
+    """An opening stop the account can no longer margin at trigger is ALGO_UPDATE REJECTED."""
+    eng = engine(balance="100")
+    eng.new_algo_order(algo("BUY", "LONG", "STOP_MARKET", "60500", quantity="0.050"), 1)
+    events = walk(eng, D("60600"), 2)
+    assert algo_states(events) == ["REJECTED"]
+    assert trades(events) == []
+    assert eng.positions["LONG"].amt == 0
