@@ -32,16 +32,20 @@ engine, ``bar_execution=True``):
   stop fills at its trigger on the high/low/close and at the point's price on the open
   (gap) or after the bar (TAKER). Fills are never partial: the bar's volume is assumed
   to cover the order (use data whose volume does, or the Nautilus engine);
-* latency: an order or cancel sent at bar j's close arrives at the venue when the
-  venue is next processed at or after ``close_j + latency``: with latency > 0 that is
-  after bar j+d's matching and strategy (d = ceil(latency / interval)), so it is
-  first matched against bar j+d's close (a post-only entry that would take is
-  rejected: the breaker counts it and the strategy re-syncs 5 s later; a marketable
-  exit fills there as TAKER at the close; a stop already through it is rejected and
-  the side is flattened at market) and can rest from bar j+d+1; cancelled orders stay
-  fillable until then. When any command was due (``_process_and_settle_venues``), the
-  venue then matches every resting order once more at the close (bid = ask = close):
-  a limit held back by a target in the bar fills there;
+* latency: an order or cancel sent at time t (a bar's close, a fill, a timer) arrives
+  at the venue when the engine next settles the venues at or after ``t + latency``
+  (arrival times are kept in ns). The engine settles after every bar (after its
+  matching and the strategy's handlers) and after every timer batch: the strategy's
+  5 s retry timer (after a rejection) settles the commands of that bar's close before
+  the next bar. Without a timer an order sent at bar j's close is first matched
+  against bar j+d's close (d = ceil(latency / interval)) and can rest from bar j+d+1;
+  cancelled orders stay fillable until their cancel arrives. On arrival a post-only
+  entry that would take is rejected (the breaker counts it and the strategy re-syncs
+  5 s later), a marketable exit fills as TAKER at the close, a stop already through
+  it is rejected and the side is flattened at market. When any command was due
+  (``_process_and_settle_venues``), the venue then matches every resting order once
+  more at the latest close (bid = ask = close): a limit held back by a target in the
+  bar fills there;
 * the strategy side: an entry fill re-plans exits at once (entries wait for the bar);
   TP and SL placed together are OUO twins (one filling cancels the other, and that
   cancel re-plans exits); an exit fill without a twin waits for the bar; every TP/SL
@@ -85,7 +89,7 @@ from numba import njit
     I_WARMUP,
     I_FUNDING_ON,
     I_WINDOW_NS,
-    I_DELAY,
+    I_LATENCY_NS,
     I_INTERVAL_NS,
     I_PATH_MODE,
     I_PAIR,
@@ -458,7 +462,7 @@ def _exit_px(avg, side, kind, fp):
 @njit(cache=True)
 def _plan_exits(ot, st, pos_avg, out, ip, fp, bar):
     """Core ``plan_exits`` + the strategy's placement (OUO pairs, breached stops)."""
-    arrive = bar + ip[I_DELAY]
+    arrive = st[S_NOW] + ip[I_LATENCY_NS]
     mid = st[S_LAST_PX]
     for side in range(2):
         flat = st[S_FLAT_L if side == LONG else S_FLAT_S] == 1
@@ -745,7 +749,7 @@ def _settle(ot, st, pos_avg, money, out, fl, ip, fp, bar, close, rej):
         progressed = False
         i = 0
         while i < st[S_N]:
-            if ot[i, O_LIVE] == 1 or ot[i, O_ARRIVE] > bar:
+            if ot[i, O_LIVE] == 1 or ot[i, O_ARRIVE] > st[S_NOW]:
                 i += 1
                 continue
             progressed = True
@@ -777,7 +781,7 @@ def _settle(ot, st, pos_avg, money, out, fl, ip, fp, bar, close, rej):
                     qty = min(qty, held)
                     if qty > 0:
                         st[S_FLAT_L if side == LONG else S_FLAT_S] = 1
-                        _send_flatten(ot, st, out, ip, side, qty, bar + ip[I_DELAY])
+                        _send_flatten(ot, st, out, ip, side, qty, st[S_NOW] + ip[I_LATENCY_NS])
                     i = 0
                     continue
                 i += 1
@@ -802,7 +806,7 @@ def _settle(ot, st, pos_avg, money, out, fl, ip, fp, bar, close, rej):
             i += 1
         i = 0
         while i < st[S_N]:
-            if ot[i, O_PC] == 1 and 0 <= ot[i, O_CANCEL_AT] <= bar:
+            if ot[i, O_PC] == 1 and 0 <= ot[i, O_CANCEL_AT] <= st[S_NOW]:
                 was_exit = ot[i, O_KIND] == TP or ot[i, O_KIND] == SL
                 _remove(ot, st, i)
                 progressed = True
@@ -840,7 +844,7 @@ def _bar_sync(ot, st, pos_avg, out, ip, fp, qtab, bpx, bq, cq, bar, counter, pay
         _cap(ip, bpx, bq, SHORT, ps, cq)
         st[S_CAP_L] = pl
         st[S_CAP_S] = ps
-    arrive = bar + ip[I_DELAY]
+    arrive = st[S_NOW] + ip[I_LATENCY_NS]
     kept = cq[2:4, :]
     kept[:, :] = 0
     tol = fp[F_PX_TOL] > 0 or fp[F_QTY_TOL] > 0
@@ -988,8 +992,9 @@ def run_kernel(
                 st[S_TRIPPED_AT] = -1
             withdraw = latched or st[S_TRIPPED_AT] >= 0
             _bar_sync(ot, st, pos_avg, out, ip, fp, qtab, bpx, bq, cq, j, counter, paying, withdraw)
-            if ip[I_DELAY] == 0:
-                _settle(ot, st, pos_avg, money, out, fl, ip, fp, j, c[j], rej)
+            # the engine settles the venue after each timer batch: commands due by now
+            # (this bar's, when latency <= the retry delay) arrive before the next bar
+            _settle(ot, st, pos_avg, money, out, fl, ip, fp, j, c[j], rej)
         st[S_RETRY] = 0
         st[S_NOW] = ts[j]
         while fs_k < fs_bar.shape[0] and fs_bar[fs_k] <= j:

@@ -8,7 +8,6 @@ and the regime indicators (floats in the core too).
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -181,7 +180,7 @@ def kernel_params(
     ip[k.I_FUNDING_ON] = 1 if f.enabled else 0
     ip[k.I_WINDOW_NS] = f.window_s * _NS
     latency_ns = venue.latency_ms * 1_000_000
-    ip[k.I_DELAY] = math.ceil(latency_ns / bars.interval_ns) if latency_ns > 0 else 0
+    ip[k.I_LATENCY_NS] = latency_ns
     ip[k.I_INTERVAL_NS] = bars.interval_ns
     ip[k.I_PATH_MODE] = path_mode
     ip[k.I_PAIR] = 1

@@ -16,11 +16,12 @@ def _both(
     orders: Sequence[Probe],
     bars: Sequence[tuple[int, int, int, int]],
     cancels: Mapping[int, Sequence[int]] | None = None,
+    timers: Sequence[int] = (),
 ) -> tuple[Fills, Fills]:
     """(kernel fills, Nautilus fills) of the probes over the bars."""
-    want = nautilus_fills(orders, bars, cancels)
+    want = nautilus_fills(orders, bars, cancels, timers)
     assert want, "the probe must fill in Nautilus"
-    return kernel_fills(orders, bars, cancels), want
+    return kernel_fills(orders, bars, cancels, timers), want
 
 
 def test_limit_left_behind_fills_at_a_later_point_in_either_direction() -> None:
@@ -72,4 +73,19 @@ def test_buy_stop_before_sell_limit_at_one_point_and_stop_at_the_open_gap() -> N
     assert got == want
     got, want = _both(orders, [FLAT, FLAT, (503_200, 503_300, 502_900, 503_000)])
     assert want == [(2, 1, 503_200), (2, 0, 502_500)]
+    assert got == want
+
+
+def test_a_timer_between_bars_lets_the_venue_take_commands_before_the_next_bar() -> None:
+    """Commands sent at a bar's close reach the venue at the next settlement: a timer 5 s
+    later (the strategy's retry) settles them there, so a cancelled order no longer fills
+    in the next bar; without a timer it still does."""
+    orders = [Probe("BUY", "LIMIT", 501_000), Probe("BUY", "LIMIT", 500_000)]
+    bars = [FLAT, FLAT, FLAT, (502_000, 502_100, 500_500, 500_600)]
+    bars.append((500_600, 500_700, 499_900, 500_000))
+    got, want = _both(orders, bars, {2: [0]}, timers=[2])
+    assert want == [(4, 1, 500_000)]
+    assert got == want
+    got, want = _both(orders, bars, {2: [0]})
+    assert want == [(3, 0, 501_000), (4, 1, 500_000)]
     assert got == want

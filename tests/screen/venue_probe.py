@@ -33,6 +33,7 @@ from hedgegridd.screen import kernel as k
 TICK = Decimal("0.1")
 MINUTE_NS = 60_000_000_000
 T0 = 1_704_067_260_000_000_000  # 2024-01-01 00:01 UTC, a bar close
+RETRY_NS = 5_000_000_000  # the strategy's retry timer delay
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ class _ProbeConfig(StrategyConfig, frozen=True):
     bar_type: str
     orders: tuple[tuple[str, str, int], ...]
     cancels: tuple[tuple[int, int], ...]  # (bar, order index)
+    timers: tuple[int, ...]  # bars after which a timer fires 5 s later
 
 
 class _ProbeStrategy(Strategy):
@@ -87,6 +89,8 @@ class _ProbeStrategy(Strategy):
         for at, i in self.config.cancels:
             if at == n:
                 self.cancel_order(self.orders[i])
+        if n in self.config.timers:
+            self.clock.set_time_alert_ns(f"t{n}", bar.ts_event + RETRY_NS, lambda _e: None)
 
     def on_order_filled(self, event: OrderFilled) -> None:
         bar = (event.ts_event - T0) // MINUTE_NS
@@ -98,8 +102,11 @@ def nautilus_fills(
     orders: Sequence[Probe],
     bars: Sequence[tuple[int, int, int, int]],
     cancels: Mapping[int, Sequence[int]] | None = None,
+    timers: Sequence[int] = (),
 ) -> list[tuple[int, int, int]]:
-    """Fills of ``orders`` by the Nautilus backtest venue over ``bars`` (OHLC in ticks)."""
+    """Fills of ``orders`` by the Nautilus backtest venue over ``bars`` (OHLC in ticks);
+    ``cancels``: bar -> orders cancelled in that bar's handler; ``timers``: bars whose
+    handler sets a (do-nothing) timer 5 s later."""
     instrument = to_nautilus_instrument(BTCUSDT_PERP)
     bar_type = BarType.from_str(BTCUSDT_PERP.bar_type())
     tick = float(TICK)
@@ -122,6 +129,7 @@ def nautilus_fills(
                 bar_type=str(bar_type),
                 orders=tuple((o.side, o.kind, o.ticks) for o in orders),
                 cancels=tuple((at, i) for at, ids in (cancels or {}).items() for i in ids),
+                timers=tuple(timers),
             )
         )
         engine.add_strategy(strategy)
@@ -135,20 +143,23 @@ def kernel_fills(
     orders: Sequence[Probe],
     bars: Sequence[tuple[int, int, int, int]],
     cancels: Mapping[int, Sequence[int]] | None = None,
+    timers: Sequence[int] = (),
 ) -> list[tuple[int, int, int]]:
-    """Fills of the same orders by the kernel's venue (resting from bar 2, as above)."""
+    """Fills of the same orders by the kernel's venue (resting from bar 2, as above); a
+    timer is a venue settlement 5 s after the bar (as the kernel's retry timer does)."""
     ot = np.zeros((64, k.O_COLS), np.int64)
     st = np.zeros(k.S_N_ST, np.int64)
     out = np.zeros(k.R_N)
     ip = np.zeros(k.I_N, np.int64)
     ip[k.I_RAW_MULT] = int(TICK.scaleb(16))
     ip[k.I_PAIR] = 1
-    ip[k.I_DELAY] = 1
+    ip[k.I_LATENCY_NS] = 50_000_000
     ip[k.I_FILL_CAP] = 64
     ip[k.I_MIN_QTY] = 1
     ip[k.I_MAX_QTY] = 10**6
     fp = np.zeros(k.F_N)
     fp[k.F_TICK], fp[k.F_STEP] = float(TICK), 0.001
+    fp[k.F_TP] = fp[k.F_SL] = 5_000.0  # exits the kernel adds after a probe entry fill: far off
     st[k.S_POS_L] = st[k.S_POS_S] = 10**6  # exits never exceed a side
     pos_avg = np.full(2, 50_000.0)
     money = np.zeros(1)
@@ -172,14 +183,20 @@ def kernel_fills(
     st[k.S_BAR] = bars[1][3]
     for j in range(2, len(bars)):
         o_, h, lo, c = bars[j]
+        st[k.S_NOW] = T0 + j * MINUTE_NS
         k._walk_bar(ot, st, pos_avg, money, out, fl, ip, fp, j, o_, h, lo, c, False)
         for i in (cancels or {}).get(j, ()):
             r = k._find(ot, st, i)  # order ids are the probe indexes
-            ot[r, k.O_PC], ot[r, k.O_CANCEL_AT] = 1, j + 1
+            ot[r, k.O_PC], ot[r, k.O_CANCEL_AT] = 1, st[k.S_NOW] + ip[k.I_LATENCY_NS]
         k._settle(ot, st, pos_avg, money, out, fl, ip, fp, j, c, rej)
+        if j in timers:
+            st[k.S_NOW] += RETRY_NS
+            k._settle(ot, st, pos_avg, money, out, fl, ip, fp, j, c, rej)
     got = []
     for bar, side, kind, px, _q, _m in fl[: int(out[k.R_FILLS_LOGGED])].tolist():
-        rows = row_of[(kind, side)]  # a stop may fill away from its price (a gap)
+        rows = row_of.get((kind, side))  # a stop may fill away from its price (a gap)
+        if rows is None:
+            continue  # an exit the kernel's strategy side placed after an entry fill
         i = next((i for t, i in rows if t == px), rows[0][1] if len(rows) == 1 else -1)
         got.append((bar, i, px))
     return got
