@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hedgegridd.sim.account_views import MAX_NOTIONAL, dual_side
+from hedgegridd.sim.account_views import MAX_LEVERAGE, MAX_NOTIONAL, dual_side
 from hedgegridd.sim.auth import mandatory
 from hedgegridd.sim.orders import VenueError
 from hedgegridd.sim.symbols import market_of, markets_of
@@ -46,7 +46,7 @@ def set_leverage(sim: SimExchange, p: dict[str, str]) -> dict[str, Any]:
         lev = int(raw)
     except ValueError as exc:
         raise VenueError(-4028, f"Leverage {raw} is not valid") from exc
-    if not 1 <= lev <= 125:
+    if not 1 <= lev <= MAX_LEVERAGE:
         raise VenueError(-4028, f"Leverage {lev} is not valid")
     m.engine.leverage = lev
     return {"leverage": lev, "maxNotionalValue": str(MAX_NOTIONAL), "symbol": m.symbol}

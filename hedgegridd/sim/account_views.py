@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from hedgegridd.sim.symbols import Market
 
 MAX_NOTIONAL = 1_000_000_000  # one leverage bracket: the sim has no notional tiers
+MAX_LEVERAGE = 125
 INCOME_TYPES = frozenset(
     {
         "TRANSFER",
@@ -320,13 +321,13 @@ def symbol_config(sim: SimExchange, p: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def _bracket(m: Market) -> dict[str, Any]:
-    initial = min(125, int(1 / m.spec.margin_init)) if m.spec.margin_init > 0 else 125
+    """One bracket: any notional, up to the leverage ``POST /fapi/v1/leverage`` accepts."""
     return {
         "symbol": m.symbol,
         "brackets": [
             {
                 "bracket": 1,
-                "initialLeverage": initial,
+                "initialLeverage": MAX_LEVERAGE,
                 "notionalCap": MAX_NOTIONAL,
                 "notionalFloor": 0,
                 "maintMarginRatio": float(m.spec.margin_maint),

@@ -159,7 +159,7 @@ async def test_leverage_bracket(rest: Rest) -> None:
     assert one["symbol"] == "BTCUSDT"
     (bracket,) = one["brackets"]
     assert (bracket["bracket"], bracket["notionalFloor"]) == (1, 0)
-    assert isinstance(bracket["initialLeverage"], int)
+    assert bracket["initialLeverage"] == 125  # what POST /fapi/v1/leverage accepts
     assert isinstance(bracket["maintMarginRatio"], float)
     _, every, _ = await rest.signed("GET", "/fapi/v1/leverageBracket")
     assert every == [one]
