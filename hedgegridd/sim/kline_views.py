@@ -144,7 +144,24 @@ def _price_bars(market: Market, params: dict[str, str]) -> list[Bar]:
 
 def klines(sim: SimExchange, p: dict[str, str]) -> list[list[Any]]:
     """``GET /fapi/v1/klines``."""
-    market = market_of(sim, p.get("symbol"))
+    return _trade_klines(market_of(sim, p.get("symbol")), p)
+
+
+def continuous_klines(sim: SimExchange, p: dict[str, str]) -> list[list[Any]]:
+    """``GET /fapi/v1/continuousKlines`` (``pair``, ``contractType``: PERPETUAL only)."""
+    pair = p.get("pair")
+    if not pair:
+        raise mandatory("pair")
+    market = market_of(sim, pair)
+    kind = p.get("contractType")
+    if not kind:
+        raise mandatory("contractType")
+    if kind != "PERPETUAL":
+        raise VenueError(-4104, "Invalid contract type")
+    return _trade_klines(market, p)
+
+
+def _trade_klines(market: Market, p: dict[str, str]) -> list[list[Any]]:
     fmt = market.fmt
     return [
         [

@@ -57,7 +57,12 @@ ALL_SYMBOLS_WEIGHTS: dict[tuple[str, str], tuple[int, int]] = {
     ("GET", "/fapi/v1/premiumIndex"): (10, 1),
 }
 KLINE_PATHS = frozenset(
-    {"/fapi/v1/klines", "/fapi/v1/markPriceKlines", "/fapi/v1/indexPriceKlines"}
+    {
+        "/fapi/v1/klines",
+        "/fapi/v1/continuousKlines",
+        "/fapi/v1/markPriceKlines",
+        "/fapi/v1/indexPriceKlines",
+    }
 )
 
 

@@ -102,6 +102,7 @@ ROUTES: dict[tuple[str, str], tuple[str, Endpoint]] = {
     ("GET", "/fapi/v1/aggTrades"): (PUBLIC, kline.agg_trades),
     ("GET", "/fapi/v1/trades"): (PUBLIC, kline.recent_trades),
     ("GET", "/fapi/v1/klines"): (PUBLIC, kline.klines),
+    ("GET", "/fapi/v1/continuousKlines"): (PUBLIC, kline.continuous_klines),
     ("GET", "/fapi/v1/markPriceKlines"): (PUBLIC, kline.mark_price_klines),
     ("GET", "/fapi/v1/indexPriceKlines"): (PUBLIC, kline.index_price_klines),
     ("GET", "/fapi/v1/premiumIndex"): (PUBLIC, market.premium_index),

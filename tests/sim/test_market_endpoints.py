@@ -151,7 +151,7 @@ async def test_ticker_24hr(flat: Rest) -> None:
 
 @pytest.mark.asyncio
 async def test_mark_and_index_price_klines(flat: Rest) -> None:
-    """USD-M Futures > Market Data > Mark Price / Index Price Kline Candlestick Data."""
+    """USD-M Futures > Market Data > Mark Price / Index Price / Continuous Contract Klines."""
     await flat.sim.set_mark_premium(bps=D(100))
     _, marks, _ = await flat.public("/fapi/v1/markPriceKlines", **SYM, interval="1m")
     _, index, _ = await flat.public("/fapi/v1/indexPriceKlines", pair="BTCUSDT", interval="1m")
@@ -161,6 +161,16 @@ async def test_mark_and_index_price_klines(flat: Rest) -> None:
     assert index[-1][1:5] == ["60000.00"] * 4
     assert (marks[-1][5], marks[-1][7], index[-1][9]) == ("0", "0", "0")
     assert len(marks[-1]) == len(index[-1]) == 12
+    continuous = {"pair": "BTCUSDT", "interval": "1m"}
+    _, rows, _ = await flat.public(
+        "/fapi/v1/continuousKlines", **continuous, contractType="PERPETUAL"
+    )
+    _, plain, _ = await flat.public("/fapi/v1/klines", **SYM, interval="1m")
+    assert rows[-1][1:5] == plain[-1][1:5] == ["60000.00"] * 4
+    status, body, _ = await flat.public(
+        "/fapi/v1/continuousKlines", **continuous, contractType="CURRENT_QUARTER"
+    )
+    assert (status, body["code"]) == (400, -4104)
 
 
 @pytest.mark.asyncio
