@@ -63,36 +63,45 @@ def _reached(engine: MatchingEngine, lo: Decimal, hi: Decimal) -> list[tuple[Dec
     return found
 
 
+def _queue(
+    engine: MatchingEngine, pos: Decimal, target: Decimal, done: set[int]
+) -> list[tuple[Decimal, object]]:
+    """What the rest of a move (``pos`` to ``target``) reaches, nearest first."""
+    lo, hi = min(pos, target), max(pos, target)
+    found = [(at, it) for at, it in _reached(engine, lo, hi) if id(it) not in done]
+    return sorted(found, key=lambda x: x[0], reverse=target < pos)
+
+
 def walk(engine: MatchingEngine, target: Decimal, now_ms: int, *, gap: bool = False) -> list[Event]:
     """Move the last price to ``target``, filling and triggering what the move reaches.
 
-    Items are taken nearest first, one at a time, from where the walk has got to, so
-    an order a trigger places (a STOP/TAKE_PROFIT limit) fills later in the same move
-    when the rest of the move reaches its price. Each item is processed once a walk.
+    Items are taken nearest first; when a trigger places a resting LIMIT (STOP /
+    TAKE_PROFIT), the rest of the move is looked at again, so that order fills later
+    in the same move if the move reaches its price. Each item is processed once a walk.
     """
-    start = engine.price
-    down = target < start
-    pos = start
+    pos = engine.price
     done: set[int] = set()
     events: list[Event] = []
-    while True:
-        lo, hi = min(pos, target), max(pos, target)
-        found = [(at, it) for at, it in _reached(engine, lo, hi) if id(it) not in done]
-        if not found:
-            break
-        at, item = (max if down else min)(found, key=lambda x: x[0])
+    queue = _queue(engine, pos, target, done)
+    while queue:
+        at, item = queue.pop(0)
+        if not isinstance(item, SimOrder | AlgoOrder) or not item.is_open:
+            continue
         done.add(id(item))
         pos = at
         if isinstance(item, SimOrder):
             engine.price = item.price
             qty = _touch_qty(engine, item.remaining)
             events += engine.fill(item, qty, item.price, maker=True, now_ms=now_ms)
-        elif isinstance(item, AlgoOrder):
-            engine.price = target if gap else at
-            px = engine.price
-            if gap and item.side == "BUY":
-                px = engine.ask
-            events += trigger(engine, item, now_ms, px)
+            continue
+        engine.price = target if gap else at
+        px = engine.price
+        if gap and item.side == "BUY":
+            px = engine.ask
+        events += trigger(engine, item, now_ms, px)
+        placed = engine.orders.get(item.actual_order_id or 0)
+        if placed is not None and placed.is_open:
+            queue = _queue(engine, pos, target, done)
     engine.price = target
     return events
 
