@@ -337,7 +337,9 @@ O_COLS = 11
 S_N, S_NEXT_ID, S_POS_L, S_POS_S, S_FLAT_L, S_FLAT_S, S_LAST_PX, S_CENTER, S_DD = range(9)
 S_BASE_KEY_C, S_BASE_KEY_CTR, S_BASE_KEY_PAY, S_CAP_L, S_CAP_S, S_BAR = range(9, 15)
 S_RETRY, S_TRIPPED_AT, S_N_REJ, S_NOW, S_TOPS = range(15, 20)
-S_N_ST = S_TOPS + 3
+S_GHOSTS = S_TOPS + 3  # arrival times of cancels whose order is already gone (0 = free)
+_N_GHOSTS = 4
+S_N_ST = S_GHOSTS + _N_GHOSTS
 _REJ_MAX = 64
 
 
@@ -366,6 +368,20 @@ def _add_order(ot, st, out, kind, side, level, px, qty, arrive, twin):
 
 @njit(cache=True)
 def _remove(ot, st, i):
+    """Drop row ``i``. A cancel still in flight for it stays a command the venue will
+    receive (and refuse): its arrival is kept as a ghost, so that settlement still
+    counts as venue activity (``_settle``)."""
+    if ot[i, O_PC] == 1 and ot[i, O_CANCEL_AT] >= 0:
+        at = ot[i, O_CANCEL_AT]
+        slot = S_GHOSTS
+        for g in range(S_GHOSTS, S_GHOSTS + _N_GHOSTS):
+            if st[g] == at:
+                slot = -1
+                break
+            if st[g] == 0 or st[g] > st[slot]:
+                slot = g
+        if slot >= 0 and (st[slot] == 0 or st[slot] > at):
+            st[slot] = at
     n = st[S_N]
     for k in range(i, n - 1):
         ot[k, :] = ot[k + 1, :]
@@ -419,6 +435,7 @@ def _apply_fill(ot, st, pos_avg, money, out, fl, fp, ip, i, px, maker, bar):
         fl[k, 3] = px
         fl[k, 4] = q
         fl[k, 5] = 1 if maker else 0
+        fl[k, 6] = st[S_NOW]  # the venue time: a bar's close or a timer after it
         out[R_FILLS_LOGGED] = k + 1
     _remove(ot, st, i)
     had_twin = False
@@ -808,6 +825,7 @@ def _settle(ot, st, pos_avg, money, out, fl, ip, fp, bar, close, rej):
         while i < st[S_N]:
             if ot[i, O_PC] == 1 and 0 <= ot[i, O_CANCEL_AT] <= st[S_NOW]:
                 was_exit = ot[i, O_KIND] == TP or ot[i, O_KIND] == SL
+                ot[i, O_PC] = 0  # the cancel is done: no ghost
                 _remove(ot, st, i)
                 progressed = True
                 if was_exit:  # the strategy re-plans exits on an exit's cancel event
@@ -815,6 +833,10 @@ def _settle(ot, st, pos_avg, money, out, fl, ip, fp, bar, close, rej):
                     i = 0
             else:
                 i += 1
+        for g in range(S_GHOSTS, S_GHOSTS + _N_GHOSTS):
+            if 0 < st[g] <= st[S_NOW]:
+                st[g] = 0  # a cancel for an order already gone: refused, but activity
+                progressed = True
         if not progressed:
             break
         _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, close, True)

@@ -81,7 +81,7 @@ class ScreenResult:
         """The fills as the Nautilus backtest's ``FillRecord``s (for metrics/round trips)."""
         out: list[FillRecord] = []
         q8 = Decimal("0.00000001")
-        for n, (bar, side, kind, px, qty, maker) in enumerate(self.fill_log.tolist()):
+        for n, (_bar, side, kind, px, qty, maker, ts_ns) in enumerate(self.fill_log.tolist()):
             long = side == k.LONG
             opening = kind == k.ENTRY
             price = (Decimal(px) * self.tick).quantize(self.tick)
@@ -89,7 +89,7 @@ class ScreenResult:
             fee = self.maker_fee if maker else self.taker_fee
             out.append(
                 FillRecord(
-                    ts_ns=int(self.close_ns[bar]),
+                    ts_ns=int(ts_ns),
                     client_order_id=f"S-{n:08d}",
                     trade_id=f"S-{n}",
                     position_side="LONG" if long else "SHORT",
@@ -240,7 +240,7 @@ def run_screen(
     fs_bar = np.searchsorted(bars.close_ns, bars.settle_ns, side="left").astype(np.int64)
     while True:
         equity = np.zeros(n, dtype=np.float64)
-        fl = np.zeros((max(cap, 1), 6), dtype=np.int64)
+        fl = np.zeros((max(cap, 1), 7), dtype=np.int64)
         out = np.zeros(k.R_N, dtype=np.float64)
         started = time.perf_counter()
         k.run_kernel(

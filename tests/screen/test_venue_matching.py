@@ -89,3 +89,18 @@ def test_a_timer_between_bars_lets_the_venue_take_commands_before_the_next_bar()
     got, want = _both(orders, bars, {2: [0]})
     assert want == [(3, 0, 501_000), (4, 1, 500_000)]
     assert got == want
+
+
+def test_a_cancel_for_a_filled_order_still_makes_the_venue_match_at_the_close() -> None:
+    """The venue refuses a cancel whose order filled meanwhile, but the command still
+    makes it match every order at the close: the limit held back there fills in that bar
+    (without the cancel, in the next)."""
+    orders = [Probe("BUY", "LIMIT", 501_000), Probe("BUY", "LIMIT", 500_800)]
+    bars = [FLAT, FLAT, FLAT, (502_000, 502_100, 500_700, 500_700)]
+    bars.append((500_700, 500_750, 500_650, 500_700))
+    got, want = _both(orders, bars, {2: [0]})
+    assert want == [(3, 0, 501_000), (3, 1, 500_800)]
+    assert got == want
+    got, want = _both(orders, bars)
+    assert want == [(3, 0, 501_000), (4, 1, 500_800)]
+    assert got == want

@@ -163,7 +163,7 @@ def kernel_fills(
     st[k.S_POS_L] = st[k.S_POS_S] = 10**6  # exits never exceed a side
     pos_avg = np.full(2, 50_000.0)
     money = np.zeros(1)
-    fl = np.zeros((64, 6), np.int64)
+    fl = np.zeros((64, 7), np.int64)
     rej = np.zeros((64, 2), np.int64)
     # BUY limit: a short's TP; SELL limit: a long's TP; stops: the SL of the other side.
     # A cancelled probe is an entry (an exit's cancel would make the strategy re-plan).
@@ -193,7 +193,7 @@ def kernel_fills(
             st[k.S_NOW] += RETRY_NS
             k._settle(ot, st, pos_avg, money, out, fl, ip, fp, j, c, rej)
     got = []
-    for bar, side, kind, px, _q, _m in fl[: int(out[k.R_FILLS_LOGGED])].tolist():
+    for bar, side, kind, px, _q, _m, _t in fl[: int(out[k.R_FILLS_LOGGED])].tolist():
         rows = row_of.get((kind, side))  # a stop may fill away from its price (a gap)
         if rows is None:
             continue  # an exit the kernel's strategy side placed after an entry fill
