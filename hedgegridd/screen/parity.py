@@ -202,27 +202,19 @@ def run_pair(
     objective: str = "sharpe",
     *,
     dump_fills: int = 0,
+    nautilus: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Both engines on one market; their figures and objective side by side (with
-    ``dump_fills`` > 0, print both fill sequences around their first divergence)."""
+    ``dump_fills`` > 0, print both fill sequences around their first divergence). A
+    given ``nautilus`` side (from an earlier run's JSON) is reused, not run again."""
     if objective not in OBJECTIVES:
         raise ConfigError(f"unknown objective {objective!r} (one of {', '.join(OBJECTIVES)})")
     warm = params.warmup_bars
     arrays = from_nautilus(market["instrument"], market["bars"], market["funding"], market["marks"])
     s = run_screen(params, arrays, venue, warmup_bars=warm, record_fills=True)
-    ref = run_nautilus(
-        params,
-        market["instrument"],
-        market["bars"],
-        market["funding"],
-        market["marks"],
-        venue,
-        warmup_bars=warm,
-    )
     # The window opens where the first traded bar's minute opens (as a trial window does).
     start_ns = int(arrays.close_ns[min(warm, len(arrays) - 1)]) - arrays.interval_ns
-    m = ref.metrics
-    pair = {
+    pair: dict[str, Any] = {
         "screen": {
             "fills": s.fills,
             "round_trips": s.round_trips,
@@ -232,21 +224,48 @@ def run_pair(
             "legs": [str(s.final_long_qty), str(s.final_short_qty)],
             "seconds": round(s.run_seconds, 4),
         },
-        "nautilus": {
-            "fills": m["fills"],
-            "round_trips": m["round_trips"],
-            "fees": float(m["fees"]),
-            "net_pnl": float(m["net_pnl"]),
-            "max_drawdown": m["max_drawdown"],
-            "legs": [m["exposure"]["final_long_qty"], m["exposure"]["final_short_qty"]],
-            "seconds": round(ref.run_seconds, 3),
-        },
+    }
+    _objective(screen_outcome(s, start_ns, venue), pair["screen"], objective)
+    if nautilus is not None:
+        pair["nautilus"] = nautilus
+        return pair
+    ref = run_nautilus(
+        params,
+        market["instrument"],
+        market["bars"],
+        market["funding"],
+        market["marks"],
+        venue,
+        warmup_bars=warm,
+    )
+    m = ref.metrics
+    pair["nautilus"] = {
+        "fills": m["fills"],
+        "round_trips": m["round_trips"],
+        "fees": float(m["fees"]),
+        "net_pnl": float(m["net_pnl"]),
+        "max_drawdown": m["max_drawdown"],
+        "legs": [m["exposure"]["final_long_qty"], m["exposure"]["final_short_qty"]],
+        "seconds": round(ref.run_seconds, 3),
     }
     if dump_fills > 0:
         print_fill_diff(s.fill_records(), ref.results.fills, arrays.close_ns, dump_fills)
-    _objective(screen_outcome(s, start_ns, venue), pair["screen"], objective)
     _objective(nautilus_outcome(ref, start_ns), pair["nautilus"], objective)
     return pair
+
+
+def load_reference(path: Path, args: argparse.Namespace, objective: str) -> dict[Any, Any]:
+    """The Nautilus sides of an earlier ``--json`` run, by (scenario, set); refused when
+    it was made with another seed, bar count, space or objective."""
+    doc = json.loads(path.read_text())
+    made = doc.get("config", {})
+    want = {"seed": args.seed, "bars": args.bars, "space": str(args.space), "objective": objective}
+    for key, value in want.items():
+        if key in made and made[key] != value:
+            raise ConfigError(f"--reuse-nautilus {path}: made with {key}={made[key]!r}")
+    if doc["summary"].get("objective") != objective:
+        raise ConfigError(f"--reuse-nautilus {path}: objective {doc['summary'].get('objective')}")
+    return {(r["scenario"], r["set"]): r["nautilus"] for r in doc["runs"]}
 
 
 def _spearman_of(runs: list[dict[str, Any]], key: str) -> tuple[float | None, int]:
@@ -306,12 +325,21 @@ def main(argv: list[str] | None = None) -> int:
         help="print both engines' fills (bar, leg, side, price, qty, kind) within N of "
         "their first divergence",
     )
+    ap.add_argument(
+        "--reuse-nautilus",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="take the Nautilus side of each run from an earlier --json output of the same "
+        "seed/bars/space (re-scores the screening kernel without re-running Nautilus)",
+    )
     args = ap.parse_args(argv)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     config = load_optimize_config(args.space)
     objective = args.objective or config.objective.metric
     venue = ScreenVenue.of(config.backtest)
     sets = draw_params(config, args.sets, args.seed)
+    reuse = load_reference(args.reuse_nautilus, args, objective) if args.reuse_nautilus else {}
     runs: list[dict[str, Any]] = []
     print(f"scenario set engine fills round_trips fees net_pnl max_dd legs(L,S) {objective}")
     for kind in args.scenarios.split(","):
@@ -321,7 +349,16 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             if args.dump_fills:
                 print(f"-- {kind} set {i}")
-            pair = run_pair(params, market, venue, objective, dump_fills=args.dump_fills)
+            if args.reuse_nautilus and (kind, i) not in reuse:
+                continue  # not in the earlier run (e.g. it was stopped early)
+            pair = run_pair(
+                params,
+                market,
+                venue,
+                objective,
+                dump_fills=args.dump_fills,
+                nautilus=reuse.get((kind, i)),
+            )
             pair.update(scenario=kind, set=i)
             runs.append(pair)
             for eng in ("screen", "nautilus"):
@@ -334,7 +371,10 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize(runs, objective)
     print("summary " + json.dumps(summary))
     if args.json is not None:
-        args.json.write_text(json.dumps({"summary": summary, "runs": runs}, indent=1) + "\n")
+        made = {"seed": args.seed, "bars": args.bars, "space": str(args.space)}
+        made["objective"] = objective
+        doc = {"config": made, "summary": summary, "runs": runs}
+        args.json.write_text(json.dumps(doc, indent=1) + "\n")
     return 0
 
 

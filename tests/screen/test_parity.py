@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from hedgegridd.errors import ConfigError
 from hedgegridd.optimize.metrics import BacktestOutcome, compute_metrics
 from hedgegridd.params import default_strategy_params
+from hedgegridd.screen import parity
 from hedgegridd.screen.market import from_nautilus
 from hedgegridd.screen.parity import run_pair, spearman, summarize
 from hedgegridd.screen.reference import run_nautilus
@@ -88,3 +93,26 @@ def test_summary_ranks_the_objective_and_net_pnl() -> None:
     assert summary["spearman_net_pnl"] == pytest.approx(-1.0)
     assert summary["runs_within_5pct"] == 4
     assert spearman([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+
+
+def test_reuse_nautilus_rescores_the_kernel_without_running_nautilus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--reuse-nautilus takes each run's Nautilus side from an earlier --json output."""
+    first = tmp_path / "first.json"
+    argv = ["--sets", "1", "--bars", "1500", "--scenarios", "range", "--seed", "7"]
+    assert parity.main([*argv, "--json", str(first)]) == 0
+    done = json.loads(first.read_text())
+    assert done["runs"][0]["nautilus"]["fills"] > 0
+
+    def refuse(*_a: object, **_k: object) -> None:
+        raise AssertionError("Nautilus must not run")
+
+    monkeypatch.setattr(parity, "run_nautilus", refuse)
+    again = tmp_path / "again.json"
+    assert parity.main([*argv, "--reuse-nautilus", str(first), "--json", str(again)]) == 0
+    redo = json.loads(again.read_text())
+    assert redo["runs"][0]["nautilus"] == done["runs"][0]["nautilus"]
+    assert redo["runs"][0]["screen"]["fills"] == done["runs"][0]["screen"]["fills"]
+    with pytest.raises(ConfigError):
+        parity.main(["--sets", "1", "--bars", "1600", "--reuse-nautilus", str(first)])
