@@ -660,6 +660,20 @@ def _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, p, at_open):
     moves that side of the market to its price for the rest of the tick (Nautilus'
     "targets": ask up after a BUY, bid down after a SELL), so a deeper limit waits for a
     later point of the path (in either direction)."""
+    reachable = False  # nothing can fill unless some order is hit at bid = ask = p
+    for i in range(st[S_N]):
+        if ot[i, O_LIVE] == 0 or ot[i, O_KIND] == FLAT:
+            continue
+        px = ot[i, O_PX]
+        if _is_buy(ot[i, O_KIND], ot[i, O_SIDE]) == (ot[i, O_KIND] == SL):
+            reachable = px <= p  # SELL limit or BUY stop
+        else:
+            reachable = px >= p  # BUY limit or SELL stop
+        if reachable:
+            break
+    if not reachable:
+        st[S_BAR] = p
+        return
     ask = p
     bid = p
     for oid in _match_order(ot, st, ip):
