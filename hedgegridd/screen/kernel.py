@@ -619,12 +619,15 @@ def _sort_key(px, mult):
 
 
 @njit(cache=True)
-def _match_order(ot, st, ip):
-    """Order ids in Nautilus' matching order (``MatchingCore.iterate``): every BUY order
-    (limits and stops) by sort key descending, then every SELL order by sort key
-    ascending; equal keys keep placement order (a stable sort). The key is the raw
-    price truncated to 64 bits (``_sort_key``), so with high-precision prices the order
-    is not the price order (prices wrap around at multiples of 2**64 / mult)."""
+def _match_order(ot, st, ip, buy_lim, buy_stop, sell_lim, sell_stop):
+    """Ids of the live orders that can fill, in Nautilus' matching order
+    (``MatchingCore.iterate``): every BUY order (limits and stops) by sort key
+    descending, then every SELL order by sort key ascending; equal keys keep placement
+    order (a stable sort). The key is the raw price truncated to 64 bits
+    (``_sort_key``), so with high-precision prices the order is not the price order
+    (prices wrap around at multiples of 2**64 / mult). Only orders within the bounds
+    are listed (BUY limits >= ``buy_lim``, BUY stops <= ``buy_stop``, SELL limits <=
+    ``sell_lim``, SELL stops >= ``sell_stop``): the others cannot fill in this pass."""
     n = st[S_N]
     ids = np.empty(n, np.int64)
     keys = np.empty(n, np.int64)
@@ -633,11 +636,18 @@ def _match_order(ot, st, ip):
     for buy_pass in (True, False):
         first = m
         for i in range(n):
-            if ot[i, O_LIVE] == 0 or ot[i, O_KIND] == FLAT:
+            kind = ot[i, O_KIND]
+            if ot[i, O_LIVE] == 0 or kind == FLAT:
                 continue
-            if _is_buy(ot[i, O_KIND], ot[i, O_SIDE]) != buy_pass:
+            if _is_buy(kind, ot[i, O_SIDE]) != buy_pass:
                 continue
-            key = _sort_key(ot[i, O_PX], mult)
+            px = ot[i, O_PX]
+            if buy_pass:
+                if (px > buy_stop) if kind == SL else (px < buy_lim):
+                    continue
+            elif (px < sell_stop) if kind == SL else (px > sell_lim):
+                continue
+            key = _sort_key(px, mult)
             k = m
             while k > first and (keys[k - 1] < key if buy_pass else keys[k - 1] > key):
                 keys[k] = keys[k - 1]  # insertion sort: stable
@@ -660,23 +670,32 @@ def _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, p, at_open):
     moves that side of the market to its price for the rest of the tick (Nautilus'
     "targets": ask up after a BUY, bid down after a SELL), so a deeper limit waits for a
     later point of the path (in either direction)."""
-    reachable = False  # nothing can fill unless some order is hit at bid = ask = p
+    # Candidates: limits hit at p; stops hit at the furthest the targets can move the
+    # market in this pass (ask up to the highest BUY limit hit, bid down to the lowest
+    # SELL limit hit). Nothing else can fill, so only these are sorted.
+    ask_max = p
+    bid_min = p
+    any_hit = False
     for i in range(st[S_N]):
-        if ot[i, O_LIVE] == 0 or ot[i, O_KIND] == FLAT:
+        kind = ot[i, O_KIND]
+        if ot[i, O_LIVE] == 0 or kind == FLAT:
             continue
         px = ot[i, O_PX]
-        if _is_buy(ot[i, O_KIND], ot[i, O_SIDE]) == (ot[i, O_KIND] == SL):
-            reachable = px <= p  # SELL limit or BUY stop
-        else:
-            reachable = px >= p  # BUY limit or SELL stop
-        if reachable:
-            break
-    if not reachable:
+        buy = _is_buy(kind, ot[i, O_SIDE])
+        if kind == SL:
+            any_hit = any_hit or ((px <= p) if buy else (px >= p))
+        elif buy and px >= p:
+            any_hit = True
+            ask_max = max(ask_max, px)
+        elif not buy and px <= p:
+            any_hit = True
+            bid_min = min(bid_min, px)
+    if not any_hit:
         st[S_BAR] = p
         return
     ask = p
     bid = p
-    for oid in _match_order(ot, st, ip):
+    for oid in _match_order(ot, st, ip, p, ask_max, p, bid_min):
         i = _find(ot, st, oid)
         if i < 0 or ot[i, O_LIVE] == 0:
             continue

@@ -117,7 +117,11 @@ def test_orders_are_matched_in_nautilus_order() -> None:
     ot[6, k.O_LIVE] = 0  # not arrived yet: skipped
     ip = np.zeros(k.I_N, np.int64)
     ip[k.I_RAW_MULT] = 10**15  # tick 0.1 at FIXED_PRECISION 16; these keys do not wrap
-    assert list(k._match_order(ot, st, ip)) == [3, 1, 5, 4, 2, 0]
+    wide = 1 << 60
+    assert list(k._match_order(ot, st, ip, -wide, wide, wide, -wide)) == [3, 1, 5, 4, 2, 0]
+    # bounds (a point at 499_800): BUY limits >= 499_800, SELL limits <= 499_800, stops
+    # as far as the targets can move the market
+    assert list(k._match_order(ot, st, ip, 499_800, 499_800, 499_800, 499_705)) == [4]
 
 
 @pytest.mark.slow
