@@ -58,7 +58,12 @@ engine, ``bar_execution=True``):
   bar's close; payments ``qty * mark * rate`` are settled at the first venue
   processing at or after the funding time.
 Not modelled: venue rejections other than post-only entries and crossed stops,
-partial fills, the fill model's probabilities/slippage, margin limits.
+partial fills, the fill model's probabilities/slippage, margin limits, timers other
+than the retry timer (the closer's gap-close retries). Known difference (measured with
+``python -m hedgegridd.screen.parity --dump-fills``): after exit cancels and OUO
+cancels cross, the strategy sometimes re-plans two stop lots as one order at the newer
+average where the kernel keeps two (same fills in most runs, up to 4 % in one run of
+160 at 10k bars).
 """
 
 from __future__ import annotations
