@@ -863,12 +863,17 @@ def _settle(ot, st, pos_avg, money, out, fl, ip, fp, bar, close, rej):
         while i < st[S_N]:
             if ot[i, O_PC] == 1 and 0 <= ot[i, O_CANCEL_AT] <= st[S_NOW]:
                 was_exit = ot[i, O_KIND] == TP or ot[i, O_KIND] == SL
+                twin = ot[i, O_TWIN]
                 ot[i, O_PC] = 0  # the cancel is done: no ghost
                 _remove(ot, st, i)
                 progressed = True
+                if twin >= 0:  # the venue cancels the OUO twin with it (contingencies)
+                    j = _find(ot, st, twin)
+                    if j >= 0:
+                        _remove(ot, st, j)
                 if was_exit:  # the strategy re-plans exits on an exit's cancel event
                     _plan_exits(ot, st, pos_avg, out, ip, fp, bar)
-                    i = 0
+                i = 0
             else:
                 i += 1
         for g in range(S_GHOSTS, S_GHOSTS + _N_GHOSTS):

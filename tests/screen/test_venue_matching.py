@@ -17,11 +17,12 @@ def _both(
     bars: Sequence[tuple[int, int, int, int]],
     cancels: Mapping[int, Sequence[int]] | None = None,
     timers: Sequence[int] = (),
+    links: Sequence[tuple[int, int]] = (),
 ) -> tuple[Fills, Fills]:
     """(kernel fills, Nautilus fills) of the probes over the bars."""
-    want = nautilus_fills(orders, bars, cancels, timers)
+    want = nautilus_fills(orders, bars, cancels, timers, links)
     assert want, "the probe must fill in Nautilus"
-    return kernel_fills(orders, bars, cancels, timers), want
+    return kernel_fills(orders, bars, cancels, timers, links), want
 
 
 def test_limit_left_behind_fills_at_a_later_point_in_either_direction() -> None:
@@ -103,4 +104,18 @@ def test_a_cancel_for_a_filled_order_still_makes_the_venue_match_at_the_close() 
     assert got == want
     got, want = _both(orders, bars)
     assert want == [(3, 0, 501_000), (4, 1, 500_800)]
+    assert got == want
+
+
+def test_cancelling_one_order_of_an_ouo_pair_cancels_its_twin() -> None:
+    """The venue cancels an OUO twin with the order a cancel names (contingencies): a
+    long's stop linked to a cancelled target no longer fills; unlinked, it does."""
+    orders = [Probe("SELL", "LIMIT", 503_000), Probe("SELL", "STOP", 498_000)]
+    orders.append(Probe("BUY", "LIMIT", 497_000))  # a witness that always fills
+    bars = [FLAT, FLAT, FLAT, FLAT, (502_000, 502_100, 496_900, 497_500)]
+    got, want = _both(orders, bars, {2: [0]}, links=[(0, 1)])
+    assert want == [(4, 2, 497_000)]
+    assert got == want
+    got, want = _both(orders, bars, {2: [0]})
+    assert want == [(4, 2, 497_000), (4, 1, 498_000)]
     assert got == want

@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
+from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.model.data import Bar, BarType
-from nautilus_trader.model.enums import OrderSide, TimeInForce
+from nautilus_trader.model.enums import ContingencyType, OrderSide, TimeInForce, TriggerType
 from nautilus_trader.model.events import OrderFilled
+from nautilus_trader.model.identifiers import ClientOrderId
 from nautilus_trader.model.objects import Price, Quantity
+from nautilus_trader.model.orders import LimitOrder, StopMarketOrder
 from nautilus_trader.trading.strategy import Strategy, StrategyConfig
 
 from hedgegridd.backtest.engine import (
@@ -50,6 +53,7 @@ class _ProbeConfig(StrategyConfig, frozen=True):
     orders: tuple[tuple[str, str, int], ...]
     cancels: tuple[tuple[int, int], ...]  # (bar, order index)
     timers: tuple[int, ...]  # bars after which a timer fires 5 s later
+    links: tuple[tuple[int, int], ...]  # OUO pairs (order index, order index)
 
 
 class _ProbeStrategy(Strategy):
@@ -71,17 +75,29 @@ class _ProbeStrategy(Strategy):
         n = self.bars_seen
         self.bars_seen += 1
         if n == 0:
+            linked = {a: b for a, b in self.config.links} | {b: a for a, b in self.config.links}
             for i, (side, kind, ticks) in enumerate(self.config.orders):
                 px = Price(Decimal(ticks) * TICK, 1)
-                os = OrderSide.BUY if side == "BUY" else OrderSide.SELL
-                qty = Quantity.from_str("0.001")
+                common = {
+                    "trader_id": self.trader_id,
+                    "strategy_id": self.id,
+                    "instrument_id": self.instrument_id,
+                    "client_order_id": ClientOrderId(f"P-{i}"),
+                    "order_side": OrderSide.BUY if side == "BUY" else OrderSide.SELL,
+                    "quantity": Quantity.from_str("0.001"),
+                    "init_id": UUID4(),
+                    "ts_init": self.clock.timestamp_ns(),
+                    "time_in_force": TimeInForce.GTC,
+                    "contingency_type": (
+                        ContingencyType.OUO if i in linked else ContingencyType.NO_CONTINGENCY
+                    ),
+                    "linked_order_ids": [ClientOrderId(f"P-{linked[i]}")] if i in linked else None,
+                }
                 if kind == "LIMIT":
-                    order = self.order_factory.limit(
-                        self.instrument_id, os, qty, px, time_in_force=TimeInForce.GTC
-                    )
+                    order = LimitOrder(price=px, **common)
                 else:
-                    order = self.order_factory.stop_market(
-                        self.instrument_id, os, qty, px, time_in_force=TimeInForce.GTC
+                    order = StopMarketOrder(
+                        trigger_price=px, trigger_type=TriggerType.LAST_PRICE, **common
                     )
                 self.index[order.client_order_id.value] = i
                 self.orders.append(order)
@@ -103,10 +119,11 @@ def nautilus_fills(
     bars: Sequence[tuple[int, int, int, int]],
     cancels: Mapping[int, Sequence[int]] | None = None,
     timers: Sequence[int] = (),
+    links: Sequence[tuple[int, int]] = (),
 ) -> list[tuple[int, int, int]]:
     """Fills of ``orders`` by the Nautilus backtest venue over ``bars`` (OHLC in ticks);
     ``cancels``: bar -> orders cancelled in that bar's handler; ``timers``: bars whose
-    handler sets a (do-nothing) timer 5 s later."""
+    handler sets a (do-nothing) timer 5 s later; ``links``: OUO pairs."""
     instrument = to_nautilus_instrument(BTCUSDT_PERP)
     bar_type = BarType.from_str(BTCUSDT_PERP.bar_type())
     tick = float(TICK)
@@ -130,6 +147,7 @@ def nautilus_fills(
                 orders=tuple((o.side, o.kind, o.ticks) for o in orders),
                 cancels=tuple((at, i) for at, ids in (cancels or {}).items() for i in ids),
                 timers=tuple(timers),
+                links=tuple(links),
             )
         )
         engine.add_strategy(strategy)
@@ -144,6 +162,7 @@ def kernel_fills(
     bars: Sequence[tuple[int, int, int, int]],
     cancels: Mapping[int, Sequence[int]] | None = None,
     timers: Sequence[int] = (),
+    links: Sequence[tuple[int, int]] = (),
 ) -> list[tuple[int, int, int]]:
     """Fills of the same orders by the kernel's venue (resting from bar 2, as above); a
     timer is a venue settlement 5 s after the bar (as the kernel's retry timer does)."""
@@ -180,6 +199,8 @@ def kernel_fills(
         k._add_order(ot, st, out, kind, side, 1, o.ticks, 1, 0, -1)
         row_of.setdefault((kind, side), []).append((o.ticks, i))
     ot[: st[k.S_N], k.O_LIVE] = 1
+    for a, b in links:  # order ids are the probe indexes (rows in placement order)
+        ot[a, k.O_TWIN], ot[b, k.O_TWIN] = b, a
     st[k.S_BAR] = bars[1][3]
     for j in range(2, len(bars)):
         o_, h, lo, c = bars[j]
