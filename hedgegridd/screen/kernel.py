@@ -47,13 +47,13 @@ engine, ``bar_execution=True``):
   more at the latest close (bid = ask = close): a limit held back by a target in the
   bar fills there;
 * the strategy side: an entry fill re-plans exits at once (entries wait for the bar);
-  TP and SL placed together are OUO twins (one filling cancels the other, and that
-  cancel re-plans exits); an exit fill without a twin waits for the bar; every TP/SL
-  passes the strategy's reduce gate (open TP, or SL, quantity including cancel-pending
-  and in-flight ones plus market closes in flight <= position), so of a pair only the
-  admitted one goes (unpaired) and the other follows when a cancel confirmation
-  re-plans the exits; a stop-loss already through the last price is replaced by a
-  market close of the side;
+  TP and SL placed together are OUO twins (one filling cancels the other, a cancel
+  reaching the venue for one cancels both, and that cancel re-plans exits); an exit
+  fill without a twin waits for the bar; every TP/SL passes the strategy's reduce gate
+  (open TP, or SL, quantity including cancel-pending and in-flight ones plus market
+  closes in flight <= position), so of a pair only the admitted one goes (unpaired)
+  and the other follows when a cancel confirmation re-plans the exits; a stop-loss
+  already through the last price is replaced by a market close of the side;
 * funding: the guard uses the latest published rate and next funding time at the
   bar's close; payments ``qty * mark * rate`` are settled at the first venue
   processing at or after the funding time.
