@@ -12,7 +12,11 @@ while, for every side::
 
 ``admit`` is the one gate every reducing order passes (the strategy calls it for each
 TP, SL and close it sends), so no interleaving of fills, partial fills, flattens,
-cancels and rejects can take a leg below zero (property-tested).
+cancels and rejects can take a leg below zero (property-tested). A fill of one exit can
+leave the other kind above the leg (a TP and an SL of different lots: Binance has no
+OUO, or a twin was rejected); the exit planner cancels that excess at once, and the
+live exits never exceed the leg. Until the cancel is confirmed the venue refuses an
+excess fill rather than flip the leg (hedge mode).
 
 ``plan_close`` is the decision for a side being closed: ``want`` of it should go (all
 of it for a flatten, the uncovered quantity for a gap through the stop). Exits beyond

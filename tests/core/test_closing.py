@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hedgegridd.core.closing import (
@@ -150,6 +150,23 @@ class _Venue:
     def exposure(self) -> Exposure:
         return exposure_of(self.position, Side.LONG, self.exits(), self.closing())
 
+    def active_exposure(self) -> Exposure:
+        """Exits whose cancel is not in flight: what the planner counts as protection."""
+        live = tuple(e for e in self.exits() if not e.pending_cancel)
+        return exposure_of(self.position, Side.LONG, live, self.closing())
+
+    def trim(self) -> None:
+        """The exit planner's one-cancels-other by quantity: oldest kept within the leg."""
+        for kind in (ReduceKind.TP, ReduceKind.SL):
+            room = self.position - self.closing()
+            for order in sorted(self.orders.values(), key=lambda o: o.oid):
+                if order.kind is not kind or order.cancel_pending:
+                    continue
+                if order.leaves <= room:
+                    room -= order.leaves
+                else:
+                    order.cancel_pending = True
+
     def new(self, kind: ReduceKind, qty: Decimal) -> int | None:
         if admit(self.exposure(), kind, qty, BTC_RULES) != qty:
             return None
@@ -188,7 +205,12 @@ class _Venue:
         order = list(self.orders.values())[pick % len(self.orders)]
         qty = max(D("0.001"), (order.leaves * frac).quantize(D("0.001")))
         qty = min(qty, order.leaves)
-        assert qty <= self.position, "a fill would take the leg below zero"
+        if qty > self.position:
+            # Only an exit whose cancel is in flight can get here; the venue expires a
+            # closing order larger than the leg (hedge mode never flips a leg).
+            assert order.cancel_pending, "a live order would take the leg below zero"
+            del self.orders[order.oid]
+            return
         self.position -= qty
         order.leaves -= qty
         if order.leaves == 0:
@@ -220,6 +242,9 @@ _ops = st.lists(
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(_ops)
+@example(  # both twins of two pairs rejected, then an unlinked SL fills (found by Hypothesis)
+    [("entry", 1), ("entry", 1), ("reject", 0), ("reject", 8), ("fill", 0, D("0.3"))]
+)
 def test_no_interleaving_takes_a_leg_below_zero_or_over_closes(ops: list[tuple[Any, ...]]) -> None:
     """Entries, exits, flattens, partial fills, cancels and rejects: leg >= 0, never over."""
     v = _Venue()
@@ -236,10 +261,13 @@ def test_no_interleaving_takes_a_leg_below_zero_or_over_closes(ops: list[tuple[A
                 v.drop(pick, only_pending=True)
             case ("reject", pick):
                 v.drop(pick, only_pending=False)
+        v.trim()
         v.pump()
         v.protect()
         assert v.position >= 0
-        assert not v.exposure().over_closed, v.exposure()
+        # Unlinked exits (a twin rejected) can leave more TP or SL than the leg after a
+        # fill; the planner cancels the excess at once, and the live rest never exceeds it.
+        assert not v.active_exposure().over_closed, v.active_exposure()
 
 
 @settings(max_examples=200)
