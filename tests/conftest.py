@@ -53,6 +53,9 @@ def pytest_runtest_makereport(
 def log_events() -> Generator[structlog.testing.LogCapture, None, None]:
     """Capture structlog events as dicts for the duration of a test."""
     capture = structlog.testing.LogCapture()
+    # From the defaults: an earlier test's CLI run in this process may have left a level
+    # filter (wrapper_class) behind, which configure(processors=...) alone would keep.
+    structlog.reset_defaults()
     structlog.configure(processors=[capture])
     try:
         yield capture

@@ -87,6 +87,7 @@ def test_restart_adoption_reads_ids_cancels_unknown_and_trims_excess_exits(
     monkeypatch.setattr(startup, "meta_from_tags", lambda tags: None)
     s.book = Book()
     capture = structlog.testing.LogCapture()
+    structlog.reset_defaults()  # no level filter left behind by an earlier test
     structlog.configure(processors=[capture])
     try:
         s._adopt_existing()
