@@ -154,3 +154,27 @@ def test_fill_sequence_follows_nautilus_through_stacked_exits() -> None:
     assert len(nautilus) > 36
     # fills 0-12 agreed before too; fill 13 is where placement-order matching went wrong
     assert screen[:36] == nautilus[:36]
+
+
+def test_exits_pass_the_strategys_reduce_gate() -> None:
+    """As the strategy's _place_exits: cancel-pending exits still count (core
+    closing.Exposure.headroom), so of a TP/SL pair only the admitted TP goes, unlinked."""
+    from hedgegridd.core.closing import Exposure, ReduceKind
+    from hedgegridd.screen import kernel as k
+
+    ot = np.zeros((16, k.O_COLS), np.int64)
+    st = np.zeros(k.S_N_ST, np.int64)
+    out = np.zeros(k.R_N)
+    ip = np.zeros(k.I_N, np.int64)
+    ip[k.I_MAX_QTY], ip[k.I_PAIR] = 1000, 1
+    fp = np.zeros(k.F_N)
+    fp[k.F_TICK], fp[k.F_TP], fp[k.F_SL] = 0.1, 20.0, 500.0
+    st[k.S_POS_S] = 6  # a short of 6 steps; its SL of 6 is being cancelled (still counts)
+    k._add_order(ot, st, out, k.SL, k.SHORT, 0, 530_000, 6, 0, -1)
+    ot[0, k.O_PC], ot[0, k.O_CANCEL_AT] = 1, 10
+    core = Exposure(position=Decimal(6), tp=Decimal(0), sl=Decimal(6))
+    assert k._headroom(ot, st, k.SHORT, k.TP) == int(core.headroom(ReduceKind.TP)) == 6
+    assert k._headroom(ot, st, k.SHORT, k.SL) == int(core.headroom(ReduceKind.SL)) == 0
+    k._place_exit_chunks(ot, st, out, ip, fp, k.SHORT, 50_000.0, 6, 6, 5)
+    rows = [(int(r[k.O_KIND]), int(r[k.O_QTY]), int(r[k.O_TWIN])) for r in ot[: st[k.S_N]]]
+    assert rows == [(k.SL, 6, -1), (k.TP, 6, -1)]  # the TP alone, no OUO twin
