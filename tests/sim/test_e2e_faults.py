@@ -37,10 +37,16 @@ async def test_streams_recover_after_drop_and_listen_key_expiry() -> None:
         # listenKey expiry: the adapter creates a new key and reconnects the user stream.
         keys_before = posts(sim, "/fapi/v1/listenKey")
         assert await sim.expire_listen_key() == 1
-        await wait_for(lambda: posts(sim, "/fapi/v1/listenKey") > keys_before, what="new key")
-        await wait_for(lambda: sim.hub.user_connections == 1, what="user stream back")
+        # Generous: the adapter's resubscription holds events back while its full mass
+        # status runs (no lookback cap), which is slow on a loaded machine.
+        await wait_for(
+            lambda: posts(sim, "/fapi/v1/listenKey") > keys_before, limit_s=90, what="new key"
+        )
+        await wait_for(lambda: sim.hub.user_connections == 1, limit_s=90, what="user stream back")
         second = strat.limit(OrderSide.BUY, "50000.00", "0.002", "LONG")
-        await wait_for(lambda: len(strat.accepted()) == 2, what="accept on the new stream")
+        await wait_for(
+            lambda: len(strat.accepted()) == 2, limit_s=90, what="accept on the new stream"
+        )
         # User stream dropped: reconnect rotates the key again; events keep flowing.
         keys_before = posts(sim, "/fapi/v1/listenKey")
         assert await sim.drop_streams("user") == 1
