@@ -48,7 +48,9 @@ engine, ``bar_execution=True``):
   bar fills there;
 * the strategy side: an entry fill re-plans exits at once (entries wait for the bar);
   TP and SL placed together are OUO twins (one filling cancels the other, a cancel
-  reaching the venue for one cancels both, and that cancel re-plans exits); an exit
+  reaching the venue for one cancels both, and that cancel re-plans exits), except
+  that a TP filling on arrival goes before its SL is open, so Nautilus leaves that SL
+  resting, unlinked, and nothing re-plans until the bar; an exit
   fill without a twin waits for the bar; every TP/SL passes the strategy's reduce gate
   (open TP, or SL, quantity including cancel-pending and in-flight ones plus market
   closes in flight <= position), so of a pair only the admitted one goes (unpaired)
@@ -60,11 +62,9 @@ engine, ``bar_execution=True``):
 Not modelled: venue rejections other than post-only entries and crossed stops,
 partial fills, the fill model's probabilities/slippage, margin limits, timers other
 than the retry timer (the closer's gap-close retries). Known difference (measured with
-``python -m hedgegridd.screen.parity --dump-fills``): after exit cancels and OUO
-cancels cross, the strategy sometimes re-plans two stop lots as one order at the newer
-average where the kernel keeps two, and a stop it places late (already through the
-market) becomes a market close one bar later; most runs have identical fills, the worst
-seen was 5.1 % (seed 1 crash set 8, 50k bars).
+``python -m hedgegridd.screen.parity --dump-fills``): a gap close here goes out at once
+for the whole side, where the strategy's closer first cancels the exits in its way
+and sends the close when their cancels are confirmed (a bar later without a timer).
 """
 
 from __future__ import annotations
@@ -448,8 +448,14 @@ def _apply_fill(ot, st, pos_avg, money, out, fl, fp, ip, i, px, maker, bar):
     if oid_twin >= 0:
         j = _find(ot, st, oid_twin)
         if j >= 0:
-            _remove(ot, st, j)
-            had_twin = True
+            if ot[j, O_LIVE] == 1:
+                _remove(ot, st, j)
+                had_twin = True
+            else:
+                # The twin is still in flight (a TP that fills on arrival goes before
+                # its SL): Nautilus' OUO cancels only an open order, so it arrives and
+                # rests unlinked, and no cancel event re-plans the exits.
+                ot[j, O_TWIN] = -1
     return side, kind, had_twin
 
 

@@ -119,3 +119,17 @@ def test_cancelling_one_order_of_an_ouo_pair_cancels_its_twin() -> None:
     got, want = _both(orders, bars, {2: [0]})
     assert want == [(4, 2, 497_000), (4, 1, 498_000)]
     assert got == want
+
+
+def test_a_target_filling_on_arrival_leaves_its_twin_stop_resting_unlinked() -> None:
+    """A TP that is marketable when it reaches the venue fills before its OUO twin stop is
+    open, so Nautilus does not cancel the twin: the stop rests and fills later. A stop sent
+    first is open when the TP fills, and is cancelled with it."""
+    bars = [FLAT, FLAT, FLAT, (502_000, 502_100, 497_900, 497_950)]
+    orders = [Probe("SELL", "LIMIT", 501_000), Probe("SELL", "STOP", 498_000)]
+    got, want = _both(orders, bars, links=[(0, 1)])
+    assert want == [(1, 0, 502_000), (3, 1, 498_000)]
+    assert got == want
+    got, want = _both(orders[::-1], bars, links=[(0, 1)])
+    assert want == [(1, 1, 502_000)]
+    assert got == want

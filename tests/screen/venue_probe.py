@@ -164,7 +164,7 @@ def kernel_fills(
     timers: Sequence[int] = (),
     links: Sequence[tuple[int, int]] = (),
 ) -> list[tuple[int, int, int]]:
-    """Fills of the same orders by the kernel's venue (resting from bar 2, as above); a
+    """Fills of the same orders by the kernel's venue (arriving after bar 1, as above); a
     timer is a venue settlement 5 s after the bar (as the kernel's retry timer does)."""
     ot = np.zeros((64, k.O_COLS), np.int64)
     st = np.zeros(k.S_N_ST, np.int64)
@@ -198,10 +198,14 @@ def kernel_fills(
             kind, side = k.SL, (k.SHORT if buy else k.LONG)
         k._add_order(ot, st, out, kind, side, 1, o.ticks, 1, 0, -1)
         row_of.setdefault((kind, side), []).append((o.ticks, i))
-    ot[: st[k.S_N], k.O_LIVE] = 1
     for a, b in links:  # order ids are the probe indexes (rows in placement order)
         ot[a, k.O_TWIN], ot[b, k.O_TWIN] = b, a
+    # Sent in bar 0's handler: they reach the venue at the settlement after bar 1, in
+    # placement order, matched against its close (a marketable limit fills there).
+    ot[: st[k.S_N], k.O_ARRIVE] = T0 + ip[k.I_LATENCY_NS]
+    st[k.S_NOW] = T0 + MINUTE_NS
     st[k.S_BAR] = bars[1][3]
+    k._settle(ot, st, pos_avg, money, out, fl, ip, fp, 1, bars[1][3], rej)
     for j in range(2, len(bars)):
         o_, h, lo, c = bars[j]
         st[k.S_NOW] = T0 + j * MINUTE_NS
