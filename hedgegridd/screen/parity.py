@@ -331,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         metavar="JSON",
         help="take the Nautilus side of each run from an earlier --json output of the same "
-        "seed/bars/space (re-scores the screening kernel without re-running Nautilus)",
+        "seed/bars/space (re-scores the screening kernel without re-running Nautilus); "
+        "runs it does not hold are run (extends an earlier run to more sets)",
     )
     args = ap.parse_args(argv)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -349,8 +350,6 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             if args.dump_fills:
                 print(f"-- {kind} set {i}")
-            if args.reuse_nautilus and (kind, i) not in reuse:
-                continue  # not in the earlier run (e.g. it was stopped early)
             pair = run_pair(
                 params,
                 market,

@@ -116,3 +116,19 @@ def test_reuse_nautilus_rescores_the_kernel_without_running_nautilus(
     assert redo["runs"][0]["screen"]["fills"] == done["runs"][0]["screen"]["fills"]
     with pytest.raises(ConfigError):
         parity.main(["--sets", "1", "--bars", "1600", "--reuse-nautilus", str(first)])
+
+
+def test_reuse_nautilus_runs_the_sets_the_earlier_output_does_not_hold(tmp_path: Path) -> None:
+    """Extending an earlier --json run to more sets runs Nautilus only for the new sets."""
+    first = tmp_path / "first.json"
+    argv = ["--bars", "1500", "--scenarios", "range", "--seed", "7"]
+    assert parity.main([*argv, "--sets", "1", "--json", str(first)]) == 0
+    more = tmp_path / "more.json"
+    assert (
+        parity.main([*argv, "--sets", "2", "--reuse-nautilus", str(first), "--json", str(more)])
+        == 0
+    )
+    runs = json.loads(more.read_text())["runs"]
+    assert [r["set"] for r in runs] == [0, 1]
+    assert runs[0]["nautilus"] == json.loads(first.read_text())["runs"][0]["nautilus"]
+    assert runs[1]["nautilus"]["fills"] > 0 and "seconds" in runs[1]["nautilus"]
