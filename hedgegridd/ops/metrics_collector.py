@@ -353,3 +353,8 @@ def _snapshot_families(
         "order_rejects", "Order rejections by reason.", "reason", dict(snap.rejects_by_reason)
     )
     yield CounterMetricFamily(P + "bar_gaps", "Gaps in the live bar stream.", value=snap.bar_gaps)
+    yield CounterMetricFamily(
+        P + "bars",
+        "Live bars the strategy processed (counted while paused or halted too).",
+        value=snap.bars,
+    )

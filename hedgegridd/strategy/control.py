@@ -177,6 +177,7 @@ class ControlMixin(StrategyAttrs):
             circuit_breaker_trips=risk.trips if risk is not None else 0,
             rejects_by_reason=dict(self.book.rejects_by_reason),
             bar_gaps=self.bar_gaps,
+            bars=self.bars,
         )
 
     def _margin_ratio(self) -> Decimal | None:

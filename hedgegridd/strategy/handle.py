@@ -78,6 +78,7 @@ class StrategySnapshot:
     circuit_breaker_trips: int
     rejects_by_reason: Mapping[str, int] = field(default_factory=dict)
     bar_gaps: int = 0  # gaps detected in the live bar stream
+    bars: int = 0  # live bars processed (while paused or halted too); not warmup history
     # The price positions are valued at (streamed mark, quote mid in paper, or the bar
     # close while no mark streams) and the node-clock ns it was received at: the kill
     # switch's staleness is measured from ``mark_ns`` (``last_bar_ns`` when None).

@@ -49,6 +49,7 @@ class StrategyAttrs:
     last_bar_ns: int | None
     funding: FundingState | None
     throttle: Decimal
+    bars: int
     bar_gaps: int
     errors: int
     gate_denials: dict[str, int]

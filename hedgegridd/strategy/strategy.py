@@ -94,6 +94,7 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
         self.funding: FundingState | None = None
         self.mark = MarkTracker()  # valuation price for equity/drawdown/notional (risk)
         self.throttle = Decimal(1)
+        self.bars = 0  # live bars processed, paused or halted too (warmup history not)
         self.bar_gaps = 0
         self.errors = 0
         self.gate_denials: dict[str, int] = {}
@@ -157,7 +158,7 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
         self.last_decision = None
         self.closer.clear()
         self.frozen_pauses.clear()
-        self.bar_gaps = self.errors = 0
+        self.bars = self.bar_gaps = self.errors = 0
         self.gate_denials = {}
         self._positions_key = None
         if self.grid is not None:
@@ -191,6 +192,7 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
         if not check.usable:
             log.debug("bar.skipped", kind=check.kind.value, close_ns=close_ns)
             return
+        self.bars += 1
         if check.kind is BarSequence.GAP:
             self.bar_gaps += 1
             self.regime.reset()

@@ -58,6 +58,7 @@ class FakeBook:
         self.margin_ratio: Decimal | None = Decimal("0.1")
         self.funding_rate: Decimal | None = Decimal("0.0001")
         self.last_bar_ns: int | None = None
+        self.bars = 0  # live bars processed (StrategySnapshot.bars)
         self.pending_close: dict[str, Decimal] = {}
         self.flatten_calls: list[FlattenSide] = []
         self.ignore_flattens = 0  # the venue "loses" this many flatten requests
@@ -128,6 +129,7 @@ class FakeBook:
             fills=3,
             circuit_breaker_trips=0,
             rejects_by_reason={"post_only": 2},
+            bars=self.bars,
         )
 
     def open_orders(self) -> Sequence[OrderView]:

@@ -177,8 +177,29 @@ async def test_daemon_kill_switch_fires_latches_and_only_ctl_reset_clears(tmp_pa
             restored = await scrape(url)
             assert restored[("hedgegridd_killswitch_latched", ())] == 1
             assert restored[("hedgegridd_trading_state", (("state", "HALTED"),))] == 1
-            await anyio.sleep(3.0)  # several sim bars: a running grid would have laddered
+            # Bars keep arriving while latched: a running grid would ladder on any of them.
+            bars_seen = restored[("hedgegridd_bars_total", ())]
+            latest = dict(restored)
+            laddered: list[bool] = []
+
+            async def poll() -> None:
+                while True:
+                    latest.update(await scrape(url))
+                    await anyio.sleep(0.5)
+
+            def three_more_bars() -> bool:
+                if entries():
+                    laddered.append(True)
+                return latest[("hedgegridd_bars_total", ())] >= bars_seen + 3
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(poll)
+                await until(three_more_bars, 120)
+                tg.cancel_scope.cancel()
+            assert laddered == []
             assert entries() == []
+            assert latest[("hedgegridd_killswitch_latched", ())] == 1
+            assert latest[("hedgegridd_trading_state", (("state", "HALTED"),))] == 1
             ctl = await anyio.run_process(
                 [
                     sys.executable,

@@ -63,8 +63,10 @@ async def test_scrape_exposes_strategy_state_read_on_each_scrape() -> None:
     server = MetricsServer(config(), strategy=lambda: book, mode="paper")
     async with anyio.create_task_group() as tg:
         await tg.start(server.run)
+        book.bars = 7
         ctype, text = await scrape(server.url)
         book.mark = D(51000)
+        book.bars = 9
         _, text2 = await scrape(server.url)
         tg.cancel_scope.cancel()
     assert ctype.startswith("text/plain")
@@ -80,6 +82,7 @@ async def test_scrape_exposes_strategy_state_read_on_each_scrape() -> None:
     assert s[("hedgegridd_equity", ())] == 10000.0
     assert s[("hedgegridd_margin_ratio", ())] == 0.1
     assert s[("hedgegridd_fills_total", ())] == 3
+    assert s[("hedgegridd_bars_total", ())] == 7
     assert s[("hedgegridd_order_rejects_total", (("reason", "post_only"),))] == 2
     assert s[("hedgegridd_paused", ())] == 0
     assert s[("hedgegridd_strategy_up", ())] == 1
@@ -89,6 +92,7 @@ async def test_scrape_exposes_strategy_state_read_on_each_scrape() -> None:
     assert ("mode", "paper") in build[0][1]
     s2 = samples(text2)
     assert s2[("hedgegridd_position_notional", (inst, ("side", "LONG")))] == 5100.0
+    assert s2[("hedgegridd_bars_total", ())] == 9
 
 
 async def test_names_follow_prometheus_conventions() -> None:

@@ -85,6 +85,22 @@ def test_halt_withdraws_entries_until_unhalt(disposer: list[Harness]) -> None:
     assert len(entry_orders(h, after_ns=halted_at)) > 0
 
 
+def test_bars_counter_counts_every_live_bar_also_while_halted(disposer: list[Harness]) -> None:
+    """snapshot().bars grows by one per live bar, halted or not (hedgegridd_bars_total)."""
+    h = build(minutes=300)
+    disposer.append(h)
+    st = h.strategy
+    assert st.snapshot().bars == 0
+    h.session.advance(at(h, 200))
+    assert len(h.orders()) > 0
+    assert st.snapshot().bars == 200
+    st.halt("kill switch: drawdown")
+    halted_at = st.clock.timestamp_ns()
+    h.session.advance(at(h, 260))
+    assert entry_orders(h, after_ns=halted_at) == []
+    assert st.snapshot().bars == 260
+
+
 def test_snapshot_and_order_views_carry_no_float_noise(disposer: list[Harness]) -> None:
     """Replies use the instrument's precision (price 1 dp, size 3 dp) and 8 dp for money."""
     h = build(minutes=900)
