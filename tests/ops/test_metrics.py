@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -12,10 +14,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from hedgegridd.errors import ConfigError
-from hedgegridd.ops.config import KillSwitchConfig, MetricsConfig
+from hedgegridd.ops.alerts import AlertManager
+from hedgegridd.ops.config import AlertsConfig, KillSwitchConfig, MetricsConfig
 from hedgegridd.ops.killswitch import KillSwitch
 from hedgegridd.ops.metrics import MetricsServer
-from hedgegridd.strategy.handle import OrderView, StrategyHandle
+from hedgegridd.strategy.handle import OrderView, StrategyHandle, StrategySnapshot
 from hedgegridd.supervisor.state import AsyncStateStore
 from tests.ops.fake_strategy import FakeBook
 
@@ -286,3 +289,45 @@ async def test_process_and_python_metrics_are_exported() -> None:
         "python_info",
     } <= names
     assert s[("process_resident_memory_bytes", ())] > 0
+
+
+class _FullBook(FakeBook):
+    """The fake book with the optional readings a live daemon has (peak, funding, mark)."""
+
+    def snapshot(self) -> StrategySnapshot:
+        return dataclasses.replace(
+            super().snapshot(),
+            peak_equity=D(10000),
+            next_funding_ns=1_700_000_000_000_000_000,
+            mark_price=D(50000),
+            mark_ns=1_700_000_000_000_000_000,
+        )
+
+
+def _documented_metrics() -> set[str]:
+    readme = (Path(__file__).resolve().parents[2] / "hedgegridd" / "ops" / "README.md").read_text()
+    section = readme[readme.index("## Metrics (all") : readme.index("Money is in the quote")]
+    names = {re.sub(r"\{.*", "", t) for t in re.findall(r"`([a-z_]+(?:\{[^`]*\})?)`", section)}
+    return {"hedgegridd_" + n for n in names if not n.startswith("telegram_")}
+
+
+async def test_ops_readme_lists_exactly_the_exported_families(tmp_path: Path) -> None:
+    """hedgegridd/ops/README.md's metric list names every family the collector exports, no more."""
+    store = await AsyncStateStore.open(tmp_path / "s.db")
+    try:
+        book = _FullBook()
+        ks = KillSwitch(KillSwitchConfig(), strategy=book, store=store)
+        await ks.restore()
+        server = MetricsServer(
+            config(), strategy=lambda: book, killswitch=ks, alerts=AlertManager(AlertsConfig())
+        )
+        text = server.render().decode()
+    finally:
+        await store.aclose()
+    exported = {
+        f.name + ("_total" if f.type == "counter" else "")
+        for f in text_string_to_metric_families(text)
+        if f.name.startswith("hedgegridd_")
+    }
+    assert "hedgegridd_bars_total" in exported
+    assert _documented_metrics() == exported
