@@ -4,52 +4,38 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import shlex
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from hedgegridd import demo
+from tests.supervisor.demo_harness import DemoRun, demo_env
 
-REPO = Path(__file__).resolve().parents[2]
 _STATUS = re.compile(r"^\S+ \[info\s*\] status mode=sim ")
 
 
 @pytest.mark.slow
 def test_demo_trades_prints_runnable_ctl_commands_and_stops_on_ctrl_c() -> None:
     """The demo reaches READY, trades, its printed ctl command runs as pasted, exit 0 on SIGINT."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEDGEGRID_", "NOTIFY_"))}
-    env["PATH"] = "/usr/bin:/bin"  # as a new user's shell: the venv is not on PATH
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hedgegridd.tools_cli", "demo", "--speed", "300"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    seen: list[str] = []
-    deadline = time.monotonic() + 240
-    try:
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            seen.append(line)
-            trading = any(_STATUS.match(ln) and "entries=0/0" not in ln for ln in seen)
-            # STATUS= lines are relayed as they come: one may precede the READY banner.
-            if trading and any("--socket" in ln and ln.rstrip().endswith(" status") for ln in seen):
-                break
+    env = demo_env(PATH="/usr/bin:/bin")  # as a new user's shell: the venv is not on PATH
+
+    def trading(seen: list[str]) -> bool:
+        return any(_STATUS.match(ln) and "entries=0/0" not in ln for ln in seen)
+
+    def ctl_printed(seen: list[str]) -> bool:
+        return any("--socket" in ln and ln.rstrip().endswith(" status") for ln in seen)
+
+    with DemoRun(["--speed", "300"], env) as run:
+        # STATUS= lines are relayed as they come: one may precede the READY banner.
+        run.wait_for(lambda seen: trading(seen) and ctl_printed(seen), 240)
+        seen = run.seen
         text = "".join(seen)
         assert "hedgegridd is READY" in text
-        assert any(_STATUS.match(ln) and "entries=0/0" not in ln for ln in seen)
+        assert trading(seen)
         pasted = next(ln for ln in seen if "--socket" in ln and ln.rstrip().endswith(" status"))
         argv = shlex.split(pasted.replace(" status", " --json status"))
         done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
@@ -58,12 +44,8 @@ def test_demo_trades_prints_runnable_ctl_commands_and_stops_on_ctrl_c() -> None:
         # One console format: no raw JSON events from the daemon, no raw Nautilus lines.
         assert not [ln for ln in seen if ln.startswith("{")]
         assert not [ln for ln in seen if re.match(r"^\S+ \[(WARN|ERROR|INFO)\] ", ln)]
-        proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0
+        rest = run.interrupt(timeout_s=120)
+    assert run.returncode == 0
     assert "hedgegridd exited with code 0" in rest
 
 

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
-import signal
 import subprocess
-import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,8 +16,8 @@ from hedgegridd.demo_instances import plan_instances, write_config
 from hedgegridd.params import load_strategy_params
 from hedgegridd.sim.config import TYPICAL_START_PRICES
 from hedgegridd.supervisor.settings import load_settings
+from tests.supervisor.demo_harness import DemoRun, demo_env
 
-REPO = Path(__file__).resolve().parents[2]
 _TRADING = re.compile(r"status mode=sim .*long=(?!0 )\S+ .*instance=(btc|eth)")
 
 
@@ -57,39 +53,22 @@ def test_one_instance_keeps_the_single_layout(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_demo_two_instances_trade_and_answer_ctl_all(tmp_path: Path) -> None:
+def test_demo_two_instances_trade_and_answer_ctl_all() -> None:
     """Both daemons trade; the printed `--all status` line shows both instances, exit 0."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HEDGEGRID_", "NOTIFY_"))}
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "hedgegridd.tools_cli"),
-            "demo",
-            "--instances",
-            "2",
-            "--speed",
-            "300",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    seen: list[str] = []
-    trading: set[str] = set()
-    deadline = time.monotonic() + 300
-    try:
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            seen.append(line)
-            trading = {m.group(1) for ln in seen if (m := _TRADING.search(ln))}
-            if trading == {"btc", "eth"} and any(" --all status" in ln for ln in seen):
-                break
-        assert trading == {"btc", "eth"}
-        pasted = next(ln for ln in seen if ln.rstrip().endswith(" --all status"))
+    env = demo_env()
+
+    def trading(seen: list[str]) -> set[str]:
+        return {m.group(1) for ln in seen if (m := _TRADING.search(ln))}
+
+    with DemoRun(["--instances", "2", "--speed", "300"], env) as run:
+        run.wait_for(
+            lambda seen: (
+                trading(seen) == {"btc", "eth"} and any(" --all status" in ln for ln in seen)
+            ),
+            300,
+        )
+        assert trading(run.seen) == {"btc", "eth"}
+        pasted = next(ln for ln in run.seen if ln.rstrip().endswith(" --all status"))
         argv = shlex.split(pasted.replace(" --all status", " --json --all status"))
         done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stderr
@@ -104,11 +83,7 @@ def test_demo_two_instances_trade_and_answer_ctl_all(tmp_path: Path) -> None:
         )
         assert table.returncode == 0
         assert [ln.split()[0] for ln in table.stdout.splitlines()[2:]] == ["btc", "eth"]
-        proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=180)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0
+        rest = run.interrupt(timeout_s=180)
+    assert run.returncode == 0
     assert "hedgegridd btc (BTCUSDT) exited with code 0" in rest
     assert "hedgegridd eth (ETHUSDT) exited with code 0" in rest
