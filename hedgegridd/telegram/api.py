@@ -119,6 +119,14 @@ class BotApi:
             raise TelegramUnauthorized(method, reason, status=status)
         raise TelegramError(method, reason, status=status)
 
+    async def get_me(self) -> str:
+        """Our bot's ``username`` (``getMe``), to tell ``/cmd@ourbot`` from ``/cmd@otherbot``."""
+        result = await self.call("getMe", {})
+        username = result.get("username") if isinstance(result, dict) else None
+        if not isinstance(username, str) or not username:
+            raise TelegramError("getMe", "result has no username")
+        return username
+
     async def get_updates(
         self, offset: int | None, *, timeout_s: int, allowed: Sequence[str]
     ) -> list[dict[str, Any]]:

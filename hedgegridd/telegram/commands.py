@@ -58,7 +58,7 @@ BOT_COMMANDS: dict[str, BotCommand] = {
 }
 
 HELP_NAMES = ("help", "start")
-_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]{1,64})?$")
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?$")
 _ids = itertools.count(1)
 
 
@@ -78,6 +78,17 @@ def command_name(text: str) -> str | None:
         return None
     match = _COMMAND.match(words[0])
     return match.group(1).lower() if match else None
+
+
+def command_addressee(text: str) -> str | None:
+    """The bot a command names (``/status@SomeBot`` -> ``somebot``, lower-cased), else None.
+
+    In groups Telegram appends ``@username`` to commands picked from a bot's menu;
+    usernames are case-insensitive, so the comparison is too.
+    """
+    words = text.split()
+    match = _COMMAND.match(words[0]) if words else None
+    return match.group(2).lower() if match and match.group(2) else None
 
 
 def parse_command(text: str) -> Command:

@@ -19,6 +19,7 @@ class TelegramStats:
     unknown_chat: Counter[str] = field(default_factory=Counter)  # by update kind
     commands: Counter[tuple[str, str]] = field(default_factory=Counter)  # (command, outcome)
     rate_limited: int = 0  # commands refused by the per-chat limit
+    other_bot_commands: int = 0  # "/cmd@otherbot" in a listed chat: ignored, not answered
     api_errors: Counter[str] = field(default_factory=Counter)  # by Bot API method
     throttled_by_telegram: int = 0  # 429 answers
     poll_ok: bool = False  # the last getUpdates succeeded
@@ -52,6 +53,11 @@ class TelegramCollector(Collector):
             P + "rate_limited",
             "Commands refused by the per-chat rate limit.",
             value=s.rate_limited,
+        )
+        yield CounterMetricFamily(
+            P + "other_bot_commands",
+            "Commands addressed to another bot (/cmd@otherbot), ignored without a reply.",
+            value=s.other_bot_commands,
         )
         errors = CounterMetricFamily(
             P + "api_errors", "Failed Bot API calls by method.", labels=["method"]

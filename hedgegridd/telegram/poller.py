@@ -5,6 +5,11 @@ nothing listens) and runs each command through ``control.dispatch.dispatch`` on
 the daemon's event loop, as the control socket does: the same validation, error
 codes and journal entries, with the actor ``telegram:<chat id>``.
 
+At start it learns its own username (``getMe``, retried with the same backoff as
+``getUpdates``; no update is read before): in a group, ``/status@OurBot`` (any case)
+is ours, ``/status@OtherBot`` is another bot's and is ignored without a reply
+(``telegram.other_bot_command``, counted); a bare ``/status`` is ours.
+
 Access is per chat: ``admin_chat_ids`` may run everything, ``readonly_chat_ids``
 the read-only commands; any other chat gets no answer at all (logged as
 ``telegram.unknown_chat`` and counted). Every mutating command (resume included:
@@ -43,6 +48,7 @@ from hedgegridd.telegram.commands import (
     BOT_COMMANDS,
     HELP_NAMES,
     BotCommand,
+    command_addressee,
     command_name,
     parse_command,
 )
@@ -56,12 +62,12 @@ from hedgegridd.telegram.confirm import (
     Refusal,
 )
 from hedgegridd.telegram.metrics import TelegramCollector, TelegramStats
+from hedgegridd.telegram.outbox import Outbox
 
 log = structlog.get_logger(__name__)
 
 ALLOWED_UPDATES = ("message", "callback_query")
 MAX_CONCURRENT = 8  # updates handled at once (a flatten may wait for verification)
-SEND_ATTEMPTS = 3  # a reply retried after a 429 (retry_after waited) at most this often
 
 _REFUSAL_TEXT = {
     Refusal.EXPIRED: "This confirmation expired; send the command again.",
@@ -98,7 +104,8 @@ class TelegramBot:
         self._limiter = RateLimiter(config.rate_limit_count, config.rate_limit_window_s, clock)
         self._limit_noticed: set[int] = set()  # chats told about the limit since their last run
         self._slots = anyio.Semaphore(MAX_CONCURRENT)
-        self._api: BotApi | None = None
+        self._out: Outbox | None = None
+        self._username: str | None = None  # ours, lower-cased (getMe), before any update
         self.stats = TelegramStats()
 
     def collector(self) -> TelegramCollector:
@@ -117,12 +124,13 @@ class TelegramBot:
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Report started at once (Telegram's reachability gates nothing), then poll."""
         async with aiohttp.ClientSession() as session:
-            self._api = BotApi(
+            api = BotApi(
                 session,
                 base_url=self._config.api_base_url,
                 token=self._token,
                 request_timeout_s=self._config.request_timeout_s,
             )
+            self._out = Outbox(api, self.stats)
             log.info(
                 "telegram.started",
                 admin_chats=len(self._admin),
@@ -140,10 +148,14 @@ class TelegramBot:
                 log.info("telegram.stopped")
 
     async def _poll(self, tg: TaskGroup, offset: list[int]) -> None:
-        api = self._require_api()
+        out = self._outbox()
+        api = out.api
         backoff = self._config.backoff_initial_s
         while True:
             try:
+                if self._username is None:  # whom "/cmd@name" addresses: learnt once
+                    self._username = (await api.get_me()).lower()
+                    log.info("telegram.identified", username=self._username)
                 updates = await api.get_updates(
                     offset[0] if offset else None,
                     timeout_s=self._config.poll_timeout_s,
@@ -151,7 +163,7 @@ class TelegramBot:
                 )
             except TelegramError as exc:
                 self.stats.poll_ok = False
-                self._api_failed(exc)
+                out.failed(exc)
                 if not isinstance(exc, TelegramRateLimited):  # the api waits retry_after
                     log.warning("telegram.poll_backoff", wait_s=backoff)
                     await anyio.sleep(backoff)
@@ -173,26 +185,16 @@ class TelegramBot:
 
     async def _confirm_offset(self, offset: list[int]) -> None:
         """Tell Telegram which updates were handled, so a restart does not see them again."""
-        if offset and self._api is not None:
+        if offset and self._out is not None:
             try:
-                await self._api.get_updates(offset[0], timeout_s=0, allowed=ALLOWED_UPDATES)
+                await self._out.api.get_updates(offset[0], timeout_s=0, allowed=ALLOWED_UPDATES)
             except TelegramError as exc:
-                self._api_failed(exc)
+                self._out.failed(exc)
 
-    def _require_api(self) -> BotApi:
-        if self._api is None:
+    def _outbox(self) -> Outbox:
+        if self._out is None:
             raise RuntimeError("the bot is not running")
-        return self._api
-
-    def _api_failed(self, exc: TelegramError) -> None:
-        self.stats.api_errors[exc.method] += 1
-        if isinstance(exc, TelegramRateLimited):
-            self.stats.throttled_by_telegram += 1
-            log.warning("telegram.retry_after", method=exc.method, retry_after_s=exc.retry_after)
-        else:
-            log.warning(
-                "telegram.api_failed", method=exc.method, reason=exc.reason, status=exc.status
-            )
+        return self._out
 
     # -- updates -------------------------------------------------------------------------
     async def _handle_slot(self, update: dict[str, Any]) -> None:
@@ -227,12 +229,17 @@ class TelegramBot:
         name = command_name(text) if isinstance(text, str) else None
         if name is None or not isinstance(text, str):
             return  # not a command (group chatter): nothing to answer
+        addressee = command_addressee(text)
+        if addressee is not None and addressee != self._username:
+            self.stats.other_bot_commands += 1  # another bot's command: not ours to answer
+            log.info("telegram.other_bot_command", chat_id=chat_id, command=name, bot=addressee)
+            return
         if not self._limiter.allow(chat_id):
             await self._rate_limited(chat_id, name)
             return
         self._limit_noticed.discard(chat_id)
         if name in HELP_NAMES:
-            await self._send(chat_id, render.help_text(access is Access.ADMIN))
+            await self._outbox().send(chat_id, render.help_text(access is Access.ADMIN))
             return
         try:
             command = parse_command(text)
@@ -245,7 +252,7 @@ class TelegramBot:
         except ControlError as exc:
             self.stats.commands[(name, str(exc.code))] += 1
             log.info("telegram.command_refused", chat_id=chat_id, command=name, code=exc.code)
-            await self._send(chat_id, render.error(exc))
+            await self._outbox().send(chat_id, render.error(exc))
             return
         if command.bot.mutating:
             await self._ask(chat_id, user_id, command.bot, command.request, command.text)
@@ -258,7 +265,7 @@ class TelegramBot:
         if chat_id not in self._limit_noticed:  # say it once, then stay quiet until it passes
             self._limit_noticed.add(chat_id)
             wait = self._limiter.wait_s(chat_id)
-            await self._send(chat_id, f"Too many commands; try again in {wait:.0f} s.")
+            await self._outbox().send(chat_id, f"Too many commands; try again in {wait:.0f} s.")
 
     async def _ask(
         self,
@@ -273,7 +280,7 @@ class TelegramBot:
             CONFIRM_PREFIX + pending.nonce, CANCEL_PREFIX + pending.nonce
         )
         log.info("telegram.confirm_asked", chat_id=chat_id, command=bot.name)
-        await self._send(
+        await self._outbox().send(
             chat_id,
             render.confirm_prompt(text, self._config.confirm_ttl_s),
             reply_markup=keyboard,
@@ -296,17 +303,17 @@ class TelegramBot:
         taken = self._confirms.take(nonce, chat_id, user_id)
         if isinstance(taken, Refusal):
             log.info("telegram.confirm_refused", chat_id=chat_id, reason=str(taken))
-            await self._answer(query_id, _REFUSAL_TEXT[taken])
+            await self._outbox().answer(query_id, _REFUSAL_TEXT[taken])
             if taken is Refusal.EXPIRED and message_id is not None:
-                await self._edit(chat_id, message_id, "Expired: not run.")
+                await self._outbox().edit(chat_id, message_id, "Expired: not run.")
             return
         verdict = "Cancelled" if cancel else "Confirmed"
         log.info(
             "telegram.confirmed", chat_id=chat_id, command=taken.request.spec.name, cancelled=cancel
         )
-        await self._answer(query_id, f"{verdict}: {taken.command}")
+        await self._outbox().answer(query_id, f"{verdict}: {taken.command}")
         if message_id is not None:
-            await self._edit(chat_id, message_id, f"{verdict}: <code>{_esc(taken)}</code>")
+            await self._outbox().edit(chat_id, message_id, f"{verdict}: <code>{_esc(taken)}</code>")
         if not cancel:
             bot = _bot_of(taken)
             await self._execute(chat_id, user_id, bot, taken.request)
@@ -344,7 +351,7 @@ class TelegramBot:
         log.info("telegram.command", command=name, chat_id=chat_id, outcome=outcome)
         if request.spec.mutating:
             await self._record(request, chat_id, user_id, outcome)
-        await self._send(chat_id, text)
+        await self._outbox().send(chat_id, text)
 
     async def _record(
         self, request: ParsedRequest, chat_id: int, user_id: int | None, outcome: str
@@ -365,33 +372,6 @@ class TelegramBot:
             )
         except Exception:  # the command already ran; reply, but log loudly
             log.exception("telegram.journal_failed", command=request.spec.name)
-
-    # -- Bot API calls that must not fail the bot ----------------------------------------
-    async def _send(
-        self, chat_id: int, text: str, *, reply_markup: dict[str, Any] | None = None
-    ) -> None:
-        api = self._require_api()
-        for _ in range(SEND_ATTEMPTS):
-            try:
-                await api.send_message(chat_id, text, reply_markup=reply_markup)
-                return
-            except TelegramRateLimited as exc:
-                self._api_failed(exc)  # the next attempt waits retry_after first
-            except TelegramError as exc:
-                self._api_failed(exc)
-                return
-
-    async def _answer(self, query_id: str, text: str) -> None:
-        try:
-            await self._require_api().answer_callback_query(query_id, text)
-        except TelegramError as exc:
-            self._api_failed(exc)
-
-    async def _edit(self, chat_id: int, message_id: int, text: str) -> None:
-        try:
-            await self._require_api().edit_message_text(chat_id, message_id, text)
-        except TelegramError as exc:
-            self._api_failed(exc)
 
 
 def _esc(pending: Pending) -> str:

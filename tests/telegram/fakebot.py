@@ -2,11 +2,12 @@
 
 ``POST /bot<token>/<method>`` with a JSON body; answers ``{"ok": true, "result": ...}``
 or ``{"ok": false, "error_code": N, "description": ..., "parameters": {...}}``.
-Implemented: getUpdates (``offset`` confirms every update below it; ``timeout`` long
-polls until an update arrives), sendMessage (with ``reply_markup``),
-answerCallbackQuery, editMessageText. A wrong token gets 401; scripted faults
-(e.g. 429 with ``retry_after``) answer the next calls of a method. Every request is
-recorded with its arrival time (monotonic) for the tests to assert on.
+Implemented: getMe (the bot's User; ``username`` settable), getUpdates (``offset``
+confirms every update below it; ``timeout`` long polls until an update arrives),
+sendMessage (with ``reply_markup``), answerCallbackQuery, editMessageText. A wrong
+token gets 401; scripted faults (e.g. 429 with ``retry_after``) answer the next calls
+of a method. Every request is recorded with its arrival time (monotonic) for the
+tests to assert on.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Self
 from aiohttp import web
 
 TOKEN = "123456:TEST-fake-bot-token-abcdefghijklmnop"
+USERNAME = "HgTestBot"  # as @BotFather spells it; Telegram matches it in any case
 
 
 @dataclass
@@ -48,6 +50,7 @@ class FakeBotApi:
     """The fake Bot API server; use ``async with FakeBotApi() as bot``."""
 
     token: str = TOKEN
+    username: str = USERNAME
     calls: list[Call] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     sent: list[dict[str, Any]] = field(default_factory=list)  # sent Message objects
@@ -156,6 +159,7 @@ class FakeBotApi:
             params = {"retry_after": fault.retry_after} if fault.retry_after is not None else None
             return _error(fault.status, fault.description, params)
         handler: Callable[[dict[str, Any]], Any] | None = {
+            "getMe": self._get_me,
             "sendMessage": self._send_message,
             "answerCallbackQuery": self._answer,
             "editMessageText": self._edit,
@@ -185,6 +189,17 @@ class FakeBotApi:
                 break
         allowed = body.get("allowed_updates")
         return [u for u in self._updates if not allowed or any(k in u for k in allowed)][:100]
+
+    def _get_me(self, _body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": int(self.token.split(":")[0]),
+            "is_bot": True,
+            "first_name": "hedgegrid",
+            "username": self.username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
 
     def _send_message(self, body: dict[str, Any]) -> dict[str, Any]:
         text = body["text"]

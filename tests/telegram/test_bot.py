@@ -231,7 +231,7 @@ async def test_read_views_render_results() -> None:
     """/positions, /orders, /pnl, /ladders, /killswitch answer from the result models."""
     daemon = FakeDaemon()
     async with FakeBotApi() as fake, running_bot(fake, daemon):
-        for text in ("/positions", "/orders", "/pnl", "/ladders", "/killswitch@hgbot"):
+        for text in ("/positions", "/orders", "/pnl", "/ladders", "/killswitch@hgtestbot"):
             fake.push_message(ADMIN, text)
             count = len(fake.sent_to(ADMIN)) + 1
             await until(lambda n=count: len(fake.sent_to(ADMIN)) == n)  # type: ignore[misc]

@@ -63,7 +63,7 @@ async def test_network_errors_back_off_doubling_to_the_cap(
     async with FakeBotApi() as fake:
         base = f"http://127.0.0.1:{_closed_port()}"
         async with running_bot(fake, daemon, api_base_url=base) as bot:
-            await until(lambda: bot.stats.api_errors["getUpdates"] >= 5)
+            await until(lambda: bot.stats.api_errors["getMe"] >= 5)  # the first call
     waits = [e["wait_s"] for e in log_events.entries if e["event"] == "telegram.poll_backoff"]
     assert waits[:4] == [0.05, 0.1, 0.2, 0.2]
     assert max(waits) == 0.2
@@ -80,7 +80,7 @@ async def test_token_never_in_logs_errors_or_replies(
     wrong = "987654:WRONG-secret-token-value-xyz"
     async with FakeBotApi() as fake:
         async with running_bot(fake, daemon, token=wrong) as bot:
-            await until(lambda: bot.stats.api_errors["getUpdates"] >= 2)
+            await until(lambda: bot.stats.api_errors["getMe"] >= 2)  # 401: the first call
         async with running_bot(fake, daemon) as bot:
             fake.fail_next("getUpdates", 502, f"Bad Gateway for /bot{fake.token}/getUpdates")
             fake.fail_next("sendMessage", 400, f"Bad Request: url /bot{fake.token}/sendMessage")
@@ -129,7 +129,7 @@ async def test_hung_telegram_times_out_and_never_blocks_the_loop(silent_server: 
                 fake, daemon, api_base_url=base, poll_timeout_s=1, request_timeout_s=0.2
             ) as bot:
                 before = ticks
-                await until(lambda: bot.stats.api_errors["getUpdates"] >= 2)
+                await until(lambda: bot.stats.api_errors["getMe"] >= 2)
                 assert ticks > before  # the loop kept running while Telegram hung
         tg.cancel_scope.cancel()
 
