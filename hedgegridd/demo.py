@@ -73,7 +73,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         metavar="FILE",
         help="TOML market scenario for the simulator (see docs/sim.md); its at_s/after_s "
-        "offsets count in sim seconds from when the daemon reports READY",
+        "offsets count in sim seconds from when the daemons report READY; a step may name "
+        "the symbol it moves (default the first)",
     )
     p.add_argument(
         "--instances",
@@ -311,7 +312,7 @@ async def _run(args: argparse.Namespace, base: Path) -> int:
     steps: list[ScenarioStep] = []
     if args.scenario is not None:
         try:
-            steps = load_scenario_file(args.scenario)
+            steps = load_scenario_file(args.scenario, SYMBOLS[: args.instances])
         except ConfigError as exc:
             print(f"hedgegrid demo: {exc}", file=sys.stderr)
             return 2
@@ -352,7 +353,7 @@ async def _run(args: argparse.Namespace, base: Path) -> int:
                     helped = True
                     _print_help(sys.stdout, instances, base / "run")
                     if steps:
-                        sim.director.schedule(steps)
+                        sim.schedule_scenario(steps)
                         console.event({"event": "demo.scenario_scheduled", "steps": len(steps)})
                 if deadline is not None and time.monotonic() >= deadline:
                     console.event({"event": "demo.duration_reached", "duration_s": args.duration})

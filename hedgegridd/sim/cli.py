@@ -73,7 +73,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         metavar="FILE",
         help="TOML scenario file ([[steps]] with kind gap/crash/spike/wick/bleed/funding/"
-        "premium and at_s/after_s in sim seconds from the clock's start); see docs/sim.md",
+        "premium, at_s/after_s in sim seconds from the clock's start, and optionally the "
+        "symbol it moves, default the first); see docs/sim.md",
     )
     p.set_defaults(handler=run_sim)
 
@@ -83,13 +84,6 @@ def run_sim(args: argparse.Namespace) -> int:
     from hedgegridd.sim.config import SimConfig
     from hedgegridd.sim.scenarios import load_scenario_file
 
-    steps: list[ScenarioStep] = []
-    if args.scenario is not None:
-        try:
-            steps = load_scenario_file(args.scenario)
-        except HedgegridError as exc:
-            print(f"hedgegrid sim: {exc}", file=sys.stderr)
-            return 2
     try:
         config = SimConfig(
             port=args.port,
@@ -112,7 +106,10 @@ def run_sim(args: argparse.Namespace) -> int:
         return 2
     from hedgegridd.sim.markets import resolve_specs
 
+    steps: list[ScenarioStep] = []
     try:
+        if args.scenario is not None:
+            steps = load_scenario_file(args.scenario, config.symbols)
         resolve_specs(config)
         anyio.run(_serve, config, steps, backend="asyncio")
     except HedgegridError as exc:

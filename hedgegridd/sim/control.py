@@ -15,7 +15,8 @@
 - ``POST /_sim/faults/funding_rate``      ``{"rate": "0.003"}`` (``null``: back to the data's)
 - ``POST /_sim/faults/clear``             ``{}``
 - ``POST /_sim/scenario``                 one step ``{"kind": "crash", "pct": -10, "seconds": 30,
-  "at_s": 0}`` or ``{"steps": [...]}``; ``GET`` lists pending/active/done; ``DELETE`` clears
+  "at_s": 0}`` or ``{"steps": [...]}`` (a step may name its ``"symbol"``); ``GET`` lists
+  pending/active/done; ``DELETE`` clears
 - ``GET  /_sim/requests?prefix=/fapi/v1/order`` what was requested (method, path)
 - ``GET  /_sim/state``                    last, mark, wallet, legs, open orders and algo orders
 
@@ -36,6 +37,7 @@ from hedgegridd.errors import ConfigError
 from hedgegridd.sim.account import Account
 from hedgegridd.sim.faults import Faults
 from hedgegridd.sim.requestlog import LoggedRequest
+from hedgegridd.sim.scenarios import ScenarioStep, parse_step, parse_steps
 from hedgegridd.sim.symbol_market import SymbolMarket
 
 
@@ -124,6 +126,12 @@ class ControlHost(Protocol):
         """Requests received."""
         ...
 
+    def schedule_scenario(
+        self, steps: list[ScenarioStep], symbol: str | None = None
+    ) -> list[ScenarioStep]:
+        """Schedule steps, each on the symbol it names (none: ``symbol``/the first)."""
+        ...
+
 
 class _BadRequest(Exception):
     pass
@@ -189,7 +197,8 @@ def install_control_routes(app: web.Application, sim: ControlHost) -> None:
                 return web.json_response({"error": "body must be JSON"}, status=400)
             symbol = body.pop("symbol", None) if isinstance(body, dict) else None
             raw = body.get("steps", body) if isinstance(body, dict) else body
-            steps = sim.market_or_default(symbol).director.schedule_raw(raw)
+            steps = parse_steps(raw) if isinstance(raw, list) else [parse_step(raw)]
+            sim.schedule_scenario(steps, symbol)
         except ConfigError as exc:
             return web.json_response({"error": str(exc)}, status=400)
         return web.json_response({"ok": True, "scheduled": [s.describe() for s in steps]})

@@ -23,7 +23,6 @@ from hedgegridd.sim.scenarios import (
     ScenarioStep,
     load_scenario_file,
     parse_step,
-    parse_steps,
 )
 from hedgegridd.sim.shaper import PriceShaper
 
@@ -78,17 +77,24 @@ class MarketDirector:
         return step
 
     def schedule(self, steps: list[ScenarioStep]) -> None:
-        """Queue validated steps, their start counted from now (sim time)."""
+        """Queue validated steps, their start counted from now (sim time).
+
+        ``ConfigError`` if a step names another symbol (route those with ``route_steps``).
+        """
+        for n, step in enumerate(steps):
+            if step.symbol is not None and step.symbol != self.symbol:
+                raise ConfigError(
+                    f"steps[{n}]: names symbol {step.symbol!r}, scheduled on {self.symbol!r}"
+                )
         ticker = self._ticker()
         self.shaper.schedule(steps, ticker.sim_now_ms())
         ticker.wake()
-        log.info("sim.scenario_scheduled", steps=len(steps), kinds=[s.kind for s in steps])
-
-    def schedule_raw(self, raw: Any) -> list[ScenarioStep]:
-        """Validate a JSON step (object) or list of steps and queue them."""
-        steps = parse_steps(raw) if isinstance(raw, list) else [parse_step(raw)]
-        self.schedule(steps)
-        return steps
+        log.info(
+            "sim.scenario_scheduled",
+            symbol=self.symbol,
+            steps=len(steps),
+            kinds=[s.kind for s in steps],
+        )
 
     def load(self, path: Path) -> list[ScenarioStep]:
         """Validate a TOML scenario file and queue its steps from now."""
@@ -135,4 +141,9 @@ class MarketDirector:
                 p.get("bps", Decimal(0)), p.get("abs", Decimal(0)), symbol=self.symbol
             )
         self.shaper.done.append(step.describe() | {"started_ms": t_ms})
-        log.info("sim.scenario_step", kind=step.kind, **{k: str(v) for k, v in p.items()})
+        log.info(
+            "sim.scenario_step",
+            symbol=self.symbol,
+            kind=step.kind,
+            **{k: str(v) for k, v in p.items()},
+        )

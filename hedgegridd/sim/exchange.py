@@ -39,7 +39,7 @@ from hedgegridd.sim.orders import Formats, VenueError
 from hedgegridd.sim.requestlog import LoggedRequest, RequestLog
 from hedgegridd.sim.rest import RestApi
 from hedgegridd.sim.rules import SymbolRules
-from hedgegridd.sim.scenarios import ScenarioStep
+from hedgegridd.sim.scenarios import ScenarioStep, load_scenario_file, route_steps
 from hedgegridd.sim.server import HttpServer
 from hedgegridd.sim.shaper import PriceShaper
 from hedgegridd.sim.streams import StreamHub
@@ -88,6 +88,7 @@ class SimExchange:
         }
         self.clock = SimClock(self.config.speed)
         self._scenario = scenario or []
+        route_steps(self._scenario, list(self.markets))  # a step's unknown symbol: ConfigError
         for symbol, rows in explicit_bars(list(self.markets), bars).items():
             self._build(self.markets[symbol], MarketData(list(rows), []), history=0)
         self.limiter = WeightLimiter(
@@ -196,7 +197,7 @@ class SimExchange:
             for m in self.markets.values()
         ]
         if self._scenario:
-            self.director.schedule(self._scenario)
+            self.schedule_scenario(self._scenario)
         log.info(
             "sim.started",
             http=self.base_url_http,
@@ -332,8 +333,18 @@ class SimExchange:
         return self.market_or_default(symbol).director.add(kind, at_s=at_s, **params)
 
     def load_scenario(self, path: Path, symbol: str | None = None) -> list[ScenarioStep]:
-        """Validate a TOML scenario file and schedule its steps on ``symbol`` from now."""
-        return self.market_or_default(symbol).director.load(path)
+        """Validate a TOML scenario file and schedule its steps from now (``schedule_scenario``)."""
+        return self.schedule_scenario(load_scenario_file(path, list(self.markets)), symbol)
+
+    def schedule_scenario(
+        self, steps: list[ScenarioStep], symbol: str | None = None
+    ) -> list[ScenarioStep]:
+        """Schedule validated steps from now, each on the symbol it names (none: ``symbol``,
+        default the first); ``ConfigError`` before any is queued if one names an unknown symbol."""
+        default = self.market_or_default(symbol).symbol
+        for name, group in route_steps(steps, list(self.markets), default).items():
+            self.markets[name].director.schedule(group)
+        return steps
 
     def clear_scenarios(self, symbol: str | None = None) -> None:
         """Drop the symbol's pending steps; moves in progress stop where they are."""

@@ -17,14 +17,19 @@ funding    ``rate`` (-0.03 .. 0.03)                     next funding rate / mark
 premium    ``bps`` and/or ``abs``                       mark = last * (1+bps/1e4) + abs
 ========== ============================================ =================================
 
-Percentages are of the last price when the step starts. Validation happens once
+Percentages are of the last price when the step starts. A step may name the
+``symbol`` it acts on (default: the simulator's first symbol, or the symbol the
+scenario is loaded for); ``at_s``/``after_s`` keep one timeline for the whole file,
+whichever symbols its steps move. Validation happens once
 (``parse_step``/``load_scenario_file``) and raises ``ConfigError`` naming the step
-and the key.
+and the key; ``route_steps`` (or ``load_scenario_file(path, symbols)``) refuses a
+step naming a symbol the simulator does not serve.
 """
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -43,20 +48,22 @@ _PARAMS: dict[str, frozenset[str]] = {
     "funding": frozenset({"rate"}),
     "premium": frozenset({"bps", "abs"}),
 }
-_TIMING = frozenset({"kind", "at_s", "after_s"})
+_TIMING = frozenset({"kind", "at_s", "after_s", "symbol"})
 MAX_STEPS = 1000
 
 
 @dataclass(frozen=True, slots=True)
 class ScenarioStep:
-    """One validated step: ``kind``, its parameters (Decimal) and its start offset.
+    """One validated step: ``kind``, its parameters (Decimal), its start offset and symbol.
 
-    ``start_s`` is relative to the scenario's load time (``after_s`` resolved).
+    ``start_s`` is relative to the scenario's load time (``after_s`` resolved);
+    ``symbol`` None: the symbol the scenario is scheduled for (default the first).
     """
 
     kind: str
     start_s: Decimal
     params: dict[str, Decimal] = field(default_factory=dict)
+    symbol: str | None = None
 
     @property
     def duration_ms(self) -> int:
@@ -69,10 +76,11 @@ class ScenarioStep:
         return 0
 
     def describe(self) -> dict[str, Any]:
-        """JSON-ready form (strings for decimals)."""
-        return {"kind": self.kind, "start_s": str(self.start_s)} | {
-            k: str(v) for k, v in sorted(self.params.items())
-        }
+        """JSON-ready form (strings for decimals; ``symbol`` only when the step names one)."""
+        out: dict[str, Any] = {"kind": self.kind, "start_s": str(self.start_s)}
+        if self.symbol is not None:
+            out["symbol"] = self.symbol
+        return out | {k: str(v) for k, v in sorted(self.params.items())}
 
 
 def _decimal(where: str, key: str, value: Any) -> Decimal:
@@ -85,6 +93,13 @@ def _decimal(where: str, key: str, value: Any) -> Decimal:
     if not out.is_finite():
         raise ConfigError(f"{where}: '{key}' must be a finite number, got {value!r}")
     return out
+
+
+def _symbol(where: str, value: Any) -> str:
+    symbol = value.strip().upper() if isinstance(value, str) else ""
+    if not symbol.isalnum():
+        raise ConfigError(f"{where}: 'symbol' must be a symbol name like ETHUSDT, got {value!r}")
+    return symbol
 
 
 def _require(where: str, key: str, ok: bool, rule: str, value: Decimal) -> None:
@@ -160,7 +175,8 @@ def parse_step(raw: Any, where: str = "step", previous_s: Decimal = Decimal(0)) 
         start = previous_s + after
     params = {k: _decimal(where, k, v) for k, v in raw.items() if k not in _TIMING}
     _check(where, kind, params)
-    return ScenarioStep(kind, start, params)
+    symbol = _symbol(where, raw["symbol"]) if "symbol" in raw else None
+    return ScenarioStep(kind, start, params, symbol)
 
 
 def parse_steps(raw: Any, where: str = "steps") -> list[ScenarioStep]:
@@ -178,8 +194,32 @@ def parse_steps(raw: Any, where: str = "steps") -> list[ScenarioStep]:
     return steps
 
 
-def load_scenario_file(path: Path) -> list[ScenarioStep]:
-    """Read and validate a TOML scenario file (``[[steps]]`` tables)."""
+def route_steps(
+    steps: Sequence[ScenarioStep],
+    symbols: Sequence[str],
+    default: str | None = None,
+    where: str = "steps",
+) -> dict[str, list[ScenarioStep]]:
+    """Group steps by the symbol they act on (none named: ``default``, else the first of
+    ``symbols``), in order; ``ConfigError`` naming the step for a symbol not in ``symbols``."""
+    fallback = default if default is not None else symbols[0]
+    routed: dict[str, list[ScenarioStep]] = {}
+    for n, step in enumerate(steps):
+        symbol = step.symbol if step.symbol is not None else fallback
+        if symbol not in symbols:
+            raise ConfigError(
+                f"{where}[{n}]: 'symbol' {symbol!r} is not served by the simulator "
+                f"(symbols: {', '.join(symbols)})"
+            )
+        routed.setdefault(symbol, []).append(step)
+    return routed
+
+
+def load_scenario_file(path: Path, symbols: Sequence[str] | None = None) -> list[ScenarioStep]:
+    """Read and validate a TOML scenario file (``[[steps]]`` tables).
+
+    With ``symbols`` (the simulator's), a step naming any other symbol is refused here.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -194,6 +234,9 @@ def load_scenario_file(path: Path) -> list[ScenarioStep]:
     if "steps" not in data:
         raise ConfigError(f"scenario {path}: missing 'steps' (a list of [[steps]] tables)")
     try:
-        return parse_steps(data["steps"])
+        steps = parse_steps(data["steps"])
+        if symbols is not None:
+            route_steps(steps, symbols)
     except ConfigError as exc:
         raise ConfigError(f"scenario {path}: {exc}") from exc
+    return steps
