@@ -11,19 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from hedgegridd.errors import ConfigError
 from hedgegridd.sim.market import round_to_tick
-from hedgegridd.sim.scenarios import (
-    PRICE_KINDS,
-    ScenarioStep,
-    load_scenario_file,
-    parse_step,
-)
+from hedgegridd.sim.scenarios import PRICE_KINDS, ScenarioStep, parse_step
 from hedgegridd.sim.shaper import PriceShaper
 
 if TYPE_CHECKING:
@@ -95,12 +89,6 @@ class MarketDirector:
             steps=len(steps),
             kinds=[s.kind for s in steps],
         )
-
-    def load(self, path: Path) -> list[ScenarioStep]:
-        """Validate a TOML scenario file and queue its steps from now."""
-        steps = load_scenario_file(path)
-        self.schedule(steps)
-        return steps
 
     def clear(self) -> None:
         """Drop pending steps; moves in progress stop where they are."""
