@@ -8,7 +8,9 @@ Supervisor wiring::
     await tg.start(server.run)
 
 Names that load pydantic models or the strategy package are imported lazily so that
-``hedgegridctl --help`` / ``--version`` start with the stdlib only.
+``hedgegridctl --help`` / ``--version`` start with the stdlib only. One ctl command
+runs through ``roundtrip.call`` (a blocking socket, pydantic loaded once connected,
+no anyio); ``ControlClient`` is the async client (``--all``, tests, other tasks).
 """
 
 from __future__ import annotations

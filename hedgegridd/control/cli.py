@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
 # Only the stdlib and ``commands`` at import time: ``--help``, ``--version`` and
-# ``completion`` never load anyio, pydantic or the protocol's models (see _call).
+# ``completion`` never load anyio, pydantic or the protocol's models; one command
+# (``roundtrip``) loads pydantic only once connected and never anyio (``--all`` does).
 
 EXIT_CODES_HELP = """exit codes (stable):
   0  ok
@@ -200,20 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _call(args: argparse.Namespace) -> BaseModel:
-    import anyio
-
-    from hedgegridd.control.client import ControlClient
-
-    with anyio.fail_after(_timeout(args)):
-        async with await ControlClient.connect(args.socket) as client:
-            return await client.call(args.wire, args.build(args))
-
-
 def _run(args: argparse.Namespace) -> BaseModel:
-    import anyio
+    """One round trip on a blocking socket (no event loop; pydantic once connected)."""
+    from hedgegridd.control import roundtrip
 
-    return anyio.run(_call, args)
+    return roundtrip.call(args.socket, args.wire, args.build(args), timeout_s=_timeout(args))
 
 
 def _report_error(exc: ControlError, *, as_json: bool) -> int:

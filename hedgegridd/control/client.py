@@ -1,4 +1,9 @@
-"""``ControlClient``: the ctl side of the control socket (async, anyio)."""
+"""``ControlClient``: the async (anyio) client side of the control socket.
+
+``hedgegridctl --all`` asks every instance at once with it; a single command goes
+through ``roundtrip.call`` (blocking, no event loop), which shares its connect errors
+and reply checks with this class.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +18,10 @@ from typing import Any, Self
 import anyio
 from anyio.abc import SocketStream
 from anyio.streams.buffered import BufferedByteReceiveStream
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from hedgegridd import __version__
 from hedgegridd.control.protocol import (
     COMMANDS,
-    MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
     ErrorCode,
     ErrorReply,
@@ -26,13 +29,14 @@ from hedgegridd.control.protocol import (
     Request,
     Result,
     Welcome,
-    describe_validation_error,
     encode_frame,
+    expect_result,
+    expect_welcome,
     parse_server_message,
+    validate_result,
 )
+from hedgegridd.control.roundtrip import CLIENT_NAME, MAX_REPLY_BYTES, connect_error
 from hedgegridd.errors import ControlError
-
-CLIENT_NAME = f"hedgegridctl/{__version__}"
 
 
 async def connect(path: str | os.PathLike[str]) -> SocketStream:
@@ -72,32 +76,16 @@ class ControlClient:
         """Connect and handshake; ``ControlError`` with a client-side code on failure."""
         try:
             stream = await connect(path)
-        except (FileNotFoundError, ConnectionRefusedError) as exc:
-            raise ControlError(
-                ErrorCode.NOT_RUNNING,
-                f"no daemon is listening on {path} (is hedgegridd running?)",
-            ) from exc
-        except PermissionError as exc:
-            raise ControlError(
-                ErrorCode.PERMISSION_DENIED,
-                f"permission denied opening {path}; ask to be added to the control group",
-            ) from exc
         except OSError as exc:
-            raise ControlError(
-                ErrorCode.NOT_RUNNING, f"cannot connect to {path}: {exc.strerror or 'error'}"
-            ) from exc
+            raise connect_error(path, exc) from exc
         reader = BufferedByteReceiveStream(stream)
         try:
             await _send_quietly(stream, Hello(protocol=protocol, client=client_name))
-            reply = await _receive(reader)
-            if isinstance(reply, ErrorReply):
-                raise ControlError(reply.code, reply.message)
-            if not isinstance(reply, Welcome):
-                raise ControlError(ErrorCode.PROTOCOL_VIOLATION, "the daemon skipped the welcome")
+            welcome = expect_welcome(await _receive(reader))
         except BaseException:
             await stream.aclose()
             raise
-        return cls(stream, reply, reader)
+        return cls(stream, welcome, reader)
 
     async def aclose(self) -> None:
         await self._stream.aclose()
@@ -122,26 +110,14 @@ class ControlClient:
             await self._stream.send(encode_frame(request))
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
             raise ControlError(ErrorCode.NOT_RUNNING, "the daemon closed the connection") from exc
-        reply = await _receive(self._reader)
-        if isinstance(reply, ErrorReply):
-            raise ControlError(reply.code, reply.message)
-        if not isinstance(reply, Result) or reply.id != request_id:
-            raise ControlError(ErrorCode.PROTOCOL_VIOLATION, "the daemon answered out of order")
-        return reply.result
+        return expect_result(await _receive(self._reader), request_id)
 
     async def call(self, command: str, args: Mapping[str, Any] | None = None) -> BaseModel:
         """Like ``call_raw`` but validated into the command's result model."""
         spec = COMMANDS.get(command)
         if spec is None:
             raise ControlError(ErrorCode.UNKNOWN_COMMAND, f"unknown command {command!r}")
-        raw = await self.call_raw(command, args)
-        try:
-            return spec.result_model.model_validate(raw)
-        except ValidationError as exc:
-            raise ControlError(
-                ErrorCode.PROTOCOL_VIOLATION,
-                "the daemon sent an invalid result: " + describe_validation_error(exc),
-            ) from exc
+        return validate_result(command, await self.call_raw(command, args))
 
 
 async def _send_quietly(stream: SocketStream, message: BaseModel) -> None:
@@ -152,7 +128,7 @@ async def _send_quietly(stream: SocketStream, message: BaseModel) -> None:
 
 async def _receive(reader: BufferedByteReceiveStream) -> Welcome | Result | ErrorReply:
     try:
-        line = await reader.receive_until(b"\n", 16 * MAX_FRAME_BYTES)
+        line = await reader.receive_until(b"\n", MAX_REPLY_BYTES)
     except (anyio.IncompleteRead, anyio.EndOfStream, anyio.BrokenResourceError) as exc:
         raise ControlError(
             ErrorCode.NOT_RUNNING, "the daemon closed the connection without a reply"
@@ -161,4 +137,4 @@ async def _receive(reader: BufferedByteReceiveStream) -> Welcome | Result | Erro
         raise ControlError(
             ErrorCode.PROTOCOL_VIOLATION, "the daemon sent an oversized reply"
         ) from exc
-    return parse_server_message(line, max_bytes=16 * MAX_FRAME_BYTES)
+    return parse_server_message(line, max_bytes=MAX_REPLY_BYTES)

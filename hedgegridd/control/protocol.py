@@ -85,11 +85,14 @@ __all__ = [
     "encode_frame",
     "error_reply",
     "exit_code_for",
+    "expect_result",
+    "expect_welcome",
     "parse_hello",
     "parse_request",
     "parse_server_message",
     "request_id_of",
     "result_reply",
+    "validate_result",
 ]
 
 
@@ -304,6 +307,38 @@ def parse_server_message(line: bytes, *, max_bytes: int) -> Welcome | Result | E
     except ControlError as exc:
         raise ControlError(
             ErrorCode.PROTOCOL_VIOLATION, f"the daemon sent an invalid message: {exc.message}"
+        ) from exc
+
+
+def expect_welcome(reply: Welcome | Result | ErrorReply) -> Welcome:
+    """Client side: the handshake's answer, or its error reply raised."""
+    if isinstance(reply, ErrorReply):
+        raise ControlError(reply.code, reply.message)
+    if not isinstance(reply, Welcome):
+        raise ControlError(ErrorCode.PROTOCOL_VIOLATION, "the daemon skipped the welcome")
+    return reply
+
+
+def expect_result(reply: Welcome | Result | ErrorReply, request_id: int) -> dict[str, Any]:
+    """Client side: the result object answering ``request_id``, or its error raised."""
+    if isinstance(reply, ErrorReply):
+        raise ControlError(reply.code, reply.message)
+    if not isinstance(reply, Result) or reply.id != request_id:
+        raise ControlError(ErrorCode.PROTOCOL_VIOLATION, "the daemon answered out of order")
+    return reply.result
+
+
+def validate_result(command: str, raw: dict[str, Any]) -> BaseModel:
+    """Client side: a result object validated into ``command``'s result model."""
+    spec = COMMANDS.get(command)
+    if spec is None:
+        raise ControlError(ErrorCode.UNKNOWN_COMMAND, f"unknown command {command!r}")
+    try:
+        return spec.result_model.model_validate(raw)
+    except ValidationError as exc:
+        raise ControlError(
+            ErrorCode.PROTOCOL_VIOLATION,
+            "the daemon sent an invalid result: " + describe_validation_error(exc),
         ) from exc
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -12,9 +13,8 @@ from decimal import Decimal
 import anyio
 import pytest
 
-from hedgegridd.control import cli
+from hedgegridd.control import cli, roundtrip
 from hedgegridd.control.backend import HandleBackend
-from hedgegridd.control.client import ControlClient
 from hedgegridd.control.protocol import PROTOCOL_VERSION
 from hedgegridd.control.results import StatusResult
 from tests.control.helpers import ServerThread, config_for
@@ -186,12 +186,8 @@ def test_exit_code_timeout_is_7(sock_dir, daemon, capsys) -> None:
 
 def test_exit_code_version_mismatch_is_6(live, capsys, monkeypatch) -> None:
     """A ctl speaking another protocol version exits 6 with an explanation."""
-    original = ControlClient.connect.__func__  # type: ignore[attr-defined]
-
-    async def connect_other(cls, path, **kwargs):
-        return await original(cls, path, protocol=PROTOCOL_VERSION + 1)
-
-    monkeypatch.setattr(ControlClient, "connect", classmethod(connect_other))
+    other = functools.partial(roundtrip.call, protocol=PROTOCOL_VERSION + 1)
+    monkeypatch.setattr(roundtrip, "call", other)
     code, _, err = ctl(capsys, "--socket", live, "status")
     assert code == 6
     assert f"speaks control protocol {PROTOCOL_VERSION}" in err
