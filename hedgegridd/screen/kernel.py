@@ -28,7 +28,10 @@ engine, ``bar_execution=True``):
 * a resting limit fills completely at its limit price as MAKER (also through a gap at
   the open) and, when the point is beyond its price, moves that side of the market to
   its price for the rest of the point (Nautilus' matching "targets": ask up after a
-  BUY, bid down after a SELL), so a limit further through waits for a later point; a
+  BUY, bid down after a SELL), so a limit further through waits for a later point.
+  Nautilus saves the market before each such fill and restores the last saved one
+  after the point, so after two fills through one point the market stays where the
+  first one moved it until the next point (what an arriving command meets); a
   stop fills at its trigger on the high/low/close and at the point's price on the open
   (gap) or after the bar (TAKER). Fills are never partial: the bar's volume is assumed
   to cover the order (use data whose volume does, or the Nautilus engine);
@@ -39,7 +42,8 @@ engine, ``bar_execution=True``):
   5 s retry timer (after a rejection) settles the commands of that bar's close before
   the next bar. Without a timer an order sent at bar j's close is first matched
   against bar j+d's close (d = ceil(latency / interval)) and can rest from bar j+d+1;
-  cancelled orders stay fillable until their cancel arrives. On arrival a post-only
+  cancelled orders stay fillable until their cancel arrives. Arrivals meet the
+  market the last point left (see targets). On arrival a post-only
   entry that would take is rejected (the breaker counts it and the strategy re-syncs
   5 s later), a marketable exit fills as TAKER at the close, a stop already through
   it is rejected and the side is flattened at market. When any command was due
@@ -47,8 +51,9 @@ engine, ``bar_execution=True``):
   more at the latest close (bid = ask = close): a limit held back by a target in the
   bar fills there;
 * the strategy side: an entry fill re-plans exits at once (entries wait for the bar);
-  TP and SL placed together are OUO twins (one filling cancels the other, a cancel
-  reaching the venue for one cancels both, and that cancel re-plans exits), except
+  TP and SL placed together are OUO twins (one filling cancels the other; a cancel
+  reaching the venue for one cancels both, each with its own event, and each event
+  re-plans the exits: the first while the twin still rests), except
   that a TP filling on arrival goes before its SL is open, so Nautilus leaves that SL
   resting, unlinked, and nothing re-plans until the bar; an exit
   fill without a twin waits for the bar; every TP/SL passes the strategy's reduce gate
@@ -345,7 +350,11 @@ S_BASE_KEY_C, S_BASE_KEY_CTR, S_BASE_KEY_PAY, S_CAP_L, S_CAP_S, S_BAR = range(9,
 S_RETRY, S_TRIPPED_AT, S_N_REJ, S_NOW, S_TOPS = range(15, 20)
 S_GHOSTS = S_TOPS + 3  # arrival times of cancels whose order is already gone (0 = free)
 _N_GHOSTS = 4
-S_N_ST = S_GHOSTS + _N_GHOSTS
+# The venue's bid and ask between points (what a command arriving then meets): the last
+# point's price, or where Nautilus' targets left them (see ``_walk_point``).
+S_BID = S_GHOSTS + _N_GHOSTS
+S_ASK = S_BID + 1
+S_N_ST = S_ASK + 1
 _REJ_MAX = 64
 
 
@@ -704,9 +713,15 @@ def _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, p, at_open):
             bid_min = min(bid_min, px)
     if not any_hit:
         st[S_BAR] = p
+        st[S_BID] = st[S_ASK] = p
         return
     ask = p
     bid = p
+    # Nautilus saves the market before each fill through a price (its "targets") and
+    # restores the last saved one after the point: after two such fills the market
+    # stays where the first one moved it, until the next point.
+    res_bid = p
+    res_ask = p
     for oid in _match_order(ot, st, ip, p, ask_max, p, bid_min):
         i = _find(ot, st, oid)
         if i < 0 or ot[i, O_LIVE] == 0:
@@ -724,18 +739,28 @@ def _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, p, at_open):
         if kind == SL:
             fill_px = p if at_open else px
             maker = False
+            if not at_open and p != px:
+                res_bid, res_ask = bid, ask
+                if is_buy:
+                    ask = p
+                else:
+                    bid = p
         else:
             fill_px = px
             maker = True
             if is_buy and p < px:
+                res_bid, res_ask = bid, ask
                 ask = px
             elif not is_buy and p > px:
+                res_bid, res_ask = bid, ask
                 bid = px
         side, kind, twin = _apply_fill(
             ot, st, pos_avg, money, out, fl, fp, ip, i, fill_px, maker, bar
         )
         _after_fill(ot, st, pos_avg, out, ip, fp, bar, side, kind, twin)
     st[S_BAR] = p
+    st[S_BID] = res_bid
+    st[S_ASK] = res_ask
 
 
 @njit(cache=True)
@@ -758,6 +783,7 @@ def _walk_bar(ot, st, pos_avg, money, out, fl, ip, fp, bar, o, h, lo, c, first):
     bar_hi = max(h, o) if first else max(h, o, st[S_BAR])
     if hi_buy < bar_lo and lo_sell > bar_hi:
         st[S_BAR] = c
+        st[S_BID] = st[S_ASK] = c
         return
     if first or o != st[S_BAR]:
         st[S_BAR] = o if first else st[S_BAR]
@@ -833,8 +859,9 @@ def _settle(ot, st, pos_avg, money, out, fl, ip, fp, bar, close, rej):
                 _after_fill(ot, st, pos_avg, out, ip, fp, bar, s2, k2, tw)
                 i = 0
                 continue
+            # Arrivals meet the market as the last point left it (``S_BID``/``S_ASK``).
             if kind == SL:
-                crossed = (px <= close) if is_buy else (px >= close)
+                crossed = (px <= st[S_ASK]) if is_buy else (px >= st[S_BID])
                 if crossed:
                     out[R_REJECTS] += 1
                     qty = ot[i, O_QTY]
@@ -848,7 +875,7 @@ def _settle(ot, st, pos_avg, money, out, fl, ip, fp, bar, close, rej):
                     continue
                 i += 1
                 continue
-            marketable = (px >= close) if is_buy else (px <= close)
+            marketable = (px >= st[S_ASK]) if is_buy else (px <= st[S_BID])
             if marketable and kind == ENTRY:
                 # post-only entry that would take: rejected; the breaker counts its
                 # logical key and the strategy retries the sync on its timer
@@ -874,12 +901,16 @@ def _settle(ot, st, pos_avg, money, out, fl, ip, fp, bar, close, rej):
                 ot[i, O_PC] = 0  # the cancel is done: no ghost
                 _remove(ot, st, i)
                 progressed = True
-                if twin >= 0:  # the venue cancels the OUO twin with it (contingencies)
+                # The strategy re-plans exits on an exit's cancel event. Its OUO twin is
+                # cancelled by the venue right after (contingencies), with its own event
+                # and re-plan: the first re-plan still sees the twin resting.
+                if was_exit:
+                    _plan_exits(ot, st, pos_avg, out, ip, fp, bar)
+                if twin >= 0:
                     j = _find(ot, st, twin)
                     if j >= 0:
                         _remove(ot, st, j)
-                if was_exit:  # the strategy re-plans exits on an exit's cancel event
-                    _plan_exits(ot, st, pos_avg, out, ip, fp, bar)
+                        _plan_exits(ot, st, pos_avg, out, ip, fp, bar)
                 i = 0
             else:
                 i += 1

@@ -178,3 +178,35 @@ def test_exits_pass_the_strategys_reduce_gate() -> None:
     k._place_exit_chunks(ot, st, out, ip, fp, k.SHORT, 50_000.0, 6, 6, 5)
     rows = [(int(r[k.O_KIND]), int(r[k.O_QTY]), int(r[k.O_TWIN])) for r in ot[: st[k.S_N]]]
     assert rows == [(k.SL, 6, -1), (k.TP, 6, -1)]  # the TP alone, no OUO twin
+
+
+def test_an_ouo_cancel_re_plans_once_per_cancel_event() -> None:
+    """The venue cancels an exit, then its OUO twin, each with its own event: the strategy
+    re-plans on the first while the twin still rests, so the replacements go as a lone SL
+    and then a lone TP (one re-plan after both would send a linked pair)."""
+    from hedgegridd.screen import kernel as k
+
+    ot = np.zeros((16, k.O_COLS), np.int64)
+    st = np.zeros(k.S_N_ST, np.int64)
+    out = np.zeros(k.R_N)
+    ip = np.zeros(k.I_N, np.int64)
+    ip[k.I_MAX_QTY], ip[k.I_PAIR], ip[k.I_MIN_QTY] = 1000, 1, 1
+    ip[k.I_LATENCY_NS], ip[k.I_RAW_MULT] = 50_000_000, 10**15
+    fp = np.zeros(k.F_N)
+    fp[k.F_TICK], fp[k.F_STEP], fp[k.F_TP], fp[k.F_SL] = 0.1, 0.001, 20.0, 500.0
+    close = 500_000
+    st[k.S_POS_L], st[k.S_LAST_PX], st[k.S_BAR] = 6, close, close
+    st[k.S_BID] = st[k.S_ASK] = close
+    pos_avg = np.array([50_000.0, 0.0])
+    for tp_id in (0, 2):  # two lots, each a TP/SL pair
+        k._add_order(ot, st, out, k.TP, k.LONG, 0, 501_000, 3, 0, tp_id + 1)
+        k._add_order(ot, st, out, k.SL, k.LONG, 0, 475_000, 3, 0, tp_id)
+    ot[:4, k.O_LIVE] = 1
+    st[k.S_NOW] = 1_000
+    ot[3, k.O_PC], ot[3, k.O_CANCEL_AT] = 1, st[k.S_NOW]  # the second lot's SL: cancelled
+    fl = np.zeros((8, 7), np.int64)
+    rej = np.zeros((8, 2), np.int64)
+    k._settle(ot, st, pos_avg, np.zeros(1), out, fl, ip, fp, 0, close, rej)
+    rows = [(int(r[k.O_ID]), int(r[k.O_KIND]), int(r[k.O_TWIN])) for r in ot[: st[k.S_N]]]
+    assert out[k.R_FILLS] == 0
+    assert rows == [(0, k.TP, 1), (1, k.SL, 0), (4, k.SL, -1), (5, k.TP, -1)]

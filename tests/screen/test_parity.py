@@ -131,4 +131,5 @@ def test_reuse_nautilus_runs_the_sets_the_earlier_output_does_not_hold(tmp_path:
     runs = json.loads(more.read_text())["runs"]
     assert [r["set"] for r in runs] == [0, 1]
     assert runs[0]["nautilus"] == json.loads(first.read_text())["runs"][0]["nautilus"]
-    assert runs[1]["nautilus"]["fills"] > 0 and "seconds" in runs[1]["nautilus"]
+    assert runs[1]["nautilus"]["fills"] > 0
+    assert "seconds" in runs[1]["nautilus"]

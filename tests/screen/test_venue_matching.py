@@ -133,3 +133,17 @@ def test_a_target_filling_on_arrival_leaves_its_twin_stop_resting_unlinked() -> 
     got, want = _both(orders[::-1], bars, links=[(0, 1)])
     assert want == [(1, 1, 502_000)]
     assert got == want
+
+
+def test_after_two_fills_through_one_point_a_command_meets_the_first_fills_price() -> None:
+    """Two SELL limits filled through a bar's last point (a gap up to a flat bar) leave
+    Nautilus' bid at their price (its targets restore the market saved before the last
+    fill): a SELL limit arriving then, above that bid, is not marketable; it rests and
+    fills at its own price when the venue matches again at the close (taken on arrival,
+    it would fill at the close)."""
+    low = (500_000,) * 4
+    orders = [Probe("SELL", "LIMIT", 501_000), Probe("SELL", "LIMIT", 501_000)]
+    orders.append(Probe("SELL", "LIMIT", 501_500, at=2))
+    got, want = _both(orders, [low, low, low, (502_000,) * 4])
+    assert want == [(3, 0, 501_000), (3, 1, 501_000), (3, 2, 501_500)]
+    assert got == want

@@ -41,23 +41,25 @@ RETRY_NS = 5_000_000_000  # the strategy's retry timer delay
 
 @dataclass(frozen=True, slots=True)
 class Probe:
-    """One resting order: ``side`` BUY/SELL, ``kind`` LIMIT/STOP, price in ticks."""
+    """One resting order: ``side`` BUY/SELL, ``kind`` LIMIT/STOP, price in ticks, sent in
+    the handler of bar ``at`` (it reaches the venue after bar ``at + 1``)."""
 
     side: str
     kind: str
     ticks: int
+    at: int = 0
 
 
 class _ProbeConfig(StrategyConfig, frozen=True):
     bar_type: str
-    orders: tuple[tuple[str, str, int], ...]
+    orders: tuple[tuple[str, str, int, int], ...]
     cancels: tuple[tuple[int, int], ...]  # (bar, order index)
     timers: tuple[int, ...]  # bars after which a timer fires 5 s later
     links: tuple[tuple[int, int], ...]  # OUO pairs (order index, order index)
 
 
 class _ProbeStrategy(Strategy):
-    """Submits the probe orders on bar 0, cancels on the given bars, records fills."""
+    """Submits the probe orders on their bars, cancels on the given bars, records fills."""
 
     def __init__(self, config: _ProbeConfig) -> None:
         super().__init__(config)
@@ -65,7 +67,7 @@ class _ProbeStrategy(Strategy):
         self.instrument_id = self.bar_type.instrument_id
         self.bars_seen = 0
         self.index: dict[str, int] = {}
-        self.orders: list[object] = []
+        self.orders: dict[int, object] = {}
         self.fills: list[tuple[int, int, int]] = []
 
     def on_start(self) -> None:
@@ -74,9 +76,9 @@ class _ProbeStrategy(Strategy):
     def on_bar(self, bar: Bar) -> None:
         n = self.bars_seen
         self.bars_seen += 1
-        if n == 0:
-            linked = {a: b for a, b in self.config.links} | {b: a for a, b in self.config.links}
-            for i, (side, kind, ticks) in enumerate(self.config.orders):
+        linked = {a: b for a, b in self.config.links} | {b: a for a, b in self.config.links}
+        for i, (side, kind, ticks, at) in enumerate(self.config.orders):
+            if at == n:
                 px = Price(Decimal(ticks) * TICK, 1)
                 common = {
                     "trader_id": self.trader_id,
@@ -100,7 +102,7 @@ class _ProbeStrategy(Strategy):
                         trigger_price=px, trigger_type=TriggerType.LAST_PRICE, **common
                     )
                 self.index[order.client_order_id.value] = i
-                self.orders.append(order)
+                self.orders[i] = order
                 self.submit_order(order)
         for at, i in self.config.cancels:
             if at == n:
@@ -144,7 +146,7 @@ def nautilus_fills(
         strategy = _ProbeStrategy(
             _ProbeConfig(
                 bar_type=str(bar_type),
-                orders=tuple((o.side, o.kind, o.ticks) for o in orders),
+                orders=tuple((o.side, o.kind, o.ticks, o.at) for o in orders),
                 cancels=tuple((at, i) for at, ids in (cancels or {}).items() for i in ids),
                 timers=tuple(timers),
                 links=tuple(links),
@@ -200,11 +202,12 @@ def kernel_fills(
         row_of.setdefault((kind, side), []).append((o.ticks, i))
     for a, b in links:  # order ids are the probe indexes (rows in placement order)
         ot[a, k.O_TWIN], ot[b, k.O_TWIN] = b, a
-    # Sent in bar 0's handler: they reach the venue at the settlement after bar 1, in
-    # placement order, matched against its close (a marketable limit fills there).
-    ot[: st[k.S_N], k.O_ARRIVE] = T0 + ip[k.I_LATENCY_NS]
+    # Sent in bar ``at``'s handler: they reach the venue at the settlement after bar
+    # ``at + 1``, in placement order (a limit marketable then fills there).
+    for i, o in enumerate(orders):
+        ot[i, k.O_ARRIVE] = T0 + o.at * MINUTE_NS + ip[k.I_LATENCY_NS]
     st[k.S_NOW] = T0 + MINUTE_NS
-    st[k.S_BAR] = bars[1][3]
+    st[k.S_BAR] = st[k.S_BID] = st[k.S_ASK] = bars[1][3]
     k._settle(ot, st, pos_avg, money, out, fl, ip, fp, 1, bars[1][3], rej)
     for j in range(2, len(bars)):
         o_, h, lo, c = bars[j]
@@ -222,6 +225,9 @@ def kernel_fills(
         rows = row_of.get((kind, side))  # a stop may fill away from its price (a gap)
         if rows is None:
             continue  # an exit the kernel's strategy side placed after an entry fill
-        i = next((i for t, i in rows if t == px), rows[0][1] if len(rows) == 1 else -1)
-        got.append((bar, i, px))
+        # the first probe not filled yet at that price (a stop: the only one of its kind)
+        hit = next((r for r in rows if r[0] == px), rows[0] if len(rows) == 1 else None)
+        if hit is not None:
+            rows.remove(hit)
+        got.append((bar, hit[1] if hit is not None else -1, px))
     return got
