@@ -99,13 +99,7 @@ def call(
     """
     deadline = time.monotonic() + timeout_s
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(_remaining(deadline))
-        try:
-            sock.connect(os.fspath(path))
-        except TimeoutError:
-            raise
-        except OSError as exc:
-            raise connect_error(path, exc) from exc
+        _connect(sock, path, deadline)
         from hedgegridd.control import protocol as p  # pydantic: only with a daemon to talk to
 
         lines = _Line(sock, deadline)
@@ -116,6 +110,21 @@ def call(
             raise ControlError(ErrorCode.NOT_RUNNING, "the daemon closed the connection")
         reply = p.parse_server_message(lines.read(), max_bytes=MAX_REPLY_BYTES)
         return p.validate_result(command, p.expect_result(reply, _REQUEST_ID))
+
+
+def _connect(sock: socket.socket, path: str | os.PathLike[str], deadline: float) -> None:
+    """Connect before ``deadline``, retrying while the listen backlog is full (EAGAIN)."""
+    while True:
+        sock.settimeout(_remaining(deadline))
+        try:
+            sock.connect(os.fspath(path))
+            return
+        except BlockingIOError:  # a busy daemon's backlog: as the async client, retry
+            time.sleep(0.005)
+        except TimeoutError:
+            raise
+        except OSError as exc:
+            raise connect_error(path, exc) from exc
 
 
 def _send(sock: socket.socket, deadline: float, frame: bytes) -> bool:

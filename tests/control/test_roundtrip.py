@@ -162,3 +162,26 @@ def test_no_daemon_fails_before_loading_pydantic(sock_dir: Path) -> None:
     loaded = _modules_after("--socket", str(sock_dir / "none.sock"), "status")
     assert "exit=3" in loaded
     assert loaded & (HEAVY_ALWAYS | {"pydantic", "pydantic_core"}) == set()
+
+
+def test_a_full_listen_backlog_is_retried_until_the_deadline(sock_dir: Path) -> None:
+    """EAGAIN on connect (backlog full) is waited out, not reported as not running."""
+    path = sock_dir / "full.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(str(path))
+        server.listen(0)  # never accepts
+        queued: list[socket.socket] = []
+        try:
+            while True:  # fill the backlog until a connect would block
+                probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                probe.setblocking(False)
+                queued.append(probe)
+                try:
+                    probe.connect(str(path))
+                except BlockingIOError:
+                    break
+            with pytest.raises(TimeoutError):
+                roundtrip.call(path, "status", timeout_s=0.3)
+        finally:
+            for probe in queued:
+                probe.close()
