@@ -12,7 +12,8 @@ engine, ``bar_execution=True``):
 * intra-bar path: open -> high -> low -> close (Nautilus' default; ``path_mode=1``
   walks open -> nearer extreme -> farther extreme -> close instead, as the simulator
   does); a point equal to the last price is skipped (so is the open when it equals
-  the previous close);
+  the previous close, unless the venue's matching after commands left the last price
+  elsewhere: see targets);
 * each point is a trade tick that sets Nautilus' L1 book to bid = ask = the point,
   whichever way the market moved: a BUY limit fills when ask <= its price, a SELL
   limit when bid >= its price, a BUY stop triggers when ask >= its trigger, a SELL
@@ -354,7 +355,8 @@ _N_GHOSTS = 4
 # point's price, or where Nautilus' targets left them (see ``_walk_point``).
 S_BID = S_GHOSTS + _N_GHOSTS
 S_ASK = S_BID + 1
-S_N_ST = S_ASK + 1
+S_RES_LAST = S_ASK + 1  # the last price a point's targets restore (see ``_walk_point``)
+S_N_ST = S_RES_LAST + 1
 _REJ_MAX = 64
 
 
@@ -712,11 +714,14 @@ def _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, p, at_open):
             any_hit = True
             bid_min = min(bid_min, px)
     if not any_hit:
+        st[S_RES_LAST] = st[S_BAR]
         st[S_BAR] = p
         st[S_BID] = st[S_ASK] = p
         return
     ask = p
     bid = p
+    last = st[S_BAR]
+    res_last = last
     # Nautilus saves the market before each fill through a price (its "targets") and
     # restores the last saved one after the point: after two such fills the market
     # stays where the first one moved it, until the next point.
@@ -740,7 +745,8 @@ def _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, p, at_open):
             fill_px = p if at_open else px
             maker = False
             if not at_open and p != px:
-                res_bid, res_ask = bid, ask
+                res_bid, res_ask, res_last = bid, ask, last
+                last = p
                 if is_buy:
                     ask = p
                 else:
@@ -749,11 +755,11 @@ def _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, p, at_open):
             fill_px = px
             maker = True
             if is_buy and p < px:
-                res_bid, res_ask = bid, ask
-                ask = px
+                res_bid, res_ask, res_last = bid, ask, last
+                ask = last = px
             elif not is_buy and p > px:
-                res_bid, res_ask = bid, ask
-                bid = px
+                res_bid, res_ask, res_last = bid, ask, last
+                bid = last = px
         side, kind, twin = _apply_fill(
             ot, st, pos_avg, money, out, fl, fp, ip, i, fill_px, maker, bar
         )
@@ -761,6 +767,7 @@ def _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, p, at_open):
     st[S_BAR] = p
     st[S_BID] = res_bid
     st[S_ASK] = res_ask
+    st[S_RES_LAST] = res_last
 
 
 @njit(cache=True)
@@ -921,7 +928,9 @@ def _settle(ot, st, pos_avg, money, out, fl, ip, fp, bar, close, rej):
         if not progressed:
             break
         _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, close, True)
-    st[S_BAR] = close
+        # No bar point follows to set the last price: it stays where the targets left
+        # it, and the next bar's open is compared with that (Nautilus' ``core.last``).
+        st[S_BAR] = st[S_RES_LAST]
 
 
 @njit(cache=True)

@@ -147,3 +147,18 @@ def test_after_two_fills_through_one_point_a_command_meets_the_first_fills_price
     got, want = _both(orders, [low, low, low, (502_000,) * 4])
     assert want == [(3, 0, 501_000), (3, 1, 501_000), (3, 2, 501_500)]
     assert got == want
+
+
+def test_the_next_bars_open_is_matched_when_targets_left_the_last_price_elsewhere() -> None:
+    """Two fills through the close when the venue matches again after a command leave
+    Nautilus' last price at the first one's price, so the next bar's open, equal to the
+    close, still counts as a point: the limit held back there fills at that open (with
+    the open skipped, this bar would not reach it)."""
+    low = (500_000,) * 4
+    orders = [Probe("SELL", "LIMIT", 500_900), Probe("SELL", "LIMIT", 501_000)]
+    orders += [Probe("SELL", "LIMIT", 501_000), Probe("SELL", "LIMIT", 501_100)]
+    orders.append(Probe("BUY", "LIMIT", 400_000))  # its cancel makes the venue match again
+    bars = [low, low, low, (502_000,) * 4, (502_000, 502_000, 499_000, 499_000)]
+    got, want = _both(orders, bars, {2: [4]})
+    assert want == [(3, 0, 500_900), (3, 1, 501_000), (3, 2, 501_000), (4, 3, 501_100)]
+    assert got == want

@@ -207,7 +207,7 @@ def kernel_fills(
     for i, o in enumerate(orders):
         ot[i, k.O_ARRIVE] = T0 + o.at * MINUTE_NS + ip[k.I_LATENCY_NS]
     st[k.S_NOW] = T0 + MINUTE_NS
-    st[k.S_BAR] = st[k.S_BID] = st[k.S_ASK] = bars[1][3]
+    st[k.S_BAR] = st[k.S_BID] = st[k.S_ASK] = st[k.S_RES_LAST] = bars[1][3]
     k._settle(ot, st, pos_avg, money, out, fl, ip, fp, 1, bars[1][3], rej)
     for j in range(2, len(bars)):
         o_, h, lo, c = bars[j]
