@@ -43,8 +43,9 @@ engine, ``bar_execution=True``):
   5 s retry timer (after a rejection) settles the commands of that bar's close before
   the next bar. Without a timer an order sent at bar j's close is first matched
   against bar j+d's close (d = ceil(latency / interval)) and can rest from bar j+d+1;
-  cancelled orders stay fillable until their cancel arrives. Arrivals meet the
-  market the last point left (see targets). On arrival a post-only
+  cancelled orders stay fillable until their cancel arrives. Due orders and cancels
+  are taken in the order they were sent (one latency for all: Nautilus' in-flight
+  queue). Arrivals meet the market the last point left (see targets). On arrival a post-only
   entry that would take is rejected (the breaker counts it and the strategy re-syncs
   5 s later), a marketable exit fills as TAKER at the close, a stop already through
   it is rejected and the side is flattened at market. When any command was due
@@ -61,16 +62,17 @@ engine, ``bar_execution=True``):
   (open TP, or SL, quantity including cancel-pending and in-flight ones plus market
   closes in flight <= position), so of a pair only the admitted one goes (unpaired)
   and the other follows when a cancel confirmation re-plans the exits; a stop-loss
-  already through the last price is replaced by a market close of the side;
+  already through the last price (or refused on arrival as crossed) is closed at
+  market by the strategy's closer (core ``plan_close``): it keeps the part still under
+  its own exits, cancels the exits in the way first and sends the close for what the
+  reduce gate admits, the rest when those cancels are confirmed;
 * funding: the guard uses the latest published rate and next funding time at the
   bar's close; payments ``qty * mark * rate`` are settled at the first venue
   processing at or after the funding time.
 Not modelled: venue rejections other than post-only entries and crossed stops,
 partial fills, the fill model's probabilities/slippage, margin limits, timers other
-than the retry timer (the closer's gap-close retries). Known difference (measured with
-``python -m hedgegridd.screen.parity --dump-fills``): a gap close here goes out at once
-for the whole side, where the strategy's closer first cancels the exits in its way
-and sends the close when their cancels are confirmed (a bar later without a timer).
+than the retry timer (the closer's retries after a refused close). Measured with
+``python -m hedgegridd.screen.parity --dump-fills``: most runs have identical fills.
 """
 
 from __future__ import annotations
@@ -344,7 +346,8 @@ def _cap(ip, bpx, bq, side, pos_q, cq):
 # --------------------------------------------------------------------------- orders
 # Order table columns (int64 matrix ``ot``), rows kept in placement order.
 O_ID, O_KIND, O_SIDE, O_LEVEL, O_PX, O_QTY, O_ARRIVE, O_LIVE, O_PC, O_CANCEL_AT, O_TWIN = range(11)
-O_COLS = 11
+O_SEQ, O_CANCEL_SEQ = 11, 12  # send order of the order and of its cancel (``S_SEQ``)
+O_COLS = 13
 # Mutable scalars (int64 vector ``st``)
 S_N, S_NEXT_ID, S_POS_L, S_POS_S, S_FLAT_L, S_FLAT_S, S_LAST_PX, S_CENTER, S_DD = range(9)
 S_BASE_KEY_C, S_BASE_KEY_CTR, S_BASE_KEY_PAY, S_CAP_L, S_CAP_S, S_BAR = range(9, 15)
@@ -356,7 +359,12 @@ _N_GHOSTS = 4
 S_BID = S_GHOSTS + _N_GHOSTS
 S_ASK = S_BID + 1
 S_RES_LAST = S_ASK + 1  # the last price a point's targets restore (see ``_walk_point``)
-S_N_ST = S_RES_LAST + 1
+# The closer (``strategy/closer.py``): S_FLAT_L/S_FLAT_S = 1 while a side is being closed,
+# S_KEEP_L/S_KEEP_S the quantity kept under its own exits (the rest closes at market).
+S_KEEP_L = S_RES_LAST + 1
+S_KEEP_S = S_KEEP_L + 1
+S_SEQ = S_KEEP_S + 1  # commands sent so far: the venue takes due commands in this order
+S_N_ST = S_SEQ + 1
 _REJ_MAX = 64
 
 
@@ -378,9 +386,21 @@ def _add_order(ot, st, out, kind, side, level, px, qty, arrive, twin):
     ot[n, O_PC] = 0
     ot[n, O_CANCEL_AT] = -1
     ot[n, O_TWIN] = twin
+    ot[n, O_SEQ] = st[S_SEQ]
+    st[S_SEQ] += 1
     st[S_N] = n + 1
     out[R_ORDERS] += 1
     return oid
+
+
+@njit(cache=True)
+def _send_cancel(ot, st, out, i, arrive):
+    """Cancel row ``i``: it reaches the venue at ``arrive``, after the commands sent before."""
+    ot[i, O_PC] = 1
+    ot[i, O_CANCEL_AT] = arrive
+    ot[i, O_CANCEL_SEQ] = st[S_SEQ]
+    st[S_SEQ] += 1
+    out[R_CANCELS] += 1
 
 
 @njit(cache=True)
@@ -416,7 +436,7 @@ def _find(ot, st, oid):
 @njit(cache=True)
 def _apply_fill(ot, st, pos_avg, money, out, fl, fp, ip, i, px, maker, bar):
     """Book the complete fill of order row ``i`` at ``px`` ticks; removes it (and its
-    OUO twin); returns (side, kind, had_twin)."""
+    OUO twin); returns (side, kind, had_twin, quantity)."""
     kind = ot[i, O_KIND]
     side = ot[i, O_SIDE]
     q = ot[i, O_QTY]
@@ -467,22 +487,90 @@ def _apply_fill(ot, st, pos_avg, money, out, fl, fp, ip, i, px, maker, bar):
                 # its SL): Nautilus' OUO cancels only an open order, so it arrives and
                 # rests unlinked, and no cancel event re-plans the exits.
                 ot[j, O_TWIN] = -1
-    return side, kind, had_twin
+    return side, kind, had_twin, q
 
 
 @njit(cache=True)
-def _settle_flattening(ot, st, side):
+def _effective(st, side):
+    """The position the exit planner and the ladder cap see (``Closer.effective``): only
+    the part kept under exits while the side is being closed."""
+    held = st[S_POS_L if side == LONG else S_POS_S]
+    if st[S_FLAT_L if side == LONG else S_FLAT_S] == 1:
+        return min(held, st[S_KEEP_L if side == LONG else S_KEEP_S])
+    return held
+
+
+@njit(cache=True)
+def _close_request(ot, st, out, ip, side, qty):
+    """``Closer.request(side, qty, GAP)``: close ``qty`` more of the side at market."""
+    fk = S_FLAT_L if side == LONG else S_FLAT_S
+    kk = S_KEEP_L if side == LONG else S_KEEP_S
+    held = st[S_POS_L if side == LONG else S_POS_S]
+    if st[fk] == 0:
+        st[fk] = 1
+        st[kk] = max(held - qty, 0)
+        out[R_FLATTENS] += 1
+    else:
+        st[kk] = max(min(st[kk], held) - qty, 0)
+    _close_pump(ot, st, out, ip, side)
+
+
+@njit(cache=True)
+def _close_pump(ot, st, out, ip, side):
+    """``Closer.pump`` (core ``plan_close``): done once the side is down to what it keeps;
+    else cancel the exits beyond that (oldest kept, per kind) and send a market close for
+    what the reduce gate admits now (the rest when those cancels are confirmed)."""
     fk = S_FLAT_L if side == LONG else S_FLAT_S
     if st[fk] == 0:
         return
-    pk = S_POS_L if side == LONG else S_POS_S
-    if st[pk] == 0:
+    held = st[S_POS_L if side == LONG else S_POS_S]
+    keep = st[S_KEEP_L if side == LONG else S_KEEP_S]
+    target = min(max(held - keep, 0), held)
+    if target <= 0 or held <= 0:
         st[fk] = 0
         return
+    arrive = st[S_NOW] + ip[I_LATENCY_NS]
+    kept_tp = 0
+    kept_sl = 0
+    tp = 0
+    sl = 0
+    closing = 0
     for i in range(st[S_N]):
-        if ot[i, O_KIND] == FLAT and ot[i, O_SIDE] == side:
-            return
-    st[fk] = 0
+        if ot[i, O_SIDE] != side:
+            continue
+        kind = ot[i, O_KIND]
+        q = ot[i, O_QTY]
+        if kind == FLAT:
+            closing += q
+            continue
+        if kind == ENTRY:
+            continue
+        if kind == TP:
+            tp += q
+        else:
+            sl += q
+        if ot[i, O_PC] == 1:
+            continue
+        if kind == TP and kept_tp + q <= held - target:
+            kept_tp += q
+        elif kind == SL and kept_sl + q <= held - target:
+            kept_sl += q
+        else:
+            _send_cancel(ot, st, out, i, arrive)
+    allowed = min(max(target - closing, 0), held - closing - max(tp, sl))
+    if allowed < ip[I_MIN_QTY]:
+        return
+    while allowed > 0:
+        chunk = min(allowed, ip[I_MAX_QTY])
+        _add_order(ot, st, out, FLAT, side, 0, 0, chunk, arrive, -1)
+        allowed -= chunk
+
+
+@njit(cache=True)
+def _pump_all(ot, st, out, ip):
+    """The closer's pump for every side being closed (the end of a strategy sync)."""
+    for side in range(2):
+        _close_pump(ot, st, out, ip, side)
 
 
 @njit(cache=True)
@@ -505,8 +593,7 @@ def _plan_exits(ot, st, pos_avg, out, ip, fp, bar):
     arrive = st[S_NOW] + ip[I_LATENCY_NS]
     mid = st[S_LAST_PX]
     for side in range(2):
-        flat = st[S_FLAT_L if side == LONG else S_FLAT_S] == 1
-        target = 0 if flat else st[S_POS_L if side == LONG else S_POS_S]
+        target = _effective(st, side)
         tp_sum = 0
         sl_sum = 0
         for i in range(st[S_N]):
@@ -529,18 +616,14 @@ def _plan_exits(ot, st, pos_avg, out, ip, fp, bar):
                     covered += ot[i, O_QTY]
                     kept += 1
                 else:
-                    ot[i, O_PC] = 1
-                    ot[i, O_CANCEL_AT] = arrive
-                    out[R_CANCELS] += 1
+                    _send_cancel(ot, st, out, i, arrive)
             if target == 0 or covered == target:
                 continue
             top = target - covered
             if top < ip[I_MIN_QTY] and kept > 0:
                 for i in range(st[S_N]):
                     if ot[i, O_SIDE] == side and ot[i, O_KIND] == kind and ot[i, O_PC] == 0:
-                        ot[i, O_PC] = 1
-                        ot[i, O_CANCEL_AT] = arrive
-                        out[R_CANCELS] += 1
+                        _send_cancel(ot, st, out, i, arrive)
                 top = target
             if top >= ip[I_MIN_QTY]:
                 tops[kind] = top
@@ -550,22 +633,10 @@ def _plan_exits(ot, st, pos_avg, out, ip, fp, bar):
         if tops[SL] > 0:
             slp = _exit_px(avg, side, SL, fp)
             breached = slp >= mid if side == LONG else slp <= mid
-            if breached:
-                fk = S_FLAT_L if side == LONG else S_FLAT_S
-                if st[fk] == 0:
-                    st[fk] = 1
-                    _send_flatten(ot, st, out, ip, side, min(tops[SL], ip[I_MAX_QTY]), arrive)
+            if breached:  # the stop has fired: close what it would protect at market
+                _close_request(ot, st, out, ip, side, tops[SL])
                 continue
         _place_exit_chunks(ot, st, out, ip, fp, side, avg, tops[TP], tops[SL], arrive)
-
-
-@njit(cache=True)
-def _send_flatten(ot, st, out, ip, side, qty, arrive):
-    out[R_FLATTENS] += 1
-    while qty > 0:
-        chunk = min(qty, ip[I_MAX_QTY])
-        _add_order(ot, st, out, FLAT, side, 0, 0, chunk, arrive, -1)
-        qty -= chunk
 
 
 @njit(cache=True)
@@ -620,11 +691,22 @@ def _place_exit_chunks(ot, st, out, ip, fp, side, avg, tp_q, sl_q, arrive):
 
 
 @njit(cache=True)
-def _after_fill(ot, st, pos_avg, out, ip, fp, bar, side, kind, had_twin):
-    """The strategy's fill handler: settle flattening, re-plan exits (entries wait)."""
-    _settle_flattening(ot, st, side)
+def _after_fill(ot, st, pos_avg, out, ip, fp, bar, side, kind, had_twin, qty):
+    """The strategy's fill handler: an exit fill of a side being closed shrinks what it
+    keeps; re-plan exits (entries wait for the bar); pump the side's close."""
+    kk = S_KEEP_L if side == LONG else S_KEEP_S
+    if kind in (TP, SL) and st[S_FLAT_L if side == LONG else S_FLAT_S] == 1:
+        st[kk] = max(st[kk] - qty, 0)
     if kind == ENTRY or (kind != FLAT and had_twin) or ip[I_PAIR] == 0:
-        _plan_exits(ot, st, pos_avg, out, ip, fp, bar)
+        _exit_sync(ot, st, pos_avg, out, ip, fp, bar)
+    _close_pump(ot, st, out, ip, side)
+
+
+@njit(cache=True)
+def _exit_sync(ot, st, pos_avg, out, ip, fp, bar):
+    """The strategy's ``_sync(entries=False)``: re-plan the exits, then pump the closer."""
+    _plan_exits(ot, st, pos_avg, out, ip, fp, bar)
+    _pump_all(ot, st, out, ip)
 
 
 @njit(cache=True)
@@ -760,10 +842,10 @@ def _walk_point(ot, st, pos_avg, money, out, fl, ip, fp, bar, p, at_open):
             elif not is_buy and p > px:
                 res_bid, res_ask, res_last = bid, ask, last
                 bid = last = px
-        side, kind, twin = _apply_fill(
+        side, kind, twin, q = _apply_fill(
             ot, st, pos_avg, money, out, fl, fp, ip, i, fill_px, maker, bar
         )
-        _after_fill(ot, st, pos_avg, out, ip, fp, bar, side, kind, twin)
+        _after_fill(ot, st, pos_avg, out, ip, fp, bar, side, kind, twin, q)
     st[S_BAR] = p
     st[S_BID] = res_bid
     st[S_ASK] = res_ask
@@ -835,92 +917,103 @@ def _record_rejection(st, rej, ip, key):
 
 
 @njit(cache=True)
+def _order_arrives(ot, st, pos_avg, money, out, fl, ip, fp, bar, close, rej, i):
+    """Order row ``i`` reaches the venue: it rests, fills at once (a market close, a
+    marketable exit: TAKER at the close) or is refused (a post-only entry that would
+    take; a stop already through the market, whose side the strategy then closes)."""
+    ot[i, O_LIVE] = 1
+    kind = ot[i, O_KIND]
+    side = ot[i, O_SIDE]
+    px = ot[i, O_PX]
+    is_buy = (side == LONG) == (kind == ENTRY)
+    if kind == FLAT:
+        held = st[S_POS_L if side == LONG else S_POS_S]
+        if held <= 0:
+            _remove(ot, st, i)
+            _close_pump(ot, st, out, ip, side)
+            return
+        ot[i, O_QTY] = min(ot[i, O_QTY], held)
+        s2, k2, tw, q2 = _apply_fill(ot, st, pos_avg, money, out, fl, fp, ip, i, close, False, bar)
+        _after_fill(ot, st, pos_avg, out, ip, fp, bar, s2, k2, tw, q2)
+        return
+    # Arrivals meet the market as the last point left it (``S_BID``/``S_ASK``).
+    if kind == SL:
+        if (px <= st[S_ASK]) if is_buy else (px >= st[S_BID]):
+            out[R_REJECTS] += 1
+            qty = ot[i, O_QTY]
+            _remove(ot, st, i)
+            qty = min(qty, st[S_POS_L if side == LONG else S_POS_S])
+            if qty > 0:  # the strategy closes what the refused stop protected
+                _close_request(ot, st, out, ip, side, qty)
+        return
+    if not ((px >= st[S_ASK]) if is_buy else (px <= st[S_BID])):
+        return
+    if kind == ENTRY:
+        # post-only entry that would take: rejected; the breaker counts its logical key
+        # and the strategy retries the sync on its timer
+        out[R_REJECTS] += 1
+        _record_rejection(st, rej, ip, side * 1000 + ot[i, O_LEVEL])
+        _remove(ot, st, i)
+        st[S_RETRY] = 1
+        return
+    s2, k2, tw, q2 = _apply_fill(ot, st, pos_avg, money, out, fl, fp, ip, i, close, False, bar)
+    _after_fill(ot, st, pos_avg, out, ip, fp, bar, s2, k2, tw, q2)
+
+
+@njit(cache=True)
+def _cancel_arrives(ot, st, pos_avg, out, ip, fp, bar, i):
+    """The cancel of row ``i`` reaches the venue: the order and its OUO twin go, each
+    with its own event. The strategy re-plans exits on an exit's cancel event (the
+    first re-plan still sees the twin resting) and pumps a closing side's close."""
+    was_exit = ot[i, O_KIND] == TP or ot[i, O_KIND] == SL
+    side = ot[i, O_SIDE]
+    twin = ot[i, O_TWIN]
+    ot[i, O_PC] = 0  # the cancel is done: no ghost
+    _remove(ot, st, i)
+    if was_exit:
+        _exit_sync(ot, st, pos_avg, out, ip, fp, bar)
+    _close_pump(ot, st, out, ip, side)
+    if twin >= 0:
+        j = _find(ot, st, twin)
+        if j >= 0:
+            _remove(ot, st, j)
+            _exit_sync(ot, st, pos_avg, out, ip, fp, bar)
+            _close_pump(ot, st, out, ip, side)
+
+
+@njit(cache=True)
+def _next_command(ot, st):
+    """The due command sent first: (row, True for a cancel), or (-1, False)."""
+    now = st[S_NOW]
+    best = -1
+    best_seq = 1 << 62
+    cancel = False
+    for r in range(st[S_N]):
+        if ot[r, O_LIVE] == 0 and ot[r, O_ARRIVE] <= now and ot[r, O_SEQ] < best_seq:
+            best, best_seq, cancel = r, ot[r, O_SEQ], False
+        if ot[r, O_PC] == 1 and 0 <= ot[r, O_CANCEL_AT] <= now and ot[r, O_CANCEL_SEQ] < best_seq:
+            best, best_seq, cancel = r, ot[r, O_CANCEL_SEQ], True
+    return best, cancel
+
+
+@njit(cache=True)
 def _settle(ot, st, pos_avg, money, out, fl, ip, fp, bar, close, rej):
     """Venue processing after bar ``bar`` (Nautilus' ``_process_and_settle_venues``): the
-    commands due (arrivals matched against the close, then cancels) and, when there were
-    any, one more matching pass of every resting order at the close (bid = ask = close,
-    stops filling at the market), repeated while that pass makes commands due now."""
+    commands due, in the order they were sent (orders and cancels alike: one latency for
+    all), and, when there were any, one more matching pass of every resting order at the
+    close (bid = ask = close, stops filling at the market), repeated while that pass makes
+    commands due now."""
     while True:
         progressed = False
-        i = 0
-        while i < st[S_N]:
-            if ot[i, O_LIVE] == 1 or ot[i, O_ARRIVE] > st[S_NOW]:
-                i += 1
-                continue
+        while True:
+            i, cancel = _next_command(ot, st)
+            if i < 0:
+                break
             progressed = True
-            ot[i, O_LIVE] = 1
-            kind = ot[i, O_KIND]
-            side = ot[i, O_SIDE]
-            px = ot[i, O_PX]
-            is_buy = (side == LONG) == (kind == ENTRY)
-            if kind == FLAT:
-                held = st[S_POS_L if side == LONG else S_POS_S]
-                if held <= 0:
-                    _remove(ot, st, i)
-                    _settle_flattening(ot, st, side)
-                    continue
-                ot[i, O_QTY] = min(ot[i, O_QTY], held)
-                s2, k2, tw = _apply_fill(
-                    ot, st, pos_avg, money, out, fl, fp, ip, i, close, False, bar
-                )
-                _after_fill(ot, st, pos_avg, out, ip, fp, bar, s2, k2, tw)
-                i = 0
-                continue
-            # Arrivals meet the market as the last point left it (``S_BID``/``S_ASK``).
-            if kind == SL:
-                crossed = (px <= st[S_ASK]) if is_buy else (px >= st[S_BID])
-                if crossed:
-                    out[R_REJECTS] += 1
-                    qty = ot[i, O_QTY]
-                    _remove(ot, st, i)
-                    held = st[S_POS_L if side == LONG else S_POS_S]
-                    qty = min(qty, held)
-                    if qty > 0:
-                        st[S_FLAT_L if side == LONG else S_FLAT_S] = 1
-                        _send_flatten(ot, st, out, ip, side, qty, st[S_NOW] + ip[I_LATENCY_NS])
-                    i = 0
-                    continue
-                i += 1
-                continue
-            marketable = (px >= st[S_ASK]) if is_buy else (px <= st[S_BID])
-            if marketable and kind == ENTRY:
-                # post-only entry that would take: rejected; the breaker counts its
-                # logical key and the strategy retries the sync on its timer
-                out[R_REJECTS] += 1
-                _record_rejection(st, rej, ip, side * 1000 + ot[i, O_LEVEL])
-                _remove(ot, st, i)
-                st[S_RETRY] = 1
-                i = 0
-                continue
-            if marketable:
-                s2, k2, tw = _apply_fill(
-                    ot, st, pos_avg, money, out, fl, fp, ip, i, close, False, bar
-                )
-                _after_fill(ot, st, pos_avg, out, ip, fp, bar, s2, k2, tw)
-                i = 0
-                continue
-            i += 1
-        i = 0
-        while i < st[S_N]:
-            if ot[i, O_PC] == 1 and 0 <= ot[i, O_CANCEL_AT] <= st[S_NOW]:
-                was_exit = ot[i, O_KIND] == TP or ot[i, O_KIND] == SL
-                twin = ot[i, O_TWIN]
-                ot[i, O_PC] = 0  # the cancel is done: no ghost
-                _remove(ot, st, i)
-                progressed = True
-                # The strategy re-plans exits on an exit's cancel event. Its OUO twin is
-                # cancelled by the venue right after (contingencies), with its own event
-                # and re-plan: the first re-plan still sees the twin resting.
-                if was_exit:
-                    _plan_exits(ot, st, pos_avg, out, ip, fp, bar)
-                if twin >= 0:
-                    j = _find(ot, st, twin)
-                    if j >= 0:
-                        _remove(ot, st, j)
-                        _plan_exits(ot, st, pos_avg, out, ip, fp, bar)
-                i = 0
+            if cancel:
+                _cancel_arrives(ot, st, pos_avg, out, ip, fp, bar, i)
             else:
-                i += 1
+                _order_arrives(ot, st, pos_avg, money, out, fl, ip, fp, bar, close, rej, i)
         for g in range(S_GHOSTS, S_GHOSTS + _N_GHOSTS):
             if 0 < st[g] <= st[S_NOW]:
                 st[g] = 0  # a cancel for an order already gone: refused, but activity
@@ -941,7 +1034,6 @@ def _bar_sync(ot, st, pos_avg, out, ip, fp, qtab, bpx, bq, cq, bar, counter, pay
     if center <= 0 or abs(mid - center) * 10_000.0 > fp[F_RECENTER] * center:
         center = mid
         st[S_CENTER] = center
-    levels = ip[I_LEVELS]
     if center != st[S_BASE_KEY_C] or counter != st[S_BASE_KEY_CTR] or paying != st[S_BASE_KEY_PAY]:
         for side in range(2):
             _base_ladder(ip, qtab, center, side, counter == side, paying == side, bpx, bq)
@@ -949,8 +1041,8 @@ def _bar_sync(ot, st, pos_avg, out, ip, fp, qtab, bpx, bq, cq, bar, counter, pay
         st[S_BASE_KEY_CTR] = counter
         st[S_BASE_KEY_PAY] = paying
         st[S_CAP_L] = -1
-    pl = 0 if st[S_FLAT_L] == 1 else st[S_POS_L]
-    ps = 0 if st[S_FLAT_S] == 1 else st[S_POS_S]
+    pl = _effective(st, LONG)
+    ps = _effective(st, SHORT)
     if st[S_CAP_L] != pl or st[S_CAP_S] != ps:
         _cap(ip, bpx, bq, LONG, pl, cq)
         _cap(ip, bpx, bq, SHORT, ps, cq)
@@ -980,12 +1072,17 @@ def _bar_sync(ot, st, pos_avg, out, ip, fp, qtab, bpx, bq, cq, bar, counter, pay
         if keep:
             kept[side, lv] = 1
         else:
-            ot[i, O_PC] = 1
-            ot[i, O_CANCEL_AT] = arrive
-            out[R_CANCELS] += 1
+            _send_cancel(ot, st, out, i, arrive)
     _plan_exits(ot, st, pos_avg, out, ip, fp, bar)
-    if withdraw:
-        return
+    if not withdraw:
+        _place_entries(ot, st, out, ip, bpx, cq, kept, mid, arrive)
+    _pump_all(ot, st, out, ip)
+
+
+@njit(cache=True)
+def _place_entries(ot, st, out, ip, bpx, cq, kept, mid, arrive):
+    """New entries for the rungs not kept, within the position limit."""
+    levels = ip[I_LEVELS]
     for side in range(2):
         existing = st[S_POS_L if side == LONG else S_POS_S]
         pending = 0

@@ -210,3 +210,85 @@ def test_an_ouo_cancel_re_plans_once_per_cancel_event() -> None:
     rows = [(int(r[k.O_ID]), int(r[k.O_KIND]), int(r[k.O_TWIN])) for r in ot[: st[k.S_N]]]
     assert out[k.R_FILLS] == 0
     assert rows == [(0, k.TP, 1), (1, k.SL, 0), (4, k.SL, -1), (5, k.TP, -1)]
+
+
+def _exit_state() -> tuple[object, ...]:
+    """A short of 6 steps at 50000 protected by two TP/SL pairs (rows 0-3), all resting."""
+    from hedgegridd.screen import kernel as k
+
+    ot = np.zeros((16, k.O_COLS), np.int64)
+    st = np.zeros(k.S_N_ST, np.int64)
+    out = np.zeros(k.R_N)
+    ip = np.zeros(k.I_N, np.int64)
+    ip[k.I_MAX_QTY], ip[k.I_PAIR], ip[k.I_MIN_QTY] = 1000, 1, 1
+    ip[k.I_LATENCY_NS], ip[k.I_RAW_MULT], ip[k.I_FILL_CAP] = 50_000_000, 10**15, 8
+    fp = np.zeros(k.F_N)
+    fp[k.F_TICK], fp[k.F_STEP], fp[k.F_TP], fp[k.F_SL] = 0.1, 0.001, 20.0, 500.0
+    close = 500_000
+    st[k.S_POS_S], st[k.S_LAST_PX], st[k.S_BAR] = 6, close, close
+    st[k.S_BID] = st[k.S_ASK] = close
+    for tp_id in (0, 2):
+        k._add_order(ot, st, out, k.TP, k.SHORT, 0, 499_000, 3, 0, tp_id + 1)
+        k._add_order(ot, st, out, k.SL, k.SHORT, 0, 525_000, 3, 0, tp_id)
+    ot[:4, k.O_LIVE] = 1
+    st[k.S_NOW] = 1_000
+    return k, ot, st, out, ip, fp, close
+
+
+def test_a_gap_close_waits_for_the_exits_in_its_way_as_the_closer_does() -> None:
+    """Closing the newer lot at market (its stop refused) cancels that lot's exits first
+    and sends the close only once their cancels are confirmed, as core plan_close decides
+    (the reduce gate counts cancel-pending exits); the side then keeps the older lot."""
+    from hedgegridd.core.closing import plan_close
+    from hedgegridd.core.types import ExitKind, InstrumentRules, RestingExit
+
+    k, ot, st, out, ip, fp, close = _exit_state()
+    one = Decimal(1)
+    rules = InstrumentRules(Decimal("0.1"), one, one, Decimal(1000), Decimal(0))
+
+    def core_plan() -> tuple[tuple[str, ...], tuple[Decimal, ...]]:
+        """Core plan_close for closing 3 of the short over the kernel's resting exits."""
+        exits = [
+            RestingExit(
+                str(int(r[k.O_ID])),
+                Side.SHORT,
+                ExitKind.TP if r[k.O_KIND] == k.TP else ExitKind.SL,
+                Decimal(int(r[k.O_PX])),
+                Decimal(int(r[k.O_QTY])),
+                pending_cancel=bool(r[k.O_PC]),
+            )
+            for r in ot[: st[k.S_N]]
+            if r[k.O_KIND] in (k.TP, k.SL)
+        ]
+        held = Decimal(int(st[k.S_POS_S]))
+        plan = plan_close(Side.SHORT, held, Decimal(3), exits, Decimal(0), rules)
+        return plan.cancels, plan.send
+
+    assert core_plan() == (("2", "3"), ())  # the newer lot's TP and SL go first
+    k._close_request(ot, st, out, ip, k.SHORT, 3)
+    assert (st[k.S_FLAT_S], st[k.S_KEEP_S]) == (1, 3)
+    assert [int(r[k.O_ID]) for r in ot[: st[k.S_N]] if r[k.O_PC] == 1] == [2, 3]
+    assert not any(r[k.O_KIND] == k.FLAT for r in ot[: st[k.S_N]])  # gated: nothing sent
+    st[k.S_NOW] += ip[k.I_LATENCY_NS]
+    fl = np.zeros((8, 7), np.int64)
+    rej = np.zeros((8, 2), np.int64)
+    pos_avg = np.array([0.0, 50_000.0])
+    k._settle(ot, st, pos_avg, np.zeros(1), out, fl, ip, fp, 0, close, rej)
+    assert [int(r[k.O_ID]) for r in ot[: st[k.S_N]] if r[k.O_KIND] != k.FLAT] == [0, 1]
+    assert core_plan() == ((), (Decimal(3),))
+    assert [int(r[k.O_QTY]) for r in ot[: st[k.S_N]] if r[k.O_KIND] == k.FLAT] == [3]
+    st[k.S_NOW] += ip[k.I_LATENCY_NS]
+    k._settle(ot, st, pos_avg, np.zeros(1), out, fl, ip, fp, 0, close, rej)
+    assert out[k.R_FILLS] == 1  # the close filled at market
+    assert (st[k.S_POS_S], st[k.S_FLAT_S]) == (3, 0)  # done: the older lot is kept
+
+
+def test_the_venue_takes_due_commands_in_the_order_they_were_sent() -> None:
+    """One latency for orders and cancels (Nautilus' in-flight queue): a cancel sent before
+    an order is processed before it, although the order's row comes later."""
+    k, ot, st, out, _ip, _fp, _close = _exit_state()
+    k._send_cancel(ot, st, out, 0, st[k.S_NOW])  # the first lot's TP: cancel sent first
+    k._add_order(ot, st, out, k.ENTRY, k.SHORT, 1, 501_000, 3, st[k.S_NOW], -1)
+    assert k._next_command(ot, st) == (0, True)
+    ot[0, k.O_PC] = 0  # taken
+    assert k._next_command(ot, st) == (4, False)
