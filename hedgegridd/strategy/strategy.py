@@ -1,11 +1,12 @@
 """``HedgeGridStrategy``: Nautilus events -> core calls -> core intents -> orders.
 
 Handlers translate and nothing else: the decision is ``GridEngine.decide`` (pure
-core), the gate is ``RiskGate``, the regime is ``RegimeDetector``. Every order
-path (bar, fill, timer retry, operator command) goes through ``_sync`` and so
-through the risk gate. Every handler runs under ``guarded``: an exception is
-logged with its reason and puts the strategy in DEGRADED (entries paused, exits
-still managed, alert sent); it never propagates into the node.
+core), the gate is ``RiskGate``, the regime is ``RegimeDetector``; the entry mode,
+unrealized PnL and values to persist are ``risk_readings``. Every order path (bar,
+fill, timer retry, operator command) goes through ``_sync`` and so through the risk
+gate. Every handler runs under ``guarded`` (``boundary``): an exception is logged
+with its reason and puts the strategy in DEGRADED (entries paused, exits still
+managed, alert sent); it never propagates into the node.
 
 Nautilus' own ``degrade()`` would stop event dispatch (exits unmanaged), so the
 trading state DEGRADED is ours and the component stays RUNNING.
@@ -13,8 +14,6 @@ trading state DEGRADED is ours and the component stays RUNNING.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -27,12 +26,13 @@ from hedgegridd.core.engine import Decision, DecisionInputs, EntryMode, GridEngi
 from hedgegridd.core.funding import FundingState
 from hedgegridd.core.gaps import BarSequence, check_bar_sequence
 from hedgegridd.core.regime import RegimeDetector
-from hedgegridd.core.risk import DenyReason, RiskGate
+from hedgegridd.core.risk import RiskGate
 from hedgegridd.core.types import ZERO, InstrumentRules, Position, Side
 from hedgegridd.errors import DomainError, HedgegridError
 from hedgegridd.params import StrategyParams
 from hedgegridd.strategy import stop_report
 from hedgegridd.strategy.book import Book
+from hedgegridd.strategy.boundary import guarded
 from hedgegridd.strategy.closer import Closer
 from hedgegridd.strategy.config import HedgeGridConfig
 from hedgegridd.strategy.control import ControlMixin
@@ -40,31 +40,15 @@ from hedgegridd.strategy.events import OrderEventsMixin
 from hedgegridd.strategy.execution import ExecutionMixin
 from hedgegridd.strategy.handle import StrategySnapshot, TradingState
 from hedgegridd.strategy.mark import MarkTracker, revalued
-from hedgegridd.strategy.orders import (
-    OrderBuilder,
-    position_id_for,
-)
+from hedgegridd.strategy.orders import OrderBuilder, position_id_for
 from hedgegridd.strategy.reconciler import Reconciler
+from hedgegridd.strategy.risk_readings import entry_mode, state_update, unrealized_pnl
 from hedgegridd.strategy.startup import StartupMixin
-from hedgegridd.strategy.warmup import AlertSink, StateSink, StateUpdate, WarmupData
+from hedgegridd.strategy.warmup import AlertSink, StateSink, WarmupData
 
 log = structlog.get_logger(__name__)
 HALTED = "halted"
 DEGRADED = "degraded"
-
-
-def guarded[F: Callable[..., Any]](fn: F) -> F:
-    """Handler boundary: log + degrade on any exception, never re-raise into the node."""
-
-    @functools.wraps(fn)
-    def wrapper(self: HedgeGridStrategy, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(self, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - the handler boundary: logged and degraded
-            self._enter_degraded(fn.__name__, exc)
-            return None
-
-    return wrapper  # type: ignore[return-value]
 
 
 class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionMixin, Strategy):  # type: ignore[misc]
@@ -251,20 +235,10 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
     # -- the one order path ------------------------------------------------------
     def _entry_mode(self, now_ns: int) -> EntryMode:
         assert self.risk is not None
-        verdict = self.risk.check_entries(now_ns)
-        if verdict.allowed:
-            return EntryMode.ACTIVE
-        if DenyReason.PAUSED in verdict.reasons and not self.frozen_pauses.issuperset(
-            self.risk.pause_reasons
-        ):
-            return EntryMode.WITHDRAW  # a pause means no new exposure (unless keep_orders)
-        if (
-            self.halted_reason is not None
-            or DenyReason.DRAWDOWN in verdict.reasons
-            or DenyReason.CIRCUIT_BREAKER in verdict.reasons
-        ):
-            return EntryMode.WITHDRAW
-        return EntryMode.FREEZE
+        verdict, reasons = self.risk.check_entries(now_ns), self.risk.pause_reasons
+        return entry_mode(
+            verdict, reasons, self.frozen_pauses, halted=self.halted_reason is not None
+        )
 
     def _sync(self, source: str, *, entries: bool = True) -> None:
         """Decide and send: bars, fills, timers and commands all come through here."""
@@ -344,12 +318,10 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
                 drawdown_pct=str(status.drawdown_pct.quantize(Decimal("0.01"))),
             )
             self._alert("drawdown", {"equity": str(equity), "peak": str(status.peak)})
-        update_peak = status.peak if status.peak_changed else None
-        pnl = self.book.realized_pnl
-        update_pnl = pnl if pnl != self._last_persisted_pnl else None
-        if self._state_sink is not None and (update_peak is not None or update_pnl is not None):
-            self._last_persisted_pnl = pnl
-            self._state_sink(StateUpdate(peak_equity=update_peak, realized_pnl=update_pnl))
+        update = state_update(status, self.book.realized_pnl, self._last_persisted_pnl)
+        if self._state_sink is not None and update is not None:
+            self._last_persisted_pnl = self.book.realized_pnl
+            self._state_sink(update)
 
     def current_equity(self) -> Decimal | None:
         """Account balance plus unrealized PnL of both sides at the last price."""
@@ -365,15 +337,7 @@ class HedgeGridStrategy(StartupMixin, OrderEventsMixin, ControlMixin, ExecutionM
 
     def unrealized_pnl(self) -> Decimal:
         """Unrealized PnL of both sides at the mark (ZERO before any price)."""
-        price = self.valuation_price()
-        if price is None:
-            return ZERO
-        total = ZERO
-        long, short = self.confirmed_positions()
-        for pos, sign in ((long, 1), (short, -1)):
-            if pos.qty > 0 and pos.avg_price is not None:
-                total += (price - pos.avg_price) * pos.qty * sign
-        return total
+        return unrealized_pnl(self.valuation_price(), self.confirmed_positions())
 
     def snapshot(self) -> StrategySnapshot:
         """``ControlMixin.snapshot`` with positions valued at the mark, not the bar close."""
