@@ -13,7 +13,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from hedgegridd.supervisor.health import Health
-from hedgegridd.supervisor.venue_watch import Condition, VenueWatch
+from hedgegridd.supervisor.venue_status import Condition
+from hedgegridd.supervisor.venue_watch import VenueWatch
 
 P = "hedgegridd_"
 

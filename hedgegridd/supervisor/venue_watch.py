@@ -18,21 +18,22 @@ It owns (Nautilus owns the rest, see ``hedgegridd.venues.nodes``):
 - **Hedge mode**: ``positionSide/dual`` every ``hedge_check_interval_s`` and at once on a
   -4061 rejection or a one-way ``positionRisk`` row. Lost: critical alert, entries
   paused (``hedge_mode_lost``), health degraded; back: pause lifted, alert, repair.
-- **Streams**: a user stream not live for ``stream_grace_s`` while the venue answers is
-  re-created (new listenKey); a market connection stuck reconnecting is reconnected.
+- **Streams** (``venue_streams.StreamWatch``): a user stream not live for
+  ``stream_grace_s`` while the venue answers is re-created (new listenKey); a market
+  connection stuck reconnecting is reconnected.
   When the venue comes back after an outage both are forced at once, so trading
   resumes within seconds of the exchange's return, without a process restart.
 
-Health conditions raised here are reported, not used to stop watchdog pings (see
-``hedgegridd.supervisor.health``). Every call into the strategy happens on the loop.
+The repair step is ``venue_repair.VenueRepair``; alert keys, conditions and counters
+live in ``venue_status``. Health conditions raised here are reported, not used to stop
+watchdog pings (see ``hedgegridd.supervisor.health``). Every call into the strategy
+happens on the loop.
 """
 
 from __future__ import annotations
 
-import enum
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import anyio
 import structlog
@@ -46,6 +47,8 @@ from hedgegridd.supervisor.health import Health
 from hedgegridd.supervisor.node_venue import NodeVenue
 from hedgegridd.supervisor.venue_reader import VenueRead, VenueReader, VenueReadError
 from hedgegridd.supervisor.venue_repair import VenueRepair
+from hedgegridd.supervisor.venue_status import Condition, VenueAlert, WatchStats
+from hedgegridd.supervisor.venue_streams import StreamWatch
 from hedgegridd.venues.config import ReconcileSettings
 
 log = structlog.get_logger(__name__)
@@ -54,48 +57,6 @@ HEDGE_MODE_LOST = "hedge_mode_lost"  # pause reason and health condition
 REJECT_HEDGE_MODE = "-4061"  # Binance: order's position side does not match the setting
 DOWN_RETRY_S = 1.0  # check cadence while the venue does not answer
 MIN_GAP_S = 1.0  # requested rounds (stream events, rejections) at most this often
-
-
-class VenueAlert(enum.StrEnum):
-    """Alert keys of the venue watch (deduplicated and rate-limited per key)."""
-
-    HEDGE_MODE_LOST = "hedge_mode_lost"
-    HEDGE_MODE_RESTORED = "hedge_mode_restored"
-    VENUE_MISMATCH = "venue_mismatch"
-    VENUE_MISMATCH_RESOLVED = "venue_mismatch_resolved"
-    VENUE_UNREACHABLE = "venue_unreachable"
-    VENUE_RESTORED = "venue_restored"
-
-
-class Condition(enum.StrEnum):
-    """Health conditions of the venue watch (``Health.set_condition``)."""
-
-    HEDGE_MODE_LOST = "hedge_mode_lost"
-    VENUE_UNREACHABLE = "venue_unreachable"
-    VENUE_MISMATCH = "venue_mismatch"
-    USER_STREAM_DOWN = "user_stream_down"
-    MARKET_STREAM_DOWN = "market_stream_down"
-
-
-@dataclass(slots=True)
-class WatchStats:
-    """Counters and last readings (metrics, status, tests)."""
-
-    rounds: int = 0
-    read_failures: int = 0
-    mismatches: int = 0
-    repairs: int = 0
-    mass_status: int = 0
-    lookups: int = 0  # orders of ours looked up at the venue one by one
-    fills_recovered: int = 0  # lost fills applied from those lookups
-    escalations: int = 0
-    user_stream_restarts: int = 0
-    market_reconnects: int = 0
-    reachable: bool | None = None
-    hedge_mode: bool | None = None
-    user_stream_ok: bool | None = None
-    market_streams_ok: bool | None = None
-    last_round_at: float | None = None  # wall clock, seconds
 
 
 class VenueWatch:
@@ -133,6 +94,18 @@ class VenueWatch:
         self._clock = clock
         self._tick_s = tick_s
         self.stats = WatchStats()
+        self._streams = (
+            StreamWatch(
+                node,
+                grace_s=settings.stream_grace_s,
+                stats=self.stats,
+                request_check=self.request_check,
+                condition=self._condition,
+                heartbeat=self._beat,
+            )
+            if node is not None
+            else None
+        )
         self._wake = anyio.Event()
         self._requests: list[str] = []
         self._repair_requested = False
@@ -142,15 +115,8 @@ class VenueWatch:
         self._down_since: float | None = None
         self._down_alerted = False
         self._rejects_seen: int | None = None
-        self._user_gen: str | None = None
-        self._user_bad_since: float | None = None
-        self._market_bad_since: float | None = None
-        self._user_retry_at = 0.0
-        self._market_retry_at = 0.0
         self._failures = 0
         self._last_round_end = -MIN_GAP_S
-        self._fix_user = False
-        self._fix_market = False
 
     # -- requests --------------------------------------------------------------------
     def request_check(self, reason: str, *, repair: bool = False) -> None:
@@ -192,7 +158,8 @@ class VenueWatch:
 
     async def _step(self) -> None:
         self._watch_rejections()
-        self._watch_streams(self._clock())
+        if self._streams is not None:
+            self._streams.observe(self._clock())
         now = self._clock()
         requested = bool(self._requests) and now - self._last_round_end >= MIN_GAP_S
         if requested or now >= self._next_check:
@@ -212,75 +179,6 @@ class VenueWatch:
             self.request_check("rejected_-4061")
         self._rejects_seen = count
 
-    def _watch_streams(self, now: float) -> None:
-        """Note stream state; a stream not live for ``stream_grace_s`` is queued for a fix
-        that the next round applies right after a successful read (venue reachable)."""
-        if self._node is None:
-            return
-        state = self._node.stream_state()
-        self.stats.user_stream_ok, self.stats.market_streams_ok = state.user_ok, state.market_ok
-        if state.user_generation is not None:
-            if self._user_gen is not None and state.user_generation != self._user_gen:
-                log.info("venue.user_stream_renewed")
-                self.request_check("user_stream_renewed")
-            self._user_gen = state.user_generation
-        grace = self._cfg.stream_grace_s
-        if state.user_ok is False:
-            self._user_bad_since = self._user_bad_since or now
-            if now - self._user_bad_since >= grace:
-                self._condition(Condition.USER_STREAM_DOWN, True, "user stream not live")
-                if now >= self._user_retry_at:
-                    self._user_retry_at = now + grace
-                    self._fix_user = True
-                    self.request_check("user_stream_stuck")
-        elif state.user_ok:
-            if self._user_bad_since is not None:
-                log.info("venue.user_stream_live", down_s=round(now - self._user_bad_since, 2))
-                self.request_check("user_stream_back")
-            self._user_bad_since = None
-            self._condition(Condition.USER_STREAM_DOWN, False)
-        if state.market_ok is False:
-            self._market_bad_since = self._market_bad_since or now
-            if now - self._market_bad_since >= grace:
-                self._condition(Condition.MARKET_STREAM_DOWN, True, "market stream reconnecting")
-                if now >= self._market_retry_at:
-                    self._market_retry_at = now + grace
-                    self._fix_market = True
-                    self.request_check("market_stream_stuck")
-        elif state.market_ok:
-            if self._market_bad_since is not None:
-                log.info("venue.market_streams_live", down_s=round(now - self._market_bad_since, 2))
-                self.request_check("market_stream_back")
-            self._market_bad_since = None
-            self._condition(Condition.MARKET_STREAM_DOWN, False)
-
-    async def _fix_streams(self) -> None:
-        """Apply queued stream fixes (called right after the venue answered)."""
-        if self._node is None or not (self._fix_user or self._fix_market):
-            return
-        state = self._node.stream_state()
-        if self._fix_user and state.user_ok is False:
-            await self._restart_user_stream()
-        if self._fix_market and state.market_ok is False:
-            await self._reconnect_market()
-        self._fix_user = self._fix_market = False
-
-    async def _restart_user_stream(self) -> None:
-        assert self._node is not None
-        self.stats.user_stream_restarts += 1
-        self._beat()
-        ok = await self._node.resubscribe_user_stream()
-        log.warning("venue.user_stream_restarted", ok=ok)
-        if ok:
-            self.request_check("user_stream_restarted")
-
-    async def _reconnect_market(self) -> None:
-        assert self._node is not None
-        self._beat()
-        count = await self._node.reconnect_market_streams()
-        self.stats.market_reconnects += count
-        log.warning("venue.market_streams_reconnected", connections=count)
-
     # -- one round ---------------------------------------------------------------------
     async def _read(self) -> VenueRead | None:
         self._beat()
@@ -290,7 +188,8 @@ class VenueWatch:
             self._unreachable(str(exc))
             return None
         self._reachable()
-        await self._fix_streams()
+        if self._streams is not None:
+            await self._streams.fix()
         return read
 
     async def _round(self, reasons: tuple[str, ...], *, repair: bool) -> bool:
@@ -437,7 +336,8 @@ class VenueWatch:
             self._condition(Condition.VENUE_UNREACHABLE, False)
             self._alert(VenueAlert.VENUE_RESTORED, Severity.INFO, "the venue answers again", {})
         self._repair_requested = True
-        self._fix_user = self._fix_market = True  # the venue is back: the streams now, no grace
+        if self._streams is not None:  # the venue is back: the streams now, no grace
+            self._streams.force_fix()
 
     # -- outputs ------------------------------------------------------------------------
     def _condition(self, name: Condition, active: bool, detail: str = "") -> None:
