@@ -1,6 +1,7 @@
-"""The ``StrategyHandle`` operations (snapshot, orders, pause, throttle, flatten, halt).
+"""The ``StrategyHandle`` operations (state, pause, throttle, flatten, halt).
 
-Called by the daemon on the node's event loop. Commands that can place entries
+The read-only views (snapshot, open orders, ladders) are built by ``views``. Called
+by the daemon on the node's event loop. Commands that can place entries
 (resume, throttle, unhalt) go through the same ``_sync`` as bars, so the risk
 gate applies to them too; pause/halt/flatten only ever reduce activity.
 """
@@ -11,11 +12,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 import structlog
-from nautilus_trader.model.identifiers import ClientOrderId
 
 from hedgegridd.core.policy import validate_throttle
-from hedgegridd.core.types import ZERO, ExitKind, Side
+from hedgegridd.core.types import Side
 from hedgegridd.errors import ConfigError, DomainError
+from hedgegridd.strategy import views
 from hedgegridd.strategy.closer import FLATTEN_REASON
 from hedgegridd.strategy.command_sync import CommandResync
 from hedgegridd.strategy.handle import (
@@ -23,41 +24,14 @@ from hedgegridd.strategy.handle import (
     FlattenTicket,
     OrderView,
     RungView,
-    SideSnapshot,
     StrategySnapshot,
     TradingState,
 )
-from hedgegridd.strategy.orders import ENTRY
 from hedgegridd.strategy.state import StrategyAttrs
 from hedgegridd.strategy.throttle_effect import throttle_effect
 
 log = structlog.get_logger(__name__)
-_ORDER_TYPES = {"LIMIT": "LIMIT", "STOP_MARKET": "STOP_MARKET", "MARKET": "MARKET"}
 FLATTEN_PAUSE = "flatten"
-MONEY_PLACES = 8  # PnL, equity, notional, ratios and funding rates in replies
-AVG_EXTRA_PLACES = 2  # an average entry price is kept 2 digits finer than the tick
-
-
-def _places(increment: Decimal | None, default: int) -> int:
-    """Decimal places of an increment (tick 0.10 -> 1, step 0.001 -> 3)."""
-    if increment is None:
-        return default
-    exponent = increment.normalize().as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else default
-
-
-def _round(value: Decimal | None, places: int) -> Decimal | None:
-    """``value`` at ``places`` decimals (no float noise such as 59314.375999999975)."""
-    if value is None:
-        return None
-    return _round_z(value, places)
-
-
-def _round_z(value: Decimal, places: int) -> Decimal:
-    """Like ``_round`` for a value that is always present; zero stays a plain ``0``."""
-    if value == 0:
-        return ZERO
-    return value.quantize(Decimal(1).scaleb(-places))
 
 
 def _sides(side: FlattenSide) -> tuple[Side, ...]:
@@ -94,144 +68,17 @@ class ControlMixin(StrategyAttrs):
             reasons.append("circuit_breaker")
         return tuple(sorted(set(reasons)))
 
-    def _precisions(self) -> tuple[int, int]:
-        """(price places, size places) of the instrument (tick/step once started)."""
-        rules = self.rules
-        return (
-            _places(rules.tick if rules is not None else None, 8),
-            _places(rules.step if rules is not None else None, 8),
-        )
-
     def snapshot(self) -> StrategySnapshot:
-        """Current state in plain values (cheap: no order history is scanned).
-
-        Prices are at the instrument's price precision (average prices 2 digits finer),
-        quantities at its size precision, money, ratios and funding at 8 decimals.
-        """
-        long, short = self.confirmed_positions()
-        live, resting = self.book.views()
-        price = self.last_price
-        px, sz = self._precisions()
-        m = MONEY_PLACES
-
-        def side_snap(pos_side: Side) -> SideSnapshot:
-            pos = long if pos_side is Side.LONG else short
-            sign = 1 if pos_side is Side.LONG else -1
-            upnl = ZERO
-            if price is not None and pos.avg_price is not None:
-                upnl = (price - pos.avg_price) * pos.qty * sign
-            return SideSnapshot(
-                side=pos_side.value,
-                quantity=_round_z(pos.qty, sz),
-                avg_price=_round(pos.avg_price, px + AVG_EXTRA_PLACES),
-                unrealized_pnl=_round_z(upnl, m),
-                notional=_round_z(pos.qty * price if price is not None else ZERO, m),
-                entry_orders=sum(1 for e in live if e.side is pos_side and not e.pending_cancel),
-                tp_quantity=_round_z(
-                    sum(
-                        (
-                            e.qty
-                            for e in resting
-                            if e.side is pos_side and e.kind is ExitKind.TP and not e.pending_cancel
-                        ),
-                        ZERO,
-                    ),
-                    sz,
-                ),
-                sl_quantity=_round_z(
-                    sum(
-                        (
-                            e.qty
-                            for e in resting
-                            if e.side is pos_side and e.kind is ExitKind.SL and not e.pending_cancel
-                        ),
-                        ZERO,
-                    ),
-                    sz,
-                ),
-                closing_quantity=_round_z(self.book.closing_qty(pos_side), sz),
-                closing=self.closer.is_closing(pos_side),
-            )
-
-        ls, ss = side_snap(Side.LONG), side_snap(Side.SHORT)
-        risk = self.risk
-        return StrategySnapshot(
-            instrument_id=str(self.instrument_id),
-            state=self.state_now(),
-            pause_reasons=self.pause_reasons_now(),
-            regime=self.regime.regime.value if self.regime is not None else "WARMUP",
-            center_price=_round(self.center, px),
-            last_price=_round(price, px),
-            throttle=self.throttle,
-            long=ls,
-            short=ss,
-            realized_pnl=_round_z(self.book.realized_pnl, m),
-            unrealized_pnl=_round_z(ls.unrealized_pnl + ss.unrealized_pnl, m),
-            equity=_round(self.equity, m),
-            peak_equity=_round(risk.peak_equity if risk is not None else None, m),
-            margin_ratio=_round(self._margin_ratio(), m),
-            funding_rate=_round(self.funding.rate if self.funding is not None else None, m),
-            next_funding_ns=self.funding.next_funding_ns if self.funding is not None else None,
-            last_bar_ns=self.last_bar_ns,
-            fills=self.book.fills,
-            circuit_breaker_trips=risk.trips if risk is not None else 0,
-            rejects_by_reason=dict(self.book.rejects_by_reason),
-            bar_gaps=self.bar_gaps,
-            bars=self.bars,
-        )
-
-    def _margin_ratio(self) -> Decimal | None:
-        account = self.cache.account_for_venue(self.instrument_id.venue)
-        if account is None or self.equity is None or self.equity <= 0:
-            return None
-        margins = getattr(account, "margins_maint", None)
-        if margins is None:
-            return None
-        maint = sum((m.as_decimal() for m in margins().values()), ZERO)
-        return maint / self.equity
+        """Current state in plain values at the instrument's precisions (``views``)."""
+        return views.snapshot(self)
 
     def open_orders(self) -> Sequence[OrderView]:
         """Our open orders (entries, exits, flatten) as plain views."""
-        views: list[OrderView] = []
-        px, sz = self._precisions()
-        for key, meta in self.book.open_ids.items():
-            order = self.cache.order(ClientOrderId(key))
-            if order is None or order.is_closed:
-                continue
-            price = order.price if meta.kind != "sl" and order.has_price else None
-            if meta.kind == "sl":
-                price = order.trigger_price
-            views.append(
-                OrderView(
-                    client_order_id=key,
-                    position_side=meta.side.value,
-                    kind=meta.kind,
-                    order_side=order.side_string(),
-                    order_type=_ORDER_TYPES.get(order.type_string(), order.type_string()),
-                    price=_round(price.as_decimal() if price is not None else None, px),
-                    quantity=_round_z(order.quantity.as_decimal(), sz),
-                    filled=_round_z(order.filled_qty.as_decimal(), sz),
-                    status=order.status_string(),
-                    level=meta.level if meta.kind == ENTRY else None,
-                )
-            )
-        return views
+        return views.open_orders(self)
 
     def ladders(self) -> Sequence[RungView]:
         """Desired rungs of the last grid decision."""
-        d = self.last_decision
-        if d is None:
-            return ()
-        px, sz = self._precisions()
-        return tuple(
-            RungView(
-                side=r.side.value,
-                level=r.level,
-                price=_round_z(r.price, px),
-                quantity=_round_z(r.qty, sz),
-            )
-            for r in d.desired_rungs
-        )
+        return views.ladders(self)
 
     def pause(self, reason: str, *, keep_orders: bool = False) -> None:
         """Stop new exposure under ``reason``: resting entries are withdrawn (cancelled),
