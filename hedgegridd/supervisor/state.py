@@ -5,7 +5,7 @@ decimals, flags (pause), the kill-switch latch, the flatten intent (a flatten in
 progress and its pause, written before any closing order is sent) and a journal of
 operator commands and safety actions. The schema is versioned; a database that is corrupt, not a
 SQLite file, or of an unknown schema version raises ``StateStoreError`` and is
-never silently reset.
+never silently reset (opening, checks and upgrades: ``state_db``).
 
 ``StateStore`` is synchronous. ``AsyncStateStore`` runs every call on one
 dedicated worker thread (SQLite connections are thread-bound) so that async tasks
@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from hedgegridd.errors import StateStoreError
+from hedgegridd.supervisor.state_db import Transaction, open_database
 from hedgegridd.supervisor.state_records import (
-    MIGRATIONS,
-    SCHEMA,
     SCHEMA_VERSION,
     SIDES,
     FlattenIntent,
@@ -63,60 +62,10 @@ class StateStore:
 
         The journal is pruned to ``retention`` at once and every ``check_every`` writes."""
         db_path = Path(path)
-        try:
-            db_path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(db_path, isolation_level=None, check_same_thread=True)
-        except (OSError, sqlite3.Error) as exc:
-            raise StateStoreError(f"cannot open state database {db_path}: {exc}") from exc
-        try:
-            conn.execute("PRAGMA busy_timeout = 5000")
-            check = conn.execute("PRAGMA quick_check").fetchone()
-            if check is None or check[0] != "ok":
-                raise StateStoreError(f"state database {db_path} failed its integrity check")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            cls._migrate(conn, db_path)
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise StateStoreError(
-                f"state database {db_path} is unreadable or corrupt ({exc}); "
-                "move it aside to start fresh"
-            ) from exc
-        except StateStoreError:
-            conn.close()
-            raise
+        conn = open_database(db_path)
         store = cls(conn, db_path, retention)
         store.prune_journal()
         return store
-
-    @staticmethod
-    def _migrate(conn: sqlite3.Connection, db_path: Path) -> None:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not tables:
-            conn.execute("BEGIN IMMEDIATE")
-            for stmt in SCHEMA:
-                conn.execute(stmt)
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
-            conn.execute("COMMIT")
-            return
-        if "meta" not in tables:
-            raise StateStoreError(f"state database {db_path} has no schema version (not ours?)")
-        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        found = None if row is None else row[0]
-        version = int(found) if found is not None and found.isdigit() else None
-        if version is None or not 1 <= version <= SCHEMA_VERSION:
-            raise StateStoreError(
-                f"state database {db_path} has schema version {found}, expected {SCHEMA_VERSION}"
-            )
-        while version < SCHEMA_VERSION:  # upgrade in place, one version per transaction
-            conn.execute("BEGIN IMMEDIATE")
-            for stmt in MIGRATIONS[version]:
-                conn.execute(stmt)
-            version += 1
-            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
-            conn.execute("COMMIT")
 
     def close(self) -> None:
         """Checkpoint and close the connection (idempotent)."""
@@ -327,21 +276,8 @@ class StateStore:
             for r in rows
         ]
 
-    def _transaction(self) -> _Tx:
-        return _Tx(self._conn)
-
-
-class _Tx:
-    """BEGIN IMMEDIATE ... COMMIT/ROLLBACK on an autocommit connection."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def __enter__(self) -> None:
-        self._conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+    def _transaction(self) -> Transaction:
+        return Transaction(self._conn)
 
 
 class AsyncStateStore:
