@@ -19,14 +19,15 @@ while, either losing them (mode ``drop``) or delivering them in order when it en
 (mode ``delay``); ``expire_listen_keys`` pushes ``listenKeyExpired`` and
 invalidates the keys; ``restart`` closes everything and forgets every key, and
 while the venue is down (``Faults.is_down``) upgrades are refused with 503.
+
+Which listen keys exist and until when: ``listen_keys.ListenKeys``; sending one
+frame (a slow consumer dropped): ``wssend.send_text``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import secrets
-import time
 from collections import Counter
 from collections.abc import Callable, Collection
 from typing import Any
@@ -35,6 +36,7 @@ import structlog
 from aiohttp import WSMsgType, web
 
 from hedgegridd.sim.faults import Faults
+from hedgegridd.sim.listen_keys import LISTEN_KEY_TTL_S, ListenKeys
 from hedgegridd.sim.wsroutes import (
     LEGACY,
     PRIVATE,
@@ -47,11 +49,9 @@ from hedgegridd.sim.wsroutes import (
     is_served,
     split_path,
 )
+from hedgegridd.sim.wssend import send_text
 
 log = structlog.get_logger(__name__)
-
-SEND_TIMEOUT_S = 5.0
-LISTEN_KEY_TTL_S = 60 * 60  # Binance: a key lives 60 minutes unless kept alive
 
 
 class StreamHub:
@@ -64,14 +64,13 @@ class StreamHub:
         symbols: Callable[[], Collection[str]] | None = None,
     ) -> None:
         self._faults = faults
-        self.listen_key_ttl_s = listen_key_ttl_s
         # Symbols whose streams exist (upper case); None: any symbol.
         self.symbols = symbols
         # Legacy unrouted paths carry every stream (False: /public data only, as Binance).
         self.legacy_all = True
         self._market: set[MarketConn] = set()
         self._user: dict[str, set[UserConn]] = {}
-        self.listen_keys: dict[str, float] = {}
+        self.listen_keys = ListenKeys(listen_key_ttl_s)
         self.connects: dict[str, int] = {"market": 0, "user": 0}
         # Connections opened per route ("public", "market", "private", "legacy").
         self.route_connects: Counter[str] = Counter()
@@ -88,44 +87,24 @@ class StreamHub:
 
     # ------------------------------------------------------------ listen keys
     def create_listen_key(self) -> str:
-        """The account's listen key, valid for the TTL (keepalive extends it).
-
-        Like Binance, an active key is returned again (and extended); a new key is
-        made only when none is active.
-        """
-        now = time.monotonic()
-        for key, until in self.listen_keys.items():
-            if until > now:
-                self.listen_keys[key] = now + self.listen_key_ttl_s
-                return key
-        key = secrets.token_hex(32)
-        self.listen_keys[key] = time.monotonic() + self.listen_key_ttl_s
-        return key
+        """The account's listen key (an active one again, extended): ``ListenKeys.create``."""
+        return self.listen_keys.create()
 
     def keepalive_listen_key(self, key: str | None) -> bool:
         """Extend a key's validity; False when the key is unknown or expired."""
-        if key is None:
-            # Binance keeps alive the account's only key when none is given.
-            if not self.listen_keys:
-                return False
-            key = next(iter(self.listen_keys))
-        if key not in self.listen_keys:
-            return False
-        self.listen_keys[key] = time.monotonic() + self.listen_key_ttl_s
-        return True
+        return self.listen_keys.keepalive(key)
 
     async def close_listen_key(self, key: str | None) -> None:
         """Delete a key (or all keys when none is given) and close its streams."""
         keys = [key] if key else list(self.listen_keys)
         for k in keys:
-            self.listen_keys.pop(k, None)
+            self.listen_keys.discard(k)
             for conn in list(self._user.pop(k, set())):
                 await conn.ws.close()
 
     async def expire_stale_listen_keys(self, now_ms: int) -> int:
         """Expire keys not kept alive within their TTL (as Binance does)."""
-        now = time.monotonic()
-        stale = [k for k, until in self.listen_keys.items() if until <= now]
+        stale = self.listen_keys.stale()
         return await self.expire_listen_keys(now_ms, stale) if stale else 0
 
     async def expire_listen_keys(self, now_ms: int, keys: list[str] | None = None) -> int:
@@ -135,8 +114,8 @@ class StreamHub:
         for key in list(self.listen_keys) if keys is None else keys:
             event = {"e": "listenKeyExpired", "E": now_ms, "listenKey": key}
             for conn in list(self._user.get(key, set())):
-                await self._send(conn.ws, self._user_frame(conn, key, event))
-            self.listen_keys.pop(key, None)
+                await send_text(conn.ws, self._user_frame(conn, key, event))
+            self.listen_keys.discard(key)
             expired += 1
         log.info("sim.listen_keys_expired", count=expired)
         return expired
@@ -225,7 +204,7 @@ class StreamHub:
             conn.users.append((key, reg))
             self.connects["user"] += 1
         conn.live &= conn.subs.streams
-        await self._send(conn.ws, json.dumps(result.reply))
+        await send_text(conn.ws, json.dumps(result.reply))
 
     async def _user_stream(
         self,
@@ -306,10 +285,10 @@ class StreamHub:
                 continue
             if conn.subs.combined:
                 wrapped = wrapped or json.dumps({"stream": stream, "data": data})
-                await self._send(conn.ws, wrapped)
+                await send_text(conn.ws, wrapped)
             else:
                 raw = raw or json.dumps(data)
-                await self._send(conn.ws, raw)
+                await send_text(conn.ws, raw)
 
     async def publish_user(self, events: list[dict[str, Any]]) -> None:
         """Push user-data events to every valid user stream (held or lost while stalled)."""
@@ -343,7 +322,7 @@ class StreamHub:
                     continue  # Binance: unrouted connections carry /public data only
                 for event in events:
                     if conn.events is None or event.get("e") in conn.events:
-                        await self._send(conn.ws, self._user_frame(conn, key, event))
+                        await send_text(conn.ws, self._user_frame(conn, key, event))
 
     def flush_after(self, delay_s: float) -> None:
         """Deliver held (delayed) messages once a stall of ``delay_s`` seconds is over."""
@@ -366,23 +345,6 @@ class StreamHub:
             for name, payload in held_market:
                 await self._send_market(name, payload)
         log.info("sim.stall_over")
-
-    async def _send(self, ws: web.WebSocketResponse, text: str) -> None:
-        if ws.closed:
-            return
-        try:
-            async with asyncio.timeout(SEND_TIMEOUT_S):
-                await ws.send_str(text)
-        except TimeoutError:
-            # A consumer that does not read would stall the clock: drop it, as Binance does.
-            log.warning("sim.ws_slow_consumer_dropped")
-            try:
-                async with asyncio.timeout(1.0):
-                    await ws.close(code=1008, message=b"slow consumer")
-            except TimeoutError:
-                log.warning("sim.ws_close_timed_out")
-        except (ConnectionResetError, RuntimeError) as exc:
-            log.info("sim.ws_send_failed", error=str(exc))
 
     async def drop(self, kind: str = "all") -> int:
         """Close connections of ``kind`` ("market", "user" or "all") server-side."""
