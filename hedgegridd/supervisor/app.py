@@ -5,7 +5,8 @@ strategy and the node on the running loop -> take over signals -> start the node
 (ready = reconciled + engines connected) -> ops/control tasks -> ``READY=1`` -> run
 -> ``STOPPING=1`` -> bounded, shielded shutdown. Every long-running piece is a
 named task started with ``tg.start`` so it reports ready; a failure of any task
-stops the daemon with an exit code that says why.
+stops the daemon with an exit code that says why. What crosses a restart (read,
+applied, persisted) is ``hedgegridd.supervisor.restore``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from hedgegridd.supervisor.components import OpsComponents, build_ops
 from hedgegridd.supervisor.exit_codes import ExitCode, exit_code_for
 from hedgegridd.supervisor.health import Health
 from hedgegridd.supervisor.inputs import RestoredState, StrategyFactory, StrategyInputs
+from hedgegridd.supervisor.restore import apply_restored, read_restored, wire_sinks
 from hedgegridd.supervisor.runtime import Monitor, Reloader, status_line
 from hedgegridd.supervisor.secrets import Secrets
 from hedgegridd.supervisor.settings import Settings
@@ -99,38 +101,6 @@ class Daemon:
         os._exit(ExitCode.INTERNAL)
 
     # -- phases --------------------------------------------------------------------------
-    async def _restore(self, store: AsyncStateStore) -> RestoredState:
-        intent = await store.flatten_intent()
-        restored = RestoredState(
-            peak_equity=await store.get_decimal("peak_equity"),
-            realized_pnl=await store.get_decimal("realized_pnl"),
-            throttle=await store.get_decimal("throttle"),
-            paused=bool(await store.get_flag("paused")),
-            latch=await store.killswitch_latch(),
-            flatten_pause=None if intent is None else intent.pause_reason,
-        )
-        log.info(
-            "state.restored",
-            peak_equity=str(restored.peak_equity),
-            realized_pnl=str(restored.realized_pnl),
-            throttle=str(restored.throttle),
-            paused=restored.paused,
-            latched=restored.latch is not None,
-            flatten_pause=restored.flatten_pause,
-            flatten_pending=intent is not None and intent.pending,
-        )
-        return restored
-
-    def _apply_restored(self, handle: StrategyHandle, restored: RestoredState) -> None:
-        throttle = (
-            restored.throttle if restored.throttle is not None else self.settings.strategy.throttle
-        )
-        handle.set_throttle(throttle)
-        if restored.paused:
-            handle.pause("operator")
-        if restored.flatten_pause:
-            handle.pause(restored.flatten_pause)
-
     async def run(self) -> ExitCode:
         """Run every phase; never raises (errors become exit codes)."""
         code = ExitCode.OK
@@ -180,7 +150,7 @@ class Daemon:
             details={"mode": mode.value, "version": __version__, "pid": os.getpid()},
             at_ns=time.time_ns(),
         )
-        restored = await self._restore(store)
+        restored = await read_restored(store)
         router = SignalRouter(
             on_stop=self.request_stop,
             on_escalate=self._escalate,
@@ -259,13 +229,14 @@ class Daemon:
             )
             if self.ops.alerts is not None:
                 await tg.start(self.ops.alerts.run)
-            self._wire_sinks(strategy, store)  # before start: a start failure is alerted too
+            # before start: a start failure is alerted too
+            wire_sinks(strategy, store, start_soon=tg.start_soon, alerts=self.ops.alerts)
             self.notifier.status("starting node")
             if not await self._start_until_stop(tg, runner.run):
                 tg.cancel_scope.cancel()
                 return
             self.handle = handle
-            self._apply_restored(handle, restored)
+            apply_restored(handle, restored, default_throttle=settings.strategy.throttle)
             self.health.set_engines_probe(runner.engines_connected)
             monitor = Monitor(
                 mode=mode.value,
@@ -329,25 +300,6 @@ class Daemon:
         """Count a WATCHDOG=1 in the metrics (hedgegridd_watchdog_pings_total)."""
         if self.ops is not None and self.ops.metrics is not None:
             self.ops.metrics.record_watchdog_ping()
-
-    def _wire_sinks(self, strategy: object, store: AsyncStateStore) -> None:
-        """Persist the strategy's peak equity / realized PnL as soon as they change, and
-        route its incidents (degraded, circuit breaker, drawdown, start failure) to alerts."""
-        set_sinks = getattr(strategy, "set_sinks", None)
-        if not callable(set_sinks):
-            return
-
-        async def persist(key: str, value: Any) -> None:
-            await store.set_decimal(key, value)
-
-        def sink(update: Any) -> None:
-            for key in ("peak_equity", "realized_pnl"):
-                value = getattr(update, key, None)
-                if value is not None:
-                    self._tg.start_soon(persist, key, value)
-
-        alerts = self.ops.alerts if self.ops is not None else None
-        set_sinks(state=sink, alert=alerts.strategy_sink if alerts is not None else None)
 
     async def _shutdown(self, tg: Any) -> None:
         """Cancel every task; the node runner stops the node shielded within its deadline."""
