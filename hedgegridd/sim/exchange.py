@@ -12,7 +12,6 @@ events) is stamped with the wall clock, like a venue.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
@@ -31,7 +30,8 @@ from hedgegridd.sim.config import SimConfig
 from hedgegridd.sim.control import install_control_routes
 from hedgegridd.sim.director import MarketDirector
 from hedgegridd.sim.engine import MatchingEngine
-from hedgegridd.sim.faults import Faults, OrderRejection, ServerFailure
+from hedgegridd.sim.fault_injector import FaultInjector
+from hedgegridd.sim.faults import Faults
 from hedgegridd.sim.limits import OrderRateLimiter, WeightLimiter
 from hedgegridd.sim.market import MarketData, PricePath, SimBar
 from hedgegridd.sim.markets import DefaultAttr, explicit_bars, resolve_specs, unique_specs
@@ -98,6 +98,9 @@ class SimExchange:
         )
         self.order_limiter = OrderRateLimiter(
             self.config.orders_per_10s, self.config.orders_per_minute
+        )
+        self.injector = FaultInjector(
+            self.faults, self.hub, self._engines, self.limiter, self.config.weight_limit_per_minute
         )
         self.requests = RequestLog()
         # Order-path refusals by Binance error code (what a client was told "no").
@@ -269,7 +272,7 @@ class SimExchange:
         """Apply the symbol's scenario steps due at sim time ``t_ms`` (its ticker does)."""
         await self.market_or_default(symbol).director.fire_due(t_ms)
 
-    # --------------------------------------------------------------- faults
+    # ------------------------------------------ faults (applied by ``FaultInjector``)
     async def drop_streams(self, kind: str = "all") -> int:
         """Fault: close WebSocket connections ("market", "user" or "all") server-side."""
         return await self.hub.drop(kind)
@@ -280,13 +283,7 @@ class SimExchange:
         ``mode="drop"``: they are lost (REST still shows what happened);
         ``mode="delay"``: they are delivered in order when the stall ends.
         """
-        if mode not in ("drop", "delay"):
-            raise ConfigError(f"stall_streams: mode must be drop or delay, got {mode!r}")
-        for k in ("market", "user") if kind == "all" else (kind,):
-            self.faults.stall(k, seconds, mode)
-        if mode == "delay":
-            self.hub.flush_after(seconds)
-        log.info("sim.fault_stall", kind=kind, seconds=seconds, mode=mode)
+        self.injector.stall(seconds, kind, mode)
 
     async def expire_listen_key(self) -> int:
         """Fault: push ``listenKeyExpired`` and invalidate every listen key."""
@@ -294,22 +291,17 @@ class SimExchange:
 
     def reject_next_orders(self, count: int, code: int = -2019, msg: str = "") -> None:
         """Fault: the next ``count`` order placements fail with Binance error ``code``."""
-        text = msg or {-2019: "Margin is insufficient."}.get(code, "Order rejected by sim fault.")
-        self.faults.rejections.append(OrderRejection(count, code, text))
-        log.info("sim.fault_reject_orders", count=count, code=code)
+        self.injector.reject_next_orders(count, code, msg)
 
     def fail_next_requests(
         self, count: int, status: int = 503, path_prefix: str = "/fapi/"
     ) -> None:
         """Fault: answer the next ``count`` REST requests under ``path_prefix`` with ``status``."""
-        self.faults.failures.append(ServerFailure(count, status, path_prefix))
-        log.info("sim.fault_5xx", count=count, status=status, path_prefix=path_prefix)
+        self.injector.fail_next_requests(count, status, path_prefix)
 
     def set_latency(self, seconds: float, path_prefix: str = "/fapi/") -> None:
         """Fault: delay every REST answer under ``path_prefix`` by ``seconds``."""
-        self.faults.latency_s = seconds
-        self.faults.latency_prefix = path_prefix
-        log.info("sim.fault_latency", seconds=seconds, path_prefix=path_prefix)
+        self.injector.set_latency(seconds, path_prefix)
 
     async def jump_price(
         self,
@@ -370,10 +362,7 @@ class SimExchange:
         state (wallet, legs, resting orders) is kept; trading halts meanwhile and the
         market reopens where the path has got to (a gap). Returns the connections closed.
         """
-        self.faults.down_until = time.monotonic() + down_s
-        closed = await self.hub.restart()
-        log.warning("sim.restart", down_s=down_s, closed=closed)
-        return closed
+        return await self.injector.restart(down_s)
 
     def set_hedge_mode(self, enabled: bool) -> None:
         """Fault/config: what ``/fapi/v1/positionSide/dual`` reports (hedge mode on/off)."""
@@ -382,22 +371,15 @@ class SimExchange:
 
     def set_partial_fills(self, enabled: bool) -> None:
         """Fault: a touched resting order fills half (on the step) per touch, not all at once."""
-        for engine in self._engines.values():
-            engine.partial_fills = enabled
-        log.info("sim.partial_fills", enabled=enabled)
+        self.injector.set_partial_fills(enabled)
 
     def set_weight_limit(self, limit: int) -> None:
         """Fault: lower the per-minute request weight (0: every request gets 429, then 418)."""
-        self.limiter.set_limit(limit)
-        self.limiter.reset()
+        self.injector.set_weight_limit(limit)
 
     def clear_faults(self) -> None:
         """Remove every active fault and reset the rate limiter (scenarios keep running)."""
-        self.faults.clear()
-        for engine in self._engines.values():
-            engine.partial_fills = False
-        self.limiter.set_limit(self.config.weight_limit_per_minute)
-        self.limiter.reset()
+        self.injector.clear()
 
     def order_requests(self) -> list[LoggedRequest]:
         """Requests that reached any endpoint placing, changing or cancelling orders."""
