@@ -11,9 +11,11 @@ own worker thread), waits are ``anyio.sleep``. On firing:
    if the book is not flat; an alert goes out at each step.
 
 A manual ``flatten`` (control socket) goes through the same path and pauses the
-strategy. ``run`` restores a persisted latch (strategy halted) before it reports
-started. Errors reading the latch propagate (``StateStoreError``): the supervisor
-decides that a kill switch failing to start is fatal in live mode.
+strategy; that path (its lock, progress and last outcome) is
+``hedgegridd.ops.killswitch_flatten.FlattenPath``. ``run`` restores a persisted
+latch (strategy halted) before it reports started. Errors reading the latch
+propagate (``StateStoreError``): the supervisor decides that a kill switch failing
+to start is fatal in live mode.
 
 Crash consistency (``hedgegridd.ops.intents``): every flatten (fired or manual) is
 recorded in the state store, with the manual flatten's pause, *before* closing
@@ -41,12 +43,13 @@ from hedgegridd.ops.alert_model import AlertKey, AlertSink, NullAlertSink
 from hedgegridd.ops.baselines import Baselines
 from hedgegridd.ops.blind import PAUSE_REASON_BLIND, BlindWatch, is_blind
 from hedgegridd.ops.config import KillSwitchConfig, Severity
-from hedgegridd.ops.flatten import FlattenOutcome, close_and_verify
+from hedgegridd.ops.flatten import FlattenOutcome
 from hedgegridd.ops.intents import (
     PAUSE_REASON_FLATTEN,
     PAUSE_REASON_STRATEGY_FLATTEN,
     FlattenIntents,
 )
+from hedgegridd.ops.killswitch_flatten import FlattenPath
 from hedgegridd.ops.killswitch_report import CheckReporter
 from hedgegridd.ops.killswitch_rules import (
     BreachTracker,
@@ -56,7 +59,7 @@ from hedgegridd.ops.killswitch_rules import (
     describe,
     readings_from_snapshot,
 )
-from hedgegridd.ops.latch import IntentRecord, KillSwitchStore, LatchRecord, MemoryLatch
+from hedgegridd.ops.latch import KillSwitchStore, LatchRecord, MemoryLatch
 from hedgegridd.strategy.handle import (
     FlattenSide,
     StrategyHandle,
@@ -123,8 +126,6 @@ class KillSwitch:
         self._clock_ns = clock_ns
         self._heartbeat = heartbeat or (lambda: None)
         self._tracker = BreachTracker(config)
-        self._flatten_lock: anyio.Lock | None = None
-        self._flattening = False
         self._latch: LatchRecord | None = None
         self._restored = False
         self._baselines = Baselines(store, self._alerts)
@@ -133,24 +134,29 @@ class KillSwitch:
         self._intents = FlattenIntents(
             store=store, strategy=strategy, alerts=self._alerts, clock_ns=clock_ns
         )
+        self._flat = FlattenPath(
+            strategy=strategy,
+            intents=self._intents,
+            alerts=self._alerts,
+            config=lambda: self._config,
+            heartbeat=self._heartbeat,
+        )
         self._wake: anyio.Event | None = None
         self._woken_at_ns: int | None = None
         self.fired_total = 0
         self.checks_total = 0
         self.last_check: CheckResult | None = None
-        self.last_flatten: FlattenOutcome | None = None
-
-    def _lock(self) -> anyio.Lock:
-        """The lock serialising flatten paths and resets (created on the loop)."""
-        if self._flatten_lock is None:
-            self._flatten_lock = anyio.Lock()
-        return self._flatten_lock
 
     # ----------------------------------------------------------------- status
     @property
     def latched(self) -> bool:
         """True while the HALTED latch is set."""
         return self._latch is not None
+
+    @property
+    def last_flatten(self) -> FlattenOutcome | None:
+        """The outcome of the last flatten (fired, manual or resumed), or None."""
+        return self._flat.last
 
     def status(self) -> KillSwitchStatus:
         """Current state (cheap; safe to call on every scrape)."""
@@ -161,11 +167,11 @@ class KillSwitch:
             reason=None if latch is None else latch.reason,
             details={} if latch is None else dict(latch.details),
             fired_at_ns=None if latch is None else latch.fired_at_ns,
-            flattening=self._flattening,
+            flattening=self._flat.flattening,
             fired_total=self.fired_total,
             checks_total=self.checks_total,
             last_check=self.last_check,
-            last_flatten=self.last_flatten,
+            last_flatten=self._flat.last,
             blind=self._blind.blind,
             flatten_pending=self._intents.pending,
         )
@@ -223,7 +229,7 @@ class KillSwitch:
         async with anyio.create_task_group() as tg:
             intent = self._intents.current
             if intent is not None and intent.pending:
-                tg.start_soon(self._finish_interrupted, intent)
+                tg.start_soon(self._flat.finish_interrupted, intent)
             await self._check_loop()
 
     async def _check_loop(self) -> None:
@@ -324,27 +330,11 @@ class KillSwitch:
             fields={str(k): str(v) for k, v in details.items()},
         )
         await self._intents.record_fired(reason, details, at_ns, actor=actor)
-        return await self._flatten_path(FlattenSide.BOTH, actor=actor)
+        return await self._flat.run(FlattenSide.BOTH, actor=actor)
 
     async def flatten(self, side: FlattenSide, *, actor: str) -> FlattenOutcome:
         """Manual flatten (control socket): pause, persist, then the close-and-verify path."""
-        self._strategy.pause(PAUSE_REASON_FLATTEN)
-        await self._intents.record(side, actor, pause_reason=PAUSE_REASON_FLATTEN)
-        await self._journal("flatten.requested", actor, {"side": side.value})
-        return await self._flatten_path(side, actor=actor)
-
-    async def _finish_interrupted(self, intent: IntentRecord) -> None:
-        """After a restart: send what remains of a flatten a crash interrupted."""
-        actor = f"restart:{intent.actor}"
-        log.warning("flatten.resumed", side=intent.side, actor=actor)
-        self._alerts.notify(
-            AlertKey.FLATTEN_RESUMED,
-            Severity.WARNING,
-            f"finishing a flatten interrupted by a restart ({intent.side})",
-            fields={"requested_by": intent.actor},
-        )
-        await self._journal("flatten.resumed", actor, {"side": intent.side})
-        await self._flatten_path(FlattenSide(intent.side), actor=actor)
+        return await self._flat.manual(side, actor=actor)
 
     async def clear_flatten_pause(self, *, by: str) -> bool:
         """Operator resume: lift the flatten pauses unless a flatten is still in progress.
@@ -352,31 +342,7 @@ class KillSwitch:
         Returns False (pauses kept) while closing orders are being sent or verified,
         or while a persisted flatten is still pending.
         """
-        return await self._intents.clear_pause(by=by, busy=self._flattening)
-
-    async def _flatten_path(self, side: FlattenSide, *, actor: str) -> FlattenOutcome:
-        async with self._lock():
-            self._flattening = True
-            try:
-                outcome = await close_and_verify(
-                    self._strategy,
-                    side,
-                    actor=actor,
-                    config=self._config,
-                    alerts=self._alerts,
-                    heartbeat=self._heartbeat,
-                )
-            finally:
-                self._flattening = False
-        if outcome.verified:
-            await self._intents.finish()
-        self.last_flatten = outcome
-        await self._journal(
-            "flatten.verified" if outcome.verified else "flatten.unverified",
-            actor,
-            {"side": side.value, "attempts": outcome.attempts},
-        )
-        return outcome
+        return await self._flat.clear_pause(by=by)
 
     # ----------------------------------------------------------------- reset
     async def reset(self, *, by: str) -> bool:
@@ -384,7 +350,7 @@ class KillSwitch:
 
         Returns False when nothing was latched. Waits for an in-flight flatten to end.
         """
-        async with self._lock():
+        async with self._flat.lock():
             if self._latch is None:
                 return False
             at_ns = self._clock_ns()
@@ -414,6 +380,3 @@ class KillSwitch:
             log.error("killswitch.rebase_failed", error=type(exc).__name__, exc_info=True)
             snap = None
         await self._baselines.rebase(snap)
-
-    async def _journal(self, kind: str, actor: str, details: Mapping[str, Any]) -> None:
-        await self._intents.journal(kind, actor, details)
