@@ -12,7 +12,8 @@
 - the default evaluator ``hedgegridd.optimize.evaluate:run_backtest`` (imports Nautilus;
   it runs in the trial processes only)
 
-Modules: ``config`` (TOML model), ``space`` (suggestions -> StrategyParams),
+Modules: ``config`` (TOML model; ``ranges``: a searched range checked against its
+field), ``space`` (suggestions -> StrategyParams),
 ``windows`` (in/out-of-sample split), ``metrics``, ``trial_process`` (killable,
 memory-capped trial process), ``storage`` (sqlite / RDB URL / journal file),
 ``worker`` (ask/evaluate/tell loop), ``study`` (orchestration, out-of-sample),

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Protocol
 
-from hedgegridd.optimize.config import OptimizeConfig, ParamRange, ParamValue, field_of
+from hedgegridd.optimize.config import OptimizeConfig
+from hedgegridd.optimize.ranges import ParamRange, ParamValue, field_of
 from hedgegridd.params import (
     StrategyParams,
     default_strategy_params,
