@@ -479,7 +479,9 @@ def _apply_fill(ot, st, pos_avg, money, out, fl, fp, ip, i, px, maker, bar):
     if oid_twin >= 0:
         j = _find(ot, st, oid_twin)
         if j >= 0:
-            if ot[j, O_LIVE] == 1:
+            if ot[j, O_LIVE] == 1 or ot[j, O_PC] == 1:
+                # open at the venue, or still in flight with a cancel sent (Nautilus'
+                # PENDING_CANCEL counts as open): cancelled with its twin
                 _remove(ot, st, j)
                 had_twin = True
             else:

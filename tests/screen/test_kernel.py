@@ -292,3 +292,28 @@ def test_the_venue_takes_due_commands_in_the_order_they_were_sent() -> None:
     assert k._next_command(ot, st) == (0, True)
     ot[0, k.O_PC] = 0  # taken
     assert k._next_command(ot, st) == (4, False)
+
+
+def test_a_fill_cancels_an_in_flight_twin_whose_cancel_was_sent() -> None:
+    """Nautilus counts an order with a cancel pending as open: a TP filling on arrival
+    cancels its in-flight SL twin if the strategy already sent that SL's cancel (an event
+    that re-plans the exits); without a pending cancel the SL arrives unlinked."""
+    k, ot, st, out, ip, fp, close = _exit_state()
+    for pending in (True, False):
+        tp = k._add_order(ot, st, out, k.TP, k.SHORT, 0, 500_100, 3, st[k.S_NOW], -1)
+        sl = k._add_order(ot, st, out, k.SL, k.SHORT, 0, 525_000, 3, st[k.S_NOW], tp)
+        ot[k._find(ot, st, tp), k.O_TWIN] = sl
+        ot[k._find(ot, st, tp), k.O_LIVE] = 1  # the TP arrives first; the SL is in flight
+        if pending:
+            k._send_cancel(ot, st, out, k._find(ot, st, sl), st[k.S_NOW] + 1)
+        fl = np.zeros((8, 7), np.int64)
+        pos_avg = np.array([0.0, 50_000.0])
+        row = k._find(ot, st, tp)
+        _side, _kind, had_twin, _q = k._apply_fill(
+            ot, st, pos_avg, np.zeros(1), out, fl, fp, ip, row, close, False, 0
+        )
+        assert had_twin is pending
+        twin_row = k._find(ot, st, sl)
+        assert (twin_row < 0) is pending
+        if not pending:
+            assert ot[twin_row, k.O_TWIN] == -1  # arrives and rests unlinked
