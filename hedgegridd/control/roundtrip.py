@@ -100,7 +100,7 @@ def call(
     deadline = time.monotonic() + timeout_s
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         _connect(sock, path, deadline)
-        from hedgegridd.control import protocol as p  # pydantic: only with a daemon to talk to
+        import hedgegridd.control.protocol as p  # pydantic: only with a daemon to talk to
 
         lines = _Line(sock, deadline)
         _send(sock, deadline, p.encode_frame(p.Hello(protocol=protocol, client=client_name)))

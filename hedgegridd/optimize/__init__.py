@@ -17,7 +17,7 @@ field), ``space`` (suggestions -> StrategyParams),
 ``windows`` (in/out-of-sample split), ``metrics``, ``trial_process`` (killable,
 memory-capped trial process), ``storage`` (sqlite / RDB URL / journal file),
 ``worker`` (ask/evaluate/tell loop), ``study`` (orchestration, out-of-sample),
-``progress``, ``output`` and ``report`` (best TOML, summary, HTML), ``cli``.
+``result`` (what a run produced), ``progress``, ``output`` and ``report`` (best TOML, summary, HTML), ``cli``.
 This ``__init__`` imports neither Nautilus nor Optuna.
 """
 
@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from hedgegridd.optimize.config import OptimizeConfig, load_optimize_config
     from hedgegridd.optimize.metrics import BacktestOutcome, Metrics, compute_metrics
-    from hedgegridd.optimize.study import StudyResult, run_optimization
+    from hedgegridd.optimize.result import StudyResult
+    from hedgegridd.optimize.study import run_optimization
 
 _EXPORTS = {
     "OptimizeConfig": "hedgegridd.optimize.config",
@@ -36,7 +37,7 @@ _EXPORTS = {
     "BacktestOutcome": "hedgegridd.optimize.metrics",
     "Metrics": "hedgegridd.optimize.metrics",
     "compute_metrics": "hedgegridd.optimize.metrics",
-    "StudyResult": "hedgegridd.optimize.study",
+    "StudyResult": "hedgegridd.optimize.result",
     "run_optimization": "hedgegridd.optimize.study",
 }
 

@@ -19,7 +19,7 @@ from hedgegridd.optimize.worker import FAIL_REASON, FEASIBLE, PARAMS
 from hedgegridd.params import dump_strategy_params_toml, parse_strategy_params
 
 if TYPE_CHECKING:
-    from hedgegridd.optimize.study import StudyResult
+    from hedgegridd.optimize.result import StudyResult
 
 log = structlog.get_logger(__name__)
 

@@ -23,7 +23,7 @@ from hedgegridd.optimize.config import OptimizeConfig
 from hedgegridd.optimize.windows import Window
 
 if TYPE_CHECKING:
-    from hedgegridd.optimize.study import StudyResult
+    from hedgegridd.optimize.result import StudyResult
 
 log = structlog.get_logger(__name__)
 

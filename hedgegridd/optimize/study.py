@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import optuna
@@ -29,28 +28,18 @@ import structlog
 from hedgegridd.errors import ConfigError, HedgegridError
 from hedgegridd.optimize.config import OptimizeConfig, engine_name
 from hedgegridd.optimize.progress import StudyProgress
-from hedgegridd.optimize.rerun import Rerun, run_reruns, winner
+from hedgegridd.optimize.rerun import run_reruns, winner
+from hedgegridd.optimize.result import StudyResult
 from hedgegridd.optimize.space import base_document
 from hedgegridd.optimize.storage import default_storage_url, open_storage, redact
 from hedgegridd.optimize.trial_process import SPAWN
-from hedgegridd.optimize.windows import Windows, split_windows
+from hedgegridd.optimize.windows import split_windows
 from hedgegridd.optimize.worker import WorkerJob, worker_main
 
 log = structlog.get_logger(__name__)
 
 FINGERPRINT = "config_fingerprint"
 _POLL_S = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class StudyResult:
-    """What a finished run produced."""
-
-    study: optuna.Study
-    windows: Windows
-    best_number: int | None  # the finalist ranked first by the reference engine
-    reruns: list[Rerun] = field(default_factory=list)  # ranked rows first
-    out_dir: Path = Path()
 
 
 def config_fingerprint(config: OptimizeConfig) -> str:

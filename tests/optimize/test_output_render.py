@@ -9,7 +9,7 @@ import optuna
 
 from hedgegridd.optimize.output import best_params_header, final_summary, rerun_text
 from hedgegridd.optimize.report import importance_caveat, write_report
-from hedgegridd.optimize.study import StudyResult
+from hedgegridd.optimize.result import StudyResult
 from hedgegridd.optimize.windows import Window, Windows
 
 from .helpers import tiny_config
