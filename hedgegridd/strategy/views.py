@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from nautilus_trader.model.identifiers import ClientOrderId
 
+from hedgegridd.core.exits import protected_qty
 from hedgegridd.core.types import ZERO, ExitKind, Side
 from hedgegridd.strategy.handle import OrderView, RungView, SideSnapshot, StrategySnapshot
 from hedgegridd.strategy.orders import ENTRY
@@ -79,28 +80,8 @@ def snapshot(strategy: StrategyAttrs) -> StrategySnapshot:
             unrealized_pnl=_round_z(upnl, m),
             notional=_round_z(pos.qty * price if price is not None else ZERO, m),
             entry_orders=sum(1 for e in live if e.side is pos_side and not e.pending_cancel),
-            tp_quantity=_round_z(
-                sum(
-                    (
-                        e.qty
-                        for e in resting
-                        if e.side is pos_side and e.kind is ExitKind.TP and not e.pending_cancel
-                    ),
-                    ZERO,
-                ),
-                sz,
-            ),
-            sl_quantity=_round_z(
-                sum(
-                    (
-                        e.qty
-                        for e in resting
-                        if e.side is pos_side and e.kind is ExitKind.SL and not e.pending_cancel
-                    ),
-                    ZERO,
-                ),
-                sz,
-            ),
+            tp_quantity=_round_z(protected_qty(resting, pos_side, ExitKind.TP), sz),
+            sl_quantity=_round_z(protected_qty(resting, pos_side, ExitKind.SL), sz),
             closing_quantity=_round_z(strategy.book.closing_qty(pos_side), sz),
             closing=strategy.closer.is_closing(pos_side),
         )
