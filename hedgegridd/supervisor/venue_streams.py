@@ -18,6 +18,43 @@ from hedgegridd.supervisor.venue_status import Condition, WatchStats
 log = structlog.get_logger(__name__)
 
 
+class _StreamHealth:
+    """One stream's health: since when it is not live, when a fix may be queued again."""
+
+    def __init__(self, name: str, condition: Condition, detail: str, live_event: str) -> None:
+        self.name = name  # check reasons: name + "_stuck" / "_back"
+        self.condition = condition
+        self.detail = detail
+        self.live_event = live_event
+        self.bad_since: float | None = None
+        self.retry_at = 0.0
+        self.fix = False
+
+    def observe(
+        self,
+        ok: bool | None,
+        now: float,
+        grace: float,
+        request: Callable[[str], None],
+        condition: Callable[[Condition, bool, str], None],
+    ) -> None:
+        """Down for ``grace``: condition raised and a fix queued (again after ``grace``)."""
+        if ok is False:
+            self.bad_since = self.bad_since or now
+            if now - self.bad_since >= grace:
+                condition(self.condition, True, self.detail)
+                if now >= self.retry_at:
+                    self.retry_at = now + grace
+                    self.fix = True
+                    request(f"{self.name}_stuck")
+        elif ok:
+            if self.bad_since is not None:
+                log.info(self.live_event, down_s=round(now - self.bad_since, 2))
+                request(f"{self.name}_back")
+            self.bad_since = None
+            condition(self.condition, False, "")
+
+
 class StreamWatch:
     """Notes the streams' state each step and queues and applies fixes for stuck ones."""
 
@@ -38,12 +75,18 @@ class StreamWatch:
         self._condition = condition
         self._beat = heartbeat
         self._user_gen: str | None = None
-        self._user_bad_since: float | None = None
-        self._market_bad_since: float | None = None
-        self._user_retry_at = 0.0
-        self._market_retry_at = 0.0
-        self._fix_user = False
-        self._fix_market = False
+        self._user = _StreamHealth(
+            "user_stream",
+            Condition.USER_STREAM_DOWN,
+            "user stream not live",
+            "venue.user_stream_live",
+        )
+        self._market = _StreamHealth(
+            "market_stream",
+            Condition.MARKET_STREAM_DOWN,
+            "market stream reconnecting",
+            "venue.market_streams_live",
+        )
 
     def observe(self, now: float) -> None:
         """Note stream state; a stream not live for ``stream_grace_s`` is queued for a fix
@@ -55,50 +98,23 @@ class StreamWatch:
                 log.info("venue.user_stream_renewed")
                 self._request("user_stream_renewed")
             self._user_gen = state.user_generation
-        grace = self._grace_s
-        if state.user_ok is False:
-            self._user_bad_since = self._user_bad_since or now
-            if now - self._user_bad_since >= grace:
-                self._condition(Condition.USER_STREAM_DOWN, True, "user stream not live")
-                if now >= self._user_retry_at:
-                    self._user_retry_at = now + grace
-                    self._fix_user = True
-                    self._request("user_stream_stuck")
-        elif state.user_ok:
-            if self._user_bad_since is not None:
-                log.info("venue.user_stream_live", down_s=round(now - self._user_bad_since, 2))
-                self._request("user_stream_back")
-            self._user_bad_since = None
-            self._condition(Condition.USER_STREAM_DOWN, False, "")
-        if state.market_ok is False:
-            self._market_bad_since = self._market_bad_since or now
-            if now - self._market_bad_since >= grace:
-                self._condition(Condition.MARKET_STREAM_DOWN, True, "market stream reconnecting")
-                if now >= self._market_retry_at:
-                    self._market_retry_at = now + grace
-                    self._fix_market = True
-                    self._request("market_stream_stuck")
-        elif state.market_ok:
-            if self._market_bad_since is not None:
-                log.info("venue.market_streams_live", down_s=round(now - self._market_bad_since, 2))
-                self._request("market_stream_back")
-            self._market_bad_since = None
-            self._condition(Condition.MARKET_STREAM_DOWN, False, "")
+        self._user.observe(state.user_ok, now, self._grace_s, self._request, self._condition)
+        self._market.observe(state.market_ok, now, self._grace_s, self._request, self._condition)
 
     def force_fix(self) -> None:
         """Queue both fixes now (the venue is back after an outage: no grace)."""
-        self._fix_user = self._fix_market = True
+        self._user.fix = self._market.fix = True
 
     async def fix(self) -> None:
         """Apply queued stream fixes (called right after the venue answered)."""
-        if not (self._fix_user or self._fix_market):
+        if not (self._user.fix or self._market.fix):
             return
         state = self._node.stream_state()
-        if self._fix_user and state.user_ok is False:
+        if self._user.fix and state.user_ok is False:
             await self._restart_user_stream()
-        if self._fix_market and state.market_ok is False:
+        if self._market.fix and state.market_ok is False:
             await self._reconnect_market()
-        self._fix_user = self._fix_market = False
+        self._user.fix = self._market.fix = False
 
     async def _restart_user_stream(self) -> None:
         self._stats.user_stream_restarts += 1
