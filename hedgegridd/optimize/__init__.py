@@ -17,7 +17,8 @@ field), ``space`` (suggestions -> StrategyParams),
 ``windows`` (in/out-of-sample split), ``metrics``, ``trial_process`` (killable,
 memory-capped trial process), ``storage`` (sqlite / RDB URL / journal file),
 ``worker`` (ask/evaluate/tell loop), ``study`` (orchestration, out-of-sample),
-``result`` (what a run produced), ``progress``, ``output`` and ``report`` (best TOML, summary, HTML), ``cli``.
+``result`` (what a run produced), ``progress``, ``output`` and ``report`` (best TOML,
+summary, HTML), ``cli``.
 This ``__init__`` imports neither Nautilus nor Optuna.
 """
 
