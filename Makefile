@@ -12,12 +12,17 @@ PYTEST_ARGS ?=
 
 venv: $(STAMP)
 
+# Bytecode is compiled once here (uv --compile-bytecode, compileall for our package):
+# every daemon, simulator and ctl process the tests start then loads .pyc files instead
+# of compiling its imports again (~6.5 s -> ~2.3 s to import the daemon's modules when
+# PYTHONDONTWRITEBYTECODE is set, as on the machines this project is built on).
 $(STAMP): pyproject.toml requirements.lock scripts/find-python.sh
 	@set -e; PYBIN=$$(scripts/find-python.sh); echo "using $$PYBIN"; \
 	if [ ! -x $(PY) ]; then "$$PYBIN" -m venv $(VENV); fi; \
 	$(PY) -m pip install --quiet --disable-pip-version-check "uv>=0.4,<1"; \
-	$(VENV)/bin/uv pip sync --quiet --python $(PY) requirements.lock; \
+	$(VENV)/bin/uv pip sync --quiet --compile-bytecode --python $(PY) requirements.lock; \
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .; \
+	$(PY) -m compileall -q -j 0 hedgegridd >/dev/null; \
 	touch $(STAMP)
 
 run: $(STAMP)
