@@ -59,7 +59,7 @@ tools:
 	  echo "note: lintian unavailable; the lintian check will skip"
 
 test: lint typecheck tools
-	$(VENV)/bin/pytest -n 2 --durations=25 $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 --dist loadgroup --durations=25 $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(VENV)/bin/pytest -n 2 -m "not slow" $(PYTEST_ARGS)

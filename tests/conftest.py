@@ -22,7 +22,8 @@ def skip_is_allowed(reason: str) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Refuse unconditional skips, xfails and skipifs without an accepted reason."""
+    """Refuse unconditional skips, xfails and skipifs without an accepted reason; grouped
+    tests first."""
     bad: list[str] = []
     for item in items:
         for mark in item.iter_markers():
@@ -33,6 +34,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 bad.append(f"{item.nodeid}: @{mark.name}({reason!r})")
     if bad:
         raise pytest.UsageError("tests may not be skipped or xfailed:\n" + "\n".join(bad))
+    # Grouped tests (the Debian package: built once, then lintian, ~4-5 min on one worker)
+    # go first, so that with ``--dist loadgroup`` they run beside the rest, not after it.
+    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
 
 
 @pytest.hookimpl(hookwrapper=True)

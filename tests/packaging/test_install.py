@@ -17,6 +17,7 @@ from tests.packaging.conftest import NOT_DEBIAN, NOT_DEBIAN_REASON
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(1800),  # builds the package (minutes on a loaded 2-core machine)
+    pytest.mark.xdist_group("deb"),  # one worker builds the package once for all of them
     pytest.mark.skipif(NOT_DEBIAN, reason=NOT_DEBIAN_REASON),
     pytest.mark.skipif(os.geteuid() != 0, reason="root not available: dpkg --root not installed"),
     pytest.mark.skipif(

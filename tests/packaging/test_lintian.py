@@ -13,6 +13,7 @@ from tests.packaging.conftest import NOT_DEBIAN, NOT_DEBIAN_REASON, REPO
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(1800),  # builds the package (minutes on a loaded 2-core machine)
+    pytest.mark.xdist_group("deb"),  # one worker builds the package once for all of them
     pytest.mark.skipif(NOT_DEBIAN, reason=NOT_DEBIAN_REASON),
     pytest.mark.skipif(shutil.which("lintian") is None, reason="lintian not installed"),
 ]
