@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import shutil
 from decimal import Decimal
@@ -14,13 +13,13 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from hedgegridd.errors import ConfigError
-from hedgegridd.ops.alerts import AlertManager
-from hedgegridd.ops.config import AlertsConfig, KillSwitchConfig, MetricsConfig
+from hedgegridd.ops.config import KillSwitchConfig, MetricsConfig
 from hedgegridd.ops.killswitch import KillSwitch
 from hedgegridd.ops.metrics import MetricsServer
-from hedgegridd.strategy.handle import OrderView, StrategyHandle, StrategySnapshot
+from hedgegridd.strategy.handle import OrderView, StrategyHandle
 from hedgegridd.supervisor.state import AsyncStateStore
 from tests.ops.fake_strategy import FakeBook
+from tests.ops.full_render import render_every_family
 
 pytestmark = pytest.mark.asyncio
 D = Decimal
@@ -291,19 +290,6 @@ async def test_process_and_python_metrics_are_exported() -> None:
     assert s[("process_resident_memory_bytes", ())] > 0
 
 
-class _FullBook(FakeBook):
-    """The fake book with the optional readings a live daemon has (peak, funding, mark)."""
-
-    def snapshot(self) -> StrategySnapshot:
-        return dataclasses.replace(
-            super().snapshot(),
-            peak_equity=D(10000),
-            next_funding_ns=1_700_000_000_000_000_000,
-            mark_price=D(50000),
-            mark_ns=1_700_000_000_000_000_000,
-        )
-
-
 def _documented_metrics() -> set[str]:
     readme = (Path(__file__).resolve().parents[2] / "hedgegridd" / "ops" / "README.md").read_text()
     section = readme[readme.index("## Metrics (all") : readme.index("Money is in the quote")]
@@ -313,17 +299,7 @@ def _documented_metrics() -> set[str]:
 
 async def test_ops_readme_lists_exactly_the_exported_families(tmp_path: Path) -> None:
     """hedgegridd/ops/README.md's metric list names every family the collector exports, no more."""
-    store = await AsyncStateStore.open(tmp_path / "s.db")
-    try:
-        book = _FullBook()
-        ks = KillSwitch(KillSwitchConfig(), strategy=book, store=store)
-        await ks.restore()
-        server = MetricsServer(
-            config(), strategy=lambda: book, killswitch=ks, alerts=AlertManager(AlertsConfig())
-        )
-        text = server.render().decode()
-    finally:
-        await store.aclose()
+    text = await render_every_family(tmp_path)
     exported = {
         f.name + ("_total" if f.type == "counter" else "")
         for f in text_string_to_metric_families(text)

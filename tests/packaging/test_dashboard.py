@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from hedgegridd.ops.alerts import AlertManager
-from hedgegridd.ops.config import AlertsConfig, KillSwitchConfig, MetricsConfig
-from hedgegridd.ops.killswitch import KillSwitch
-from hedgegridd.ops.metrics import MetricsServer
-from hedgegridd.strategy.handle import StrategySnapshot
-from hedgegridd.supervisor.state import AsyncStateStore
-from tests.ops.fake_strategy import FakeBook
+from tests.ops.full_render import render_every_family
 
 DASHBOARD = (
     Path(__file__).resolve().parents[2] / "packaging" / "grafana" / "hedgegrid-dashboard.json"
 )
-
-
-class _BookWithPeak(FakeBook):
-    """The ops fake position book, with a persisted peak equity as a live daemon has."""
-
-    def snapshot(self) -> StrategySnapshot:
-        return dataclasses.replace(super().snapshot(), peak_equity=Decimal("10000"))
 
 
 def _queried_metrics() -> set[str]:
@@ -41,20 +26,7 @@ def _queried_metrics() -> set[str]:
 @pytest.mark.asyncio
 async def test_every_dashboard_metric_is_exported(tmp_path: Path) -> None:
     """Each metric name in the dashboard appears in a real render of the daemon's registry."""
-    store = await AsyncStateStore.open(tmp_path / "state.db")
-    try:
-        book = _BookWithPeak()
-        ks = KillSwitch(KillSwitchConfig(), strategy=book, store=store)
-        await ks.restore()
-        server = MetricsServer(
-            MetricsConfig(port=0),
-            strategy=lambda: book,
-            killswitch=ks,
-            alerts=AlertManager(AlertsConfig()),
-        )
-        text = server.render().decode()
-    finally:
-        await store.aclose()
+    text = await render_every_family(tmp_path)
     families = list(text_string_to_metric_families(text))
     exported = {s.name for f in families for s in f.samples}
     exported |= {f.name + ("_total" if f.type == "counter" else "") for f in families}
