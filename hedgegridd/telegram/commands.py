@@ -71,12 +71,14 @@ class Command:
     text: str  # normalised, e.g. "/throttle 0.5"
 
 
+def _match(text: str) -> re.Match[str] | None:
+    words = text.split()
+    return _COMMAND.match(words[0]) if words else None
+
+
 def command_name(text: str) -> str | None:
     """The ``/name`` of a command text (``@botname`` dropped), else None (not a command)."""
-    words = text.split()
-    if not words:
-        return None
-    match = _COMMAND.match(words[0])
+    match = _match(text)
     return match.group(1).lower() if match else None
 
 
@@ -86,8 +88,7 @@ def command_addressee(text: str) -> str | None:
     In groups Telegram appends ``@username`` to commands picked from a bot's menu;
     usernames are case-insensitive, so the comparison is too.
     """
-    words = text.split()
-    match = _COMMAND.match(words[0]) if words else None
+    match = _match(text)
     return match.group(2).lower() if match and match.group(2) else None
 
 
