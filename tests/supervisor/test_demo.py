@@ -31,7 +31,8 @@ def test_demo_trades_prints_runnable_ctl_commands_and_stops_on_ctrl_c() -> None:
 
     with DemoRun(["--speed", "300"], env) as run:
         # STATUS= lines are relayed as they come: one may precede the READY banner.
-        run.wait_for(lambda seen: trading(seen) and ctl_printed(seen), 240)
+        ready = run.wait_for(lambda seen: trading(seen) and ctl_printed(seen), 240)
+        assert ready, "".join(run.seen)[-3000:]
         seen = run.seen
         text = "".join(seen)
         assert "hedgegridd is READY" in text

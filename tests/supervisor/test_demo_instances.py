@@ -61,12 +61,13 @@ def test_demo_two_instances_trade_and_answer_ctl_all() -> None:
         return {m.group(1) for ln in seen if (m := _TRADING.search(ln))}
 
     with DemoRun(["--instances", "2", "--speed", "300"], env) as run:
-        run.wait_for(
+        ready = run.wait_for(
             lambda seen: (
                 trading(seen) == {"btc", "eth"} and any(" --all status" in ln for ln in seen)
             ),
             300,
         )
+        assert ready, "".join(run.seen)[-3000:]
         assert trading(run.seen) == {"btc", "eth"}
         pasted = next(ln for ln in run.seen if ln.rstrip().endswith(" --all status"))
         argv = shlex.split(pasted.replace(" --all status", " --json --all status"))
