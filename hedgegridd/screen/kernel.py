@@ -349,7 +349,7 @@ O_ID, O_KIND, O_SIDE, O_LEVEL, O_PX, O_QTY, O_ARRIVE, O_LIVE, O_PC, O_CANCEL_AT,
 O_SEQ, O_CANCEL_SEQ = 11, 12  # send order of the order and of its cancel (``S_SEQ``)
 O_COLS = 13
 # Mutable scalars (int64 vector ``st``)
-S_N, S_NEXT_ID, S_POS_L, S_POS_S, S_FLAT_L, S_FLAT_S, S_LAST_PX, S_CENTER, S_DD = range(9)
+S_N, S_NEXT_ID, S_POS_L, S_POS_S, S_CLOSING_L, S_CLOSING_S, S_LAST_PX, S_CENTER, S_DD = range(9)
 S_BASE_KEY_C, S_BASE_KEY_CTR, S_BASE_KEY_PAY, S_CAP_L, S_CAP_S, S_BAR = range(9, 15)
 S_RETRY, S_TRIPPED_AT, S_N_REJ, S_NOW, S_TOPS = range(15, 20)
 S_GHOSTS = S_TOPS + 3  # arrival times of cancels whose order is already gone (0 = free)
@@ -359,7 +359,7 @@ _N_GHOSTS = 4
 S_BID = S_GHOSTS + _N_GHOSTS
 S_ASK = S_BID + 1
 S_RES_LAST = S_ASK + 1  # the last price a point's targets restore (see ``_walk_point``)
-# The closer (``strategy/closer.py``): S_FLAT_L/S_FLAT_S = 1 while a side is being closed,
+# The closer (``strategy/closer.py``): S_CLOSING_L/S_CLOSING_S = 1 while a side is being closed,
 # S_KEEP_L/S_KEEP_S the quantity kept under its own exits (the rest closes at market).
 S_KEEP_L = S_RES_LAST + 1
 S_KEEP_S = S_KEEP_L + 1
@@ -497,7 +497,7 @@ def _effective(st, side):
     """The position the exit planner and the ladder cap see (``Closer.effective``): only
     the part kept under exits while the side is being closed."""
     held = st[S_POS_L if side == LONG else S_POS_S]
-    if st[S_FLAT_L if side == LONG else S_FLAT_S] == 1:
+    if st[S_CLOSING_L if side == LONG else S_CLOSING_S] == 1:
         return min(held, st[S_KEEP_L if side == LONG else S_KEEP_S])
     return held
 
@@ -505,7 +505,7 @@ def _effective(st, side):
 @njit(cache=True)
 def _close_request(ot, st, out, ip, side, qty):
     """``Closer.request(side, qty, GAP)``: close ``qty`` more of the side at market."""
-    fk = S_FLAT_L if side == LONG else S_FLAT_S
+    fk = S_CLOSING_L if side == LONG else S_CLOSING_S
     kk = S_KEEP_L if side == LONG else S_KEEP_S
     held = st[S_POS_L if side == LONG else S_POS_S]
     if st[fk] == 0:
@@ -522,7 +522,7 @@ def _close_pump(ot, st, out, ip, side):
     """``Closer.pump`` (core ``plan_close``): done once the side is down to what it keeps;
     else cancel the exits beyond that (oldest kept, per kind) and send a market close for
     what the reduce gate admits now (the rest when those cancels are confirmed)."""
-    fk = S_FLAT_L if side == LONG else S_FLAT_S
+    fk = S_CLOSING_L if side == LONG else S_CLOSING_S
     if st[fk] == 0:
         return
     held = st[S_POS_L if side == LONG else S_POS_S]
@@ -697,7 +697,7 @@ def _after_fill(ot, st, pos_avg, out, ip, fp, bar, side, kind, had_twin, qty):
     """The strategy's fill handler: an exit fill of a side being closed shrinks what it
     keeps; re-plan exits (entries wait for the bar); pump the side's close."""
     kk = S_KEEP_L if side == LONG else S_KEEP_S
-    if kind in (TP, SL) and st[S_FLAT_L if side == LONG else S_FLAT_S] == 1:
+    if kind in (TP, SL) and st[S_CLOSING_L if side == LONG else S_CLOSING_S] == 1:
         st[kk] = max(st[kk] - qty, 0)
     if kind == ENTRY or (kind != FLAT and had_twin) or ip[I_PAIR] == 0:
         _exit_sync(ot, st, pos_avg, out, ip, fp, bar)

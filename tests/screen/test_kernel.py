@@ -266,7 +266,7 @@ def test_a_gap_close_waits_for_the_exits_in_its_way_as_the_closer_does() -> None
 
     assert core_plan() == (("2", "3"), ())  # the newer lot's TP and SL go first
     k._close_request(ot, st, out, ip, k.SHORT, 3)
-    assert (st[k.S_FLAT_S], st[k.S_KEEP_S]) == (1, 3)
+    assert (st[k.S_CLOSING_S], st[k.S_KEEP_S]) == (1, 3)
     assert [int(r[k.O_ID]) for r in ot[: st[k.S_N]] if r[k.O_PC] == 1] == [2, 3]
     assert not any(r[k.O_KIND] == k.FLAT for r in ot[: st[k.S_N]])  # gated: nothing sent
     st[k.S_NOW] += ip[k.I_LATENCY_NS]
@@ -280,7 +280,7 @@ def test_a_gap_close_waits_for_the_exits_in_its_way_as_the_closer_does() -> None
     st[k.S_NOW] += ip[k.I_LATENCY_NS]
     k._settle(ot, st, pos_avg, np.zeros(1), out, fl, ip, fp, 0, close, rej)
     assert out[k.R_FILLS] == 1  # the close filled at market
-    assert (st[k.S_POS_S], st[k.S_FLAT_S]) == (3, 0)  # done: the older lot is kept
+    assert (st[k.S_POS_S], st[k.S_CLOSING_S]) == (3, 0)  # done: the older lot is kept
 
 
 def test_the_venue_takes_due_commands_in_the_order_they_were_sent() -> None:
